@@ -1,0 +1,79 @@
+// The Kubernetes side as the core sees it: plain, already-translated objects.
+// The kubernetes adapter keeps these indexes up to date from its informers;
+// the core never sees a client-node type.
+
+export type TrafficPolicy = 'Cluster' | 'Local';
+
+export interface IngressEntry {
+  readonly ip?: string;
+  readonly hostname?: string;
+}
+
+export interface ServiceInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  /** spec.type, e.g. LoadBalancer, ClusterIP. */
+  readonly type: string;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly loadBalancerClass?: string;
+  readonly loadBalancerIP?: string;
+  readonly ingress: readonly IngressEntry[];
+  /** spec.externalTrafficPolicy; anything but "Local" behaves as Cluster. */
+  readonly externalTrafficPolicy: TrafficPolicy;
+  readonly ipFamilies: readonly string[];
+}
+
+export interface EndpointConditions {
+  readonly ready?: boolean | null;
+  readonly serving?: boolean | null;
+  readonly terminating?: boolean | null;
+}
+
+export interface EndpointInfo {
+  readonly addresses: readonly string[];
+  readonly nodeName?: string;
+  readonly hostname?: string;
+  readonly conditions: EndpointConditions;
+}
+
+export interface EndpointSliceInfo {
+  readonly namespace: string;
+  readonly name: string;
+  /** Label kubernetes.io/service-name. */
+  readonly serviceName: string;
+  readonly addressType: 'IPv4' | 'IPv6' | 'FQDN';
+  readonly endpoints: readonly EndpointInfo[];
+}
+
+export interface LeaseInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly holderIdentity?: string;
+  /** Epoch milliseconds. */
+  readonly renewTime?: number;
+  readonly acquireTime?: number;
+  readonly leaseDurationSeconds?: number;
+}
+
+/** `namespace/name`, the key of services, leases and slice groups. */
+export const objectKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+/**
+ * What the API says, indexed. Services and leases by `ns/name`; slices grouped
+ * by the `ns/name` of the Service they belong to.
+ */
+export interface ClusterSnapshot {
+  readonly services: ReadonlyMap<string, ServiceInfo>;
+  readonly slicesByService: ReadonlyMap<string, readonly EndpointSliceInfo[]>;
+  readonly leases: ReadonlyMap<string, LeaseInfo>;
+}
+
+/** A network interface, for `serviceInterface: auto` and interface-down causes. */
+export interface InterfaceInfo {
+  readonly name: string;
+  readonly ifindex: number;
+  readonly up: boolean;
+  /** CIDRs of the addresses on the interface, e.g. 192.168.1.10/24. */
+  readonly addresses: readonly string[];
+}

@@ -1,0 +1,58 @@
+// The interfaces the adapters implement. The loop, the CLI and the tests
+// depend on these, never on a concrete adapter.
+
+import type { ClusterSnapshot, InterfaceInfo } from './cluster.ts';
+import type { KernelDump, RouteSpec, SourceStatus } from './types.ts';
+
+/** Error classes a kernel operation can end in; decide retry vs stop on these. */
+export type KernelErrorCode =
+  | 'EPERM' // no permission (not root, no CAP_NET_ADMIN)
+  | 'EEXIST' // add: a route with the same table/dst/tos/metric exists
+  | 'ESRCH' // delete: no such route
+  | 'ENODEV' // add: the device does not exist
+  | 'EINVAL' // the kernel refused the attributes
+  | 'ENETUNREACH'
+  | 'EIO' // anything else
+  ;
+
+export class KernelError extends Error {
+  readonly code: KernelErrorCode;
+  constructor(code: KernelErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KernelError';
+    this.code = code;
+  }
+}
+
+/**
+ * kube-vip's table on this node. An implementation is bound to one
+ * (table, protocol) pair at construction.
+ */
+export interface KernelTable {
+  /** Every route of the table, both families, split into owned (protocol matches) and foreign. */
+  dump(): Promise<KernelDump>;
+  /** Add a route with exactly kube-vip's attributes (NLM_F_CREATE|NLM_F_EXCL). */
+  add(route: RouteSpec): Promise<void>;
+  /** Delete the owned route matching table, destination, device and protocol. */
+  delete(route: RouteSpec): Promise<void>;
+  /** Interfaces with their addresses and state. */
+  interfaces(): Promise<InterfaceInfo[]>;
+  /**
+   * Call `onChange` whenever a route notification for the table (or a link
+   * change) arrives. Returns an unsubscribe function.
+   */
+  subscribe(onChange: () => void): () => void;
+  close(): Promise<void>;
+}
+
+/** The Kubernetes side: informers behind an index. */
+export interface ClusterSource {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** ok only when every informer has listed successfully and its watch is alive. */
+  status(): SourceStatus;
+  /** The current indexed view. Meaningless unless status().state === 'ok'. */
+  snapshot(): ClusterSnapshot;
+  /** Called on every informer event and on status changes. Returns unsubscribe. */
+  onChange(cb: () => void): () => void;
+}
