@@ -1,0 +1,168 @@
+// The Prometheus surface (design.md §5). The registry is injected, never the
+// global one, so tests and the demo can run several instances side by side.
+// Gauges are *set* from the last report after each check; nothing here does
+// netlink or API calls at scrape time.
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Family } from '../core/types.ts';
+
+export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
+export const DRIFT_KINDS = ['orphan', 'missing'] as const;
+export const CHECK_RESULTS = ['in_sync', 'drift', 'error'] as const;
+export const SOURCES = ['kernel', 'kubernetes'] as const;
+export const STRATEGIES = ['flush-rebuild', 'surgical'] as const;
+export const REMEDIATION_RESULTS = ['success', 'failure', 'blocked', 'dry_run'] as const;
+export const REMEDIATION_ACTIONS = ['add', 'delete'] as const;
+/** Every guard that can refuse a repair (design.md §7), as `reason` label values. */
+export const BLOCK_REASONS = [
+  'kubernetes_not_synced',
+  'kernel_read_failed',
+  'grace_period',
+  'empty_expected_set',
+  'max_deletions',
+  'rate_limited',
+] as const;
+export type BlockReason = (typeof BLOCK_REASONS)[number];
+
+/** Per-route series are capped so a table gone wild cannot blow up Prometheus. */
+export const DEFAULT_DRIFTED_ROUTE_SERIES_CAP = 100;
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly orphanRoutes: Gauge<'family'>;
+  readonly missingRoutes: Gauge<'family'>;
+  readonly expectedRoutes: Gauge<'family'>;
+  readonly kernelRoutes: Gauge<'family'>;
+  readonly foreignRoutes: Gauge<'family'>;
+  readonly driftDetected: Counter<'kind'>;
+  readonly driftedRouteInfo: Gauge<'kind' | 'destination' | 'family' | 'services' | 'reason'>;
+  readonly driftedRoutesDropped: Gauge;
+  readonly checks: Counter<'result'>;
+  readonly checkDuration: Histogram;
+  readonly lastCheck: Gauge;
+  readonly lastSuccessfulCheck: Gauge;
+  readonly sourceUp: Gauge<'source'>;
+  readonly remediations: Counter<'strategy' | 'result'>;
+  readonly remediatedRoutes: Counter<'action'>;
+  readonly remediationBlocked: Counter<'reason'>;
+  readonly buildInfo: Gauge<'version'>;
+  readonly configInfo: Gauge<'node' | 'table' | 'protocol' | 'remediate' | 'strategy' | 'election'>;
+}
+
+export interface MetricsOptions {
+  readonly registry?: Registry;
+  readonly version: string;
+  /** Collect process_* and nodejs_* metrics (default true). */
+  readonly defaultMetrics?: boolean;
+}
+
+export function createMetrics(opts: MetricsOptions): Metrics {
+  const registry = opts.registry ?? new Registry();
+  const registers = [registry];
+  const familyGauge = (name: string, help: string): Gauge<'family'> =>
+    new Gauge({ name, help, labelNames: ['family'], registers });
+
+  const m: Metrics = {
+    registry,
+    orphanRoutes: familyGauge('routewarden_orphan_routes', "Routes in kube-vip's (table, protocol) that no current Service justifies on this node."),
+    missingRoutes: familyGauge('routewarden_missing_routes', 'Routes the Kubernetes API says this node should hold but the kernel lacks.'),
+    expectedRoutes: familyGauge('routewarden_expected_routes', 'Routes the Kubernetes API says this node should hold.'),
+    kernelRoutes: familyGauge('routewarden_kernel_routes', "Routes in kube-vip's (table, protocol)."),
+    foreignRoutes: familyGauge('routewarden_foreign_routes', "Routes in kube-vip's table with another protocol; never touched."),
+    driftDetected: new Counter({
+      name: 'routewarden_drift_detected_total',
+      help: 'Routes that newly entered drift, by kind.',
+      labelNames: ['kind'],
+      registers,
+    }),
+    driftedRouteInfo: new Gauge({
+      name: 'routewarden_drifted_route_info',
+      help: 'One series per drifted route (value 1), capped; see routewarden_drifted_route_series_dropped.',
+      labelNames: ['kind', 'destination', 'family', 'services', 'reason'],
+      registers,
+    }),
+    driftedRoutesDropped: new Gauge({
+      name: 'routewarden_drifted_route_series_dropped',
+      help: 'Drifted routes left out of routewarden_drifted_route_info because of the series cap.',
+      registers,
+    }),
+    checks: new Counter({
+      name: 'routewarden_checks_total',
+      help: 'Finished checks, by result.',
+      labelNames: ['result'],
+      registers,
+    }),
+    checkDuration: new Histogram({
+      name: 'routewarden_check_duration_seconds',
+      help: 'Time of one full check (read both sides, compute, diff).',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    lastCheck: new Gauge({
+      name: 'routewarden_last_check_timestamp_seconds',
+      help: 'Unix time at the end of the last check.',
+      registers,
+    }),
+    lastSuccessfulCheck: new Gauge({
+      name: 'routewarden_last_successful_check_timestamp_seconds',
+      help: 'Unix time at the end of the last check that read both sides.',
+      registers,
+    }),
+    sourceUp: new Gauge({
+      name: 'routewarden_source_up',
+      help: '1 when that side could be read and is synced, else 0.',
+      labelNames: ['source'],
+      registers,
+    }),
+    remediations: new Counter({
+      name: 'routewarden_remediations_total',
+      help: 'Repair attempts, by strategy and result.',
+      labelNames: ['strategy', 'result'],
+      registers,
+    }),
+    remediatedRoutes: new Counter({
+      name: 'routewarden_remediated_routes_total',
+      help: 'Kernel route changes made by repair, by action.',
+      labelNames: ['action'],
+      registers,
+    }),
+    remediationBlocked: new Counter({
+      name: 'routewarden_remediation_blocked_total',
+      help: 'Repairs a safety guard refused, by guard.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: 'routewarden_build_info',
+      help: 'Build information (value 1).',
+      labelNames: ['version'],
+      registers,
+    }),
+    configInfo: new Gauge({
+      name: 'routewarden_config_info',
+      help: 'Effective configuration of this instance (value 1).',
+      labelNames: ['node', 'table', 'protocol', 'remediate', 'strategy', 'election'],
+      registers,
+    }),
+  };
+
+  // Both families exist from the start so `== 0` alerts work without absent().
+  for (const family of FAMILIES) {
+    for (const g of [m.orphanRoutes, m.missingRoutes, m.expectedRoutes, m.kernelRoutes, m.foreignRoutes]) {
+      g.set({ family }, 0);
+    }
+  }
+  for (const kind of DRIFT_KINDS) m.driftDetected.inc({ kind }, 0);
+  for (const result of CHECK_RESULTS) m.checks.inc({ result }, 0);
+  for (const source of SOURCES) m.sourceUp.set({ source }, 0);
+  for (const strategy of STRATEGIES) {
+    for (const result of REMEDIATION_RESULTS) m.remediations.inc({ strategy, result }, 0);
+  }
+  for (const action of REMEDIATION_ACTIONS) m.remediatedRoutes.inc({ action }, 0);
+  for (const reason of BLOCK_REASONS) m.remediationBlocked.inc({ reason }, 0);
+  m.driftedRoutesDropped.set(0);
+  m.buildInfo.set({ version: opts.version }, 1);
+
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return m;
+}
