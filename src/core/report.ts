@@ -5,29 +5,15 @@
 
 import type { ClusterSnapshot, InterfaceInfo } from './cluster.ts';
 import { diff } from './diff.ts';
-import type { DiffResult, MissingReason, OrphanReason } from './diff.ts';
+import type { DiffResult, MissingRoute, OrphanRoute } from './diff.ts';
 import { expectedRoutes } from './expected.ts';
 import type { ExcludedVip, ExpectedSet } from './expected.ts';
 import type { KubeVipModel } from './model.ts';
 import type { Family, KernelDump, SourceState, SourceStatus } from './types.ts';
 
-export interface ReportOrphan {
-  readonly destination: string;
-  readonly family: Family;
-  readonly device: string | null;
-  readonly reason: OrphanReason;
-  readonly services: readonly string[];
-  readonly detail?: string;
-}
-
-export interface ReportMissing {
-  readonly destination: string;
-  readonly family: Family;
-  readonly device: string;
-  readonly services: readonly string[];
-  readonly reason: MissingReason;
-  readonly detail?: string;
-}
+/** Drifted routes as the report shows them: the diff's, without the raw kernel objects. */
+export type ReportOrphan = Omit<OrphanRoute, 'route'>;
+export type ReportMissing = Omit<MissingRoute, 'expected'>;
 
 export type Verdict = 'ok' | 'orphan' | 'missing';
 
