@@ -56,3 +56,8 @@ export interface ClusterSource {
   /** Called on every informer event and on status changes. Returns unsubscribe. */
   onChange(cb: () => void): () => void;
 }
+
+/** Kubernetes Events about this node (RoutesRepaired, RepairBlocked). */
+export interface EventSink {
+  emit(event: { readonly type: 'Normal' | 'Warning'; readonly reason: string; readonly message: string }): Promise<void>;
+}

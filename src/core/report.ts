@@ -66,6 +66,8 @@ export interface CheckResult {
   /** Present only when both sides were read. */
   readonly diff: DiffResult | null;
   readonly expected: ExpectedSet | null;
+  /** The kernel table as read for this check, null when it could not be read. */
+  readonly kernel: KernelDump | null;
 }
 
 const zeroFamily = () => ({ expected: 0, kernel: 0, orphan: 0, missing: 0, foreign: 0 });
@@ -125,7 +127,7 @@ export function evaluate(input: CheckInput): CheckResult {
     errors,
     routes: rows,
   };
-  return { report, diff: d, expected };
+  return { report, diff: d, expected, kernel: kernelOk ? input.kernel.dump : null };
 }
 
 function errorState(s: SourceStatus): SourceState {

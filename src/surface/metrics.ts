@@ -166,3 +166,54 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   return m;
 }
+
+/** What one check leaves in the metrics; gauges are set from the report. */
+export function recordCheck(
+  m: Metrics,
+  report: import('../core/report.ts').Report,
+  entered: readonly { kind: 'orphan' | 'missing' }[],
+  durationSeconds: number,
+  cap = DEFAULT_DRIFTED_ROUTE_SERIES_CAP,
+): void {
+  const now = Date.parse(report.checkedAt) / 1000;
+  m.sourceUp.set({ source: 'kernel' }, report.sources.kernel === 'ok' ? 1 : 0);
+  m.sourceUp.set({ source: 'kubernetes' }, report.sources.kubernetes === 'ok' ? 1 : 0);
+  const compared = report.sources.kernel === 'ok' && report.sources.kubernetes === 'ok';
+  for (const family of FAMILIES) {
+    const f = report.byFamily[family];
+    if (report.sources.kernel === 'ok') {
+      m.kernelRoutes.set({ family }, f.kernel);
+      m.foreignRoutes.set({ family }, f.foreign);
+    }
+    if (report.sources.kubernetes === 'ok') m.expectedRoutes.set({ family }, f.expected);
+    // A view we could not compare says nothing about drift: keep the last
+    // known values rather than claiming zero (staleness shows in source_up and
+    // the last-successful-check timestamp).
+    if (compared) {
+      m.orphanRoutes.set({ family }, f.orphan);
+      m.missingRoutes.set({ family }, f.missing);
+    }
+  }
+  for (const e of entered) m.driftDetected.inc({ kind: e.kind });
+  if (compared) {
+    m.driftedRouteInfo.reset();
+    let written = 0;
+    let dropped = 0;
+    const put = (kind: 'orphan' | 'missing', r: { destination: string; family: string; services: readonly string[]; reason: string }) => {
+      if (written >= cap) {
+        dropped++;
+        return;
+      }
+      written++;
+      m.driftedRouteInfo.set({ kind, destination: r.destination, family: r.family, services: r.services.join(','), reason: r.reason }, 1);
+    };
+    for (const r of report.missing) put('missing', r);
+    for (const r of report.orphans) put('orphan', r);
+    m.driftedRoutesDropped.set(dropped);
+  }
+  const result = !compared ? 'error' : report.inSync ? 'in_sync' : 'drift';
+  m.checks.inc({ result });
+  m.checkDuration.observe(durationSeconds);
+  m.lastCheck.set(now);
+  if (compared) m.lastSuccessfulCheck.set(now);
+}

@@ -1,0 +1,88 @@
+// One full check: read both sides, evaluate, remember drift, update metrics.
+// The only place that turns adapter failures into report states.
+
+import type { ClusterSource, KernelTable } from '../core/ports.ts';
+import { KernelError } from '../core/ports.ts';
+import type { KubeVipModel } from '../core/model.ts';
+import { evaluate } from '../core/report.ts';
+import type { CheckResult } from '../core/report.ts';
+import { DriftTracker } from '../core/tracker.ts';
+import type { InterfaceInfo } from '../core/cluster.ts';
+import type { KernelDump, SourceStatus } from '../core/types.ts';
+import type { Metrics } from '../surface/metrics.ts';
+import { recordCheck } from '../surface/metrics.ts';
+import type { Logger } from '../surface/logger.ts';
+
+export interface CheckerDeps {
+  readonly kernel: KernelTable;
+  readonly cluster: ClusterSource;
+  readonly model: KubeVipModel;
+  readonly metrics?: Metrics;
+  readonly logger: Logger;
+  readonly clock?: () => number;
+}
+
+export interface Checker {
+  check(): Promise<CheckResult>;
+  readonly tracker: DriftTracker;
+  /** The last finished check, or null before the first. */
+  last(): CheckResult | null;
+}
+
+export function createChecker(deps: CheckerDeps): Checker {
+  const clock = deps.clock ?? Date.now;
+  const tracker = new DriftTracker();
+  let last: CheckResult | null = null;
+
+  async function readKernel(): Promise<{ status: SourceStatus; dump: KernelDump | null; interfaces: InterfaceInfo[] | null }> {
+    try {
+      const [dump, interfaces] = await Promise.all([deps.kernel.dump(), deps.kernel.interfaces()]);
+      return { status: { state: 'ok' }, dump, interfaces };
+    } catch (err) {
+      const message = err instanceof KernelError ? err.message : `reading the kernel table: ${(err as Error).message}`;
+      return { status: { state: 'error', message }, dump: null, interfaces: null };
+    }
+  }
+
+  return {
+    tracker,
+    last: () => last,
+    async check() {
+      const started = performance.now();
+      // Take the API view first: a snapshot taken after the kernel read could
+      // include a Service change whose route kube-vip has not made yet.
+      const kubeStatus = deps.cluster.status();
+      const snapshot = kubeStatus.state === 'ok' ? deps.cluster.snapshot() : null;
+      const kernel = await readKernel();
+      const now = clock();
+      const result = evaluate({ model: deps.model, now, kernel, kubernetes: { status: kubeStatus, snapshot } });
+      const { entered } = tracker.update(result.report, now);
+      const seconds = (performance.now() - started) / 1000;
+      if (deps.metrics) recordCheck(deps.metrics, result.report, entered, seconds);
+      logCheck(deps.logger, result, entered.length, seconds);
+      last = result;
+      return result;
+    },
+  };
+}
+
+function logCheck(logger: Logger, { report }: CheckResult, entered: number, seconds: number): void {
+  const summary = {
+    inSync: report.inSync,
+    sources: report.sources,
+    counts: report.counts,
+    newlyDrifted: entered,
+    durationMs: Math.round(seconds * 1000),
+  };
+  if (report.sources.kernel !== 'ok' || report.sources.kubernetes !== 'ok') {
+    logger.warn({ ...summary, errors: report.errors }, 'check could not compare: a source is not ok');
+  } else if (!report.inSync) {
+    logger.info({
+      ...summary,
+      orphans: report.orphans.slice(0, 20).map((o) => `${o.destination} ${o.device ?? '-'} (${o.reason})`),
+      missing: report.missing.slice(0, 20).map((m) => `${m.destination} ${m.device} (${m.reason})`),
+    }, 'drift found');
+  } else {
+    logger.debug(summary, 'in sync');
+  }
+}

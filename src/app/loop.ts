@@ -1,0 +1,116 @@
+// The check loop, level-based and single-flight (controller-runtime's
+// contract): events only mark it dirty; one check runs at a time and always
+// reads the current state, so a burst of events collapses into one check; a
+// timer forces a full re-check every interval whatever happened.
+
+import type { CheckResult } from '../core/report.ts';
+import type { Checker } from './checker.ts';
+import type { Logger } from '../surface/logger.ts';
+
+export interface LoopOptions {
+  readonly checker: Checker;
+  readonly intervalMs: number;
+  readonly logger: Logger;
+  /** Coalescing delay after an event before the check runs. */
+  readonly debounceMs?: number;
+  /** Called after every check, inside the single flight (repair goes here). */
+  readonly afterCheck?: (result: CheckResult) => Promise<void>;
+  readonly clock?: () => number;
+}
+
+export interface Loop {
+  start(): void;
+  stop(): Promise<void>;
+  /** Ask for a check soon. Cheap; call it from every event. */
+  markDirty(reason: string): void;
+  /** Milliseconds since the loop last finished a check (or started). */
+  heartbeatAgeMs(): number;
+  /** True once a check has compared both sides. */
+  ready(): boolean;
+  /** Resolves after the next check that starts after this call finishes. */
+  nextCheck(): Promise<CheckResult>;
+}
+
+export function createLoop(opts: LoopOptions): Loop {
+  const clock = opts.clock ?? Date.now;
+  const debounceMs = opts.debounceMs ?? 50;
+  let timer: NodeJS.Timeout | null = null;
+  let intervalTimer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let dirty = false;
+  let stopped = true;
+  let heartbeat = clock();
+  let isReady = false;
+  let waiters: ((r: CheckResult) => void)[] = [];
+
+  async function runOnce(): Promise<void> {
+    dirty = false;
+    const mine = waiters;
+    waiters = [];
+    try {
+      const result = await opts.checker.check();
+      if (result.diff) isReady = true;
+      if (opts.afterCheck && !stopped) await opts.afterCheck(result);
+      for (const w of mine) w(result);
+    } catch (err) {
+      // A check must never kill the loop; the next event or tick retries.
+      opts.logger.error({ err }, 'check failed unexpectedly');
+      waiters.push(...mine);
+    } finally {
+      heartbeat = clock();
+    }
+  }
+
+  function schedule(delay: number): void {
+    if (stopped || timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      if (running) {
+        dirty = true; // picked up when the running check ends
+        return;
+      }
+      running = (async () => {
+        do await runOnce();
+        while (dirty && !stopped);
+        running = null;
+      })();
+    }, delay);
+  }
+
+  return {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      heartbeat = clock();
+      schedule(0);
+      intervalTimer = setInterval(() => {
+        opts.logger.debug('periodic full check');
+        dirty = true;
+        schedule(0);
+      }, opts.intervalMs);
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      if (intervalTimer) clearInterval(intervalTimer);
+      timer = null;
+      intervalTimer = null;
+      if (running) await running;
+    },
+    markDirty(reason) {
+      if (stopped) return;
+      opts.logger.trace({ reason }, 'marked dirty');
+      dirty = true;
+      schedule(debounceMs);
+    },
+    heartbeatAgeMs: () => clock() - heartbeat,
+    ready: () => isReady,
+    nextCheck() {
+      return new Promise((resolve) => {
+        waiters.push(resolve);
+        dirty = true;
+        schedule(0);
+      });
+    },
+  };
+}

@@ -1,0 +1,167 @@
+// Applying repairs: guards first, then the plan route by route, then a
+// read-back that verifies. Used by `run` after every check (when --remediate)
+// and by `check --remediate` once.
+
+import type { Config } from '../cli/config.ts';
+import type { EventSink, KernelTable } from '../core/ports.ts';
+import { KernelError } from '../core/ports.ts';
+import { guards, plan as makePlan } from '../core/repair.ts';
+import type { GuardVerdict, RepairPlan, Step } from '../core/repair.ts';
+import type { CheckResult } from '../core/report.ts';
+import { driftKey } from '../core/tracker.ts';
+import type { Checker } from './checker.ts';
+import type { Metrics } from '../surface/metrics.ts';
+import type { Logger } from '../surface/logger.ts';
+
+export interface RepairState {
+  lastRepairAt: number | null;
+  /** Last RepairBlocked event per guard, to send at most one per hour. */
+  readonly blockedEventAt: Map<string, number>;
+}
+
+export const newRepairState = (): RepairState => ({ lastRepairAt: null, blockedEventAt: new Map() });
+
+export interface RepairDeps {
+  readonly config: Config;
+  readonly kernel: KernelTable;
+  readonly checker: Checker;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly events?: EventSink;
+  readonly clock?: () => number;
+}
+
+export type RepairOutcome =
+  | { readonly kind: 'nothing-to-do' }
+  | { readonly kind: 'blocked'; readonly guard: GuardVerdict }
+  | { readonly kind: 'dry-run'; readonly plan: RepairPlan }
+  | { readonly kind: 'applied'; readonly plan: RepairPlan; readonly added: number; readonly deleted: number; readonly failures: readonly string[]; readonly verified: CheckResult };
+
+const HOUR = 3_600_000;
+
+const describeStep = (s: Step): string => `${s.op} ${s.route.destination} dev ${s.route.device}`;
+
+/** One repair attempt on the result of a check. */
+export async function attemptRepair(deps: RepairDeps, state: RepairState, result: CheckResult, graceMs: number): Promise<RepairOutcome> {
+  const { config, logger, metrics } = deps;
+  const clock = deps.clock ?? Date.now;
+  const report = result.report;
+  const compared = result.diff !== null;
+  if (compared && report.inSync) return { kind: 'nothing-to-do' };
+  const now = clock();
+  const d = result.diff;
+  const plan = d && result.expected && result.kernel
+    ? makePlan(config.strategy, config.model, result.expected, result.kernel, d)
+    : { strategy: config.strategy, steps: [], netDeletions: 0, skipped: [] };
+  const keys = d ? [...d.orphans.map((o) => driftKey('orphan', o.destination, o.device)), ...d.missing.map((m) => driftKey('missing', m.destination, m.device))] : [];
+  const verdict = guards({
+    report,
+    plan,
+    expectedCount: result.expected?.routes.size ?? 0,
+    ownedCount: result.kernel?.owned.length ?? 0,
+    youngestDriftAgeMs: graceMs === 0 ? Infinity : deps.checker.tracker.youngestAge(keys, now),
+    graceMs,
+    maxDeletions: config.maxDeletions,
+    allowEmpty: config.allowEmpty,
+    minRepairIntervalMs: config.minRepairIntervalMs,
+    lastRepairAt: state.lastRepairAt,
+    now,
+  });
+  if (verdict) {
+    metrics?.remediations.inc({ strategy: config.strategy, result: 'blocked' });
+    metrics?.remediationBlocked.inc({ reason: verdict.reason });
+    // Waiting out the grace period is routine, not news.
+    const log = verdict.reason === 'grace_period' ? logger.debug.bind(logger) : logger.warn.bind(logger);
+    log({ guard: verdict.reason, strategy: config.strategy }, `repair blocked: ${verdict.message}`);
+    if (verdict.reason !== 'grace_period' && deps.events) {
+      const last = state.blockedEventAt.get(verdict.reason);
+      if (last === undefined || now - last >= HOUR) {
+        state.blockedEventAt.set(verdict.reason, now);
+        await emitSafely(deps, { type: 'Warning', reason: 'RepairBlocked', message: `routewarden did not repair kube-vip's table ${config.model.table}: ${verdict.message}` });
+      }
+    }
+    return { kind: 'blocked', guard: verdict };
+  }
+
+  if (config.dryRun) {
+    metrics?.remediations.inc({ strategy: config.strategy, result: 'dry_run' });
+    logger.info({ strategy: config.strategy, steps: plan.steps.map(describeStep), skipped: plan.skipped }, 'dry run: repair plan (nothing changed)');
+    return { kind: 'dry-run', plan };
+  }
+
+  let added = 0;
+  let deleted = 0;
+  const failures: string[] = [];
+  for (const step of plan.steps) {
+    try {
+      if (step.op === 'delete') await deps.kernel.delete(step.route);
+      else await deps.kernel.add(step.route);
+      if (step.op === 'add') added++;
+      else deleted++;
+    } catch (err) {
+      // "No such route" on delete is the goal reached; "exists" on add is
+      // judged by the read-back below (identical attributes = success).
+      if (err instanceof KernelError && ((step.op === 'delete' && err.code === 'ESRCH') || (step.op === 'add' && err.code === 'EEXIST'))) continue;
+      failures.push(err instanceof Error ? err.message : `${describeStep(step)}: ${String(err)}`);
+    }
+  }
+  state.lastRepairAt = clock();
+  metrics?.remediatedRoutes.inc({ action: 'add' }, added);
+  metrics?.remediatedRoutes.inc({ action: 'delete' }, deleted);
+
+  const verified = await deps.checker.check();
+  const ok = verified.report.inSync && failures.length === 0;
+  metrics?.remediations.inc({ strategy: config.strategy, result: ok ? 'success' : 'failure' });
+  const summary = {
+    strategy: config.strategy,
+    added: plan.steps.filter((s) => s.op === 'add').map((s) => s.route.destination),
+    deleted: plan.steps.filter((s) => s.op === 'delete').map((s) => s.route.destination),
+    failures,
+    skipped: plan.skipped,
+    inSyncAfter: verified.report.inSync,
+  };
+  if (ok) logger.info(summary, `repaired: ${added} added, ${deleted} deleted`);
+  else logger.error(summary, `repair incomplete: ${added} added, ${deleted} deleted, ${failures.length} failed; table in sync afterwards: ${verified.report.inSync}`);
+  const list = (xs: string[]) => (xs.length > 10 ? `${xs.slice(0, 10).join(', ')} and ${xs.length - 10} more` : xs.join(', ') || 'none');
+  await emitSafely(deps, {
+    type: ok ? 'Normal' : 'Warning',
+    reason: 'RoutesRepaired',
+    message: `${config.strategy} repair of table ${config.model.table}: added ${list(summary.added)}; deleted ${list(summary.deleted)}${failures.length ? `; ${failures.length} failed` : ''}${verified.report.inSync ? '' : '; drift remains'}`,
+  });
+  return { kind: 'applied', plan, added, deleted, failures, verified };
+}
+
+async function emitSafely(deps: RepairDeps, e: Parameters<EventSink['emit']>[0]): Promise<void> {
+  try {
+    await deps.events?.emit(e);
+  } catch (err) {
+    deps.logger.warn({ err, reason: e.reason }, 'could not post a Kubernetes Event');
+  }
+}
+
+/** `run --remediate`: a hook for the loop, repairing after each check that found drift. */
+export function repairAfterCheck(deps: Omit<RepairDeps, 'checker' | 'metrics'>): (result: CheckResult, ctx: { metrics: Metrics; checker: Checker }) => Promise<void> {
+  const state = newRepairState();
+  return async (result, ctx) => {
+    await attemptRepair({ ...deps, checker: ctx.checker, metrics: ctx.metrics }, state, result, deps.config.graceMs);
+  };
+}
+
+/**
+ * `check --remediate`: act on what is seen; with --grace, first wait until the
+ * drift has persisted that long (re-checking every second).
+ */
+export async function repairOnce(deps: RepairDeps, first: CheckResult): Promise<CheckResult> {
+  const clock = deps.clock ?? Date.now;
+  let result = first;
+  const graceMs = deps.config.graceMs;
+  if (graceMs > 0) {
+    const until = clock() + graceMs;
+    while (!result.report.inSync && result.diff && clock() < until) {
+      await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, until - clock()))));
+      result = await deps.checker.check();
+    }
+  }
+  const outcome = await attemptRepair(deps, newRepairState(), result, graceMs);
+  return outcome.kind === 'applied' ? outcome.verified : result;
+}

@@ -1,0 +1,104 @@
+// The long-running service (`run`, and `demo` on top of simulated sources):
+// one checker, one loop, one HTTP server over the adapters it is given. The
+// composition root (cli/main.ts) decides which adapters those are.
+
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ClusterSource, KernelTable } from '../core/ports.ts';
+import type { CheckResult } from '../core/report.ts';
+import type { Config } from '../cli/config.ts';
+import { createChecker } from './checker.ts';
+import type { Checker } from './checker.ts';
+import { createLoop } from './loop.ts';
+import type { Loop } from './loop.ts';
+import { createMetrics } from '../surface/metrics.ts';
+import type { Metrics } from '../surface/metrics.ts';
+import { createApp } from '../surface/http.ts';
+import type { Logger } from '../surface/logger.ts';
+import { VERSION } from '../version.ts';
+
+export interface ServiceDeps {
+  readonly config: Config;
+  readonly kernel: KernelTable;
+  readonly cluster: ClusterSource;
+  readonly logger: Logger;
+  /** Called after each check inside the loop's single flight. */
+  readonly afterCheck?: (result: CheckResult, ctx: { metrics: Metrics; checker: Checker }) => Promise<void>;
+  readonly banner?: () => string | undefined;
+  readonly clock?: () => number;
+}
+
+export interface Service {
+  readonly metrics: Metrics;
+  readonly checker: Checker;
+  readonly loop: Loop;
+  /** Start the adapters, the loop and the HTTP server. Resolves once listening. */
+  start(): Promise<{ port: number; host: string }>;
+  stop(): Promise<void>;
+}
+
+export function createService(deps: ServiceDeps): Service {
+  const { config, logger } = deps;
+  const metrics = createMetrics({ version: VERSION });
+  metrics.configInfo.set({
+    node: config.model.nodeName,
+    table: String(config.model.table),
+    protocol: String(config.model.protocol),
+    remediate: String(config.remediate),
+    strategy: config.strategy,
+    election: config.model.election,
+  }, 1);
+  const checker = createChecker({ kernel: deps.kernel, cluster: deps.cluster, model: config.model, metrics, logger, clock: deps.clock });
+  const afterCheck = deps.afterCheck;
+  const loop = createLoop({
+    checker,
+    intervalMs: config.intervalMs,
+    logger,
+    clock: deps.clock,
+    afterCheck: afterCheck ? (r) => afterCheck(r, { metrics, checker }) : undefined,
+  });
+  const app = createApp({
+    registry: metrics.registry,
+    report: () => checker.last()?.report ?? null,
+    heartbeatAgeMs: loop.heartbeatAgeMs,
+    // Three intervals without a finished check means the loop is wedged.
+    heartbeatTimeoutMs: Math.max(3 * config.intervalMs, 30_000),
+    ready: loop.ready,
+    version: VERSION,
+    banner: deps.banner,
+    refreshSeconds: Math.max(2, Math.min(30, Math.round(config.intervalMs / 1000))),
+  });
+  let server: Server | null = null;
+  const unsubscribe: (() => void)[] = [];
+
+  return {
+    metrics,
+    checker,
+    loop,
+    async start() {
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(config.listen.port, config.listen.host ?? '::', () => resolve(s));
+        s.once('error', (err) => reject(new Error(`listening on ${config.listen.host ?? ''}:${config.listen.port}: ${err.message}`)));
+      });
+      unsubscribe.push(deps.kernel.subscribe(() => loop.markDirty('kernel route event')));
+      unsubscribe.push(deps.cluster.onChange(() => loop.markDirty('kubernetes event')));
+      await deps.cluster.start();
+      loop.start();
+      const addr = server.address() as AddressInfo;
+      logger.info({ listen: `${addr.address}:${addr.port}`, node: config.model.nodeName, table: config.model.table, protocol: config.model.protocol, election: config.model.election, remediate: config.remediate }, 'routewarden started');
+      return { port: addr.port, host: addr.address };
+    },
+    async stop() {
+      for (const u of unsubscribe.splice(0)) u();
+      await loop.stop();
+      await deps.cluster.stop();
+      await deps.kernel.close();
+      if (server) {
+        const s = server;
+        server = null;
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+    },
+  };
+}

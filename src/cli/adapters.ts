@@ -1,0 +1,60 @@
+// Opening the real adapters for `run` and `check`.
+
+import type { ClusterSource, EventSink, KernelTable } from '../core/ports.ts';
+import { createNodeEventSink } from '../kube/events.ts';
+import { createNetlinkKernelTable } from '../kernel/netlink.ts';
+import { createKubeClusterSource } from '../kube/source.ts';
+import { loadKubeConfig } from '../kube/kubeconfig.ts';
+import { ConfigError } from './config.ts';
+import type { Config } from './config.ts';
+import type { Logger } from '../surface/logger.ts';
+
+export function openKernel(config: Config, logger: Logger): KernelTable {
+  return createNetlinkKernelTable({ table: config.model.table, protocol: config.model.protocol, logger: logger.child({ component: 'kernel' }) });
+}
+
+export function openCluster(config: Config, logger: Logger): ClusterSource {
+  let kubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(config.kubeconfig);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return createKubeClusterSource({
+    kubeConfig,
+    logger: logger.child({ component: 'kubernetes' }),
+    ...(config.model.servicesNamespace ? { namespace: config.model.servicesNamespace } : {}),
+  });
+}
+
+/** How long `check` waits for the informers to list everything. */
+const SYNC_TIMEOUT_MS = 30_000;
+
+/**
+ * `check` reads the API once: wait until the source is synced, or give up as
+ * soon as it reports an error (an unreachable API is exit 2, not "no Services").
+ */
+export async function waitForSync(cluster: ClusterSource, _config: Config, timeoutMs = SYNC_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await new Promise<void>((resolve) => {
+    let unsubscribe = (): void => {};
+    let finished = false;
+    const tick = (): void => {
+      if (finished) return;
+      if (cluster.status().state !== 'unsynced' || Date.now() >= deadline) {
+        finished = true;
+        unsubscribe();
+        clearInterval(poll);
+        resolve();
+      }
+    };
+    const poll = setInterval(tick, 100);
+    unsubscribe = cluster.onChange(tick);
+    tick();
+  });
+}
+
+/** Kubernetes Events on this node's Node object (RoutesRepaired, RepairBlocked). */
+export function openEvents(config: Config, logger: Logger): EventSink {
+  return createNodeEventSink({ kubeConfig: loadKubeConfig(config.kubeconfig), nodeName: config.model.nodeName, logger: logger.child({ component: 'events' }) });
+}

@@ -1,0 +1,158 @@
+// The composition root: the only place that knows every concrete adapter.
+// main() returns the exit code; bad input is one line on stderr and exit 2,
+// never a stack trace.
+
+import { hostname } from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, loadConfig } from './config.ts';
+import type { Config } from './config.ts';
+import { envName, optionsFor } from './options.ts';
+import { VERSION } from '../version.ts';
+import { createLogger } from '../surface/logger.ts';
+import type { Logger } from '../surface/logger.ts';
+import { formatTextReport } from './text-report.ts';
+import { createService } from '../app/runtime.ts';
+import { openCluster, openEvents, openKernel, waitForSync } from './adapters.ts';
+import type { CheckResult } from '../core/report.ts';
+
+/** Exit codes of `check` (design.md §1). */
+export const EXIT = { inSync: 0, drift: 1, error: 2 } as const;
+
+type Action = (opts: Record<string, string | boolean | undefined>) => Promise<number>;
+
+function addOptions(cmd: Command, command: 'run' | 'check' | 'demo'): Command {
+  for (const def of optionsFor(command)) {
+    const spec = def.kind === 'boolean' ? `--${def.flag} [bool]` : `--${def.flag} <${def.kind === 'enum' ? def.choices!.join('|') : def.kind}>`;
+    const help = `${def.description} [env ${envName(def.flag)}${def.default !== undefined ? `, default ${JSON.stringify(def.default)}` : ''}]`;
+    cmd.addOption(new Option(spec, help));
+  }
+  return cmd;
+}
+
+export function buildProgram(actions: Record<'run' | 'check' | 'demo', Action>, out: { stdout: (s: string) => void; stderr: (s: string) => void }): { program: Command; result: () => Promise<number> | null } {
+  let pending: Promise<number> | null = null;
+  const program = new Command('routewarden')
+    .description("Keeps kube-vip's routing table honest: detects orphan and missing routes, exports Prometheus metrics, repairs on request.")
+    .version(VERSION, '--version')
+    .exitOverride()
+    .configureOutput({ writeOut: out.stdout, writeErr: out.stderr, outputError: () => {} })
+    .showHelpAfterError(false);
+  const sub = (name: 'run' | 'check' | 'demo', description: string) => {
+    const cmd = addOptions(new Command(name).description(description), name).exitOverride().configureOutput({ writeOut: out.stdout, writeErr: out.stderr, outputError: () => {} });
+    cmd.action((opts: Record<string, string | boolean | undefined>) => {
+      pending = actions[name](opts);
+    });
+    program.addCommand(cmd);
+    return cmd;
+  };
+  sub('run', 'long-running: checks continuously and serves HTTP (the DaemonSet mode)');
+  sub('check', 'one-shot: read both sides once, print the report, exit 0 in sync, 1 drift, 2 could not check');
+  const demo = sub('demo', 'self-contained: a simulated cluster and kernel table, no cluster needed');
+  demo.addOption(new Option('--scenario <name>', 'story to tell: seed-762 | dual-stack-bounce | all').default('all'));
+  demo.addOption(new Option('--step', 'wait for Enter between steps'));
+  demo.addOption(new Option('--api-only', 'only start the simulated cluster and print a kubeconfig'));
+  demo.addOption(new Option('--memory', 'use the in-memory kernel table even when root'));
+  return { program, result: () => pending };
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const stdout = (s: string) => process.stdout.write(s);
+  const stderr = (s: string) => process.stderr.write(s);
+  const ctx = { env, hostname: hostname().toLowerCase() };
+  const withConfig = (command: Config['command'], fn: (c: Config) => Promise<number>): Action => async (opts) => {
+    const { scenario, step, apiOnly, memory, ...flags } = opts;
+    void scenario; void step; void apiOnly; void memory;
+    return fn(loadConfig(command, flags, ctx));
+  };
+  const { program, result } = buildProgram({
+    run: withConfig('run', runCommand),
+    check: withConfig('check', checkCommand),
+    demo: async (opts) => {
+      const { demoCommand } = await import('../demo/demo.ts');
+      return demoCommand(opts, ctx);
+    },
+  }, { stdout, stderr });
+
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return EXIT.error;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    const pending = result();
+    return pending ? await pending : EXIT.inSync;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      stderr(`routewarden: ${err.message.replace(/^error: /, '')}\n`);
+      return EXIT.error;
+    }
+    if (err instanceof ConfigError) {
+      stderr(`routewarden: ${err.message}\n`);
+      return EXIT.error;
+    }
+    stderr(`routewarden: ${(err as Error).message ?? String(err)}\n`);
+    return EXIT.error;
+  }
+}
+
+async function checkCommand(config: Config): Promise<number> {
+  const logger = createLogger({ level: config.logLevel, toStderr: true });
+  const cluster = openCluster(config, logger);
+  const kernel = openKernel(config, logger);
+  try {
+    const { createChecker } = await import('../app/checker.ts');
+    const checker = createChecker({ kernel, cluster, model: config.model, logger });
+    await cluster.start();
+    await waitForSync(cluster, config);
+    let result = await checker.check();
+    if (config.remediate) {
+      const { repairOnce } = await import('../app/repair.ts');
+      result = await repairOnce({ config, kernel, checker, logger, events: openEvents(config, logger) }, result);
+    }
+    process.stdout.write(config.output === 'json' ? JSON.stringify(result.report, null, 2) + '\n' : formatTextReport(result.report));
+    return exitCodeOf(result);
+  } finally {
+    await cluster.stop();
+    await kernel.close();
+  }
+}
+
+export function exitCodeOf(result: CheckResult): number {
+  const r = result.report;
+  if (r.sources.kernel !== 'ok' || r.sources.kubernetes !== 'ok') return EXIT.error;
+  return r.inSync ? EXIT.inSync : EXIT.drift;
+}
+
+async function runCommand(config: Config): Promise<number> {
+  const logger = createLogger({ level: config.logLevel });
+  const kernel = openKernel(config, logger);
+  const service = createService({
+    config,
+    kernel,
+    cluster: openCluster(config, logger),
+    logger,
+    afterCheck: config.remediate
+      ? (await import('../app/repair.ts')).repairAfterCheck({ config, kernel, logger, events: openEvents(config, logger) })
+      : undefined,
+  });
+  await service.start();
+  return waitForSignal(logger, () => service.stop());
+}
+
+export function waitForSignal(logger: Logger, stop: () => Promise<void>): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      logger.info({ signal }, 'shutting down');
+      stop().then(() => resolve(0), (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        resolve(EXIT.error);
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+

@@ -1,0 +1,141 @@
+// Repair planning and guards (design.md §7), pure. plan() says exactly which
+// routes to delete and add, in which order; guards() says whether a repair
+// may run at all. Applying the plan is the app layer's job.
+
+import type { DiffResult } from './diff.ts';
+import type { ExpectedSet } from './expected.ts';
+import type { KubeVipModel } from './model.ts';
+import type { Report } from './report.ts';
+import type { KernelDump, KernelRoute, RouteSpec } from './types.ts';
+
+export type Strategy = 'flush-rebuild' | 'surgical';
+
+export type Step = { readonly op: 'delete'; readonly route: RouteSpec; readonly why: string } | { readonly op: 'add'; readonly route: RouteSpec; readonly why: string };
+
+export interface RepairPlan {
+  readonly strategy: Strategy;
+  /** In execution order. */
+  readonly steps: readonly Step[];
+  /** Routes that end up removed from the table (not re-added): what --max-deletions caps. */
+  readonly netDeletions: number;
+  /** Expected routes the plan cannot add (the destination is taken by a foreign route). */
+  readonly skipped: readonly { readonly destination: string; readonly why: string }[];
+}
+
+/** A kernel route as a delete request; only ever built from owned routes. */
+function deleteSpec(r: KernelRoute): RouteSpec {
+  return { family: r.family, destination: r.destination, table: r.table, protocol: r.protocol, type: r.type, device: r.device ?? '' };
+}
+
+/** An expected route with exactly kube-vip's attributes (spec §2.1, E26). */
+function addSpec(model: KubeVipModel, e: { family: RouteSpec['family']; destination: string; device: string }): RouteSpec {
+  return { family: e.family, destination: e.destination, table: model.table, protocol: model.protocol, type: model.routeType, device: e.device };
+}
+
+/**
+ * Never touch a route outside (table, protocol) (design.md §7.1): a last
+ * check on every delete, whatever the plan's construction already ensures.
+ */
+export function isOwned(model: KubeVipModel, r: { table: number; protocol: number }): boolean {
+  return r.table === model.table && r.protocol === model.protocol;
+}
+
+export function plan(strategy: Strategy, model: KubeVipModel, expected: ExpectedSet, kernel: KernelDump, d: DiffResult): RepairPlan {
+  const foreignDest = new Set(kernel.foreign.map((r) => r.destination));
+  const skipped: { destination: string; why: string }[] = [];
+  const addable = (dest: string): boolean => {
+    if (!foreignDest.has(dest)) return true;
+    skipped.push({ destination: dest, why: 'destination taken by a route of another protocol (never touched)' });
+    return false;
+  };
+  const owned = kernel.owned.filter((r) => isOwned(model, r));
+  const steps: Step[] = [];
+
+  if (strategy === 'flush-rebuild') {
+    // Delete every owned route, then add the expected set: the seed's "clean
+    // first, then rebuild", done from outside kube-vip.
+    for (const r of owned) steps.push({ op: 'delete', route: deleteSpec(r), why: 'flush' });
+    for (const e of expected.routes.values()) {
+      if (addable(e.destination)) steps.push({ op: 'add', route: addSpec(model, e), why: 'rebuild' });
+    }
+    return { strategy, steps, netDeletions: d.orphans.length, skipped };
+  }
+
+  // Surgical: add what is missing first, then delete orphans one by one, so
+  // that no expected route is ever absent. A route on the wrong device or of
+  // the wrong type blocks the add (EEXIST), so it is replaced: delete, then add.
+  const wrongAt = new Map<string, KernelRoute[]>();
+  for (const o of d.orphans) {
+    if (o.reason === 'wrong-device' || o.reason === 'wrong-type') {
+      wrongAt.set(o.destination, [...(wrongAt.get(o.destination) ?? []), o.route]);
+    }
+  }
+  const later: Step[] = [];
+  for (const m of d.missing) {
+    if (!addable(m.destination)) continue;
+    const wrong = wrongAt.get(m.destination);
+    if (wrong) {
+      for (const r of wrong) later.push({ op: 'delete', route: deleteSpec(r), why: `replace (${m.reason})` });
+      later.push({ op: 'add', route: addSpec(model, m), why: `replace (${m.reason})` });
+    } else {
+      steps.push({ op: 'add', route: addSpec(model, m), why: m.reason });
+    }
+  }
+  steps.push(...later);
+  for (const o of d.orphans) {
+    if (wrongAt.has(o.destination) && d.missing.some((m) => m.destination === o.destination)) continue;
+    if (!isOwned(model, o.route)) continue;
+    steps.push({ op: 'delete', route: deleteSpec(o.route), why: o.reason });
+  }
+  return { strategy, steps, netDeletions: d.orphans.length, skipped };
+}
+
+export type GuardReason =
+  | 'kubernetes_not_synced'
+  | 'kernel_read_failed'
+  | 'grace_period'
+  | 'empty_expected_set'
+  | 'max_deletions'
+  | 'rate_limited';
+
+export interface GuardInput {
+  readonly report: Report;
+  readonly plan: RepairPlan;
+  readonly expectedCount: number;
+  readonly ownedCount: number;
+  /** Age in ms of the youngest drifted route (how long it has persisted). */
+  readonly youngestDriftAgeMs: number;
+  readonly graceMs: number;
+  readonly maxDeletions: number;
+  readonly allowEmpty: boolean;
+  readonly minRepairIntervalMs: number;
+  /** Epoch ms of the last repair that changed something; null if none. */
+  readonly lastRepairAt: number | null;
+  readonly now: number;
+}
+
+export interface GuardVerdict {
+  readonly reason: GuardReason;
+  readonly message: string;
+}
+
+/** The first guard that refuses this repair, or null when it may run. */
+export function guards(g: GuardInput): GuardVerdict | null {
+  if (g.report.sources.kubernetes !== 'ok') {
+    return { reason: 'kubernetes_not_synced', message: `Kubernetes view is ${g.report.sources.kubernetes}: an API failure is not a deletion` };
+  }
+  if (g.report.sources.kernel !== 'ok') return { reason: 'kernel_read_failed', message: `kernel table could not be read: ${g.report.errors.kernel ?? 'unknown error'}` };
+  if (g.youngestDriftAgeMs < g.graceMs) {
+    return { reason: 'grace_period', message: `drift has persisted ${Math.round(g.youngestDriftAgeMs / 1000)}s, less than the grace period of ${Math.round(g.graceMs / 1000)}s` };
+  }
+  if (g.expectedCount === 0 && g.ownedCount > 0 && !g.allowEmpty) {
+    return { reason: 'empty_expected_set', message: `refusing to empty the table (${g.ownedCount} routes) while the expected set is empty; --allow-empty permits it` };
+  }
+  if (g.plan.netDeletions > g.maxDeletions) {
+    return { reason: 'max_deletions', message: `repair would delete ${g.plan.netDeletions} routes, more than --max-deletions ${g.maxDeletions}` };
+  }
+  if (g.lastRepairAt !== null && g.now - g.lastRepairAt < g.minRepairIntervalMs) {
+    return { reason: 'rate_limited', message: `last repair ${Math.round((g.now - g.lastRepairAt) / 1000)}s ago, less than --min-repair-interval ${Math.round(g.minRepairIntervalMs / 1000)}s` };
+  }
+  return null;
+}

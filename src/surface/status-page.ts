@@ -1,0 +1,73 @@
+// The status page: plain server-rendered HTML and CSS, no front-end build,
+// readable on a phone, refreshing itself. Everything user-controlled (service
+// names, devices, reasons) is escaped.
+
+import type { Report, ReportRow } from '../core/report.ts';
+
+export interface StatusPageOptions {
+  readonly version: string;
+  readonly banner?: string | undefined;
+  readonly refreshSeconds: number;
+  readonly ready: boolean;
+}
+
+const esc = (s: unknown): string =>
+  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const CSS = `
+:root{--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--muted:#57606a;--line:#d0d7de;--bg:#f6f8fa}
+*{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328;background:#fff}
+header{padding:14px 16px;border-bottom:1px solid var(--line);background:var(--bg)}
+h1{font-size:19px;margin:0 0 4px}main{padding:12px 16px;max-width:1100px}
+.meta{color:var(--muted);font-size:13px}.banner{background:#fff8c5;border:1px solid #d4a72c;padding:8px 10px;border-radius:6px;margin:0 0 12px}
+.state{display:inline-block;padding:2px 10px;border-radius:999px;font-weight:600;color:#fff}
+.state.ok{background:var(--ok)}.state.drift{background:var(--bad)}.state.unknown{background:var(--warn)}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(120px,1fr));gap:8px;margin:12px 0}
+.card{border:1px solid var(--line);border-radius:8px;padding:8px 10px}.card b{display:block;font-size:22px}
+.card.bad b{color:var(--bad)}
+.src{margin:4px 0}.src span{font-weight:600}.src .ok{color:var(--ok)}.src .error,.src .unsynced{color:var(--bad)}
+table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
+th{background:var(--bg);font-weight:600}td.dst{font-family:ui-monospace,Menlo,monospace;word-break:break-all}
+tr.orphan td,tr.missing td{background:#ffebe9}.verdict{font-weight:700}.verdict.ok{color:var(--ok)}.verdict.orphan,.verdict.missing{color:var(--bad)}
+.wrap{overflow-x:auto}.reason{color:var(--muted);font-size:13px}
+@media (max-width:600px){th.svc,td.svc,th.fam,td.fam{display:none}}
+`;
+
+function row(r: ReportRow): string {
+  return `<tr class="${esc(r.verdict)}" data-destination="${esc(r.destination)}" data-verdict="${esc(r.verdict)}">`
+    + `<td class="dst">${esc(r.destination)}</td><td class="fam">${esc(r.family)}</td><td>${esc(r.device ?? '-')}</td>`
+    + `<td><span class="verdict ${esc(r.verdict)}">${esc(r.verdict)}</span>${r.reason ? `<div class="reason">${esc(r.reason)}</div>` : ''}</td>`
+    + `<td class="svc">${r.services.length ? r.services.map(esc).join('<br>') : '<span class="reason">none</span>'}</td></tr>`;
+}
+
+export function renderStatusPage(report: Report | null, opts: StatusPageOptions): string {
+  const head = `<!doctype html><html lang="en"><head><meta charset="utf-8">`
+    + `<meta name="viewport" content="width=device-width,initial-scale=1">`
+    + `<meta http-equiv="refresh" content="${opts.refreshSeconds}">`
+    + `<title>routewarden${report ? ` — ${esc(report.node)}` : ''}</title><style>${CSS}</style></head><body>`;
+  const banner = opts.banner ? `<p class="banner">${esc(opts.banner)}</p>` : '';
+  if (!report) {
+    return `${head}<header><h1>routewarden</h1><div class="meta">v${esc(opts.version)}</div></header>`
+      + `<main>${banner}<p><span class="state unknown">waiting</span> no check has finished yet.</p></main></body></html>`;
+  }
+  const compared = report.sources.kernel === 'ok' && report.sources.kubernetes === 'ok';
+  const state = !compared ? ['unknown', 'cannot compare'] : report.inSync ? ['ok', 'in sync'] : ['drift', 'drift'];
+  const c = report.counts;
+  const card = (label: string, n: number, bad = false) => `<div class="card${bad && n > 0 ? ' bad' : ''}"><span>${label}</span><b data-count="${label}">${n}</b></div>`;
+  const sources = (['kernel', 'kubernetes'] as const).map((s) =>
+    `<div class="src">${s}: <span class="${esc(report.sources[s])}">${esc(report.sources[s])}</span>${report.errors[s] ? ` <span class="reason">${esc(report.errors[s])}</span>` : ''}</div>`).join('');
+  const rows = report.routes.length
+    ? report.routes.map(row).join('')
+    : `<tr><td colspan="5" class="reason">${compared ? 'no routes expected and none in the table' : 'not compared: a source is not ok'}</td></tr>`;
+  const excluded = report.excluded.length
+    ? `<h2>Not judged</h2><p class="reason">VIPs kube-vip has that routewarden does not compare (DHCP, hostnames, addresses kube-vip cannot install).</p>`
+      + `<div class="wrap"><table><thead><tr><th>Service</th><th>Address</th><th>Why</th></tr></thead><tbody>`
+      + report.excluded.map((e) => `<tr><td>${esc(e.service)}</td><td class="dst">${esc(e.address || '(none)')}</td><td>${esc(e.reason)}</td></tr>`).join('')
+      + `</tbody></table></div>`
+    : '';
+  return `${head}<header><h1>routewarden <span class="state ${state[0]}" id="state">${state[1]}</span></h1>`
+    + `<div class="meta">node <b>${esc(report.node)}</b> · table ${report.table} · protocol ${report.protocol} · checked ${esc(report.checkedAt)} · v${esc(opts.version)}${opts.ready ? '' : ' · not ready'}</div></header>`
+    + `<main>${banner}${sources}<div class="cards">${card('expected', c.expected)}${card('kernel', c.kernel)}${card('orphan', c.orphan, true)}${card('missing', c.missing, true)}${card('foreign', c.foreign)}</div>`
+    + `<div class="wrap"><table id="routes"><thead><tr><th>Destination</th><th class="fam">Family</th><th>Device</th><th>Verdict</th><th class="svc">Services</th></tr></thead><tbody>${rows}</tbody></table></div>`
+    + `${excluded}</main></body></html>`;
+}

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { evaluate } from '../../src/core/report.ts';
+import { guards, plan } from '../../src/core/repair.ts';
+import type { GuardInput, Strategy } from '../../src/core/repair.ts';
+import type { ServiceInfo, EndpointSliceInfo } from '../../src/core/cluster.ts';
+import type { KernelRoute } from '../../src/core/types.ts';
+import { routeProtocol, tableId } from '../../src/core/types.ts';
+import { ep, kroute, model, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
+
+const v4 = (s: string) => slice(s, 'IPv4', [ep('10.244.1.5')]);
+const v6 = (s: string) => slice(s, 'IPv6', [ep('fd00:244::5')]);
+
+function steps(strategy: Strategy, services: ServiceInfo[], slices: EndpointSliceInfo[], owned: KernelRoute[], foreign: KernelRoute[] = []) {
+  const m = model();
+  const r = evaluate({
+    model: m,
+    now: NOW,
+    kernel: { status: { state: 'ok' }, dump: { owned, foreign }, interfaces: null },
+    kubernetes: { status: { state: 'ok' }, snapshot: snapshot(services, slices) },
+  });
+  const p = plan(strategy, m, r.expected!, r.kernel!, r.diff!);
+  return { p, lines: p.steps.map((s) => `${s.op} ${s.route.destination} ${s.route.device}`) };
+}
+
+const seedServices = [svc('web', { ip: ['10.0.0.6', 'fd00::6'] })];
+const seedSlices = [v4('web'), v6('web')];
+const seedKernel = [kroute('10.0.0.5/32'), kroute('fd00::5/128'), kroute('fd00::6/128')];
+
+describe('plan', () => {
+  it('flush-rebuild deletes every owned route, then adds the expected set', () => {
+    const { lines, p } = steps('flush-rebuild', seedServices, seedSlices, seedKernel);
+    expect(lines).toEqual(['delete 10.0.0.5/32 lo', 'delete fd00::5/128 lo', 'delete fd00::6/128 lo', 'add 10.0.0.6/32 lo', 'add fd00::6/128 lo']);
+    expect(p.netDeletions).toBe(2);
+  });
+
+  it('surgical adds missing routes first, then deletes orphans, and leaves matched routes alone', () => {
+    const { lines } = steps('surgical', seedServices, seedSlices, seedKernel);
+    expect(lines).toEqual(['add 10.0.0.6/32 lo', 'delete 10.0.0.5/32 lo', 'delete fd00::5/128 lo']);
+  });
+
+  it('surgical replaces a route on the wrong device: delete it, then add the right one', () => {
+    const { lines } = steps('surgical', [svc('web', { ip: '10.0.0.5' })], [v4('web')], [kroute('10.0.0.5/32', { device: 'eth0', ifindex: 2 })]);
+    expect(lines).toEqual(['delete 10.0.0.5/32 eth0', 'add 10.0.0.5/32 lo']);
+  });
+
+  it.each<Strategy>(['flush-rebuild', 'surgical'])('%s never deletes nor shadows a foreign route', (strategy) => {
+    const foreign = [kroute('10.0.0.6/32', { protocol: routeProtocol(3) }), kroute('10.0.0.7/32', { protocol: routeProtocol(4) })];
+    const { lines, p } = steps(strategy, [svc('web', { ip: '10.0.0.6' })], [v4('web')], [kroute('10.0.0.5/32')], foreign);
+    expect(lines).toEqual(['delete 10.0.0.5/32 lo']);
+    expect(p.skipped.map((s) => s.destination)).toEqual(['10.0.0.6/32']);
+  });
+
+  it('adds carry exactly kube-vip attributes: table, protocol, type unicast, device', () => {
+    const { p } = steps('surgical', [svc('web', { ip: '10.0.0.6' })], [v4('web')], []);
+    expect(p.steps[0]).toMatchObject({ op: 'add', route: { family: 'ipv4', destination: '10.0.0.6/32', table: 198, protocol: 248, type: 1, device: 'lo' } });
+  });
+
+  it('an owned-looking route of another table never reaches a delete', () => {
+    const stray = kroute('10.0.0.9/32', { table: tableId(199) });
+    const { lines } = steps('flush-rebuild', [], [], [stray]);
+    expect(lines).toEqual([]);
+  });
+});
+
+describe('guards', () => {
+  const base = (): GuardInput => {
+    const r = evaluate({
+      model: model(),
+      now: NOW,
+      kernel: { status: { state: 'ok' }, dump: { owned: seedKernel, foreign: [] }, interfaces: null },
+      kubernetes: { status: { state: 'ok' }, snapshot: snapshot(seedServices, seedSlices) },
+    });
+    return {
+      report: r.report,
+      plan: plan('flush-rebuild', model(), r.expected!, r.kernel!, r.diff!),
+      expectedCount: 2,
+      ownedCount: 3,
+      youngestDriftAgeMs: 120_000,
+      graceMs: 60_000,
+      maxDeletions: 100,
+      allowEmpty: false,
+      minRepairIntervalMs: 30_000,
+      lastRepairAt: null,
+      now: NOW,
+    };
+  };
+  const unsynced = { ...base().report, sources: { kernel: 'ok', kubernetes: 'unsynced' } } as GuardInput['report'];
+  const kernelDown = { ...base().report, sources: { kernel: 'error', kubernetes: 'ok' }, errors: { kernel: 'EPERM' } } as GuardInput['report'];
+  const cases: [string, Partial<GuardInput>, string | null][] = [
+    ['persistent drift, everything healthy => repair may run', {}, null],
+    ['an unsynced Kubernetes view => blocked', { report: unsynced }, 'kubernetes_not_synced'],
+    ['a failed kernel read => blocked', { report: kernelDown }, 'kernel_read_failed'],
+    ['drift younger than the grace period => blocked', { youngestDriftAgeMs: 10_000 }, 'grace_period'],
+    ['an empty expected set with a non-empty table => blocked', { expectedCount: 0 }, 'empty_expected_set'],
+    ['an empty expected set with --allow-empty => may run', { expectedCount: 0, allowEmpty: true }, null],
+    ['more deletions than --max-deletions => blocked', { maxDeletions: 1 }, 'max_deletions'],
+    ['exactly --max-deletions => may run', { maxDeletions: 2 }, null],
+    ['a repair 10s ago with a 30s minimum interval => blocked', { lastRepairAt: NOW - 10_000 }, 'rate_limited'],
+    ['a repair 31s ago => may run', { lastRepairAt: NOW - 31_000 }, null],
+  ];
+  it.each(cases)('%s', (_name, over, want) => {
+    expect(guards({ ...base(), ...over })?.reason ?? null).toBe(want);
+  });
+});
