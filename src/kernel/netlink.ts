@@ -1,0 +1,311 @@
+// The real KernelTable: kube-vip's table over rtnetlink, with the `netlink`
+// package's socket, encoders and address parser (no spawning of `ip`). This
+// file only sequences requests: decoding and translation are translate.ts's,
+// framing is rtnl.ts's, error wording is errors.ts's.
+
+import { AttrStream, rt } from 'netlink';
+import type { Logger } from 'pino';
+import type { InterfaceInfo } from '../core/cluster.ts';
+import { KernelError, type KernelTable } from '../core/ports.ts';
+import type { KernelDump, KernelRoute, RouteProtocol, RouteSpec, TableId } from '../core/types.ts';
+import { describeRoute, kernelError } from './errors.ts';
+import { DumpInterruptedError, NetlinkError, NLM_F_CREATE, NLM_F_EXCL, RtnlSocket } from './rtnl.ts';
+import {
+  AF_INET,
+  AF_INET6,
+  decodeLinkHeader,
+  decodeRouteMessage,
+  einvalReason,
+  fromRouteMessage,
+  routeTableOf,
+  specProblem,
+  toInterfaceInfo,
+  toRouteRequest,
+  type LinkHeader,
+} from './translate.ts';
+
+const RTM_NEWLINK = 16;
+const RTM_DELLINK = 17;
+const RTM_GETLINK = 18;
+const RTM_NEWADDR = 20;
+const RTM_DELADDR = 21;
+const RTM_GETADDR = 22;
+const RTM_NEWROUTE = 24;
+const RTM_DELROUTE = 25;
+const RTM_GETROUTE = 26;
+
+const IFLA_IFNAME = 3; // the name to look a link up by
+
+/** RTNLGRP_*: links and addresses matter too (E20 flushes, serviceInterface auto). */
+const RTNLGRP_LINK = 1;
+const RTNLGRP_IPV4_IFADDR = 5;
+const RTNLGRP_IPV4_ROUTE = 7;
+const RTNLGRP_IPV6_IFADDR = 9;
+const RTNLGRP_IPV6_ROUTE = 11;
+
+/** A dump the kernel flags as interrupted is retried this many times before we give up. */
+const DUMP_ATTEMPTS = 5;
+/** Above this many distinct devices one link dump beats one lookup per device. */
+const LINK_LOOKUP_LIMIT = 8;
+/** Notifications can burst (a flush of 10k routes); the kernel drops what does not fit. */
+const NOTIFY_RCVBUF = 4 * 1024 * 1024;
+
+export type KernelLogger = Pick<Logger, 'warn' | 'debug'>;
+
+export interface NetlinkKernelTableOptions {
+  readonly table: TableId;
+  readonly protocol: RouteProtocol;
+  readonly logger?: KernelLogger;
+  /** Per-request timeout; default 10 s. */
+  readonly timeoutMs?: number;
+}
+
+const rtmsg = (family: number): Buffer => {
+  const b = Buffer.alloc(12);
+  b.writeUInt8(family, 0);
+  return b;
+};
+
+const ifinfomsg = (ifindex: number): Buffer => {
+  const b = Buffer.alloc(16);
+  b.writeInt32LE(ifindex, 4);
+  return b;
+};
+
+function encodeRoute(spec: RouteSpec, ifindex: number): Uint8Array[] {
+  const stream = new AttrStream();
+  rt.formatRouteMessage(toRouteRequest(spec, ifindex), stream);
+  return stream.bufs;
+}
+
+function asKernelError(action: string, err: unknown): KernelError {
+  if (err instanceof KernelError) return err;
+  if (err instanceof NetlinkError) return kernelError(action, err.errno, undefined, err);
+  return kernelError(action, 'EIO', err instanceof Error ? err.message : String(err), err);
+}
+
+export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): KernelTable {
+  const { table, protocol, logger } = options;
+  const subscribers = new Set<() => void>();
+  let socket: RtnlSocket | null = null;
+  let notifySocket: RtnlSocket | null = null;
+  let closed = false;
+
+  // Opened on first use so that a missing permission surfaces as a rejected
+  // KernelError from the operation, never as a throw from the constructor.
+  const requests = (): RtnlSocket => {
+    if (closed) throw new NetlinkError('EBADF', 'kernel table is closed');
+    socket ??= new RtnlSocket({ timeoutMs: options.timeoutMs });
+    return socket;
+  };
+  const ensureOpen = (action: string): void => {
+    if (closed) throw new KernelError('EIO', `${action}: kernel table is closed`);
+  };
+
+  async function dumpFamily(af: number, into: Buffer[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const found: Buffer[] = [];
+      try {
+        await requests().dump(RTM_GETROUTE, [rtmsg(af)], (type, buf, start, end) => {
+          // Every table comes back (no strict-check filtering without
+          // NETLINK_GET_STRICT_CHK); skip foreign tables before parsing.
+          if (type === RTM_NEWROUTE && routeTableOf(buf, start, end) === table) found.push(buf.subarray(start, end));
+        });
+        for (const m of found) into.push(m);
+        return;
+      } catch (err) {
+        if (!(err instanceof DumpInterruptedError) || attempt >= DUMP_ATTEMPTS) throw err;
+        logger?.debug({ attempt, af }, 'route dump interrupted by a concurrent change, retrying');
+      }
+    }
+  }
+
+  /** ifindex -> name for the devices our routes use. */
+  async function linkNames(indexes: ReadonlySet<number>): Promise<Map<number, string>> {
+    const names = new Map<number, string>();
+    if (indexes.size === 0) return names;
+    const keep = (_type: number, buf: Buffer, start: number, end: number): void => {
+      const link = decodeLinkHeader(buf.subarray(start, end));
+      names.set(link.ifindex, link.name);
+    };
+    if (indexes.size > LINK_LOOKUP_LIMIT) {
+      await requests().dump(RTM_GETLINK, [ifinfomsg(0)], keep);
+      return names;
+    }
+    for (const index of indexes) {
+      try {
+        await requests().request(RTM_GETLINK, 0, [ifinfomsg(index)], keep);
+      } catch (err) {
+        // The device vanished between the route dump and now: its routes are
+        // being flushed; report them without a name rather than fail.
+        if (!(err instanceof NetlinkError && err.errno === 'ENODEV')) throw err;
+      }
+    }
+    return names;
+  }
+
+  /** The ifindex of a device name, or null when there is none. */
+  async function linkIndex(name: string): Promise<number | null> {
+    const stream = new AttrStream();
+    stream.emit(ifinfomsg(0));
+    stream.push(IFLA_IFNAME, Buffer.from(`${name}\0`));
+    let index: number | null = null;
+    try {
+      await requests().request(RTM_GETLINK, 0, stream.bufs, (_type, buf, start, end) => {
+        index = decodeLinkHeader(buf.subarray(start, end)).ifindex;
+      });
+    } catch (err) {
+      if (err instanceof NetlinkError && (err.errno === 'ENODEV' || err.errno === 'EINVAL')) return null;
+      throw err;
+    }
+    return index;
+  }
+
+  async function dump(): Promise<KernelDump> {
+    const action = `listing routes in table ${table}`;
+    ensureOpen(action);
+    try {
+      const raw: Buffer[] = [];
+      await dumpFamily(AF_INET, raw);
+      await dumpFamily(AF_INET6, raw);
+      const messages = raw.map(decodeRouteMessage);
+      const indexes = new Set<number>();
+      for (const m of messages) if (m.attrs.oif) indexes.add(m.attrs.oif);
+      const names = await linkNames(indexes);
+      const owned: KernelRoute[] = [];
+      const foreign: KernelRoute[] = [];
+      for (const m of messages) {
+        const route = fromRouteMessage(m, names);
+        if (!route) continue;
+        (route.protocol === protocol ? owned : foreign).push(route);
+      }
+      return { owned, foreign };
+    } catch (err) {
+      throw asKernelError(action, err);
+    }
+  }
+
+  async function change(verb: 'adding' | 'deleting', spec: RouteSpec): Promise<void> {
+    const action = `${verb} route ${describeRoute(spec)}`;
+    ensureOpen(action);
+    try {
+      const problem = specProblem(spec);
+      if (problem) throw kernelError(action, 'EINVAL', problem);
+      const ifindex = await linkIndex(spec.device);
+      if (ifindex === null) {
+        // No kernel call: there is no ifindex to send. A delete finds nothing
+        // to delete (ESRCH, "already gone"); an add has no device (ENODEV).
+        throw kernelError(action, verb === 'adding' ? 'ENODEV' : 'ESRCH', `no interface named ${JSON.stringify(spec.device)}`);
+      }
+      const body = encodeRoute(spec, ifindex);
+      try {
+        if (verb === 'adding') await requests().request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body);
+        else await requests().request(RTM_DELROUTE, 0, body);
+      } catch (err) {
+        if (err instanceof NetlinkError && err.errno === 'EINVAL') {
+          throw kernelError(action, 'EINVAL', einvalReason(spec, verb) ?? undefined, err);
+        }
+        throw err;
+      }
+    } catch (err) {
+      throw asKernelError(action, err);
+    }
+  }
+
+  async function interfaces(): Promise<InterfaceInfo[]> {
+    ensureOpen('listing interfaces');
+    try {
+      const links: LinkHeader[] = [];
+      await requests().dump(RTM_GETLINK, [ifinfomsg(0)], (type, buf, start, end) => {
+        if (type === RTM_NEWLINK) links.push(decodeLinkHeader(buf.subarray(start, end)));
+      });
+      const addresses: rt.AddressMessage[] = [];
+      await requests().dump(RTM_GETADDR, [Buffer.alloc(8)], (type, buf, start, end) => {
+        if (type === RTM_NEWADDR) addresses.push(rt.parseAddressMessage(buf.subarray(start, end)));
+      });
+      links.sort((a, b) => a.ifindex - b.ifindex);
+      return links.map((link) => toInterfaceInfo(link, addresses));
+    } catch (err) {
+      throw asKernelError('listing interfaces', err);
+    }
+  }
+
+  const notifyAll = (): void => {
+    for (const cb of [...subscribers]) {
+      try {
+        cb();
+      } catch (err) {
+        logger?.warn({ err }, 'kernel change subscriber threw');
+      }
+    }
+  };
+
+  /** Does this notification datagram concern our table, a link or an address? */
+  const relevant = (datagram: Buffer): boolean => {
+    let offset = 0;
+    while (offset + 16 <= datagram.length) {
+      const length = datagram.readUInt32LE(offset);
+      if (length < 16 || offset + length > datagram.length) return true; // unreadable: re-check to be safe
+      const type = datagram.readUInt16LE(offset + 4);
+      if (type === RTM_NEWROUTE || type === RTM_DELROUTE) {
+        // Any protocol: a foreign route appearing in our table is news too.
+        if (routeTableOf(datagram, offset + 16, offset + length) === table) return true;
+      } else if (type === RTM_NEWLINK || type === RTM_DELLINK || type === RTM_NEWADDR || type === RTM_DELADDR) {
+        // IPv4 does not announce the routes a link-down flushes (E20): the link event is the signal.
+        return true;
+      }
+      offset += (length + 3) & ~3;
+    }
+    return false;
+  };
+
+  const openNotifications = (): void => {
+    if (notifySocket || closed) return;
+    try {
+      notifySocket = new RtnlSocket({
+        groups: [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE],
+        recvBufferSize: NOTIFY_RCVBUF,
+        peek: true,
+        onNotification: (datagram) => {
+          if (relevant(datagram)) notifyAll();
+        },
+        onError: (err) => {
+          // ENOBUFS: notifications were dropped; what changed is unknown, so
+          // tell subscribers to re-read everything.
+          logger?.warn({ err, errno: err.errno }, 'kernel notifications lost; forcing a re-check');
+          notifyAll();
+        },
+      });
+    } catch (err) {
+      // Without notifications the periodic re-check still runs: degrade, do not fail.
+      logger?.warn({ err }, 'cannot subscribe to kernel route notifications');
+    }
+  };
+
+  return {
+    dump,
+    add: (spec) => change('adding', spec),
+    delete: (spec) => change('deleting', spec),
+    interfaces,
+    subscribe(onChange) {
+      const cb = (): void => onChange();
+      subscribers.add(cb);
+      openNotifications();
+      return () => {
+        subscribers.delete(cb);
+        if (subscribers.size === 0) {
+          notifySocket?.close();
+          notifySocket = null;
+        }
+      };
+    },
+    async close() {
+      closed = true;
+      subscribers.clear();
+      notifySocket?.close();
+      notifySocket = null;
+      socket?.close();
+      socket = null;
+    },
+  };
+}
