@@ -3,18 +3,13 @@
 //
 //   sudo node scripts/capture-kernel-fixtures.ts > test/helpers/kernel-fixtures.ts
 //
-// It creates its own network namespace, re-runs itself inside it to set up
-// routes with `ip` and dump them over netlink, and deletes the namespace.
-// The inside half refuses to run unless it really is in that namespace, so it
+// It runs in a network namespace of its own (scripts/kernel-netns.ts), so it
 // can never write routes into the host's tables.
 
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { RtnlSocket } from '../src/kernel/rtnl.ts';
 import { routeTableOf } from '../src/kernel/translate.ts';
-
-const INSIDE = 'RW_FIXTURE_NETNS';
-const self = fileURLToPath(import.meta.url);
+import { inOwnNetns } from './kernel-netns.ts';
 
 /** name -> `ip` arguments that create the route, in table 198 unless said otherwise. */
 const ROUTES: ReadonlyArray<readonly [string, string]> = [
@@ -37,19 +32,13 @@ const ROUTES: ReadonlyArray<readonly [string, string]> = [
 
 const ip = (args: string): string => execFileSync('ip', args.split(' '), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-function identifyNamespace(): string {
-  return execFileSync('ip', ['netns', 'identify', String(process.pid)], { encoding: 'utf8' }).trim();
-}
-
 async function dumpRaw(socket: RtnlSocket, type: number, header: Buffer): Promise<Buffer[]> {
   const out: Buffer[] = [];
   await socket.dump(type, [header], (_t, buf, start, end) => out.push(Buffer.from(buf.subarray(start, end))));
   return out;
 }
 
-async function inside(expected: string): Promise<void> {
-  if (identifyNamespace() !== expected) throw new Error(`refusing to run: not inside network namespace ${expected}`);
-  ip('link set lo up');
+async function capture(): Promise<void> {
   try {
     ip('link add rwfix0 type dummy');
   } catch {
@@ -125,21 +114,4 @@ function hexAddress(bytes: Buffer): string {
   return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
 }
 
-async function main(): Promise<void> {
-  const expected = process.env[INSIDE];
-  if (expected) return inside(expected);
-  const ns = `rwfix-${process.pid}`;
-  execFileSync('ip', ['netns', 'add', ns]);
-  try {
-    const out = execFileSync('ip', ['netns', 'exec', ns, process.execPath, self], {
-      env: { ...process.env, [INSIDE]: ns },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    process.stdout.write(out);
-  } finally {
-    execFileSync('ip', ['netns', 'delete', ns]);
-  }
-}
-
-await main();
+await inOwnNetns(import.meta.url, capture);
