@@ -1,0 +1,41 @@
+// One-line descriptions of the errors client-node produces, for status
+// messages and logs. client-node's ApiException message spans several lines
+// (code, message, body, headers); the Status object in its body says what the
+// apiserver meant.
+
+interface StatusBody {
+  readonly message?: unknown;
+  readonly reason?: unknown;
+}
+
+function statusFromBody(body: unknown): StatusBody | undefined {
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body) as unknown;
+    } catch {
+      return body.trim() === '' ? undefined : { message: body.trim().split('\n')[0] };
+    }
+  }
+  return parsed !== null && typeof parsed === 'object' ? (parsed as StatusBody) : undefined;
+}
+
+const firstLine = (s: string): string => s.split('\n')[0]?.trim() ?? '';
+
+export function describeKubeError(err: unknown): string {
+  if (err === null || err === undefined) return 'unknown error';
+  if (typeof err !== 'object') return firstLine(String(err));
+  const e = err as { name?: unknown; message?: unknown; code?: unknown; statusCode?: unknown; body?: unknown; cause?: unknown };
+  const httpCode = typeof e.statusCode === 'number' ? e.statusCode : typeof e.code === 'number' ? e.code : undefined;
+  if (httpCode !== undefined) {
+    const status = statusFromBody(e.body);
+    const reason = typeof status?.reason === 'string' && status.reason !== '' ? ` ${status.reason}` : '';
+    const msg = typeof status?.message === 'string' && status.message !== '' ? status.message : typeof e.message === 'string' && !e.message.startsWith('HTTP-Code') ? e.message : '';
+    return `HTTP ${httpCode}${reason}${msg !== '' ? `: ${firstLine(msg)}` : ''}`;
+  }
+  // undici's "fetch failed" hides the useful part (ECONNREFUSED ...) in its cause.
+  const cause = e.cause as { message?: unknown; code?: unknown } | undefined;
+  if (cause && typeof cause.message === 'string' && cause.message !== '') return firstLine(cause.message);
+  const name = typeof e.name === 'string' && e.name !== 'Error' ? `${e.name}: ` : '';
+  return `${name}${firstLine(typeof e.message === 'string' ? e.message : String(err))}`;
+}

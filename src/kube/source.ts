@@ -1,0 +1,173 @@
+// The Kubernetes side of routewarden: three informers (Services,
+// EndpointSlices, Leases) feeding one incrementally maintained index. List
+// and watch only, never polling. status() is ok only while every informer has
+// listed successfully and is watching; an API failure is never mistaken for
+// "no Services" (design.md §7 rule 2).
+
+import { CoordinationV1Api, CoreV1Api, DiscoveryV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { ClusterSnapshot } from '../core/cluster.ts';
+import type { ClusterSource } from '../core/ports.ts';
+import type { SourceStatus } from '../core/types.ts';
+import { ClusterIndex, type IndexedKind } from './cluster-index.ts';
+import { ResourceInformer, type Backoff, type InformerSpec, type InformerState } from './informer.ts';
+import { keyOfObject, SERVICE_NAME_LABEL } from './translate.ts';
+
+export interface KubeClusterSourceOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  /** kube-vip's `svc_namespace`: Services and EndpointSlices of this namespace only. Default: all. */
+  readonly namespace?: string;
+  /**
+   * Where Leases are watched. Default: all namespaces, because the global
+   * services lease lives in kube-vip's own namespace, not the Services'.
+   */
+  readonly leaseNamespace?: string;
+  /** Restart backoff after a failed list or watch. Default 1 s doubling to 30 s. */
+  readonly backoff?: Backoff;
+  /** A LIST that has not answered by then is aborted and retried. Default 60 s. */
+  readonly listTimeoutMs?: number;
+}
+
+export interface KubeClusterSource extends ClusterSource {
+  /** The state of each informer, for logs and the status page. */
+  informers(): Readonly<Record<IndexedKind, InformerState>>;
+}
+
+const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 30_000 };
+/** Node heartbeats: one Lease per node renewed every 10 s, never kube-vip's. */
+const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+
+const KINDS: readonly IndexedKind[] = ['services', 'endpointslices', 'leases'];
+
+export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClusterSource {
+  const { kubeConfig, logger, namespace, leaseNamespace } = opts;
+  const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  if (!(backoff.initialMs > 0) || !(backoff.maxMs >= backoff.initialMs)) {
+    throw new Error(`invalid informer backoff: initialMs ${backoff.initialMs}, maxMs ${backoff.maxMs}`);
+  }
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
+  const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+  const index = new ClusterIndex();
+  const listeners = new Set<() => void>();
+  let last: SourceStatus = { state: 'unsynced', message: 'kubernetes: not started' };
+
+  const notify = (): void => {
+    for (const cb of [...listeners]) {
+      try {
+        cb();
+      } catch (err) {
+        logger.error({ err }, 'cluster source change listener threw');
+      }
+    }
+  };
+
+  const sliceSelector = SERVICE_NAME_LABEL; // only slices that belong to a Service
+  const leaseFields = leaseNamespace === undefined ? `metadata.namespace!=${NODE_LEASE_NAMESPACE}` : undefined;
+  const specs: { readonly [K in IndexedKind]: InformerSpec<KubernetesObject> } = {
+    services: {
+      name: 'services',
+      path: namespace === undefined ? '/api/v1/services' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/services`,
+      list: (o) => (namespace === undefined ? core.listServiceForAllNamespaces({}, o) : core.listNamespacedService({ namespace }, o)),
+    },
+    endpointslices: {
+      name: 'endpointslices',
+      path:
+        namespace === undefined
+          ? '/apis/discovery.k8s.io/v1/endpointslices'
+          : `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/endpointslices`,
+      labelSelector: sliceSelector,
+      list: (o) =>
+        namespace === undefined
+          ? discovery.listEndpointSliceForAllNamespaces({ labelSelector: sliceSelector }, o)
+          : discovery.listNamespacedEndpointSlice({ namespace, labelSelector: sliceSelector }, o),
+    },
+    leases: {
+      name: 'leases',
+      path:
+        leaseNamespace === undefined
+          ? '/apis/coordination.k8s.io/v1/leases'
+          : `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(leaseNamespace)}/leases`,
+      ...(leaseFields !== undefined ? { fieldSelector: leaseFields } : {}),
+      list: (o) =>
+        leaseNamespace === undefined
+          ? coordination.listLeaseForAllNamespaces(leaseFields !== undefined ? { fieldSelector: leaseFields } : {}, o)
+          : coordination.listNamespacedLease({ namespace: leaseNamespace }, o),
+    },
+  };
+
+  const informers = Object.fromEntries(
+    KINDS.map((kind) => [
+      kind,
+      new ResourceInformer(
+        specs[kind],
+        {
+          upsert: (obj) => {
+            if (index.upsert(kind, obj)) notify();
+          },
+          remove: (obj) => {
+            if (index.remove(kind, obj)) notify();
+          },
+          listed: (items) => {
+            const present = new Set<string>();
+            for (const o of items) {
+              const k = keyOfObject(o);
+              if (k !== undefined) present.add(k);
+            }
+            if (index.retainOnly(kind, present)) notify();
+          },
+          stateChanged: () => {
+            const next = aggregate();
+            if (next.state !== last.state || next.message !== last.message) {
+              if (next.state !== last.state) logger.info({ from: last.state, to: next.state, reason: next.message }, 'kubernetes source state changed');
+              last = next;
+              notify();
+            }
+          },
+          log: (level, msg, fields) => logger[level]({ ...fields }, msg),
+        },
+        { kubeConfig, backoff, listTimeoutMs: opts.listTimeoutMs ?? 60_000 },
+      ),
+    ]),
+  ) as Record<IndexedKind, ResourceInformer<KubernetesObject>>;
+
+  function aggregate(): SourceStatus {
+    const states = KINDS.map((k) => informers[k].state());
+    const errors = states.filter((s) => s.phase === 'error');
+    if (errors.length > 0) return { state: 'error', message: errors.map((s) => s.message).join('; ') };
+    const unsynced = states.filter((s) => s.phase === 'unsynced');
+    if (unsynced.length > 0) return { state: 'unsynced', message: unsynced.map((s) => s.message).join('; ') };
+    return { state: 'ok' };
+  }
+
+  let started = false;
+  return {
+    async start() {
+      if (started) return;
+      started = true;
+      last = aggregate();
+      await Promise.all(KINDS.map((k) => informers[k].start()));
+    },
+
+    async stop() {
+      started = false;
+      await Promise.all(KINDS.map((k) => informers[k].stop()));
+      // A stopped source has no view at all; never leave a stale "ok" behind.
+      last = { state: 'unsynced', message: 'kubernetes: stopped' };
+    },
+
+    status: () => last,
+
+    snapshot: (): ClusterSnapshot => index.snapshot(),
+
+    onChange(cb) {
+      listeners.add(cb);
+      return () => {
+        listeners.delete(cb);
+      };
+    },
+
+    informers: () => Object.fromEntries(KINDS.map((k) => [k, informers[k].state()])) as Record<IndexedKind, InformerState>,
+  };
+}
