@@ -1,30 +1,40 @@
-// Kubernetes Events on this node's Node object, the way kubelet reports node
-// events (core/v1 Event in the "default" namespace, involvedObject = Node), so
-// `kubectl describe node` shows what routewarden repaired or refused to.
+// Kubernetes Events about this node (RoutesRepaired, RepairBlocked), so that
+// `kubectl describe node` shows what routewarden did. Written as core/v1
+// Events on the Node object, in the "default" namespace like the kubelet's
+// node events.
 
-import { CoreV1Api } from '@kubernetes/client-node';
-import type { CoreV1Event, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
 import type { EventSink } from '../core/ports.ts';
-import type { Logger } from '../surface/logger.ts';
+import { describeKubeError } from './errors.ts';
 
 export interface NodeEventSinkOptions {
   readonly kubeConfig: KubeConfig;
   readonly nodeName: string;
-  readonly logger: Logger;
-  readonly clock?: () => number;
+  readonly logger: Pick<Logger, 'debug'>;
+  /** Namespace of the Event objects; node events live in "default". */
+  readonly namespace?: string;
+  readonly now?: () => Date;
 }
 
-/** The Event object, pure, for tests. */
-export function nodeEvent(nodeName: string, e: Parameters<EventSink['emit']>[0], now: Date): CoreV1Event {
+const COMPONENT = 'routewarden';
+
+/** Builds the Event object; pure, exported for tests. */
+export function nodeEvent(
+  nodeName: string,
+  namespace: string,
+  e: Parameters<EventSink['emit']>[0],
+  now: Date,
+): CoreV1Event {
   return {
-    metadata: { generateName: `${nodeName}.routewarden.`, namespace: 'default' },
-    involvedObject: { apiVersion: 'v1', kind: 'Node', name: nodeName },
-    reason: e.reason,
-    // The API server caps an Event message at 1 KiB.
-    message: e.message.length > 1024 ? `${e.message.slice(0, 1021)}...` : e.message,
+    metadata: { generateName: `${nodeName}.`, namespace },
+    // The kubelet uses the node name as the Node's uid in its events; kubectl describe matches on it.
+    involvedObject: { apiVersion: 'v1', kind: 'Node', name: nodeName, uid: nodeName },
     type: e.type,
-    source: { component: 'routewarden', host: nodeName },
-    reportingComponent: 'routewarden',
+    reason: e.reason,
+    message: e.message,
+    source: { component: COMPONENT, host: nodeName },
+    reportingComponent: COMPONENT,
     reportingInstance: nodeName,
     firstTimestamp: now,
     lastTimestamp: now,
@@ -34,15 +44,15 @@ export function nodeEvent(nodeName: string, e: Parameters<EventSink['emit']>[0],
 
 export function createNodeEventSink(opts: NodeEventSinkOptions): EventSink {
   const api = opts.kubeConfig.makeApiClient(CoreV1Api);
-  const clock = opts.clock ?? Date.now;
+  const namespace = opts.namespace ?? 'default';
+  const now = opts.now ?? (() => new Date());
   return {
     async emit(e) {
-      const body = nodeEvent(opts.nodeName, e, new Date(clock()));
       try {
-        await api.createNamespacedEvent({ namespace: 'default', body });
-        opts.logger.debug({ reason: e.reason }, 'posted Kubernetes Event');
+        await api.createNamespacedEvent({ namespace, body: nodeEvent(opts.nodeName, namespace, e, now()) });
+        opts.logger.debug({ reason: e.reason }, 'kubernetes event recorded');
       } catch (err) {
-        throw new Error(`posting Event ${e.reason} for node ${opts.nodeName}: ${(err as Error).message}`, { cause: err });
+        throw new Error(`recording event ${e.reason} on node ${opts.nodeName}: ${describeKubeError(err)}`, { cause: err });
       }
     },
   };
