@@ -70,7 +70,9 @@ export interface MemoryKernel extends MemoryKernelHooks {
   open(table: TableId, protocol: RouteProtocol): MemoryKernelTable;
 }
 
-export interface MemoryKernelTable extends KernelTable, MemoryKernelHooks {
+export interface MemoryKernelTable extends KernelTable, Omit<MemoryKernelHooks, 'remove'> {
+  /** Remove routes with this destination from `table` (default: this view's), whatever their device or protocol. */
+  remove(key: { readonly destination: string; readonly table?: TableId }): number;
   /** The next `op` call on this table fails with `code` and changes nothing. Calls queue up. */
   failNext(op: FailableOperation, code: KernelErrorCode): void;
   readonly kernel: MemoryKernel;
@@ -249,6 +251,7 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
 
     const view: MemoryKernelTable = {
       ...hooks,
+      remove: (key) => hooks.remove({ destination: key.destination, table: key.table ?? table }),
       kernel,
       async dump() {
         return operate('dump', `listing routes in table ${table}`, undefined, () => {

@@ -109,7 +109,7 @@ describe('memory kernel table test hooks', () => {
     const k = fresh();
     await k.add(spec('10.0.0.5/32'));
     k.inject({ family: 'ipv6', destination: 'fd00:1::5/64', table: TABLE, protocol: PROTO_STATIC, type: RTN_UNICAST, scope: 0, device: 'lo', ifindex: 1 });
-    expect(k.remove({ destination: '10.0.0.5/32', table: TABLE })).toBe(1);
+    expect(k.remove({ destination: '10.0.0.5/32' })).toBe(1);
     expect(k.remove({ destination: 'fd00:1::7/64', table: TABLE })).toBe(1);
     expect(k.remove({ destination: '10.0.0.5/32', table: OTHER_TABLE })).toBe(0);
     expect(await k.dump()).toEqual({ owned: [], foreign: [] });
