@@ -109,7 +109,8 @@ export function createApiDouble(opts: ApiDoubleOptions = {}): ApiDouble {
       if (mode !== null) {
         counters.rejected++;
         if (mode === 'unavailable') sendStatus(res, 503, 'the API double is in a simulated outage');
-        else req.socket.destroy();
+        else if (mode === 'reset') req.socket.destroy();
+        // hang: leave the request unanswered; the socket is cut when the outage ends.
         return;
       }
       handler(req, res);
@@ -243,6 +244,8 @@ export function createApiDouble(opts: ApiDoubleOptions = {}): ApiDouble {
       if (!on) {
         const was = faults.outage;
         faults.outage = null;
+        // Requests left hanging would otherwise stay open forever.
+        if (was === 'hang') for (const s of [...sockets]) s.destroy();
         if (was === 'refuse') {
           for (const l of listeners) l.result = await bind(l.server, 'path' in l.spec ? l.spec : { ...l.spec, port: portOf(l.result) });
         }

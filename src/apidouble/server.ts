@@ -12,7 +12,12 @@ import { StoreError, type KubeObject, type Store, type WatchEventType, type Watc
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-export type OutageMode = 'unavailable' | 'reset' | 'refuse';
+/**
+ * How an outage fails requests: `unavailable` answers 503 (an apiserver
+ * without etcd), `reset` drops the connection, `refuse` stops listening (a
+ * dead apiserver), `hang` accepts and never answers (a black-holed network).
+ */
+export type OutageMode = 'unavailable' | 'reset' | 'refuse' | 'hang';
 
 export interface InjectedFailure {
   readonly status: number;

@@ -26,7 +26,10 @@ export function describeKubeError(err: unknown): string {
   if (err === null || err === undefined) return 'unknown error';
   if (typeof err !== 'object') return firstLine(String(err));
   const e = err as { name?: unknown; message?: unknown; code?: unknown; statusCode?: unknown; body?: unknown; cause?: unknown };
-  const httpCode = typeof e.statusCode === 'number' ? e.statusCode : typeof e.code === 'number' ? e.code : undefined;
+  // client-node's ApiException carries the HTTP status in `code`; a DOMException
+  // (AbortError, TimeoutError) also has a numeric legacy `code` that is not one.
+  const isHttp = (n: unknown): n is number => typeof n === 'number' && n >= 100 && n <= 599 && !(err instanceof DOMException);
+  const httpCode = isHttp(e.statusCode) ? e.statusCode : isHttp(e.code) ? e.code : undefined;
   if (httpCode !== undefined) {
     const status = statusFromBody(e.body);
     const reason = typeof status?.reason === 'string' && status.reason !== '' ? ` ${status.reason}` : '';

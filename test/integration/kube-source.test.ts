@@ -174,6 +174,18 @@ describe('kubernetes cluster source', () => {
     expect(keys(s.snapshot().services)).toEqual(['dev/api', 'prod/db', 'prod/web']);
   });
 
+  it('a LIST that never answers times out into error instead of staying unsynced forever', async () => {
+    seed();
+    await fx.double.outage(true, 'hang');
+    const s = open({ listTimeoutMs: 200 });
+    await s.start();
+    await waitFor('status error', () => s.status().state === 'error', { describe: () => s.status() });
+    expect(s.status().message).toMatch(/^listing (services|endpointslices|leases): TimeoutError: /);
+    await fx.double.outage(false);
+    await waitFor('status ok', () => s.status().state === 'ok', { describe: () => s.status() });
+    expect(keys(s.snapshot().services)).toEqual(['dev/api', 'prod/db', 'prod/web']);
+  });
+
   it('a LIST failing at start keeps it out of ok (never ok with an empty cache) until a LIST succeeds', async () => {
     seed();
     fx.double.failNextList('services', 500, 3);
