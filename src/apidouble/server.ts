@@ -9,6 +9,7 @@ import { groupVersion, resourceByPath, type ResourceDef, type ResourceId } from 
 import { parseFieldSelector, parseLabelSelector, SelectorError, type Matcher } from './selectors.ts';
 import type { Counters, Verb } from './stats.ts';
 import { StoreError, type KubeObject, type Store, type WatchEventType, type WatchFilter } from './store.ts';
+import { toTable, wantsTable } from './tables.ts';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -240,7 +241,7 @@ function decodeContinue(token: string): ContinueToken {
 
 const itemKey = (o: KubeObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
-function serveList(ctx: HandlerContext, res: ServerResponse, r: Extract<Route, { kind: 'resource' }>, query: URLSearchParams): void {
+function serveList(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, r: Extract<Route, { kind: 'resource' }>, query: URLSearchParams): void {
   const { labels, fields } = matcher(query, r);
   let items = ctx.store.list(r.res, r.namespace).filter((o) => labels(o) && fields(o));
   const cont = query.get('continue');
@@ -255,6 +256,11 @@ function serveList(ctx: HandlerContext, res: ServerResponse, r: Extract<Route, {
     items = items.slice(0, limit);
     const last = items[items.length - 1];
     if (last) meta.continue = Buffer.from(JSON.stringify({ after: itemKey(last) })).toString('base64url');
+  }
+  const table = wantsTable(req.headers.accept) ? toTable(r.res.id, items, String(meta.resourceVersion), Date.now()) : undefined;
+  if (table) {
+    sendJson(res, 200, { ...table, metadata: meta });
+    return;
   }
   const head = `{"kind":${JSON.stringify(`${r.res.kind}List`)},"apiVersion":${JSON.stringify(groupVersion(r.res))},"metadata":${JSON.stringify(meta)},"items":[`;
   sendJson(res, 200, `${head}${items.map(listItemJson).join(',')}]}`);
@@ -422,7 +428,7 @@ export function createHandler(ctx: HandlerContext): (req: IncomingMessage, res: 
     }
     switch (verb) {
       case 'LIST':
-        serveList(ctx, res, r, url.searchParams);
+        serveList(ctx, req, res, r, url.searchParams);
         return;
       case 'WATCH':
         serveWatch(ctx, req, res, r, url.searchParams);
@@ -430,7 +436,8 @@ export function createHandler(ctx: HandlerContext): (req: IncomingMessage, res: 
       case 'GET': {
         const o = ctx.store.get(r.res, r.namespace, r.name ?? '');
         if (!o) throw new HttpError(404, 'NotFound', `${r.res.plural} "${r.name}" not found`, { name: r.name, kind: r.res.plural, group: r.res.group });
-        sendJson(res, 200, o);
+        const table = wantsTable(req.headers.accept) ? toTable(r.res.id, [o], String(ctx.store.currentRv()), Date.now()) : undefined;
+        sendJson(res, 200, table ?? o);
         return;
       }
       default:

@@ -475,6 +475,12 @@ describe.skipIf(!existsSync(kubectl))('kubectl', () => {
     expect(table.stdout).toContain('web');
     expect(table.stdout).toContain('kubevip-web');
     expect(table.stdout).toContain('web-ipv4');
+    // Server-side printing: the columns kubectl shows against a real cluster.
+    const svc = await run(kubectl, ['--kubeconfig', fx.kubeconfigPath, 'get', 'svc', '-n', 'prod'], { timeout: 30_000 });
+    expect(svc.stdout).toMatch(/^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE\n/);
+    expect(svc.stdout).toMatch(/\nweb\s+LoadBalancer\s+<none>\s+10\.0\.0\.5\s+80\/TCP\s+\d+s\n/);
+    const leases = await run(kubectl, ['--kubeconfig', fx.kubeconfigPath, 'get', 'lease', 'kubevip-web', '-n', 'prod'], { timeout: 30_000 });
+    expect(leases.stdout).toMatch(/kubevip-web\s+n1\s+\d+s/);
   });
 });
 if (!existsSync(kubectl)) {
