@@ -34,6 +34,8 @@ export interface Config {
   readonly output: 'text' | 'json';
   readonly kubeVipConfig: 'auto' | 'off';
   readonly logLevel: string;
+  /** True when --log-level or its variable was given. */
+  readonly logLevelExplicit: boolean;
 }
 
 const DURATION_RE = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$/;
@@ -182,6 +184,7 @@ export function loadConfig(command: Config['command'], flags: Raw, ctx: LoadCont
     output: get<'text' | 'json'>('output', 'text'),
     kubeVipConfig: get<'auto' | 'off'>('kubeVipConfig', 'off'),
     logLevel: get<string>('logLevel', 'info'),
+    logLevelExplicit: flags.logLevel !== undefined || ctx.env[envName('log-level')] !== undefined,
   });
 }
 

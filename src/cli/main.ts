@@ -97,7 +97,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 async function checkCommand(config: Config): Promise<number> {
-  const logger = createLogger({ level: config.logLevel, toStderr: true });
+  // stdout is the report; logs go to stderr, quiet unless asked for.
+  const logger = createLogger({ level: config.logLevelExplicit ? config.logLevel : 'warn', toStderr: true });
   const cluster = openCluster(config, logger);
   const kernel = openKernel(config, logger);
   try {

@@ -1,0 +1,120 @@
+// An end-to-end world for integration tests: a throw-away network namespace
+// (the node's kernel), the Kubernetes API double in this process (reachable
+// from inside the namespace through a TCP->unix forwarder), and the real
+// `routewarden` CLI run inside the namespace exactly as a user runs it.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { createApiDouble } from '../../src/apidouble/index.ts';
+import type { ApiDouble } from '../../src/apidouble/index.ts';
+import { createNetns, forwardTcpToUnix, killAndWait } from './netns.ts';
+import type { Netns, TcpForwarder } from './netns.ts';
+
+export const CLI = fileURLToPath(new URL('../../bin/routewarden.js', import.meta.url));
+export const NODE_NAME = 'worker-1';
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface World {
+  readonly ns: Netns;
+  readonly api: ApiDouble;
+  readonly dir: string;
+  /** kubeconfig valid inside the namespace. */
+  readonly kubeconfig: string;
+  /** Run `routewarden <args>` inside the namespace to completion. */
+  cli(args: readonly string[], opts?: { env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult>;
+  /** Start `routewarden <args>` inside the namespace and keep it running. */
+  spawnCli(args: readonly string[], opts?: { env?: Record<string, string> }): ChildProcess;
+  /** `ip <args>` inside the namespace. */
+  ip(args: string): Promise<string>;
+  destroy(): Promise<void>;
+}
+
+export async function createWorld(): Promise<World> {
+  const dir = mkdtempSync(join(tmpdir(), 'rw-world-'));
+  const ns = await createNetns();
+  const api = createApiDouble();
+  const socketPath = join(dir, 'api.sock');
+  let forwarder: TcpForwarder | null = null;
+  const children = new Set<ChildProcess>();
+  try {
+    await api.listen({ port: 0, host: '127.0.0.1' });
+    await api.listen({ path: socketPath });
+    forwarder = await forwardTcpToUnix(ns, 0, socketPath);
+  } catch (err) {
+    await api.close();
+    await ns.destroy();
+    throw err;
+  }
+  const kubeconfig = api.kubeconfig(join(dir, 'kubeconfig'), { server: `http://127.0.0.1:${forwarder.port}` });
+  const baseEnv = (extra?: Record<string, string>) => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: dir,
+    NODE_NAME,
+    KUBECONFIG: kubeconfig,
+    ...extra,
+  });
+
+  const spawnCli = (args: readonly string[], opts?: { env?: Record<string, string> }): ChildProcess => {
+    const child = ns.spawnNode(CLI, args, { env: baseEnv(opts?.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    return child;
+  };
+
+  return {
+    ns,
+    api,
+    dir,
+    kubeconfig,
+    ip: (args) => ns.ip(args),
+    spawnCli,
+    cli(args, opts) {
+      return new Promise<CliResult>((resolve, reject) => {
+        const child = spawnCli(args, opts);
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`routewarden ${args.join(' ')} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
+        }, opts?.timeoutMs ?? 45_000);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          resolve({ code, stdout, stderr });
+        });
+      });
+    },
+    async destroy() {
+      for (const c of [...children]) await killAndWait(c);
+      await forwarder?.close();
+      await api.close();
+      await ns.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Poll until `fn` returns a truthy value or the deadline passes. */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
