@@ -196,6 +196,8 @@ export class ResourceInformer<T extends KubernetesObject> {
     this.#listWatch = undefined;
     await lw?.stop();
     await Promise.allSettled([...this.#inflight]);
+    // Quietly: a stopping informer tells nobody, the source reports itself stopped.
+    this.#state = { phase: 'unsynced', message: `${this.#spec.name}: stopped` };
   }
 
   #setState(next: InformerState): void {
@@ -254,11 +256,15 @@ export class ResourceInformer<T extends KubernetesObject> {
     const delayFn = (ms: number): Promise<void> =>
       new Promise((resolve) => {
         // ListWatch's own delay is a ref'd timer nobody can cancel; this one ends with stop().
-        const t = setTimeout(resolve, ms);
-        abort.signal.addEventListener('abort', () => {
+        const onAbort = (): void => {
           clearTimeout(t);
           resolve();
-        });
+        };
+        const t = setTimeout(() => {
+          abort.signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, ms);
+        abort.signal.addEventListener('abort', onAbort, { once: true });
       });
     const lw = new ListWatch<T>(this.#spec.path, watch, list, false, this.#spec.labelSelector, this.#spec.fieldSelector, { delayFn });
     this.#listWatch = lw;
