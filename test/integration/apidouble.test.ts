@@ -12,6 +12,7 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   DiscoveryV1Api,
+  EventsV1Api,
   ListWatch,
   PatchStrategy,
   setHeaderOptions,
@@ -349,12 +350,23 @@ describe('writes through client-node', () => {
     const listed = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=n1' });
     expect(listed.items.map((e) => e.reason)).toEqual(['RoutesRepaired']);
     expect(listed.items[0]?.metadata?.name).toMatch(/^n1\./);
-    const res = await fetch(`${fx.double.url}/apis/events.k8s.io/v1/namespaces/default/events`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ metadata: { name: 'e1' }, regarding: { kind: 'Node', name: 'n1' }, reason: 'R', note: 'n', type: 'Normal', action: 'A', reportingController: 'rw', reportingInstance: 'n1', eventTime: '2026-01-01T00:00:00.000000Z' }),
+    const events = fx.kubeConfig.makeApiClient(EventsV1Api);
+    await events.createNamespacedEvent({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'e1' },
+        regarding: { kind: 'Node', name: 'n1' },
+        reason: 'R',
+        note: 'n',
+        type: 'Normal',
+        action: 'A',
+        reportingController: 'rw',
+        reportingInstance: 'n1',
+        eventTime: new Date(Date.UTC(2026, 0, 1)),
+      },
     });
-    expect(res.status).toBe(201);
+    const listedV1 = await events.listNamespacedEvent({ namespace: 'default', fieldSelector: 'regarding.name=n1' });
+    expect(listedV1.items.map((e) => e.note)).toEqual(['n']);
     expect(fx.double.list('events.k8s.io/Event').map((e) => e.metadata?.name)).toEqual(['e1']);
   });
 });
