@@ -163,7 +163,15 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   m.driftedRoutesDropped.set(0);
   m.buildInfo.set({ version: opts.version }, 1);
 
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (opts.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client exports these totals as gauges with a `_total` suffix, which
+    // `promtool check metrics` rightly flags; the per-type nodejs_active_*
+    // gauges it also exports carry the same information.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      registry.removeSingleMetric(name);
+    }
+  }
   return m;
 }
 
