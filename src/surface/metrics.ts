@@ -26,6 +26,8 @@ export type BlockReason = (typeof BLOCK_REASONS)[number];
 
 /** Per-route series are capped so a table gone wild cannot blow up Prometheus. */
 export const DEFAULT_DRIFTED_ROUTE_SERIES_CAP = 100;
+/** Per-expected-route series (for cluster-wide "VIP held by no node / by several" alerts). */
+export const DEFAULT_EXPECTED_ROUTE_SERIES_CAP = 1000;
 
 export interface Metrics {
   readonly registry: Registry;
@@ -37,6 +39,8 @@ export interface Metrics {
   readonly driftDetected: Counter<'kind'>;
   readonly driftedRouteInfo: Gauge<'kind' | 'destination' | 'family' | 'services' | 'reason'>;
   readonly driftedRoutesDropped: Gauge;
+  readonly expectedRouteInfo: Gauge<'destination' | 'family' | 'services' | 'present'>;
+  readonly expectedRoutesDropped: Gauge;
   readonly checks: Counter<'result'>;
   readonly checkDuration: Histogram;
   readonly lastCheck: Gauge;
@@ -84,6 +88,17 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     driftedRoutesDropped: new Gauge({
       name: 'routewarden_drifted_route_series_dropped',
       help: 'Drifted routes left out of routewarden_drifted_route_info because of the series cap.',
+      registers,
+    }),
+    expectedRouteInfo: new Gauge({
+      name: 'routewarden_expected_route_info',
+      help: 'One series per route this node should hold (value 1), present="true" when the kernel has it; capped.',
+      labelNames: ['destination', 'family', 'services', 'present'],
+      registers,
+    }),
+    expectedRoutesDropped: new Gauge({
+      name: 'routewarden_expected_route_series_dropped',
+      help: 'Expected routes left out of routewarden_expected_route_info because of the series cap.',
       registers,
     }),
     checks: new Counter({
@@ -161,6 +176,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   for (const action of REMEDIATION_ACTIONS) m.remediatedRoutes.inc({ action }, 0);
   for (const reason of BLOCK_REASONS) m.remediationBlocked.inc({ reason }, 0);
   m.driftedRoutesDropped.set(0);
+  m.expectedRoutesDropped.set(0);
   m.buildInfo.set({ version: opts.version }, 1);
 
   if (opts.defaultMetrics ?? true) {
@@ -182,6 +198,7 @@ export function recordCheck(
   entered: readonly { kind: 'orphan' | 'missing' }[],
   durationSeconds: number,
   cap = DEFAULT_DRIFTED_ROUTE_SERIES_CAP,
+  expectedCap = DEFAULT_EXPECTED_ROUTE_SERIES_CAP,
 ): void {
   const now = Date.parse(report.checkedAt) / 1000;
   m.sourceUp.set({ source: 'kernel' }, report.sources.kernel === 'ok' ? 1 : 0);
@@ -218,6 +235,20 @@ export function recordCheck(
     for (const r of report.missing) put('missing', r);
     for (const r of report.orphans) put('orphan', r);
     m.driftedRoutesDropped.set(dropped);
+
+    m.expectedRouteInfo.reset();
+    let expectedWritten = 0;
+    let expectedDropped = 0;
+    for (const r of report.routes) {
+      if (!r.expected) continue;
+      if (expectedWritten >= expectedCap) {
+        expectedDropped++;
+        continue;
+      }
+      expectedWritten++;
+      m.expectedRouteInfo.set({ destination: r.destination, family: r.family, services: r.services.join(','), present: String(r.verdict === 'ok') }, 1);
+    }
+    m.expectedRoutesDropped.set(expectedDropped);
   }
   const result = !compared ? 'error' : report.inSync ? 'in_sync' : 'drift';
   m.checks.inc({ result });
