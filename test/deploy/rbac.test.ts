@@ -1,0 +1,186 @@
+// The ClusterRole grants exactly what routewarden's code calls: the required
+// set is derived from the API calls in src/kube (rbac-scan.ts), never listed
+// by hand, and any grant missing (a 403 in production) or extra (privilege
+// nobody uses) fails with its name.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BASE, findKubectl, kustomizations, one, podSpecOf, readYaml, rel, render, ROOT, type KubeObject } from './manifests.ts';
+import { compareGrants, grantKey, grantsForRequest, grantsOfRole, resolveApiMethod, scanFile, scanFiles, type Grant } from './rbac-scan.ts';
+
+/**
+ * Grants held before any code calls them, each for a named upcoming feature.
+ * Keep this short: a grant belongs here only while its feature is being
+ * written, and the test below fails as soon as the code calls it, so that it
+ * moves from "reserved" to "required".
+ */
+const RESERVED: Readonly<Record<string, string>> = {
+  // kube-vip config discovery (--kube-vip-config=auto, design.md §2): find
+  // kube-vip's pod on this node (field selector spec.nodeName) and follow it
+  // across restarts, to read its effective env instead of trusting flags.
+  'core/pods:list': 'kube-vip config discovery: list kube-vip pods on this node',
+  'core/pods:watch': 'kube-vip config discovery: follow kube-vip pod restarts',
+  // The same feature reads this node's Node object (its addresses, for
+  // kube-vip's control-plane health-check target).
+  'core/nodes:get': "kube-vip config discovery: this node's Node object",
+};
+
+const SRC = join(ROOT, 'src');
+const KUBE = join(SRC, 'kube');
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f))
+    .sort();
+}
+
+const scan = scanFiles(tsFiles(KUBE), ROOT);
+const required = new Set(scan.uses.flatMap((u) => u.grants.map(grantKey)));
+const expected = new Set([...required, ...Object.keys(RESERVED)]);
+
+function baseClusterRole(): KubeObject & { rules?: [] } {
+  return one(readYaml(join(BASE, 'clusterrole.yaml')) as KubeObject[], 'ClusterRole');
+}
+
+const explain = (keys: readonly string[]): string =>
+  keys.map((k) => `  ${k}${RESERVED[k] ? ` (reserved: ${RESERVED[k]})` : ` <- ${scan.uses.filter((u) => u.grants.some((g) => grantKey(g) === k)).map((u) => u.site).join(', ') || 'no call site'}`}`).join('\n');
+
+describe('RBAC: the ClusterRole against the API calls in src/kube', () => {
+  it('scans src/kube without a call it cannot place', () => {
+    expect(scan.problems, scan.problems.join('\n')).toEqual([]);
+  });
+
+  it('finds the calls of every src/kube file that makes an API client or watches a path', () => {
+    // A scan that silently matched nothing would make the comparison vacuous.
+    for (const file of tsFiles(KUBE)) {
+      const text = readFileSync(file, 'utf8');
+      if (!/makeApiClient\(|['`]\/apis?\//.test(text)) continue;
+      expect(scan.uses.some((u) => u.site.startsWith(`${rel(file)}:`)), `no API use found in ${rel(file)}`).toBe(true);
+    }
+    expect(required.size).toBeGreaterThan(0);
+  });
+
+  it('keeps API calls inside src/kube, where the scan looks', () => {
+    // src/apidouble is the test/demo API *server*; it makes no client calls.
+    const outside = tsFiles(SRC).filter((f) => !f.startsWith(KUBE) && !f.startsWith(join(SRC, 'apidouble')));
+    const offenders = outside.filter((f) => /^import\s+(?!type\b)[^;]*from\s+['"]@kubernetes\/client-node['"]/m.test(readFileSync(f, 'utf8')));
+    expect(offenders.map(rel), 'these files import client-node values outside src/kube: move the calls or widen the scan').toEqual([]);
+  });
+
+  it('grants exactly the required and reserved grants, no more, no less', () => {
+    const role = grantsOfRole(baseClusterRole());
+    expect(role.problems).toEqual([]);
+    const diff = compareGrants(expected, role.grants);
+    expect(diff.missing, `missing from deploy/base/clusterrole.yaml:\n${explain(diff.missing)}`).toEqual([]);
+    expect(diff.extra, `granted but never called:\n${explain(diff.extra)}`).toEqual([]);
+  });
+
+  it('reserves nothing the code already calls', () => {
+    const nowRequired = Object.keys(RESERVED).filter((k) => required.has(k));
+    expect(nowRequired, `now called by the code; move out of RESERVED:\n${explain(nowRequired)}`).toEqual([]);
+  });
+
+  const kubectl = findKubectl();
+  if (kubectl === null) console.warn('[deploy] kubectl not found: skipping the RBAC checks on rendered kustomizations');
+  describe.skipIf(kubectl === null)('in every rendered kustomization', () => {
+    for (const dir of kustomizations()) {
+      it(`${rel(dir)}: same ClusterRole, bound to the DaemonSet's ServiceAccount`, () => {
+        const objects = render(kubectl!, dir);
+        const role = one(objects, 'ClusterRole') as KubeObject & { rules?: [] };
+        const diff = compareGrants(expected, grantsOfRole(role).grants);
+        expect(diff).toEqual({ missing: [], extra: [] });
+
+        const binding = one(objects, 'ClusterRoleBinding') as KubeObject & {
+          roleRef: { apiGroup: string; kind: string; name: string };
+          subjects: { kind: string; name: string; namespace?: string }[];
+        };
+        expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
+        const ds = one(objects, 'DaemonSet');
+        const sa = podSpecOf(objects).serviceAccountName;
+        expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa, namespace: ds.metadata.namespace }]);
+        const account = one(objects, 'ServiceAccount');
+        expect([account.metadata.name, account.metadata.namespace]).toEqual([sa, ds.metadata.namespace]);
+      });
+    }
+  });
+});
+
+describe('RBAC comparison: it catches what it should', () => {
+  const role = (rules: object[]) => grantsOfRole({ rules: rules as [] });
+  const base = baseClusterRole();
+
+  it('reports an extra verb added to the real role', () => {
+    const mutated = structuredClone(base) as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    mutated.rules.push({ apiGroups: [''], resources: ['secrets'], verbs: ['get'] });
+    mutated.rules[0]!.verbs.push('delete');
+    const diff = compareGrants(expected, grantsOfRole(mutated).grants);
+    expect(diff.missing).toEqual([]);
+    expect(diff.extra).toEqual([`core/secrets:get`, `${grantKey({ group: mutated.rules[0]!.apiGroups[0]!, resource: mutated.rules[0]!.resources[0]!, verb: 'delete' })}`].sort());
+  });
+
+  it('reports a grant the code needs once it is removed from the real role', () => {
+    const mutated = structuredClone(base) as { rules: { verbs: string[] }[] };
+    const removed = mutated.rules[0]!.verbs.pop()!;
+    const diff = compareGrants(expected, grantsOfRole(mutated).grants);
+    expect(diff.extra).toEqual([]);
+    expect(diff.missing).toHaveLength(1);
+    expect(diff.missing[0]).toMatch(new RegExp(`:${removed}$`));
+  });
+
+  it('refuses wildcards, resourceNames and nonResourceURLs rather than comparing them', () => {
+    expect(role([{ apiGroups: ['*'], resources: ['services'], verbs: ['list'] }]).problems).toHaveLength(1);
+    expect(role([{ apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: ['x'] }]).problems).toHaveLength(1);
+    expect(role([{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]).problems).toHaveLength(1);
+  });
+
+  it.each([
+    ['GET', '/api/v1/namespaces/{namespace}/pods', { group: '', resource: 'pods', verb: 'list' }],
+    ['GET', '/api/v1/nodes/{name}', { group: '', resource: 'nodes', verb: 'get' }],
+    ['GET', '/api/v1/namespaces/{namespace}/pods/{name}/log', { group: '', resource: 'pods/log', verb: 'get' }],
+    ['POST', '/api/v1/namespaces/{namespace}/events', { group: '', resource: 'events', verb: 'create' }],
+    ['PATCH', '/apis/events.k8s.io/v1/namespaces/{namespace}/events/{name}', { group: 'events.k8s.io', resource: 'events', verb: 'patch' }],
+    ['DELETE', '/apis/apps/v1/namespaces/{namespace}/daemonsets', { group: 'apps', resource: 'daemonsets', verb: 'deletecollection' }],
+    ['PUT', '/api/v1/namespaces/{name}', { group: '', resource: 'namespaces', verb: 'update' }],
+  ] satisfies [string, string, Grant][])('%s %s => %o', (method, path, grant) => {
+    expect(grantsForRequest(method, path)).toEqual([grant]);
+  });
+
+  it("resolves typed methods through client-node's generated code", () => {
+    expect(resolveApiMethod('CoreV1Api', 'createNamespacedEvent')).toEqual({ httpMethod: 'POST', path: '/api/v1/namespaces/{namespace}/events' });
+    expect(resolveApiMethod('EventsV1Api', 'createNamespacedEvent')).toEqual({ httpMethod: 'POST', path: '/apis/events.k8s.io/v1/namespaces/{namespace}/events' });
+    expect(resolveApiMethod('CoreV1Api', 'noSuchMethod')).toBeNull();
+  });
+
+  const scanText = (text: string) => scanFile(join(ROOT, 'src/kube/example.ts'), text, ROOT);
+
+  it('derives grants from typed calls and informer paths, ignoring comments', () => {
+    const r = scanText(`
+      import { CoreV1Api, AppsV1Api, ListWatch, type KubeConfig } from '@kubernetes/client-node';
+      // '/api/v1/secrets' in a comment is no call
+      class X {
+        #apps = kc.makeApiClient(AppsV1Api);
+        go() { return this.#apps.readNamespacedDaemonSet({ name: 'a', namespace: 'b' }); }
+      }
+      const core = kc.makeApiClient(CoreV1Api);
+      core.patchNode({ name: 'n', body: {} });
+      new ListWatch(\`/apis/discovery.k8s.io/v1/namespaces/\${ns}/endpointslices\`, w, l);
+    `);
+    expect(r.problems).toEqual([]);
+    expect(new Set(r.uses.flatMap((u) => u.grants.map(grantKey)))).toEqual(
+      new Set(['apps/daemonsets:get', 'core/nodes:patch', 'discovery.k8s.io/endpointslices:list', 'discovery.k8s.io/endpointslices:watch']),
+    );
+  });
+
+  it('fails closed on calls it cannot place', () => {
+    const r = scanText(`
+      import { CoreV1Api, KubernetesObjectApi } from '@kubernetes/client-node';
+      const apis = [kc.makeApiClient(CoreV1Api)];
+      apis[0].deleteNamespacedPod({ name: 'a', namespace: 'b' });
+    `);
+    expect(r.problems.join('\n')).toMatch(/KubernetesObjectApi/);
+    expect(r.problems.join('\n')).toMatch(/makeApiClient\(CoreV1Api\) not assigned/);
+    expect(r.problems.join('\n')).toMatch(/deleteNamespacedPod\(\) looks like an API call/);
+  });
+});
