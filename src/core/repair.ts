@@ -24,7 +24,7 @@ export interface RepairPlan {
 
 /** A kernel route as a delete request; only ever built from owned routes. */
 function deleteSpec(r: KernelRoute): RouteSpec {
-  return { family: r.family, destination: r.destination, table: r.table, protocol: r.protocol, type: r.type, device: r.device ?? '' };
+  return { family: r.family, destination: r.destination, table: r.table, protocol: r.protocol, type: r.type, device: r.device ?? '', scope: r.scope };
 }
 
 /** An expected route with exactly kube-vip's attributes (spec §2.1, E26). */

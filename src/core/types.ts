@@ -63,6 +63,13 @@ export interface RouteSpec {
   readonly protocol: RouteProtocol;
   readonly type: RouteType;
   readonly device: string;
+  /**
+   * Only for deleting a route that exists: its scope as the kernel reports it.
+   * IPv4 deletes match scope exactly, and a route someone added with `ip
+   * route add ... dev X` has scope link, not kube-vip's universe. Adds always
+   * use kube-vip's scope.
+   */
+  readonly scope?: number;
 }
 
 /** The result of reading kube-vip's table once. */

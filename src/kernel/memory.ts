@@ -152,7 +152,7 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
     const link = links.get(spec.device);
     if (!link) throw kernelError(action, 'ESRCH', `no interface named ${JSON.stringify(spec.device)}`);
     const destination = canonicalDestination(spec.family, spec.destination);
-    const scope = scopeFor(spec.type);
+    const scope = spec.scope ?? scopeFor(spec.type);
     // Spec §2.5: IPv4 matches table, dst, device, protocol, type and scope;
     // IPv6 ignores type and scope; both ignore metric and realm.
     for (const [key, r] of routes) {

@@ -264,7 +264,7 @@ export function toRouteRequest(spec: RouteSpec, ifindex: number): rt.RouteMessag
     family: afOf(spec.family),
     dstLen: cidr.prefix,
     protocol: spec.protocol,
-    scope: scopeFor(spec.type),
+    scope: spec.scope ?? scopeFor(spec.type),
     type: spec.type,
   };
   if (spec.table <= 255) data.table = spec.table;

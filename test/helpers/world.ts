@@ -3,7 +3,7 @@
 // from inside the namespace through a TCP->unix forwarder), and the real
 // `routewarden` CLI run inside the namespace exactly as a user runs it.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,8 @@ export interface World {
   spawnCli(args: readonly string[], opts?: { env?: Record<string, string> }): ChildProcess;
   /** `ip <args>` inside the namespace. */
   ip(args: string): Promise<string>;
+  /** HTTP GET on 127.0.0.1:<port> inside the namespace (where `run` listens). */
+  get(port: number, path: string): Promise<{ status: number; body: string }>;
   destroy(): Promise<void>;
 }
 
@@ -54,6 +56,10 @@ export async function createWorld(): Promise<World> {
     throw err;
   }
   const kubeconfig = api.kubeconfig(join(dir, 'kubeconfig'), { server: `http://127.0.0.1:${forwarder.port}` });
+  // Readable by the unprivileged user some tests run routewarden as.
+  chmodSync(dir, 0o755);
+  chmodSync(kubeconfig, 0o644);
+  chmodSync(socketPath, 0o666);
   const baseEnv = (extra?: Record<string, string>) => ({
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: dir,
@@ -75,6 +81,11 @@ export async function createWorld(): Promise<World> {
     dir,
     kubeconfig,
     ip: (args) => ns.ip(args),
+    async get(port, path) {
+      const r = await ns.exec(['curl', '-s', '-o', '-', '-w', '\n%{http_code}', `http://127.0.0.1:${port}${path}`]);
+      const i = r.stdout.lastIndexOf('\n');
+      return { status: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) };
+    },
     spawnCli,
     cli(args, opts) {
       return new Promise<CliResult>((resolve, reject) => {
@@ -117,4 +128,11 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The value of one sample in a Prometheus exposition, NaN when absent. */
+export function sample(body: string, name: string, labels = ''): number {
+  const escaped = labels.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`^${name}${labels ? `\\{${escaped}\\}` : ''} (\\S+)$`, 'm').exec(body);
+  return m ? Number(m[1]) : NaN;
 }
