@@ -16,14 +16,12 @@ import { compareGrants, grantKey, grantsForRequest, grantsOfRole, resolveApiMeth
  * moves from "reserved" to "required".
  */
 const RESERVED: Readonly<Record<string, string>> = {
-  // kube-vip config discovery (--kube-vip-config=auto, design.md §2): find
-  // kube-vip's pod on this node (field selector spec.nodeName) and follow it
-  // across restarts, to read its effective env instead of trusting flags.
-  'core/pods:list': 'kube-vip config discovery: list kube-vip pods on this node',
+  // kube-vip config discovery (--kube-vip-config=auto, design.md §2; the pure
+  // part is src/kubevip, its NodePodsView in src/core/cluster.ts): an informer
+  // on the pods of this node (field selector spec.nodeName), to read kube-vip's
+  // effective env from its pod spec. It reads no ConfigMap, Secret or Node.
+  'core/pods:list': 'kube-vip config discovery: list the pods on this node',
   'core/pods:watch': 'kube-vip config discovery: follow kube-vip pod restarts',
-  // The same feature reads this node's Node object (its addresses, for
-  // kube-vip's control-plane health-check target).
-  'core/nodes:get': "kube-vip config discovery: this node's Node object",
 };
 
 const SRC = join(ROOT, 'src');
