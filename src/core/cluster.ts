@@ -67,6 +67,8 @@ export interface ClusterSnapshot {
   readonly services: ReadonlyMap<string, ServiceInfo>;
   readonly slicesByService: ReadonlyMap<string, readonly EndpointSliceInfo[]>;
   readonly leases: ReadonlyMap<string, LeaseInfo>;
+  /** Pods on this node, present only when kube-vip discovery is on. */
+  readonly nodePods?: NodePodsView;
 }
 
 /** A network interface, for `serviceInterface: auto` and interface-down causes. */
@@ -76,4 +78,62 @@ export interface InterfaceInfo {
   readonly up: boolean;
   /** CIDRs of the addresses on the interface, e.g. 192.168.1.10/24. */
   readonly addresses: readonly string[];
+}
+
+/** One `env` entry of a container: a literal value or a `valueFrom` reference. */
+export interface EnvVarInfo {
+  readonly name: string;
+  /** The literal value; absent when the entry uses valueFrom (an empty literal is ""). */
+  readonly value?: string;
+  /** `valueFrom.fieldRef.fieldPath`, e.g. `spec.nodeName`. */
+  readonly fieldRef?: string;
+  /** Any other valueFrom kind (secretKeyRef, configMapKeyRef, resourceFieldRef): not resolvable here. */
+  readonly valueFromKind?: string;
+}
+
+export interface ContainerInfo {
+  readonly name: string;
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly args: readonly string[];
+  readonly env: readonly EnvVarInfo[];
+  /** `envFrom` sources as `configMap <name>` / `secret <name>`: values not visible to routewarden. */
+  readonly envFrom: readonly string[];
+}
+
+export interface ContainerStatusInfo {
+  readonly name: string;
+  readonly ready: boolean;
+  readonly restartCount: number;
+  readonly state: 'running' | 'waiting' | 'terminated' | 'unknown';
+  /** `state.running.startedAt`, epoch ms. */
+  readonly startedAt?: number;
+  /** `state.waiting.reason` / `state.terminated.reason`, e.g. CrashLoopBackOff. */
+  readonly reason?: string;
+}
+
+/** A Pod on this node, as far as kube-vip discovery needs it. */
+export interface PodInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly nodeName: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly hostNetwork: boolean;
+  /** metadata.deletionTimestamp, epoch ms: the pod is terminating. */
+  readonly deletionTimestamp?: number;
+  readonly deletionGracePeriodSeconds?: number;
+  readonly phase: string;
+  /** The pod's Ready condition is True. */
+  readonly ready: boolean;
+  readonly containers: readonly ContainerInfo[];
+  readonly containerStatuses: readonly ContainerStatusInfo[];
+}
+
+/** The pods on this node, when kube-vip discovery watches them (--kube-vip-config auto). */
+export interface NodePodsView {
+  readonly state: 'ok' | 'unsynced' | 'error';
+  readonly message?: string;
+  readonly pods: readonly PodInfo[];
 }

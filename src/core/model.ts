@@ -58,3 +58,81 @@ export function effectiveVipSubnet(vipSubnet: string, cpAddresses: readonly stri
   }
   return parts.join(',');
 }
+
+/** kube-vip's lease timing (vip_leaseduration / vip_renewdeadline / vip_retryperiod). */
+export interface KubeVipTiming {
+  readonly leaseDurationSeconds: number;
+  readonly renewDeadlineSeconds: number;
+  readonly retryPeriodSeconds: number;
+}
+
+/** kube-vip's defaults (kube-vip-config.md, Election). */
+export const DEFAULT_TIMING: KubeVipTiming = { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 };
+
+/** What the kube-vip pod's status says, for the transient windows (E1–E3). */
+export interface KubeVipRuntime {
+  /** The pod's Ready condition. */
+  readonly ready: boolean;
+  /** metadata.deletionTimestamp is set. */
+  readonly terminating: boolean;
+  /** metadata.deletionTimestamp, epoch ms. */
+  readonly deletionAt?: number;
+  /** The kube-vip container's state.running.startedAt, epoch ms; null when it is not running. */
+  readonly startedAt: number | null;
+  readonly restarts: number;
+}
+
+/**
+ * One kube-vip process on this node whose routes routewarden judges: its
+ * effective model, and, when discovered from its pod, its timing and state.
+ * Several instances on one node (a CP static pod + a services DaemonSet)
+ * contribute the union of their routes (E25).
+ */
+export interface KubeVipInstance {
+  /** `namespace/pod`, or `flags` when the model comes from routewarden's flags alone. */
+  readonly id: string;
+  readonly model: KubeVipModel;
+  readonly timing: KubeVipTiming;
+  /** vip_cleanroutingtable: the one-shot cleanup 10 s after start (E2). */
+  readonly cleanRoutingTable: boolean;
+  /** null when not discovered (flags only): no kube-vip state is known. */
+  readonly runtime: KubeVipRuntime | null;
+}
+
+/** One effective setting as the report shows it: value and where it came from. */
+export interface SettingReport {
+  readonly value: string;
+  /** e.g. `env vip_routingtableid of pod kube-system/kube-vip-x`, `kube-vip default`, `routewarden flag --table`. */
+  readonly source: string;
+  /** kube-vip's own effective value, when it differs from the value used (an explicit routewarden flag won). */
+  readonly kubeVip?: { readonly value: string; readonly source: string };
+}
+
+export interface KubeVipInstanceReport {
+  readonly pod: string;
+  readonly container: string;
+  readonly image: string;
+  /** False when routewarden does not judge this instance's routes (see `excludedBecause`). */
+  readonly included: boolean;
+  readonly excludedBecause?: string;
+  readonly ready: boolean;
+  readonly terminating: boolean;
+  readonly startedAt: string | null;
+  readonly restarts: number;
+  readonly settings: Readonly<Record<string, SettingReport>>;
+  readonly notes: readonly string[];
+}
+
+/** The `kubeVip` field of the report: the effective configuration and where it came from. */
+export interface KubeVipReport {
+  readonly mode: 'auto' | 'off';
+  /** Routing-table-mode kube-vip pods found on this node. */
+  readonly found: number;
+  /** One line: what discovery found or why it fell back to flags. */
+  readonly message: string;
+  readonly instances: readonly KubeVipInstanceReport[];
+  /** The settings used when no instance was discovered (flags only). */
+  readonly settings?: Readonly<Record<string, SettingReport>>;
+  /** Settings whose value used differs from kube-vip's effective value, by setting name. */
+  readonly mismatches: readonly string[];
+}

@@ -1,0 +1,476 @@
+// From the pods on this node to the kube-vip instances whose routes
+// routewarden judges (--kube-vip-config auto), with every effective setting
+// and where it came from. Pure: pods, routewarden's own model and which of its
+// flags were given explicitly come in; models and a report section go out.
+//
+// Rules (kube-vip-config.md, spec E18/E19/E24/E25):
+// - a kube-vip pod is a pod on this node with a container whose image contains
+//   `kube-vip`, or a pod matching --kube-vip-selector;
+// - only routing-table-mode instances count (`vip_routingtable` / `--table`);
+// - an explicit routewarden flag (or ROUTEWARDEN_* env) wins over the
+//   discovered value; the difference is reported as a mismatch;
+// - a value routewarden cannot resolve (Secret, ConfigMap, default-gateway
+//   interface) is never guessed: routewarden's own value is used and said so;
+// - several instances on one node each contribute their routes (E25).
+
+import type { ContainerInfo, NodePodsView, PodInfo } from '../core/cluster.ts';
+import { familyOf } from '../core/ip.ts';
+import { DEFAULT_TIMING, effectiveVipSubnet } from '../core/model.ts';
+import type { ElectionMode, KubeVipInstance, KubeVipInstanceReport, KubeVipModel, KubeVipReport, KubeVipRuntime, KubeVipTiming, SettingReport } from '../core/model.ts';
+import { routeProtocol, routeType, tableId } from '../core/types.ts';
+import type { RouteProtocol, TableId } from '../core/types.ts';
+import { deriveKnobs, describeProvenance } from './derive.ts';
+import type { Derivation, KnobKey, KnobResult, KnobValue } from './derive.ts';
+
+/** Settings that change the expected set, named as routewarden's flags. */
+export const SETTINGS = [
+  'node-name',
+  'table',
+  'protocol',
+  'route-type',
+  'services',
+  'services-namespace',
+  'election',
+  'lease-name',
+  'per-service-election-on-demand',
+  'lb-class-name',
+  'lb-class-only',
+  'lb-class-legacy-handling',
+  'interface',
+  'services-interface',
+  'vip-subnet',
+  'control-plane',
+  'control-plane-address',
+] as const;
+export type SettingName = (typeof SETTINGS)[number];
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+interface SettingDef {
+  /** The value as shown and compared. */
+  get(m: KubeVipModel): string;
+  /** Copy this setting from `from` into `to`. */
+  copy(to: Mutable<KubeVipModel>, from: KubeVipModel): void;
+  /** Routewarden flags that set it (any explicit one makes the setting explicit). */
+  readonly flags: readonly string[];
+}
+
+const field = <K extends keyof KubeVipModel>(k: K, show: (v: KubeVipModel[K]) => string = String): Omit<SettingDef, 'flags'> => ({
+  get: (m) => show(m[k]),
+  copy: (to, from) => {
+    to[k] = from[k];
+  },
+});
+
+const DEFS: Readonly<Record<SettingName, SettingDef>> = {
+  'node-name': { ...field('nodeName'), flags: ['node-name'] },
+  table: { ...field('table'), flags: ['table'] },
+  protocol: { ...field('protocol'), flags: ['protocol'] },
+  'route-type': { ...field('routeType'), flags: ['route-type'] },
+  services: { ...field('servicesEnabled'), flags: ['services'] },
+  'services-namespace': { ...field('servicesNamespace', (v) => v ?? ''), flags: ['services-namespace'] },
+  election: { ...field('election'), flags: ['election'] },
+  'lease-name': { ...field('globalLease', (v) => `${v.namespace}/${v.name}`), flags: ['lease-name', 'lease-namespace'] },
+  'per-service-election-on-demand': { ...field('perServiceElectionOnDemand'), flags: ['per-service-election-on-demand'] },
+  'lb-class-name': { ...field('lbClassName'), flags: ['lb-class-name'] },
+  'lb-class-only': { ...field('lbClassOnly'), flags: ['lb-class-only'] },
+  'lb-class-legacy-handling': { ...field('lbClassLegacyHandling'), flags: ['lb-class-legacy-handling'] },
+  interface: { ...field('interface'), flags: ['interface'] },
+  'services-interface': { ...field('servicesInterface'), flags: ['services-interface'] },
+  'vip-subnet': { ...field('vipSubnet'), flags: ['vip-subnet'] },
+  'control-plane': {
+    get: (m) => String(m.controlPlane.enabled),
+    copy: (to, from) => {
+      to.controlPlane = { ...to.controlPlane, enabled: from.controlPlane.enabled };
+    },
+    flags: ['control-plane'],
+  },
+  'control-plane-address': {
+    get: (m) => m.controlPlane.addresses.join(','),
+    copy: (to, from) => {
+      to.controlPlane = { ...to.controlPlane, addresses: from.controlPlane.addresses };
+    },
+    flags: ['control-plane-address'],
+  },
+};
+
+/** A setting as kube-vip has it: a value and its source, or why routewarden cannot know it. */
+type KubeVipSetting = { readonly source: string } | { readonly unresolved: string; readonly source: string };
+
+/** kube-vip's whole effective model, plus per setting where it came from. */
+export interface KubeVipSide {
+  /** Unresolved settings hold routewarden's value here; `sources` says which. */
+  readonly model: KubeVipModel;
+  readonly sources: Readonly<Record<SettingName, KubeVipSetting>>;
+  readonly timing: KubeVipTiming;
+  readonly cleanRoutingTable: boolean;
+  readonly tableMode: boolean;
+  readonly fatal: string | null;
+  readonly notes: readonly string[];
+}
+
+const value = (r: KnobResult): KnobValue | undefined => ('value' in r ? r.value : undefined);
+
+/** Pure: kube-vip's effective model for one container, over routewarden's values for what cannot be resolved. */
+export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: KubeVipModel): KubeVipSide {
+  const podKey = `${pod.namespace}/${pod.name}`;
+  const d: Derivation = deriveKnobs(pod, container);
+  const k = d.knobs;
+  const notes = [...d.notes];
+  const m: Mutable<KubeVipModel> = { ...fallback };
+  const sources = {} as Record<SettingName, KubeVipSetting>;
+  const src = (key: KnobKey): string => describeProvenance(k[key].from, podKey);
+  const unresolvedOf = (...keys: KnobKey[]): string | null => {
+    for (const key of keys) {
+      const r = k[key];
+      if ('unresolved' in r) return `${src(key)} comes from ${r.unresolved}`;
+    }
+    return null;
+  };
+  /** Sets a setting from knobs, or marks it unresolved (the fallback value stays). */
+  const put = (name: SettingName, keys: KnobKey[], apply: () => string): void => {
+    const u = unresolvedOf(...keys);
+    if (u !== null) {
+      sources[name] = { unresolved: u, source: src(keys[0]!) };
+      return;
+    }
+    sources[name] = { source: apply() };
+  };
+  const num = (key: KnobKey): number => value(k[key]) as number;
+  const bool = (key: KnobKey): boolean => value(k[key]) as boolean;
+  const str = (key: KnobKey): string => value(k[key]) as string;
+
+  put('node-name', ['nodeName'], () => {
+    const explicit = str('nodeName');
+    if (explicit !== '') {
+      m.nodeName = explicit.toLowerCase();
+      return src('nodeName');
+    }
+    // Unset: kube-vip uses os.Hostname(), lowercased. In a hostNetwork pod that
+    // is the node's hostname; otherwise it is the pod name (E18).
+    if (pod.hostNetwork) {
+      m.nodeName = pod.nodeName.toLowerCase();
+      return 'kube-vip default (hostname of a hostNetwork pod, taken to be the node name)';
+    }
+    m.nodeName = pod.name.toLowerCase();
+    notes.push(`vip_nodename is unset and the pod is not hostNetwork: kube-vip's identity is the pod name ${pod.name.toLowerCase()} (E18)`);
+    return 'kube-vip default (hostname = pod name: the pod is not hostNetwork)';
+  });
+  put('table', ['tableId'], () => {
+    const id = num('tableId');
+    // Table 0: netlink leaves RTA_TABLE unset, so the kernel adds to main (E24).
+    if (id === 0) notes.push('vip_routingtableid 0: kube-vip adds its routes to the main table (254) and its cleanup scans every table (E24)');
+    m.table = tableId(id === 0 ? 254 : id);
+    return src('tableId');
+  });
+  put('protocol', ['protocol'], () => {
+    const p = num('protocol');
+    if (p === 0) notes.push('vip_routingprotocol 0 is rewritten to 1 (proto redirect) by kube-vip (E24)');
+    m.protocol = routeProtocol(p === 0 ? 1 : p);
+    return p === 0 ? `${src('protocol')}, 0 rewritten to 1` : src('protocol');
+  });
+  put('route-type', ['tableType'], () => {
+    const t = num('tableType');
+    // 0: netlink's default type on add is unicast (E24).
+    m.routeType = routeType(t === 0 ? 1 : t);
+    return src('tableType');
+  });
+  put('services', ['services'], () => {
+    m.servicesEnabled = bool('services');
+    return src('services');
+  });
+  put('services-namespace', ['svcNamespace'], () => {
+    m.servicesNamespace = str('svcNamespace') || null;
+    return src('svcNamespace');
+  });
+  put('election', ['svcElection', 'leaderElection'], () => {
+    const svc = bool('svcElection');
+    const global = bool('leaderElection');
+    const mode: ElectionMode = svc ? 'service' : global ? 'global' : 'none';
+    m.election = mode;
+    if (mode === 'service') return src('svcElection');
+    if (mode === 'global') return src('leaderElection');
+    return k.leaderElection.from.kind !== 'kube-vip-default' ? src('leaderElection') : src('svcElection');
+  });
+  put('lease-name', ['svcLeaseName', 'cpNamespace'], () => {
+    const raw = str('svcLeaseName');
+    const slash = raw.indexOf('/');
+    if (slash >= 0) {
+      m.globalLease = { namespace: raw.slice(0, slash), name: raw.slice(slash + 1) };
+      return src('svcLeaseName');
+    }
+    // No `ns/` prefix: the pod's service-account namespace; a static (mirror)
+    // pod has no service account, so kube-vip falls back to cp_namespace.
+    const isStatic = 'kubernetes.io/config.mirror' in pod.annotations;
+    m.globalLease = { namespace: isStatic ? str('cpNamespace') : pod.namespace, name: raw };
+    return `${src('svcLeaseName')}; namespace ${isStatic ? `from ${src('cpNamespace')} (static pod: no service account)` : "of the pod's service account"}`;
+  });
+  put('per-service-election-on-demand', ['onDemand'], () => {
+    m.perServiceElectionOnDemand = bool('onDemand');
+    return src('onDemand');
+  });
+  put('lb-class-name', ['lbClassName'], () => {
+    m.lbClassName = str('lbClassName');
+    return src('lbClassName');
+  });
+  put('lb-class-only', ['lbClassOnly'], () => {
+    m.lbClassOnly = bool('lbClassOnly');
+    return src('lbClassOnly');
+  });
+  put('lb-class-legacy-handling', ['lbClassLegacy'], () => {
+    m.lbClassLegacyHandling = bool('lbClassLegacy');
+    return src('lbClassLegacy');
+  });
+  if ('value' in k.interface && k.interface.value === '') {
+    // kube-vip's manager picks the default-gateway interface: a kernel fact
+    // this derivation does not have. Reported, not guessed.
+    sources.interface = { unresolved: 'vip_interface is unset: kube-vip uses the default-gateway interface, which routewarden does not resolve', source: 'kube-vip default' };
+  } else {
+    put('interface', ['interface'], () => {
+      m.interface = str('interface');
+      return src('interface');
+    });
+  }
+  put('services-interface', ['servicesInterface'], () => {
+    m.servicesInterface = str('servicesInterface');
+    return src('servicesInterface');
+  });
+  put('control-plane', ['controlPlane'], () => {
+    m.controlPlane = { ...m.controlPlane, enabled: bool('controlPlane') };
+    return src('controlPlane');
+  });
+  put('control-plane-address', ['address', 'vip'], () => {
+    const address = str('address');
+    const legacy = str('vip');
+    const text = address !== '' ? address : legacy;
+    m.controlPlane = { ...m.controlPlane, addresses: text.split(',').map((s) => s.trim()).filter((s) => s !== '') };
+    return address !== '' ? src('address') : legacy !== '' ? src('vip') : src('address');
+  });
+  put('vip-subnet', ['vipSubnet', 'address'], () => {
+    const raw = str('vipSubnet');
+    // GenerateCidrRange runs on `address` only (not the legacy vip_address).
+    const address = str('address').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    m.vipSubnet = effectiveVipSubnet(raw, address, familyOf);
+    if (raw !== '' || address.length === 0) return src('vipSubnet');
+    return `generated by kube-vip from ${src('address')}`;
+  });
+
+  const tableMode = value(k.routingTable) === true;
+  let fatal = d.fatal;
+  if (tableMode && (value(k.arp) === true || value(k.bgp) === true || value(k.wireguard) === true)) {
+    fatal ??= 'routing-table mode together with ARP, BGP or WireGuard: kube-vip refuses to start ("multiple kube-vip modes detected")';
+  }
+  if (value(k.services) === false && value(k.controlPlane) === false) fatal ??= 'neither svc_enable nor cp_enable: kube-vip exits ("no features are enabled")';
+  if (value(k.controlPlane) === true && str('address') === '' && str('vip') !== '' && str('vipSubnet') === '') {
+    fatal ??= 'legacy vip_address without vip_subnet: kube-vip aborts startup (CheckSubnetExists)';
+  }
+  if (value(k.leaderElectionType) === 'etcd') notes.push('--leaderElectionType etcd: leases live in etcd, not in the Kubernetes API; lease holders cannot be judged');
+  if (value(k.enableEndpoints) === true) notes.push('enable_endpoints: kube-vip counts ready Endpoints addresses; routewarden models EndpointSlices');
+  const timing: KubeVipTiming = {
+    leaseDurationSeconds: numberOr(k.leaseDuration, DEFAULT_TIMING.leaseDurationSeconds),
+    renewDeadlineSeconds: numberOr(k.renewDeadline, DEFAULT_TIMING.renewDeadlineSeconds),
+    retryPeriodSeconds: numberOr(k.retryPeriod, DEFAULT_TIMING.retryPeriodSeconds),
+  };
+  return { model: m, sources, timing, cleanRoutingTable: value(k.cleanRoutingTable) === true, tableMode, fatal, notes };
+}
+
+const numberOr = (r: KnobResult, d: number): number => (typeof value(r) === 'number' ? (value(r) as number) : d);
+
+/** How routewarden got each of its own values: `flag`, `env` (ROUTEWARDEN_*), or absent = default. */
+export type ExplicitFlags = ReadonlyMap<string, 'flag' | 'env'>;
+
+function routewardenSource(name: SettingName, explicit: ExplicitFlags): string | null {
+  for (const flag of DEFS[name].flags) {
+    const how = explicit.get(flag);
+    if (how === 'flag') return `routewarden flag --${flag}`;
+    if (how === 'env') return `routewarden env ROUTEWARDEN_${flag.replaceAll('-', '_').toUpperCase()}`;
+  }
+  return null;
+}
+
+const routewardenDefault = (name: SettingName): string => (name === 'node-name' ? 'routewarden default (NODE_NAME, else the hostname)' : 'routewarden default');
+
+export interface Merged {
+  readonly model: KubeVipModel;
+  readonly settings: Record<SettingName, SettingReport>;
+  readonly mismatches: SettingName[];
+}
+
+/** Explicit routewarden values win; kube-vip's fill the rest; routewarden's defaults fill what cannot be resolved. */
+export function mergeSettings(kv: KubeVipSide, flags: KubeVipModel, explicit: ExplicitFlags): Merged {
+  const model: Mutable<KubeVipModel> = { ...kv.model };
+  const settings = {} as Record<SettingName, SettingReport>;
+  const mismatches: SettingName[] = [];
+  for (const name of SETTINGS) {
+    const def = DEFS[name];
+    const kvs = kv.sources[name];
+    const rwSource = routewardenSource(name, explicit);
+    if (rwSource !== null) {
+      def.copy(model, flags);
+      const entry: Mutable<SettingReport> = { value: def.get(flags), source: rwSource };
+      if (!('unresolved' in kvs) && def.get(kv.model) !== def.get(flags)) {
+        entry.kubeVip = { value: def.get(kv.model), source: kvs.source };
+        mismatches.push(name);
+      }
+      settings[name] = entry;
+    } else if ('unresolved' in kvs) {
+      def.copy(model, flags);
+      settings[name] = { value: def.get(flags), source: `${routewardenDefault(name)} (kube-vip's value not resolved: ${kvs.unresolved})` };
+    } else {
+      settings[name] = { value: def.get(kv.model), source: kvs.source };
+    }
+  }
+  return { model, settings, mismatches };
+}
+
+/** The settings report of routewarden's own model (flags only). */
+export function flagSettings(flags: KubeVipModel, explicit: ExplicitFlags): Record<SettingName, SettingReport> {
+  const out = {} as Record<SettingName, SettingReport>;
+  for (const name of SETTINGS) out[name] = { value: DEFS[name].get(flags), source: routewardenSource(name, explicit) ?? routewardenDefault(name) };
+  return out;
+}
+
+/** Minimal equality-based label selector: `a=b,c!=d,e,!f` (what --kube-vip-selector takes). */
+export function matchesSelector(labels: Readonly<Record<string, string>>, selector: string): boolean {
+  for (const raw of selector.split(',')) {
+    const term = raw.trim();
+    if (term === '') continue;
+    const ne = term.indexOf('!=');
+    const eq = term.indexOf('=');
+    if (ne >= 0) {
+      if (labels[term.slice(0, ne).trim()] === term.slice(ne + 2).trim()) return false;
+    } else if (eq >= 0) {
+      const key = term.slice(0, eq).trim();
+      const val = term.slice(term[eq + 1] === '=' ? eq + 2 : eq + 1).trim();
+      if (labels[key] !== val) return false;
+    } else if (term.startsWith('!')) {
+      if (term.slice(1).trim() in labels) return false;
+    } else if (!(term in labels)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+const isKubeVipImage = (image: string): boolean => image.toLowerCase().includes('kube-vip');
+
+/** kube-vip pods on this node and their kube-vip container, sorted by pod. */
+export function findKubeVipContainers(pods: readonly PodInfo[], selector: string): { pod: PodInfo; container: ContainerInfo }[] {
+  const out: { pod: PodInfo; container: ContainerInfo }[] = [];
+  for (const pod of pods) {
+    if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
+    const byImage = pod.containers.find((c) => isKubeVipImage(c.image));
+    if (selector !== '') {
+      if (!matchesSelector(pod.labels, selector)) continue;
+      const container = byImage ?? pod.containers[0];
+      if (container) out.push({ pod, container });
+    } else if (byImage) {
+      out.push({ pod, container: byImage });
+    }
+  }
+  return out.sort((a, b) => (`${a.pod.namespace}/${a.pod.name}` < `${b.pod.namespace}/${b.pod.name}` ? -1 : 1));
+}
+
+/** The kube-vip container's state as the transient windows need it. */
+export function podRuntime(pod: PodInfo, container: ContainerInfo): KubeVipRuntime {
+  const status = pod.containerStatuses.find((s) => s.name === container.name);
+  return {
+    ready: pod.ready,
+    terminating: pod.deletionTimestamp !== undefined,
+    ...(pod.deletionTimestamp !== undefined ? { deletionAt: pod.deletionTimestamp } : {}),
+    startedAt: status?.state === 'running' ? (status.startedAt ?? null) : null,
+    restarts: status?.restartCount ?? 0,
+  };
+}
+
+export interface ResolveInput {
+  readonly mode: 'auto' | 'off';
+  /** routewarden's model from its flags and defaults. */
+  readonly flags: KubeVipModel;
+  readonly explicit: ExplicitFlags;
+  readonly pods: NodePodsView | undefined;
+  readonly selector: string;
+  readonly node: string;
+  /** The (table, protocol) the kernel adapter reads; null before it is bound (start-up). */
+  readonly bound: { readonly table: TableId; readonly protocol: RouteProtocol } | null;
+}
+
+export interface KubeVipView {
+  /** What the core judges: the included instances, or one `flags` instance. */
+  readonly instances: readonly KubeVipInstance[];
+  /** The model of the first included instance (or the flags'): report header, repair attributes. */
+  readonly primary: KubeVipModel;
+  readonly report: KubeVipReport;
+}
+
+/** Pure: everything --kube-vip-config needs from one look at the node's pods. */
+export function resolveKubeVip(input: ResolveInput): KubeVipView {
+  const { flags, explicit } = input;
+  const flagsOnly = (message: string): KubeVipView => ({
+    instances: [{ id: 'flags', model: flags, timing: DEFAULT_TIMING, cleanRoutingTable: false, runtime: null }],
+    primary: flags,
+    report: { mode: input.mode, found: 0, message, instances: [], settings: flagSettings(flags, explicit), mismatches: [] },
+  });
+  if (input.mode === 'off') return flagsOnly('--kube-vip-config off: routewarden flags only');
+  const pods = input.pods;
+  if (!pods) return flagsOnly('kube-vip discovery is not running: using routewarden flags');
+  if (pods.state !== 'ok') return flagsOnly(`pods on node ${input.node} could not be read (${pods.state}${pods.message ? `: ${pods.message}` : ''}): using routewarden flags`);
+
+  const reports: KubeVipInstanceReport[] = [];
+  const instances: KubeVipInstance[] = [];
+  const mismatches = new Set<string>();
+  let bound = input.bound;
+  let found = 0;
+  for (const { pod, container } of findKubeVipContainers(pods.pods, input.selector)) {
+    const id = `${pod.namespace}/${pod.name}`;
+    const kv = kubeVipSide(pod, container, flags);
+    const merged = mergeSettings(kv, flags, explicit);
+    const runtime = podRuntime(pod, container);
+    let excludedBecause: string | undefined;
+    if (!kv.tableMode) excludedBecause = 'not in routing-table mode (vip_routingtable / --table is not true)';
+    else if (kv.fatal) excludedBecause = kv.fatal;
+    if (kv.tableMode) found++;
+    if (excludedBecause === undefined) {
+      bound ??= { table: merged.model.table, protocol: merged.model.protocol };
+      if (merged.model.table !== bound.table || merged.model.protocol !== bound.protocol) {
+        excludedBecause = `uses table ${merged.model.table} protocol ${merged.model.protocol}, but this routewarden reads table ${bound.table} protocol ${bound.protocol} (restart routewarden to follow, or run one per table)`;
+      }
+    }
+    if (excludedBecause === undefined) {
+      instances.push({ id, model: merged.model, timing: kv.timing, cleanRoutingTable: kv.cleanRoutingTable, runtime });
+      for (const s of merged.mismatches) mismatches.add(s);
+    }
+    reports.push({
+      pod: id,
+      container: container.name,
+      image: container.image,
+      included: excludedBecause === undefined,
+      ...(excludedBecause !== undefined ? { excludedBecause } : {}),
+      ready: runtime.ready,
+      terminating: runtime.terminating,
+      startedAt: runtime.startedAt === null ? null : new Date(runtime.startedAt).toISOString(),
+      restarts: runtime.restarts,
+      settings: merged.settings,
+      notes: kv.notes,
+    });
+  }
+  if (instances.length === 0) {
+    const v = flagsOnly(
+      reports.length === 0
+        ? `no kube-vip pod found on node ${input.node}${input.selector ? ` (selector ${input.selector})` : ''}: using routewarden flags`
+        : `no usable routing-table-mode kube-vip pod on node ${input.node}: using routewarden flags`,
+    );
+    return { ...v, report: { ...v.report, found, instances: reports } };
+  }
+  return {
+    instances,
+    primary: instances[0]!.model,
+    report: {
+      mode: 'auto',
+      found,
+      message: `${instances.length} kube-vip instance${instances.length > 1 ? 's' : ''} in routing-table mode on node ${input.node}: ${instances.map((i) => i.id).join(', ')}`,
+      instances: reports,
+      mismatches: [...mismatches].sort(),
+    },
+  };
+}
