@@ -5,7 +5,14 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { createApiDouble, type Verb } from '../../src/apidouble/index.ts';
+import { resourceById, type ResourceId } from '../../src/apidouble/resources.ts';
+import { createNodeEventSink } from '../../src/kube/events.ts';
+import { createKubeClusterSource } from '../../src/kube/source.ts';
+import { silentLogger } from '../../src/surface/logger.ts';
+import { waitFor } from '../helpers/apidouble-fixture.ts';
 import { BASE, findKubectl, kustomizations, one, podSpecOf, readYaml, rel, render, ROOT, type KubeObject } from './manifests.ts';
 import { compareGrants, grantKey, grantsForRequest, grantsOfRole, resolveApiMethod, scanFile, scanFiles, type Grant } from './rbac-scan.ts';
 
@@ -101,6 +108,43 @@ describe('RBAC: the ClusterRole against the API calls in src/kube', () => {
         const account = one(objects, 'ServiceAccount');
         expect([account.metadata.name, account.metadata.namespace]).toEqual([sa, ds.metadata.namespace]);
       });
+    }
+  });
+});
+
+describe('RBAC: a witness run of the real adapters against the API double', () => {
+  // The scan reads the code; this runs it. Every request the Kubernetes
+  // adapters make (the cluster source, cluster-wide and namespaced, and the
+  // event sink) must be one the scan found, so the scan cannot miss a kind
+  // of call that the code really makes on these paths.
+  const RBAC_VERB: Readonly<Record<Exclude<Verb, 'DISCOVERY'>, string>> = { LIST: 'list', WATCH: 'watch', GET: 'get', CREATE: 'create', UPDATE: 'update', PATCH: 'patch', DELETE: 'delete' };
+
+  it('makes only requests the scan derived, and the ClusterRole grants', async () => {
+    const double = createApiDouble();
+    await double.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(double.kubeconfig());
+      for (const namespace of [undefined, 'default']) {
+        const source = createKubeClusterSource({ kubeConfig, logger: silentLogger(), ...(namespace ? { namespace } : {}) });
+        await source.start();
+        await waitFor('the cluster source to sync', () => source.status().state === 'ok');
+        await source.stop();
+      }
+      await createNodeEventSink({ kubeConfig, nodeName: 'witness-node', logger: silentLogger() }).emit({ type: 'Normal', reason: 'RoutesRepaired', message: 'witness' });
+
+      const observed = new Set<string>();
+      for (const [verb, byResource] of Object.entries(double.stats().requests)) {
+        if (verb === 'DISCOVERY') continue;
+        for (const [id, n] of Object.entries(byResource)) {
+          if (n > 0) observed.add(grantKey({ group: resourceById(id as ResourceId).group, resource: resourceById(id as ResourceId).plural, verb: RBAC_VERB[verb as keyof typeof RBAC_VERB] }));
+        }
+      }
+      expect(observed.size).toBeGreaterThan(0);
+      expect([...observed].filter((g) => !required.has(g)), 'requests the scan did not derive').toEqual([]);
+      expect([...observed].filter((g) => !grantsOfRole(baseClusterRole()).grants.has(g)), 'requests the ClusterRole does not grant').toEqual([]);
+    } finally {
+      await double.close();
     }
   });
 });
