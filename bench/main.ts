@@ -1,0 +1,219 @@
+// `npm run bench`: issue #8's large-cluster benchmark. As root it builds
+// everything itself in a throw-away network namespace: the API double with
+// 10,000 LoadBalancer Services and their EndpointSlices over 500 nodes, kube-
+// vip's table with 10,000 routes plus 1,000 foreign ones, then 50,000 routes
+// for the kernel measures. It reports ratios against baselines measured side
+// by side in the same run, prints a table and (full runs) writes it into
+// docs/performance.md.
+//
+//   npm run bench                        full run (10 min of churn)
+//   npm run bench -- --quick             same scale, fewer repetitions, 1 min of churn
+//   npm run bench -- --quick --smoke     tiny scale, proves the harness runs
+//
+// Flags: --services --routes --foreign --nodes --big-routes --reps
+// --repair-reps --trials --churn-seconds --json <file> --docs / --no-docs
+
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { inOwnNetns } from '../scripts/kernel-netns.ts';
+import { createApiDouble } from '../src/apidouble/index.ts';
+import { routeProtocol, tableId } from '../src/core/types.ts';
+import { createNetlinkKernelTable } from '../src/kernel/netlink.ts';
+import { createKubeClusterSource } from '../src/kube/source.ts';
+import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
+import { silentLogger } from '../src/surface/logger.ts';
+import { addLine, filler4, filler6, foreign4, foreign6, generateCluster, serviceObject, sliceObjects } from './cluster.ts';
+import { makeChecker, measureCheck, measureRepair } from './inprocess.ts';
+import { FOREIGN_PROTO, flushTable, ipBatch, measureKernelRead, PROTO, TABLE } from './kernel.ts';
+import { churn, gauge, get, inSync, measureDetection, measureScrape, rssMb, startCli, until } from './live.ts';
+import { parseOptions, type BenchOptions } from './options.ts';
+import { generatedSection, machine, textTable, writeDocs, type Row } from './report.ts';
+import { median, p99, since, summarize } from './stats.ts';
+
+const DOCS = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
+
+const log = (msg: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+};
+
+function kernelRows(rows: Row[], scale: string, times: { ours: number[]; ip: number[] }): void {
+  const section = `1. Kernel read, ${scale}`;
+  for (const [label, f] of [['median', median], ['p99', p99]] as const) {
+    const value = f(times.ours);
+    const baseline = f(times.ip);
+    rows.push({ section, metric: `dump() ${label} (n=${times.ours.length})`, value, unit: 'ms', baseline, baselineLabel: 'ip -j, both families', goal: 'ratio ≤ 1.0', met: value / baseline <= 1.0 });
+  }
+}
+
+async function bench(opts: BenchOptions): Promise<void> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const machineAtStart = machine();
+  const rows: Row[] = [];
+  const details: Record<string, unknown> = {};
+  const notes: string[] = [];
+
+  // --- the cluster, in the API double ---
+  const cluster = generateCluster(opts.services, opts.routes, opts.nodes);
+  const routes = cluster.placed.length;
+  log(`${opts.services} Services over ${cluster.nodes.length} nodes, ${routes} routes placed on this node, ${opts.foreign} foreign`);
+  const api = createApiDouble();
+  await api.listen({ port: 0, host: '127.0.0.1' });
+  const kubeconfig = api.kubeconfig();
+  let t = performance.now();
+  let slices = 0;
+  for (const p of cluster.plans) {
+    for (const s of sliceObjects(p, cluster.nodes)) {
+      api.upsert(s);
+      slices++;
+    }
+    api.upsert(serviceObject(p));
+  }
+  log(`API double holds ${opts.services} Services and ${slices} EndpointSlices (${Math.round(since(t))} ms)`);
+
+  // --- kube-vip's table ---
+  flushTable();
+  const foreign = Array.from({ length: opts.foreign }, (_, i) => (i % 2 === 0 ? foreign4(i) : foreign6(i)));
+  t = performance.now();
+  ipBatch([...cluster.placed.map((ip) => addLine(ip)), ...foreign.map((ip) => addLine(ip, FOREIGN_PROTO))]);
+  log(`table ${TABLE}: ${routes} routes proto ${PROTO} and ${foreign.length} proto ${FOREIGN_PROTO} (${Math.round(since(t))} ms)`);
+
+  const kernel = createNetlinkKernelTable({ table: tableId(TABLE), protocol: routeProtocol(PROTO) });
+  try {
+    // 1. kernel read
+    log(`1. kernel read at ${routes} routes, ${opts.reps} interleaved repetitions`);
+    const read = await measureKernelRead(kernel, opts.reps, routes);
+    kernelRows(rows, `${routes} routes + ${foreign.length} foreign`, read);
+    details.kernelRead = { routes, ours: summarize(read.ours), ip: summarize(read.ip) };
+
+    // 2. warm check, in-process, real adapters
+    log('2. warm check (in-process checker.check() against the double and the kernel)');
+    const source = createKubeClusterSource({ kubeConfig: loadKubeConfig(kubeconfig), logger: silentLogger() });
+    t = performance.now();
+    await source.start();
+    while (source.status().state !== 'ok') {
+      if (since(t) > 120_000) throw new Error(`in-process source not synced: ${JSON.stringify(source.status())}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    log(`in-process source synced in ${Math.round(since(t))} ms`);
+    const checker = makeChecker(kernel, source);
+    const check = await measureCheck(checker, kernel, source, opts.reps, routes);
+    const s2 = `2. Warm check, ${opts.services} Services / ${routes} routes`;
+    rows.push({ section: s2, metric: `checker.check() median (n=${check.check.length})`, value: median(check.check), unit: 'ms', baseline: null, goal: '≤ 50 ms', met: median(check.check) <= 50 });
+    rows.push({ section: s2, metric: 'checker.check() p99', value: p99(check.check), unit: 'ms', baseline: null, goal: '≤ 50 ms', met: p99(check.check) <= 50 });
+    rows.push({ section: s2, metric: '  of which evaluate() median', value: median(check.evaluate), unit: 'ms', baseline: null, goal: '', met: null });
+    rows.push({ section: s2, metric: '  of which metrics update median', value: median(check.metrics), unit: 'ms', baseline: null, goal: '', met: null });
+    details.check = { check: summarize(check.check), evaluate: summarize(check.evaluate), metrics: summarize(check.metrics) };
+
+    // 4. repair (before the CLI runs, so nothing else reacts to the churn of the table)
+    for (const strategy of ['flush-rebuild', 'surgical'] as const) {
+      log(`4. repair with ${strategy}, ${opts.repairReps} repetitions`);
+      const r = await measureRepair(strategy, kernel, checker, cluster.placed, opts.repairReps);
+      const s4 = `4. Repair, ${Math.floor(routes / 2)} missing + ${Math.floor(routes / 2)} orphans`;
+      rows.push({ section: s4, metric: `${strategy}: apply (${r.operations} ops)`, value: median(r.apply), unit: 'ms', baseline: median(r.ip), baselineLabel: 'ip -batch, same ops', goal: 'ratio ≤ 1.5', met: median(r.apply) / median(r.ip) <= 1.5 });
+      rows.push({ section: s4, metric: `${strategy}: whole repair incl. plan and read-back`, value: median(r.total), unit: 'ms', baseline: median(r.ip), baselineLabel: 'ip -batch, same ops', goal: '', met: null });
+      details[`repair-${strategy}`] = { operations: r.operations, total: summarize(r.total), apply: summarize(r.apply), ip: summarize(r.ip) };
+    }
+    await source.stop();
+
+    // 3, 5, 6, 7: the real CLI
+    log('starting `routewarden run` in the namespace');
+    const cli = startCli(kubeconfig);
+    try {
+      t = performance.now();
+      await until(inSync(routes), 180_000, 'routewarden run to sync and report the table in sync', cli);
+      const syncMs = since(t);
+      log(`routewarden run in sync after ${Math.round(syncMs)} ms`);
+      await new Promise((r) => setTimeout(r, 2000));
+      const pid = cli.child.pid!;
+      const rssAfterSync = rssMb(pid);
+      const heapAfterSync = gauge((await get('/metrics')).body, 'nodejs_heap_size_used_bytes') / 2 ** 20;
+      api.resetStats();
+
+      log(`3. detection latency, ${opts.trials} trials per kind`);
+      const det = await measureDetection(api, cluster, opts.trials, cli);
+      const s3 = '3. Detection latency (routewarden run, --interval 1h)';
+      for (const [label, xs] of [['ip route add → /metrics', det.routeAdd], ['ip route del → /metrics', det.routeDel], ['Service created → /metrics', det.serviceAdd], ['Service deleted → /metrics', det.serviceDelete]] as const) {
+        rows.push({ section: s3, metric: `${label} median (n=${xs.length})`, value: median(xs), unit: 'ms', baseline: null, goal: '< 1000 ms', met: median(xs) < 1000 });
+        rows.push({ section: s3, metric: `${label} p99`, value: p99(xs), unit: 'ms', baseline: null, goal: '< 1000 ms', met: p99(xs) < 1000 });
+      }
+      details.detection = Object.fromEntries(Object.entries(det).map(([k, v]) => [k, summarize(v as number[])]));
+
+      log('7. /metrics with drifted routes');
+      const s7 = '7. /metrics scrape';
+      const driftedSmall = Math.min(100, routes);
+      const scrape = await measureScrape(cluster, driftedSmall, opts.reps, cli);
+      rows.push({ section: s7, metric: `scrape latency median, ${scrape.drifted} drifted (n=${scrape.latency.length})`, value: median(scrape.latency), unit: 'ms', baseline: null, goal: '', met: null });
+      rows.push({ section: s7, metric: 'scrape latency p99', value: p99(scrape.latency), unit: 'ms', baseline: null, goal: '', met: null });
+      rows.push({ section: s7, metric: 'scrape size', value: scrape.bytes / 1024, unit: 'KiB', baseline: null, goal: '', met: null });
+      rows.push({ section: s7, metric: `drifted_route_info series, ${scrape.drifted} drifted`, value: scrape.series, unit: '', baseline: null, goal: `= ${Math.min(100, scrape.drifted)}`, met: scrape.series === Math.min(100, scrape.drifted) });
+      const big = await measureScrape(cluster, Math.min(1000, routes * 2), Math.max(5, Math.floor(opts.reps / 4)), cli);
+      rows.push({ section: s7, metric: `drifted_route_info series, ${big.drifted} drifted`, value: big.series, unit: '', baseline: null, goal: '≤ 100 (capped)', met: big.series <= 100 && big.series + big.dropped === big.drifted });
+      rows.push({ section: s7, metric: `scrape latency median, ${big.drifted} drifted`, value: median(big.latency), unit: 'ms', baseline: median(scrape.latency), baselineLabel: `${scrape.drifted} drifted`, goal: '', met: null });
+      details.scrape = [scrape, big].map((s) => ({ drifted: s.drifted, bytes: s.bytes, series: s.series, dropped: s.dropped, latency: summarize(s.latency) }));
+
+      log(`5, 6. churn for ${opts.churnSeconds} s`);
+      const c = await churn(api, cluster, opts.churnSeconds, cli);
+      await until(inSync(routes), 60_000, 'back in sync after churn', cli);
+      const stats = api.stats();
+      const sum = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0);
+      const lists = sum(stats.requests.LIST);
+      const watches = sum(stats.requests.WATCH);
+      const s5 = `5. Memory of routewarden run (${opts.services} Services, ${routes} routes)`;
+      rows.push({ section: s5, metric: 'RSS after sync', value: rssAfterSync, unit: 'MB', baseline: null, goal: '≤ 150 MB', met: rssAfterSync <= 150 });
+      rows.push({ section: s5, metric: 'JS heap used after sync', value: heapAfterSync, unit: 'MB', baseline: null, goal: '', met: null });
+      rows.push({ section: s5, metric: `RSS max over ${Math.round(c.seconds)} s of churn`, value: c.rssMaxMb, unit: 'MB', baseline: rssAfterSync, baselineLabel: 'after sync', goal: '≤ 150 MB', met: c.rssMaxMb <= 150 });
+      rows.push({ section: s5, metric: `RSS slope after ${Math.round(c.warmupSeconds)} s warm-up`, value: c.rssSlopeMbPerMin, unit: 'MB/min', baseline: null, goal: 'no growth (< 1 MB/min)', met: c.rssSlopeMbPerMin < 1 });
+      rows.push({ section: s5, metric: 'JS heap slope after warm-up', value: c.heapSlopeMbPerMin, unit: 'MB/min', baseline: null, goal: 'no growth (< 1 MB/min)', met: c.heapSlopeMbPerMin < 1 });
+      rows.push({ section: s5, metric: `CPU during churn (${c.operations} changes, ${c.checksDuring} checks)`, value: c.cpuPercent, unit: '% of a core', baseline: null, goal: '', met: null });
+      const s6 = '6. API load after the initial sync (detection + scrape + churn)';
+      rows.push({ section: s6, metric: 'LIST requests', value: lists, unit: '', baseline: null, goal: '0 beyond watch re-establishment', met: lists === 0 });
+      rows.push({ section: s6, metric: 'WATCH requests (re-establishments)', value: watches, unit: '', baseline: null, goal: '', met: null });
+      rows.push({ section: s6, metric: 'initial sync of routewarden run', value: syncMs, unit: 'ms', baseline: null, goal: '', met: null });
+      details.churn = c;
+      details.api = stats;
+      const code = await cli.stop();
+      if (code !== 0) notes.push(`routewarden run exited with code ${code}`);
+    } finally {
+      await cli.stop();
+    }
+
+    // 1 again at the big scale
+    if (opts.bigRoutes > routes) {
+      const extra = opts.bigRoutes - routes;
+      log(`1. kernel read at ${opts.bigRoutes} routes`);
+      ipBatch(Array.from({ length: extra }, (_, i) => addLine(i % 2 === 0 ? filler4(i) : filler6(i))));
+      const bigReps = Math.max(5, Math.floor(opts.reps / 4));
+      const bigRead = await measureKernelRead(kernel, bigReps, opts.bigRoutes);
+      kernelRows(rows, `${opts.bigRoutes} routes + ${foreign.length} foreign`, bigRead);
+      details.kernelReadBig = { routes: opts.bigRoutes, ours: summarize(bigRead.ours), ip: summarize(bigRead.ip) };
+    }
+  } finally {
+    await kernel.close();
+    flushTable();
+    await api.close();
+  }
+
+  const order = ['1.', '2.', '3.', '4.', '5.', '6.', '7.'];
+  rows.sort((a, b) => order.findIndex((o) => a.section.startsWith(o)) - order.findIndex((o) => b.section.startsWith(o)));
+  const durationSeconds = since(started) / 1000;
+  const command = ['npm run bench', ...(opts.argv.length ? ['--', ...opts.argv] : [])].join(' ');
+  const scale = `${opts.services} LoadBalancer Services (60% IPv4, 20% IPv6, 20% dual-stack; Cluster and Local) with ${slices} EndpointSlices over ${cluster.nodes.length} nodes; ${routes} routes in table ${TABLE} proto ${PROTO} plus ${opts.foreign} foreign; kernel read repeated at ${opts.bigRoutes} routes`;
+  const info = { command, startedAt, durationSeconds, machineAtStart, loadAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100), scale, notes };
+
+  process.stdout.write(`\n${textTable(rows)}\n\n`);
+  writeFileSync(opts.json, JSON.stringify({ info, rows, details }, null, 2));
+  log(`results: ${opts.json}`);
+  if (opts.docs) {
+    writeDocs(DOCS, generatedSection(rows, info));
+    log(`wrote the table into ${DOCS}`);
+  }
+}
+
+const opts = parseOptions(process.argv.slice(2));
+if (process.getuid?.() !== 0) {
+  process.stderr.write('npm run bench needs root: it creates a network namespace and routes in it (sudo npm run bench)\n');
+  process.exit(2);
+}
+await inOwnNetns(import.meta.url, () => bench(opts));

@@ -1,0 +1,80 @@
+// The benchmark's flags. Three sizes: the full run (issue #8's scale), --quick
+// (same scale, fewer repetitions and a short churn: a couple of minutes) and
+// --smoke (a tiny scale, only to prove the harness runs end to end).
+
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  readonly smoke: boolean;
+  /** LoadBalancer Services in the API double. */
+  readonly services: number;
+  /** Routes in kube-vip's table on the node under test (= the expected set). */
+  readonly routes: number;
+  /** Routes of another protocol in the same table. */
+  readonly foreign: number;
+  readonly nodes: number;
+  /** The second kernel scale. */
+  readonly bigRoutes: number;
+  /** Repetitions of the kernel read (per side) and of the warm check. */
+  readonly reps: number;
+  /** Repetitions of each repair (per strategy and side). */
+  readonly repairReps: number;
+  /** Detection trials per kind (route add, route del, Service add, Service delete). */
+  readonly trials: number;
+  readonly churnSeconds: number;
+  /** Write the table into docs/performance.md. */
+  readonly docs: boolean;
+  /** Where the JSON results go. */
+  readonly json: string;
+  /** The command line as typed, for the report. */
+  readonly argv: readonly string[];
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
+      services: { type: 'string' },
+      routes: { type: 'string' },
+      foreign: { type: 'string' },
+      nodes: { type: 'string' },
+      'big-routes': { type: 'string' },
+      reps: { type: 'string' },
+      'repair-reps': { type: 'string' },
+      trials: { type: 'string' },
+      'churn-seconds': { type: 'string' },
+      docs: { type: 'boolean' },
+      'no-docs': { type: 'boolean' },
+      json: { type: 'string' },
+    },
+    strict: true,
+  });
+  const quick = values.quick || values.smoke;
+  const smoke = values.smoke;
+  const num = (name: string, raw: string | undefined, fallback: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    return n;
+  };
+  const services = num('services', values.services, smoke ? 50 : 10_000);
+  return {
+    quick,
+    smoke,
+    services,
+    routes: num('routes', values.routes, smoke ? 50 : 10_000),
+    foreign: num('foreign', values.foreign, smoke ? 20 : 1_000),
+    nodes: num('nodes', values.nodes, smoke ? 10 : 500),
+    bigRoutes: num('big-routes', values['big-routes'], smoke ? 200 : 50_000),
+    reps: num('reps', values.reps, smoke ? 5 : quick ? 40 : 200),
+    repairReps: num('repair-reps', values['repair-reps'], smoke ? 1 : quick ? 2 : 5),
+    trials: num('trials', values.trials, smoke ? 3 : quick ? 15 : 50),
+    churnSeconds: num('churn-seconds', values['churn-seconds'], smoke ? 6 : quick ? 60 : 600),
+    docs: values['no-docs'] ? false : (values.docs ?? (!quick && !smoke)),
+    json: values.json ?? `/tmp/routewarden-bench-${process.pid}.json`,
+    argv,
+  };
+}

@@ -1,0 +1,45 @@
+// The benchmark harness itself runs end to end at a tiny scale and produces a
+// well-formed table. No timing is asserted: numbers are the benchmark's
+// business (docs/performance.md), not a test's.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, expect, it } from 'vitest';
+import { describeIfRoot } from '../helpers/netns.ts';
+
+const MAIN = fileURLToPath(new URL('../../bench/main.ts', import.meta.url));
+
+interface Row {
+  section: string;
+  metric: string;
+  value: number;
+  goal: string;
+  met: boolean | null;
+}
+
+describeIfRoot('npm run bench -- --quick --smoke', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rw-bench-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('measures every row at a tiny scale and prints the table', () => {
+    const json = join(dir, 'results.json');
+    const r = spawnSync(process.execPath, [MAIN, '--quick', '--smoke', '--no-docs', '--json', json], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const { rows, info } = JSON.parse(readFileSync(json, 'utf8')) as { rows: Row[]; info: { command: string; machineAtStart: { cores: number } } };
+    expect(info.command).toBe('npm run bench -- --quick --smoke --no-docs --json ' + json);
+    expect(info.machineAtStart.cores).toBeGreaterThan(0);
+    // Every measure of issue #8 is there, and every row has a value.
+    const sections = new Set(rows.map((row) => row.section.slice(0, 2)));
+    expect([...sections].sort()).toEqual(['1.', '2.', '3.', '4.', '5.', '6.', '7.']);
+    for (const row of rows) expect(Number.isFinite(row.value), `${row.section} / ${row.metric}`).toBe(true);
+    // The printed table has a line per row.
+    for (const row of rows) expect(r.stdout).toContain(row.metric);
+    expect(r.stdout).toMatch(/^metric\s+value\s+baseline\s+ratio\s+goal\s+met\?$/m);
+    // The per-route series cap holds whatever the drift.
+    const capped = rows.find((row) => row.metric.startsWith('drifted_route_info series') && row.goal.includes('capped'));
+    expect(capped?.met).toBe(true);
+  });
+});
