@@ -52,8 +52,14 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   const d = result.diff;
   const plan = d && result.expected && result.kernel
     ? makePlan(config.strategy, config.model, result.expected, result.kernel, d)
-    : { strategy: config.strategy, steps: [], netDeletions: 0, skipped: [] };
-  const keys = d ? [...d.orphans.map((o) => driftKey('orphan', o.destination, o.device)), ...d.missing.map((m) => driftKey('missing', m.destination, m.device))] : [];
+    : { strategy: config.strategy, steps: [], netDeletions: 0, skipped: [], transient: 0 };
+  // The grace period runs over actionable drift only; transient drift is skipped by the plan.
+  const keys = d
+    ? [
+      ...d.orphans.filter((o) => !o.transient).map((o) => driftKey('orphan', o.destination, o.device)),
+      ...d.missing.filter((m) => !m.transient).map((m) => driftKey('missing', m.destination, m.device)),
+    ]
+    : [];
   const verdict = guards({
     report,
     plan,

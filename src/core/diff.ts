@@ -5,7 +5,7 @@
 // on every health tick; the kernel gives IPv6 routes metric 1024).
 
 import type { InterfaceInfo } from './cluster.ts';
-import type { Claim, ExpectedRoute, ExpectedSet } from './expected.ts';
+import type { Claim, ExpectedRoute, ExpectedSet, FilterReason } from './expected.ts';
 import type { Family, KernelDump, KernelRoute } from './types.ts';
 
 export type OrphanReason =
@@ -21,7 +21,33 @@ export type MissingReason =
   | 'wrong-device'
   | 'wrong-type'
   | 'conflicting-route' // the destination is taken in the table by another protocol (E21)
-  | 'interface-down'; // the device is down: the kernel flushed the route (E20)
+  | 'interface-down' // the device is down: the kernel flushed the route (E20)
+  | 'kube-vip-not-ready' // kube-vip is starting, restarting or terminating (E1, E3): not actionable yet
+  | 'lease-handover'; // the deciding lease is changing hands (E5, E6): not actionable yet
+
+/** Why drift is expected to resolve by itself, and until when (repair skips it). */
+export type TransientWindow = 'kube-vip-starting' | 'kube-vip-terminating' | 'lease-handover' | 'startup-cleanup';
+
+export interface Transient {
+  readonly window: TransientWindow;
+  /** ISO time after which the drift is actionable. */
+  readonly until: string;
+}
+
+/** A known kube-vip limitation that explains the drift (spec §8), by its spec id. */
+export type LimitationId = 'E11' | 'E12' | 'E15' | 'E16' | 'E17' | 'proto-boot';
+
+export interface Limitation {
+  readonly id: LimitationId;
+  readonly text: string;
+}
+
+/**
+ * What a drifted route is, for alerts and repair: plain `drift`, drift
+ * `expected-transient` (a kube-vip or lease window; repair skips it), or drift
+ * explained by a `kube-vip-limitation`.
+ */
+export type DriftClass = 'drift' | 'expected-transient' | 'kube-vip-limitation';
 
 export interface OrphanRoute {
   readonly destination: string;
@@ -31,6 +57,10 @@ export interface OrphanRoute {
   /** Services that mention this IP, if any. */
   readonly services: readonly string[];
   readonly detail?: string;
+  /** With `service-filtered`: which of kube-vip's filters (spec §3.1). */
+  readonly filter?: FilterReason;
+  readonly transient?: Transient;
+  readonly limitation?: Limitation;
   /** The kernel route, for repair. */
   readonly route: KernelRoute;
 }
@@ -42,6 +72,8 @@ export interface MissingRoute {
   readonly services: readonly string[];
   readonly reason: MissingReason;
   readonly detail?: string;
+  readonly transient?: Transient;
+  readonly limitation?: Limitation;
   readonly expected: ExpectedRoute;
 }
 
@@ -141,8 +173,26 @@ function explainOrphan(r: KernelRoute, exp: ExpectedRoute | undefined, claims: R
   }
   const filtered = found.find((c) => c.verdict === 'filtered');
   if (filtered && filtered.verdict === 'filtered') {
-    return { ...base, reason: 'service-filtered', services, detail: `${filtered.service}: ${filtered.reason}` };
+    return { ...base, reason: 'service-filtered', services, filter: filtered.reason, detail: `${filtered.service} ${FILTER_TEXT[filtered.reason]}` };
   }
   const excluded = found.find((c) => c.verdict === 'excluded');
   return { ...base, reason: 'excluded', services, detail: excluded && excluded.verdict === 'excluded' ? `${excluded.service}: ${excluded.reason}` : undefined };
+}
+
+/** What each kube-vip filter means, for the detail of a `service-filtered` orphan. */
+export const FILTER_TEXT: Readonly<Record<FilterReason, string>> = {
+  'services-disabled': 'is not served: kube-vip runs without svc_enable',
+  namespace: 'is outside svc_namespace',
+  'force-per-service-election': 'has kube-vip.io/forcePerServiceElection "true", which kube-vip skips here (E16)',
+  'not-loadbalancer': 'is not of type LoadBalancer (type filter)',
+  ignored: 'has kube-vip.io/ignore "true" (ignore filter)',
+  'lb-class': "has a loadBalancerClass kube-vip does not serve (class filter)",
+  'lease-name-with-local-policy': 'has kube-vip.io/leaseName with externalTrafficPolicy Local: kube-vip never processes it (E17)',
+};
+
+/** The class of a drifted route: transient first (repair waits), then limitation, else plain drift. */
+export function driftClass(r: { readonly transient?: Transient; readonly limitation?: Limitation }): DriftClass {
+  if (r.transient) return 'expected-transient';
+  if (r.limitation) return 'kube-vip-limitation';
+  return 'drift';
 }

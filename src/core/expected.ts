@@ -72,6 +72,8 @@ export interface ExpectedRoute {
   readonly type: RouteType;
   /** `ns/name` of each justifying Service, sorted; `control-plane` for the CP VIP. */
   readonly services: readonly string[];
+  /** Ids of the kube-vip instances that place it (E25); absent for a single flags-only model. */
+  readonly instances?: readonly string[];
 }
 
 export interface ExcludedVip {
@@ -209,7 +211,8 @@ export function leaseState(lease: LeaseInfo | undefined, nodeName: string, now: 
   return holder === nodeName ? { held: 'here' } : { held: 'elsewhere', holder };
 }
 
-function serviceLeaseKey(svc: ServiceInfo): string {
+/** The Lease that decides a Service's placement under svc_election (spec §4.3). */
+export function serviceLeaseKey(svc: ServiceInfo): string {
   const name = svc.annotations[ANNOTATION.leaseName] ?? '';
   if (name === '') return objectKey(svc.namespace, `kubevip-${svc.name}`);
   const slash = name.indexOf('/');
@@ -457,4 +460,40 @@ function isUnspecified(ip: ParsedIp): boolean {
 
 function normalized(v: Vip): string {
   return formatIp(v.ip);
+}
+
+/**
+ * The expected set of several kube-vip instances on one node (E25): each
+ * instance places routes with its own model; the node holds the union. A
+ * destination placed by several instances keeps the first instance's device
+ * and type and every device any of them uses.
+ */
+export function mergeExpected(sets: readonly { readonly id: string; readonly set: ExpectedSet }[]): ExpectedSet {
+  const routes = new Map<string, ExpectedRoute>();
+  const claims = new Map<string, Claim[]>();
+  const excluded: ExcludedVip[] = [];
+  const seenExcluded = new Set<string>();
+  for (const { id, set } of sets) {
+    for (const [key, r] of set.routes) {
+      const prev = routes.get(key);
+      if (!prev) {
+        routes.set(key, { ...r, instances: [id] });
+        continue;
+      }
+      routes.set(key, {
+        ...prev,
+        devices: [...new Set([...prev.devices, ...r.devices])],
+        services: [...new Set([...prev.services, ...r.services])].sort(),
+        instances: [...(prev.instances ?? []), id],
+      });
+    }
+    for (const [key, list] of set.claims) claims.set(key, [...(claims.get(key) ?? []), ...list]);
+    for (const e of set.excluded) {
+      const k = `${e.service} ${e.address} ${e.reason}`;
+      if (seenExcluded.has(k)) continue;
+      seenExcluded.add(k);
+      excluded.push(e);
+    }
+  }
+  return { routes, claims, excluded };
 }

@@ -18,8 +18,10 @@ export interface RepairPlan {
   readonly steps: readonly Step[];
   /** Routes that end up removed from the table (not re-added): what --max-deletions caps. */
   readonly netDeletions: number;
-  /** Expected routes the plan cannot add (the destination is taken by a foreign route). */
+  /** Expected routes the plan cannot add (the destination is taken by a foreign route), and transient drift it leaves alone. */
   readonly skipped: readonly { readonly destination: string; readonly why: string }[];
+  /** Drifted routes left alone because they are in a transient window (E1–E3, E5, E6). */
+  readonly transient: number;
 }
 
 /** A kernel route as a delete request; only ever built from owned routes. */
@@ -40,9 +42,19 @@ export function isOwned(model: KubeVipModel, r: { table: number; protocol: numbe
   return r.table === model.table && r.protocol === model.protocol;
 }
 
-export function plan(strategy: Strategy, model: KubeVipModel, expected: ExpectedSet, kernel: KernelDump, d: DiffResult): RepairPlan {
+export function plan(strategy: Strategy, model: KubeVipModel, expected: ExpectedSet, kernel: KernelDump, all: DiffResult): RepairPlan {
   const foreignDest = new Set(kernel.foreign.map((r) => r.destination));
   const skipped: { destination: string; why: string }[] = [];
+  // Transient drift (kube-vip starting or terminating, a lease changing hands,
+  // kube-vip's own start-up cleanup) resolves by itself: never act on it.
+  const waiting = [...all.orphans, ...all.missing].filter((r) => r.transient);
+  for (const r of waiting) skipped.push({ destination: r.destination, why: `transient: ${r.transient!.window} until ${r.transient!.until}` });
+  const d: DiffResult = { ...all, orphans: all.orphans.filter((o) => !o.transient), missing: all.missing.filter((m) => !m.transient) };
+  if (strategy === 'flush-rebuild' && waiting.length > 0) {
+    // A flush while kube-vip is mid-change races its own adds and deletes
+    // (E26): wait until the window ends; the guard says why.
+    return { strategy, steps: [], netDeletions: 0, skipped, transient: waiting.length };
+  }
   const addable = (dest: string): boolean => {
     if (!foreignDest.has(dest)) return true;
     skipped.push({ destination: dest, why: 'destination taken by a route of another protocol (never touched)' });
@@ -58,7 +70,7 @@ export function plan(strategy: Strategy, model: KubeVipModel, expected: Expected
     for (const e of expected.routes.values()) {
       if (addable(e.destination)) steps.push({ op: 'add', route: addSpec(model, e), why: 'rebuild' });
     }
-    return { strategy, steps, netDeletions: d.orphans.length, skipped };
+    return { strategy, steps, netDeletions: d.orphans.length, skipped, transient: 0 };
   }
 
   // Surgical: add what is missing first, then delete orphans one by one, so
@@ -87,7 +99,7 @@ export function plan(strategy: Strategy, model: KubeVipModel, expected: Expected
     if (!isOwned(model, o.route)) continue;
     steps.push({ op: 'delete', route: deleteSpec(o.route), why: o.reason });
   }
-  return { strategy, steps, netDeletions: d.orphans.length, skipped };
+  return { strategy, steps, netDeletions: d.orphans.length, skipped, transient: waiting.length };
 }
 
 export type GuardReason =
@@ -96,7 +108,8 @@ export type GuardReason =
   | 'grace_period'
   | 'empty_expected_set'
   | 'max_deletions'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'kube_vip_transient';
 
 export interface GuardInput {
   readonly report: Report;
@@ -125,6 +138,15 @@ export function guards(g: GuardInput): GuardVerdict | null {
     return { reason: 'kubernetes_not_synced', message: `Kubernetes view is ${g.report.sources.kubernetes}: an API failure is not a deletion` };
   }
   if (g.report.sources.kernel !== 'ok') return { reason: 'kernel_read_failed', message: `kernel table could not be read: ${g.report.errors.kernel ?? 'unknown error'}` };
+  if (g.plan.transient > 0 && g.plan.steps.length === 0) {
+    const first = g.plan.skipped.find((s) => s.why.startsWith('transient'));
+    return {
+      reason: 'kube_vip_transient',
+      message: g.plan.strategy === 'flush-rebuild'
+        ? `${g.plan.transient} drifted routes are in a kube-vip transient window (${first?.why ?? ''}): flush-rebuild waits for it to end`
+        : `only transient drift (${first?.why ?? ''}): nothing to repair yet`,
+    };
+  }
   if (g.youngestDriftAgeMs < g.graceMs) {
     return { reason: 'grace_period', message: `drift has persisted ${Math.round(g.youngestDriftAgeMs / 1000)}s, less than the grace period of ${Math.round(g.graceMs / 1000)}s` };
   }

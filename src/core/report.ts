@@ -5,15 +5,18 @@
 
 import type { ClusterSnapshot, InterfaceInfo } from './cluster.ts';
 import { diff } from './diff.ts';
-import type { DiffResult, MissingRoute, OrphanRoute } from './diff.ts';
-import { expectedRoutes } from './expected.ts';
+import { driftClass } from './diff.ts';
+import type { DiffResult, DriftClass, MissingRoute, OrphanRoute } from './diff.ts';
+import { expectedRoutes, mergeExpected } from './expected.ts';
 import type { ExcludedVip, ExpectedSet } from './expected.ts';
-import type { KubeVipModel } from './model.ts';
+import { annotate } from './kubevip-context.ts';
+import type { KubeVipContext, LimitationNote } from './kubevip-context.ts';
+import type { KubeVipModel, KubeVipReport } from './model.ts';
 import type { Family, KernelDump, SourceState, SourceStatus } from './types.ts';
 
 /** Drifted routes as the report shows them: the diff's, without the raw kernel objects. */
-export type ReportOrphan = Omit<OrphanRoute, 'route'>;
-export type ReportMissing = Omit<MissingRoute, 'expected'>;
+export type ReportOrphan = Omit<OrphanRoute, 'route'> & { readonly class: DriftClass };
+export type ReportMissing = Omit<MissingRoute, 'expected'> & { readonly class: DriftClass };
 
 export type Verdict = 'ok' | 'orphan' | 'missing';
 
@@ -24,6 +27,8 @@ export interface ReportRow {
   readonly device: string | null;
   readonly verdict: Verdict;
   readonly reason?: string;
+  /** Drifted rows: drift, expected-transient or kube-vip-limitation. */
+  readonly class?: DriftClass;
   readonly services: readonly string[];
   readonly inKernel: boolean;
   readonly expected: boolean;
@@ -42,6 +47,10 @@ export interface Report {
     readonly orphan: number;
     readonly missing: number;
     readonly foreign: number;
+    /** Extra: drifted routes in a transient window (repair skips them). */
+    readonly transient: number;
+    /** Extra: drifted routes explained by a known kube-vip limitation. */
+    readonly limitation: number;
   };
   readonly orphans: readonly ReportOrphan[];
   readonly missing: readonly ReportMissing[];
@@ -52,10 +61,19 @@ export interface Report {
   /** Extra: one line per source that is not ok. */
   readonly errors: { readonly kernel?: string; readonly kubernetes?: string };
   readonly routes: readonly ReportRow[];
+  /** Extra: kube-vip's effective configuration and where each value came from (--kube-vip-config). */
+  readonly kubeVip?: KubeVipReport;
+  /** Extra: known kube-vip limitations seen in the cluster, drift or not (spec §8). */
+  readonly limitations: readonly LimitationNote[];
 }
 
 export interface CheckInput {
+  /** The primary model: report header (table, protocol) and, without `kubeVip`, the only model. */
   readonly model: KubeVipModel;
+  /** The node checked; defaults to the model's kube-vip identity. */
+  readonly node?: string;
+  /** kube-vip instances on the node and their state; absent = the one `model`, no kube-vip context. */
+  readonly kubeVip?: { readonly context: KubeVipContext; readonly report: KubeVipReport };
   readonly now: number;
   readonly kernel: { readonly status: SourceStatus; readonly dump: KernelDump | null; readonly interfaces: readonly InterfaceInfo[] | null };
   readonly kubernetes: { readonly status: SourceStatus; readonly snapshot: ClusterSnapshot | null };
@@ -77,10 +95,16 @@ export function evaluate(input: CheckInput): CheckResult {
   const { model, now } = input;
   const kernelOk = input.kernel.status.state === 'ok' && input.kernel.dump !== null;
   const kubeOk = input.kubernetes.status.state === 'ok' && input.kubernetes.snapshot !== null;
-  const expected = kubeOk
-    ? expectedRoutes({ snapshot: input.kubernetes.snapshot!, model, interfaces: input.kernel.interfaces, now })
-    : null;
-  const d = kernelOk && expected ? diff(expected, input.kernel.dump!, input.kernel.interfaces) : null;
+  const snapshot = input.kubernetes.snapshot!;
+  const instances = input.kubeVip?.context.instances;
+  const expected = !kubeOk
+    ? null
+    : instances && instances.length > 0
+      ? mergeExpected(instances.map((i) => ({ id: i.id, set: expectedRoutes({ snapshot, model: i.model, interfaces: input.kernel.interfaces, now }) })))
+      : expectedRoutes({ snapshot, model, interfaces: input.kernel.interfaces, now });
+  const raw = kernelOk && expected ? diff(expected, input.kernel.dump!, input.kernel.interfaces) : null;
+  const annotated = raw && input.kubeVip ? annotate(raw, input.kubeVip.context, snapshot, expected!, input.kernel.dump!, now) : null;
+  const d = annotated?.diff ?? raw;
 
   const byFamily = { ipv4: zeroFamily(), ipv6: zeroFamily() };
   if (kernelOk) {
@@ -94,13 +118,15 @@ export function evaluate(input: CheckInput): CheckResult {
   if (d) {
     for (const o of d.orphans) {
       byFamily[o.family].orphan++;
-      orphans.push(strip({ destination: o.destination, family: o.family, device: o.device, reason: o.reason, services: o.services, detail: o.detail }));
-      rows.push({ destination: o.destination, family: o.family, device: o.device, verdict: 'orphan', reason: o.reason, services: o.services, inKernel: true, expected: false });
+      const cls = driftClass(o);
+      orphans.push(strip({ destination: o.destination, family: o.family, device: o.device, reason: o.reason, class: cls, services: o.services, detail: o.detail, filter: o.filter, transient: o.transient, limitation: o.limitation }));
+      rows.push({ destination: o.destination, family: o.family, device: o.device, verdict: 'orphan', reason: o.reason, class: cls, services: o.services, inKernel: true, expected: false });
     }
     for (const m of d.missing) {
       byFamily[m.family].missing++;
-      missing.push(strip({ destination: m.destination, family: m.family, device: m.device, services: m.services, reason: m.reason, detail: m.detail }));
-      rows.push({ destination: m.destination, family: m.family, device: m.device, verdict: 'missing', reason: m.reason, services: m.services, inKernel: false, expected: true });
+      const cls = driftClass(m);
+      missing.push(strip({ destination: m.destination, family: m.family, device: m.device, services: m.services, reason: m.reason, class: cls, detail: m.detail, transient: m.transient, limitation: m.limitation }));
+      rows.push({ destination: m.destination, family: m.family, device: m.device, verdict: 'missing', reason: m.reason, class: cls, services: m.services, inKernel: false, expected: true });
     }
     for (const ok of d.matched) {
       rows.push({ destination: ok.route.destination, family: ok.route.family, device: ok.route.device, verdict: 'ok', services: ok.expected.services, inKernel: true, expected: true });
@@ -113,19 +139,29 @@ export function evaluate(input: CheckInput): CheckResult {
   if (!kubeOk) errors.kubernetes = input.kubernetes.status.message ?? 'Kubernetes view not synced';
 
   const report: Report = {
-    node: model.nodeName,
+    node: input.node ?? model.nodeName,
     table: model.table,
     protocol: model.protocol,
     checkedAt: new Date(now).toISOString(),
     inSync: d !== null && d.orphans.length === 0 && d.missing.length === 0,
     sources: { kernel: kernelOk ? 'ok' : errorState(input.kernel.status), kubernetes: kubeOk ? 'ok' : errorState(input.kubernetes.status) },
-    counts: { expected: sum('expected'), kernel: sum('kernel'), orphan: sum('orphan'), missing: sum('missing'), foreign: sum('foreign') },
+    counts: {
+      expected: sum('expected'),
+      kernel: sum('kernel'),
+      orphan: sum('orphan'),
+      missing: sum('missing'),
+      foreign: sum('foreign'),
+      transient: [...orphans, ...missing].filter((r) => r.class === 'expected-transient').length,
+      limitation: [...orphans, ...missing].filter((r) => r.class === 'kube-vip-limitation').length,
+    },
     orphans,
     missing,
     byFamily,
     excluded: expected?.excluded ?? [],
     errors,
     routes: rows,
+    ...(input.kubeVip ? { kubeVip: input.kubeVip.report } : {}),
+    limitations: annotated?.limitations ?? [],
   };
   return { report, diff: d, expected, kernel: kernelOk ? input.kernel.dump : null };
 }
@@ -134,7 +170,8 @@ function errorState(s: SourceStatus): SourceState {
   return s.state === 'ok' ? 'error' : s.state;
 }
 
-function strip<T extends { detail?: string | undefined }>(o: T): T {
-  if (o.detail === undefined) delete o.detail;
+/** Optional fields that are undefined are left out of the JSON. */
+function strip<T extends object>(o: T): T {
+  for (const [k, v] of Object.entries(o)) if (v === undefined) delete (o as Record<string, unknown>)[k];
   return o;
 }

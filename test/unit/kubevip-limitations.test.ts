@@ -1,0 +1,69 @@
+// Known kube-vip limitations (E11, E12, E15, E16, E17, legacy proto boot):
+// still drift, but reported with the limitation that explains it.
+
+import { describe, expect, it } from 'vitest';
+import type { EndpointSliceInfo, LeaseInfo, ServiceInfo } from '../../src/core/cluster.ts';
+import type { KubeVipInstance, KubeVipModel } from '../../src/core/model.ts';
+import { DEFAULT_TIMING } from '../../src/core/model.ts';
+import { evaluate } from '../../src/core/report.ts';
+import type { KernelRoute } from '../../src/core/types.ts';
+import { routeProtocol } from '../../src/core/types.ts';
+import { ep, kroute, lease, model, NODE, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
+
+interface Case {
+  name: string;
+  services: ServiceInfo[];
+  slices?: EndpointSliceInfo[];
+  leases?: LeaseInfo[];
+  model?: Partial<KubeVipModel>;
+  owned?: KernelRoute[];
+  foreign?: KernelRoute[];
+  /** "kind destination reason class limitation-id" of every drifted route */
+  drift: string[];
+  /** ids of the report-level limitation notes */
+  notes?: string[];
+  /** substring of a detail */
+  detail?: string;
+}
+
+const v4 = (s: string, node = 'worker-2') => slice(s, 'IPv4', [ep('10.244.1.5', { nodeName: node })]);
+
+const cases: Case[] = [
+  { name: 'a route kept after kube-vip.io/ignore was added => orphan, E15, and the detail names the ignore filter', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/ignore': 'true' } })], slices: [v4('web')], owned: [kroute('10.0.0.5/32')], drift: ['orphan 10.0.0.5/32 service-filtered kube-vip-limitation E15'], detail: 'kube-vip.io/ignore' },
+  { name: 'a route kept after the loadBalancerClass changed => orphan, E15 (class filter)', services: [svc('web', { ip: '10.0.0.5', loadBalancerClass: 'metallb' })], slices: [v4('web')], owned: [kroute('10.0.0.5/32')], drift: ['orphan 10.0.0.5/32 service-filtered kube-vip-limitation E15'], detail: 'class filter' },
+  { name: 'a route kept after the type changed to ClusterIP => orphan, E15 (type filter)', services: [svc('web', { ip: '10.0.0.5', type: 'ClusterIP' })], slices: [v4('web')], owned: [kroute('10.0.0.5/32')], drift: ['orphan 10.0.0.5/32 service-filtered kube-vip-limitation E15'], detail: 'type filter' },
+  { name: 'a route outside svc_namespace is plain drift, not a limitation', services: [svc('web', { ip: '10.0.0.5', namespace: 'other' })], slices: [slice('web', 'IPv4', [ep('10.244.1.5')], 'other')], model: { servicesNamespace: 'default' }, owned: [kroute('10.0.0.5/32')], drift: ['orphan 10.0.0.5/32 service-filtered drift -'] },
+  { name: 'svc_election + forcePerServiceElection: a leftover route => E16, and the Service is listed', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/forcePerServiceElection': 'true' } })], slices: [v4('web')], leases: [lease('default', 'kubevip-web', NODE)], model: { election: 'service' }, owned: [kroute('10.0.0.5/32')], drift: ['orphan 10.0.0.5/32 service-filtered kube-vip-limitation E16'], notes: ['E16'] },
+  { name: 'svc_election + forcePerServiceElection without a route => no drift, still listed as E16', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/forcePerServiceElection': 'true' } })], slices: [v4('web')], model: { election: 'service' }, drift: [], notes: ['E16'] },
+  { name: 'leaseName with Local policy: a leftover route => E17', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local', annotations: { 'kube-vip.io/leaseName': 'shared' } })], slices: [v4('web', NODE)], owned: [kroute('10.0.0.5/32')], drift: ['orphan 10.0.0.5/32 service-filtered kube-vip-limitation E17'], notes: ['E17'] },
+  { name: 'Mode A: an IPv6 route stays while only IPv4 endpoints remain => orphan, E12 (sticky family gating)', services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })], slices: [v4('web')], owned: [kroute('10.0.0.5/32'), kroute('fd00::5/128')], drift: ['orphan fd00::5/128 not-placed-here kube-vip-limitation E12'] },
+  { name: 'Mode A: an IPv6 route without any endpoints at all is plain drift', services: [svc('web', { ip: 'fd00::5' })], slices: [], owned: [kroute('fd00::5/128')], drift: ['orphan fd00::5/128 not-placed-here drift -'] },
+  { name: 'two IPv4 slices that disagree (Local: one with a local endpoint, one without) => missing, E11', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })], slices: [slice('web', 'IPv4', [ep('10.244.1.5', { nodeName: NODE })], 'default', 'web-a'), slice('web', 'IPv4', [ep('10.244.2.5', { nodeName: 'worker-2' })], 'default', 'web-b')], drift: ['missing 10.0.0.5/32 not-in-kernel kube-vip-limitation E11'] },
+  { name: 'two IPv4 slices that agree => plain drift', services: [svc('web', { ip: '10.0.0.5' })], slices: [slice('web', 'IPv4', [ep('10.244.1.5')], 'default', 'web-a'), slice('web', 'IPv4', [ep('10.244.2.5')], 'default', 'web-b')], drift: ['missing 10.0.0.5/32 not-in-kernel drift -'] },
+  { name: 'an empty slice next to a full one (Cluster) => an orphan-free missing route is E11', services: [svc('web', { ip: '10.0.0.5' })], slices: [slice('web', 'IPv4', [ep('10.244.1.5')], 'default', 'web-a'), slice('web', 'IPv4', [], 'default', 'web-b')], drift: ['missing 10.0.0.5/32 not-in-kernel kube-vip-limitation E11'] },
+  { name: 'a legacy proto boot route on an expected VIP => missing conflicting-route, proto-boot limitation', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], foreign: [kroute('10.0.0.5/32', { protocol: routeProtocol(3) })], drift: ['missing 10.0.0.5/32 conflicting-route kube-vip-limitation proto-boot'], notes: ['proto-boot'] },
+  { name: 'another protocol on an expected VIP => plain conflicting-route drift', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], foreign: [kroute('10.0.0.5/32', { protocol: routeProtocol(4) })], drift: ['missing 10.0.0.5/32 conflicting-route drift -'] },
+  { name: 'a proto boot route on a VIP no Service places here is listed, never drift', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })], slices: [v4('web')], foreign: [kroute('10.0.0.5/32', { protocol: routeProtocol(3) })], drift: [], notes: ['proto-boot'] },
+];
+
+describe('kube-vip limitations', () => {
+  it.each(cases)('$name', (c) => {
+    const m = model(c.model);
+    const instance: KubeVipInstance = { id: 'kube-system/kube-vip-a', model: m, timing: DEFAULT_TIMING, cleanRoutingTable: false, runtime: { ready: true, terminating: false, startedAt: NOW - 3_600_000, restarts: 0 } };
+    const { report } = evaluate({
+      model: m,
+      now: NOW,
+      kernel: { status: { state: 'ok' }, dump: { owned: c.owned ?? [], foreign: c.foreign ?? [] }, interfaces: null },
+      kubernetes: { status: { state: 'ok' }, snapshot: snapshot(c.services, c.slices ?? [], c.leases ?? []) },
+      kubeVip: { context: { instances: [instance], startGraceMs: 60_000 }, report: { mode: 'auto', found: 1, message: '', instances: [], mismatches: [] } },
+    });
+    const got = [
+      ...report.missing.map((r) => `missing ${r.destination} ${r.reason} ${r.class} ${r.limitation?.id ?? '-'}`),
+      ...report.orphans.map((r) => `orphan ${r.destination} ${r.reason} ${r.class} ${r.limitation?.id ?? '-'}`),
+    ];
+    expect(got).toEqual(c.drift);
+    expect(report.limitations.map((l) => l.id)).toEqual(c.notes ?? []);
+    if (c.detail) expect([...report.orphans, ...report.missing].map((r) => r.detail).join('\n')).toContain(c.detail);
+    expect(report.counts.limitation).toBe(c.drift.filter((d) => d.includes('kube-vip-limitation')).length);
+  });
+});
