@@ -17,19 +17,14 @@ import { BASE, findKubectl, kustomizations, one, podSpecOf, readYaml, rel, rende
 import { compareGrants, grantKey, grantsForRequest, grantsOfRole, resolveApiMethod, scanFile, scanFiles, type Grant } from './rbac-scan.ts';
 
 /**
- * Grants held before any code calls them, each for a named upcoming feature.
- * Keep this short: a grant belongs here only while its feature is being
- * written, and the test below fails as soon as the code calls it, so that it
- * moves from "reserved" to "required".
+ * Grants held before any code calls them, each for a named upcoming feature
+ * (grant key => the feature and why). Keep this short: a grant belongs here
+ * only while its feature is being written, and the test below fails as soon
+ * as the code calls it, so that it moves from "reserved" to "required".
+ * Empty now: pods list/watch, reserved for kube-vip config discovery, became
+ * required when src/kube/source.ts gained the pods informer.
  */
-const RESERVED: Readonly<Record<string, string>> = {
-  // kube-vip config discovery (--kube-vip-config=auto, design.md §2; the pure
-  // part is src/kubevip, its NodePodsView in src/core/cluster.ts): an informer
-  // on the pods of this node (field selector spec.nodeName), to read kube-vip's
-  // effective env from its pod spec. It reads no ConfigMap, Secret or Node.
-  'core/pods:list': 'kube-vip config discovery: list the pods on this node',
-  'core/pods:watch': 'kube-vip config discovery: follow kube-vip pod restarts',
-};
+const RESERVED: Readonly<Record<string, string>> = {};
 
 const SRC = join(ROOT, 'src');
 const KUBE = join(SRC, 'kube');
