@@ -6,13 +6,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type { ApiDouble } from '../src/apidouble/index.ts';
 import { addLine, delLine, NODE, serviceObject, sliceObjects, stray4, stray6, vip4, type GeneratedCluster, type ServicePlan } from './cluster.ts';
 import { ipBatch } from './kernel.ts';
 import { since, slope } from './stats.ts';
 
-const CLI = fileURLToPath(new URL('../bin/routewarden.js', import.meta.url));
 const PORT = 19798;
 /** Pause between two scrapes while polling for a change. */
 const POLL_MS = 5;
@@ -52,8 +50,9 @@ export interface Cli {
   stop(): Promise<number | null>;
 }
 
-export function startCli(kubeconfig: string): Cli {
-  const child = spawn(process.execPath, [CLI, 'run', '--listen', `127.0.0.1:${PORT}`, '--interval', '1h', '--node-name', NODE, '--kubeconfig', kubeconfig, '--log-level', 'warn'], {
+/** `routewarden run` from `bin` (the shipped build), events only: the interval is an hour. */
+export function startCli(bin: string, kubeconfig: string): Cli {
+  const child = spawn(process.execPath, [bin, 'run', '--listen', `127.0.0.1:${PORT}`, '--interval', '1h', '--node-name', NODE, '--kubeconfig', kubeconfig, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
   });

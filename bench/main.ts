@@ -23,6 +23,7 @@ import { createNetlinkKernelTable } from '../src/kernel/netlink.ts';
 import { createKubeClusterSource } from '../src/kube/source.ts';
 import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
 import { silentLogger } from '../src/surface/logger.ts';
+import { buildShipped } from './build.ts';
 import { addLine, filler4, filler6, foreign4, foreign6, generateCluster, serviceObject, sliceObjects } from './cluster.ts';
 import { makeChecker, measureCheck, measureRepair } from './inprocess.ts';
 import { FOREIGN_PROTO, flushTable, ipBatch, measureKernelRead, PROTO, TABLE } from './kernel.ts';
@@ -53,6 +54,8 @@ async function bench(opts: BenchOptions): Promise<void> {
   const rows: Row[] = [];
   const details: Record<string, unknown> = {};
   const notes: string[] = [];
+  const bin = buildShipped();
+  log(`built the CLI as shipped: ${bin}`);
 
   // --- the cluster, in the API double ---
   const cluster = generateCluster(opts.services, opts.routes, opts.nodes);
@@ -119,7 +122,7 @@ async function bench(opts: BenchOptions): Promise<void> {
 
     // 3, 5, 6, 7: the real CLI
     log('starting `routewarden run` in the namespace');
-    const cli = startCli(kubeconfig);
+    const cli = startCli(bin, kubeconfig);
     try {
       t = performance.now();
       await until(inSync(routes), 180_000, 'routewarden run to sync and report the table in sync', cli);
