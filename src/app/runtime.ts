@@ -26,14 +26,20 @@ export interface ServiceDeps {
   readonly afterCheck?: (result: CheckResult, ctx: { metrics: Metrics; checker: Checker }) => Promise<void>;
   readonly banner?: () => string | undefined;
   readonly clock?: () => number;
+  /**
+   * Serve HTTP on this Unix socket instead of config.listen. `demo` runs the
+   * service inside a network namespace, where the host's loopback is out of
+   * reach; a socket file is not, so the demo relays host TCP to it.
+   */
+  readonly listenPath?: string;
 }
 
 export interface Service {
   readonly metrics: Metrics;
   readonly checker: Checker;
   readonly loop: Loop;
-  /** Start the adapters, the loop and the HTTP server. Resolves once listening. */
-  start(): Promise<{ port: number; host: string }>;
+  /** Start the adapters, the loop and the HTTP server. Resolves once listening (port 0 and the path on a Unix socket). */
+  start(): Promise<{ port: number; host: string; path?: string }>;
   stop(): Promise<void>;
 }
 
@@ -76,17 +82,23 @@ export function createService(deps: ServiceDeps): Service {
     checker,
     loop,
     async start() {
+      const where = deps.listenPath ?? `${config.listen.host ?? ''}:${config.listen.port}`;
       server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(config.listen.port, config.listen.host ?? '::', () => resolve(s));
-        s.once('error', (err) => reject(new Error(`listening on ${config.listen.host ?? ''}:${config.listen.port}: ${err.message}`)));
+        const s = deps.listenPath !== undefined
+          ? app.listen(deps.listenPath, () => resolve(s))
+          : app.listen(config.listen.port, config.listen.host ?? '::', () => resolve(s));
+        s.once('error', (err) => reject(new Error(`listening on ${where}: ${err.message}`)));
       });
       unsubscribe.push(deps.kernel.subscribe(() => loop.markDirty('kernel route event')));
       unsubscribe.push(deps.cluster.onChange(() => loop.markDirty('kubernetes event')));
       await deps.cluster.start();
       loop.start();
-      const addr = server.address() as AddressInfo;
-      logger.info({ listen: `${addr.address}:${addr.port}`, node: config.model.nodeName, table: config.model.table, protocol: config.model.protocol, election: config.model.election, remediate: config.remediate }, 'routewarden started');
-      return { port: addr.port, host: addr.address };
+      const addr = server.address();
+      const bound = addr !== null && typeof addr === 'object'
+        ? { port: (addr as AddressInfo).port, host: (addr as AddressInfo).address }
+        : { port: 0, host: 'unix', path: deps.listenPath };
+      logger.info({ listen: bound.path ?? `${bound.host}:${bound.port}`, node: config.model.nodeName, table: config.model.table, protocol: config.model.protocol, election: config.model.election, remediate: config.remediate }, 'routewarden started');
+      return bound;
     },
     async stop() {
       for (const u of unsubscribe.splice(0)) u();
