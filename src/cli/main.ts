@@ -48,10 +48,14 @@ export function buildProgram(actions: Record<'run' | 'check' | 'demo', Action>, 
   sub('run', 'long-running: checks continuously and serves HTTP (the DaemonSet mode)');
   sub('check', 'one-shot: read both sides once, print the report, exit 0 in sync, 1 drift, 2 could not check');
   const demo = sub('demo', 'self-contained: a simulated cluster and kernel table, no cluster needed');
-  demo.addOption(new Option('--scenario <name>', 'story to tell: seed-762 | dual-stack-bounce | all').default('all'));
-  demo.addOption(new Option('--step', 'wait for Enter between steps'));
-  demo.addOption(new Option('--api-only', 'only start the simulated cluster and print a kubeconfig'));
+  demo.addOption(new Option('--scenario <name>', 'story to tell').choices(['seed-762', 'dual-stack-bounce', 'all']).default('all'));
+  demo.addOption(new Option('--step', 'wait for Enter between steps (on a terminal)'));
+  demo.addOption(new Option('--api-only', 'only start the simulated cluster (sample objects) and print a kubeconfig; --listen sets its address'));
   demo.addOption(new Option('--memory', 'use the in-memory kernel table even when root'));
+  // Internal: the demo re-runs itself inside its network namespace with these.
+  demo.addOption(new Option('--inside-netns <name>').hideHelp());
+  demo.addOption(new Option('--http-socket <path>').hideHelp());
+  demo.addOption(new Option('--public-url <url>').hideHelp());
   return { program, result: () => pending };
 }
 
