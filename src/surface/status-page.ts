@@ -30,34 +30,60 @@ table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;p
 th{background:var(--bg);font-weight:600}td.dst{font-family:ui-monospace,Menlo,monospace;word-break:break-all}
 tr.orphan td,tr.missing td{background:#ffebe9}.verdict{font-weight:700}.verdict.ok{color:var(--ok)}.verdict.orphan,.verdict.missing{color:var(--bad)}
 .wrap{overflow-x:auto}.reason{color:var(--muted);font-size:13px}
-@media (max-width:600px){th.svc,td.svc,th.fam,td.fam{display:none}}
+.svc-inline{display:none;font-family:system-ui,-apple-system,"Segoe UI",sans-serif}.legend{color:var(--muted);font-size:13px;margin:8px 0 0}
+@media (max-width:600px){th.svc,td.svc,th.fam,td.fam{display:none}.svc-inline{display:block}
+.cards{grid-template-columns:repeat(3,1fr);gap:6px}.card{padding:6px 8px}.card b{font-size:18px}main,header{padding-left:10px;padding-right:10px}}
 `;
 
-function row(r: ReportRow): string {
+/** The one-line explanation of a drifted route (e.g. "vips0 is down"), kept in the report's orphans/missing. */
+function details(report: Report): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const o of report.orphans) if (o.detail) out.set(`orphan ${o.destination}`, o.detail);
+  for (const m of report.missing) if (m.detail) out.set(`missing ${m.destination}`, m.detail);
+  return out;
+}
+
+function row(r: ReportRow, detail: string | undefined): string {
+  const services = r.services.map(esc).join('<br>');
   return `<tr class="${esc(r.verdict)}" data-destination="${esc(r.destination)}" data-verdict="${esc(r.verdict)}">`
-    + `<td class="dst">${esc(r.destination)}</td><td class="fam">${esc(r.family)}</td><td>${esc(r.device ?? '-')}</td>`
-    + `<td><span class="verdict ${esc(r.verdict)}">${esc(r.verdict)}</span>${r.reason ? `<div class="reason">${esc(r.reason)}</div>` : ''}</td>`
-    + `<td class="svc">${r.services.length ? r.services.map(esc).join('<br>') : '<span class="reason">none</span>'}</td></tr>`;
+    // On a phone the services column is hidden; they move under the destination.
+    + `<td class="dst">${esc(r.destination)}${services ? `<div class="svc-inline reason">${services}</div>` : ''}</td>`
+    + `<td class="fam">${esc(r.family)}</td><td>${esc(r.device ?? '-')}</td>`
+    + `<td><span class="verdict ${esc(r.verdict)}">${esc(r.verdict)}</span>${r.reason ? `<div class="reason">${esc(r.reason)}</div>` : ''}`
+    + `${detail ? `<div class="reason detail">${esc(detail)}</div>` : ''}</td>`
+    + `<td class="svc">${services || '<span class="reason">none</span>'}</td></tr>`;
+}
+
+const LEGEND = '<p class="legend"><b>orphan</b>: in the table, but no Service puts it on this node · '
+  + '<b>missing</b>: a Service puts it on this node, the kernel lacks it · '
+  + '<b>foreign</b>: another protocol in the table, never touched.</p>';
+
+/** CSS class and words for the overall state. */
+function stateOf(report: Report): readonly [string, string] {
+  if (report.sources.kernel !== 'ok' || report.sources.kubernetes !== 'ok') return ['unknown', 'cannot compare'];
+  return report.inSync ? ['ok', 'in sync'] : ['drift', 'drift'];
 }
 
 export function renderStatusPage(report: Report | null, opts: StatusPageOptions): string {
   const head = `<!doctype html><html lang="en"><head><meta charset="utf-8">`
     + `<meta name="viewport" content="width=device-width,initial-scale=1">`
     + `<meta http-equiv="refresh" content="${opts.refreshSeconds}">`
-    + `<title>routewarden${report ? ` — ${esc(report.node)}` : ''}</title><style>${CSS}</style></head><body>`;
+    // The state first, so that a browser tab shows it.
+    + `<title>${report ? `${esc(stateOf(report)[1])} · routewarden — ${esc(report.node)}` : 'routewarden'}</title><style>${CSS}</style></head><body>`;
   const banner = opts.banner ? `<p class="banner">${esc(opts.banner)}</p>` : '';
   if (!report) {
     return `${head}<header><h1>routewarden</h1><div class="meta">v${esc(opts.version)}</div></header>`
       + `<main>${banner}<p><span class="state unknown">waiting</span> no check has finished yet.</p></main></body></html>`;
   }
   const compared = report.sources.kernel === 'ok' && report.sources.kubernetes === 'ok';
-  const state = !compared ? ['unknown', 'cannot compare'] : report.inSync ? ['ok', 'in sync'] : ['drift', 'drift'];
+  const state = stateOf(report);
   const c = report.counts;
   const card = (label: string, n: number, bad = false) => `<div class="card${bad && n > 0 ? ' bad' : ''}"><span>${label}</span><b data-count="${label}">${n}</b></div>`;
   const sources = (['kernel', 'kubernetes'] as const).map((s) =>
     `<div class="src">${s}: <span class="${esc(report.sources[s])}">${esc(report.sources[s])}</span>${report.errors[s] ? ` <span class="reason">${esc(report.errors[s])}</span>` : ''}</div>`).join('');
+  const notes = details(report);
   const rows = report.routes.length
-    ? report.routes.map(row).join('')
+    ? report.routes.map((r) => row(r, r.verdict === 'ok' ? undefined : notes.get(`${r.verdict} ${r.destination}`))).join('')
     : `<tr><td colspan="5" class="reason">${compared ? 'no routes expected and none in the table' : 'not compared: a source is not ok'}</td></tr>`;
   const excluded = report.excluded.length
     ? `<h2>Not judged</h2><p class="reason">VIPs kube-vip has that routewarden does not compare (DHCP, hostnames, addresses kube-vip cannot install).</p>`
@@ -66,8 +92,8 @@ export function renderStatusPage(report: Report | null, opts: StatusPageOptions)
       + `</tbody></table></div>`
     : '';
   return `${head}<header><h1>routewarden <span class="state ${state[0]}" id="state">${state[1]}</span></h1>`
-    + `<div class="meta">node <b>${esc(report.node)}</b> · table ${report.table} · protocol ${report.protocol} · checked ${esc(report.checkedAt)} · v${esc(opts.version)}${opts.ready ? '' : ' · not ready'}</div></header>`
+    + `<div class="meta">node <b>${esc(report.node)}</b> · table ${report.table} · protocol ${report.protocol} · checked ${esc(report.checkedAt)} · refreshes every ${opts.refreshSeconds}s · v${esc(opts.version)}${opts.ready ? '' : ' · not ready'}</div></header>`
     + `<main>${banner}${sources}<div class="cards">${card('expected', c.expected)}${card('kernel', c.kernel)}${card('orphan', c.orphan, true)}${card('missing', c.missing, true)}${card('foreign', c.foreign)}</div>`
-    + `<div class="wrap"><table id="routes"><thead><tr><th>Destination</th><th class="fam">Family</th><th>Device</th><th>Verdict</th><th class="svc">Services</th></tr></thead><tbody>${rows}</tbody></table></div>`
+    + `<div class="wrap"><table id="routes"><thead><tr><th>Destination</th><th class="fam">Family</th><th>Device</th><th>Verdict</th><th class="svc">Services</th></tr></thead><tbody>${rows}</tbody></table></div>${LEGEND}`
     + `${excluded}</main></body></html>`;
 }
