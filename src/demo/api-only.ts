@@ -18,6 +18,7 @@ const LEASE_SECONDS = 3600;
 
 /** The sample cluster: what routewarden expects on demo-node is 4 routes (web, api, dual ×2). */
 export function sampleCluster(now: number): KubeObject[] {
+  const held = { renewTime: now, acquireTime: now - LEASE_SECONDS * 1000, leaseDurationSeconds: LEASE_SECONDS };
   return [
     ...serviceObjects({ name: 'web', vips: ['192.0.2.10'], node: DEMO_NODE }),
     ...serviceObjects({ name: 'api', vips: ['192.0.2.11'], node: DEMO_NODE }),
@@ -26,10 +27,11 @@ export function sampleCluster(now: number): KubeObject[] {
     ...serviceObjects({ name: 'frontend', namespace: 'shop', vips: ['198.51.100.7'], node: 'worker-2', externalTrafficPolicy: 'Local' }),
     // Not a LoadBalancer: kube-vip ignores it.
     ...serviceObjects({ name: 'internal', vips: ['10.96.0.20'], node: DEMO_NODE, type: 'ClusterIP' }),
-    // For --election global and --election service.
-    lease({ name: 'plndr-svcs-lock', namespace: 'kube-system', holderIdentity: DEMO_NODE, renewTime: now, acquireTime: now, leaseDurationSeconds: LEASE_SECONDS }),
-    lease({ name: 'kubevip-web', holderIdentity: DEMO_NODE, renewTime: now, acquireTime: now, leaseDurationSeconds: LEASE_SECONDS }),
-    lease({ name: 'kubevip-api', holderIdentity: 'worker-2', renewTime: now, acquireTime: now, leaseDurationSeconds: LEASE_SECONDS }),
+    // For --election global and --election service. Acquired long ago: a
+    // lease that just changed hands is a handover, judged leniently (E5).
+    lease({ name: 'plndr-svcs-lock', namespace: 'kube-system', holderIdentity: DEMO_NODE, ...held }),
+    lease({ name: 'kubevip-web', holderIdentity: DEMO_NODE, ...held }),
+    lease({ name: 'kubevip-api', holderIdentity: 'worker-2', ...held }),
   ];
 }
 
