@@ -12,11 +12,17 @@ import type { KernelDump, SourceStatus } from '../core/types.ts';
 import type { Metrics } from '../surface/metrics.ts';
 import { recordCheck } from '../surface/metrics.ts';
 import type { Logger } from '../surface/logger.ts';
+import { LeaseChangeTracker } from '../core/lease-handover.ts';
+import { resolveFrom } from './kubevip.ts';
+import type { KubeVipDiscovery } from './kubevip.ts';
 
 export interface CheckerDeps {
   readonly kernel: KernelTable;
   readonly cluster: ClusterSource;
+  /** The model when kube-vip discovery is off; with `kubeVip`, its primary instance's model. */
   readonly model: KubeVipModel;
+  /** --kube-vip-config: the kube-vip instances on this node, re-read at every check. */
+  readonly kubeVip?: KubeVipDiscovery;
   readonly metrics?: Metrics;
   readonly logger: Logger;
   readonly clock?: () => number;
@@ -32,7 +38,16 @@ export interface Checker {
 export function createChecker(deps: CheckerDeps): Checker {
   const clock = deps.clock ?? Date.now;
   const tracker = new DriftTracker();
+  const leases = new LeaseChangeTracker();
+  const logged = new Set<string>();
   let last: CheckResult | null = null;
+
+  /** Log each kube-vip discovery outcome and each config mismatch once, not at every check. */
+  function logOnce(key: string, log: () => void): void {
+    if (logged.has(key)) return;
+    logged.add(key);
+    log();
+  }
 
   async function readKernel(): Promise<{ status: SourceStatus; dump: KernelDump | null; interfaces: InterfaceInfo[] | null }> {
     try {
@@ -55,7 +70,30 @@ export function createChecker(deps: CheckerDeps): Checker {
       const snapshot = kubeStatus.state === 'ok' ? deps.cluster.snapshot() : null;
       const kernel = await readKernel();
       const now = clock();
-      const result = evaluate({ model: deps.model, now, kernel, kubernetes: { status: kubeStatus, snapshot } });
+      const kv = deps.kubeVip;
+      let result: CheckResult;
+      if (kv) {
+        const view = resolveFrom(kv, snapshot, kv.bound);
+        const leaseChanges = snapshot ? leases.observe(snapshot.leases, now) : undefined;
+        if (kubeStatus.state === 'ok') logOnce(`discovery ${view.report.message}`, () => deps.logger.info({ kubeVip: view.report.message }, 'kube-vip discovery'));
+        for (const inst of view.report.instances) {
+          for (const [setting, s] of Object.entries(inst.settings)) {
+            if (!s.kubeVip) continue;
+            logOnce(`mismatch ${inst.pod} ${setting} ${s.value} ${s.kubeVip.value}`, () =>
+              deps.logger.warn({ setting, used: s.value, source: s.source, kubeVip: s.kubeVip!.value, kubeVipSource: s.kubeVip!.source, pod: inst.pod }, `routewarden uses ${setting}=${s.value} but kube-vip runs with ${s.kubeVip!.value}`));
+          }
+        }
+        result = evaluate({
+          model: view.primary,
+          node: kv.node,
+          now,
+          kernel,
+          kubernetes: { status: kubeStatus, snapshot },
+          kubeVip: { context: { instances: view.instances, startGraceMs: kv.startGraceMs, ...(leaseChanges ? { leaseChanges } : {}) }, report: view.report },
+        });
+      } else {
+        result = evaluate({ model: deps.model, now, kernel, kubernetes: { status: kubeStatus, snapshot } });
+      }
       const { entered } = tracker.update(result.report, now);
       const seconds = (performance.now() - started) / 1000;
       if (deps.metrics) recordCheck(deps.metrics, result.report, entered, seconds);

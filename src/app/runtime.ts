@@ -8,6 +8,7 @@ import type { ClusterSource, KernelTable } from '../core/ports.ts';
 import type { CheckResult } from '../core/report.ts';
 import type { Config } from '../cli/config.ts';
 import { createChecker } from './checker.ts';
+import type { KubeVipDiscovery } from './kubevip.ts';
 import type { Checker } from './checker.ts';
 import { createLoop } from './loop.ts';
 import type { Loop } from './loop.ts';
@@ -26,6 +27,8 @@ export interface ServiceDeps {
   readonly afterCheck?: (result: CheckResult, ctx: { metrics: Metrics; checker: Checker }) => Promise<void>;
   readonly banner?: () => string | undefined;
   readonly clock?: () => number;
+  /** --kube-vip-config: kube-vip's instances on the node, re-read at every check. */
+  readonly kubeVip?: KubeVipDiscovery;
   /**
    * Serve HTTP on this Unix socket instead of config.listen. `demo` runs the
    * service inside a network namespace, where the host's loopback is out of
@@ -54,7 +57,7 @@ export function createService(deps: ServiceDeps): Service {
     strategy: config.strategy,
     election: config.model.election,
   }, 1);
-  const checker = createChecker({ kernel: deps.kernel, cluster: deps.cluster, model: config.model, metrics, logger, clock: deps.clock });
+  const checker = createChecker({ kernel: deps.kernel, cluster: deps.cluster, model: config.model, ...(deps.kubeVip ? { kubeVip: deps.kubeVip } : {}), metrics, logger, clock: deps.clock });
   const afterCheck = deps.afterCheck;
   const loop = createLoop({
     checker,

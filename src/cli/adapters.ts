@@ -24,6 +24,10 @@ export function openCluster(config: Config, logger: Logger): ClusterSource {
     kubeConfig,
     logger: logger.child({ component: 'kubernetes' }),
     ...(config.model.servicesNamespace ? { namespace: config.model.servicesNamespace } : {}),
+    // --kube-vip-config auto: the pods on this node, to read kube-vip's own settings.
+    ...(config.kubeVipConfig === 'auto'
+      ? { nodePods: { nodeName: config.model.nodeName, ...(config.kubeVipSelector ? { labelSelector: config.kubeVipSelector } : {}) } }
+      : {}),
   });
 }
 
@@ -41,7 +45,9 @@ export async function waitForSync(cluster: ClusterSource, _config: Config, timeo
     let finished = false;
     const tick = (): void => {
       if (finished) return;
-      if (cluster.status().state !== 'unsynced' || Date.now() >= deadline) {
+      // With kube-vip discovery, its pods must have been listed (or have failed) too.
+      const podsPending = cluster.status().state === 'ok' && cluster.snapshot().nodePods?.state === 'unsynced';
+      if ((cluster.status().state !== 'unsynced' && !podsPending) || Date.now() >= deadline) {
         finished = true;
         unsubscribe();
         clearInterval(poll);

@@ -33,6 +33,11 @@ export interface Config {
   readonly minRepairIntervalMs: number;
   readonly output: 'text' | 'json';
   readonly kubeVipConfig: 'auto' | 'off';
+  /** --kube-vip-selector; "" = recognise kube-vip pods by their image. */
+  readonly kubeVipSelector: string;
+  readonly kubeVipStartGraceMs: number;
+  /** The flags given on the command line or as ROUTEWARDEN_* env: these win over kube-vip's pod. */
+  readonly explicit: ReadonlyMap<string, 'flag' | 'env'>;
   readonly logLevel: string;
   /** True when --log-level or its variable was given. */
   readonly logLevelExplicit: boolean;
@@ -182,10 +187,23 @@ export function loadConfig(command: Config['command'], flags: Raw, ctx: LoadCont
     allowEmpty: get<boolean>('allowEmpty', false),
     minRepairIntervalMs: get<number>('minRepairInterval', 30_000),
     output: get<'text' | 'json'>('output', 'text'),
-    kubeVipConfig: get<'auto' | 'off'>('kubeVipConfig', 'off'),
+    kubeVipConfig: get<'auto' | 'off'>('kubeVipConfig', 'auto'),
+    kubeVipSelector: get<string>('kubeVipSelector', ''),
+    kubeVipStartGraceMs: get<number>('kubeVipStartGrace', 60_000),
+    explicit: explicitFlags(command, flags, ctx.env),
     logLevel: get<string>('logLevel', 'info'),
     logLevelExplicit: flags.logLevel !== undefined || ctx.env[envName('log-level')] !== undefined,
   });
+}
+
+/** Which flags were given, and how: on the command line or as ROUTEWARDEN_* env. */
+export function explicitFlags(command: Config['command'], flags: Raw, env: NodeJS.ProcessEnv): ReadonlyMap<string, 'flag' | 'env'> {
+  const out = new Map<string, 'flag' | 'env'>();
+  for (const def of optionsFor(command)) {
+    if (flags[camel(def.flag)] !== undefined) out.set(def.flag, 'flag');
+    else if (env[envName(def.flag)] !== undefined) out.set(def.flag, 'env');
+  }
+  return out;
 }
 
 function parseWith<T>(schema: z.ZodType<T, string>, value: string): T {

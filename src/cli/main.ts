@@ -14,6 +14,8 @@ import { formatTextReport } from './text-report.ts';
 import { createService } from '../app/runtime.ts';
 import { openCluster, openEvents, openKernel, waitForSync } from './adapters.ts';
 import type { CheckResult } from '../core/report.ts';
+import type { KernelTable } from '../core/ports.ts';
+import { startupConfig } from '../app/kubevip.ts';
 
 /** Exit codes of `check` (design.md §1). */
 export const EXIT = { inSync: 0, drift: 1, error: 2 } as const;
@@ -100,26 +102,29 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 }
 
-async function checkCommand(config: Config): Promise<number> {
+async function checkCommand(flagsConfig: Config): Promise<number> {
   // stdout is the report; logs go to stderr, quiet unless asked for.
-  const logger = createLogger({ level: config.logLevelExplicit ? config.logLevel : 'warn', toStderr: true });
-  const cluster = openCluster(config, logger);
-  const kernel = openKernel(config, logger);
+  const logger = createLogger({ level: flagsConfig.logLevelExplicit ? flagsConfig.logLevel : 'warn', toStderr: true });
+  const cluster = openCluster(flagsConfig, logger);
+  let kernel: KernelTable | null = null;
   try {
     const { createChecker } = await import('../app/checker.ts');
-    const checker = createChecker({ kernel, cluster, model: config.model, logger });
     await cluster.start();
-    await waitForSync(cluster, config);
+    await waitForSync(cluster, flagsConfig);
+    // The kernel adapter reads the (table, protocol) kube-vip actually uses.
+    const { config, discovery } = startupConfig(flagsConfig, cluster.status().state === 'ok' ? cluster.snapshot() : null, logger);
+    kernel = openKernel(config, logger);
+    const checker = createChecker({ kernel, cluster, model: config.model, kubeVip: discovery, logger });
     let result = await checker.check();
     if (config.remediate) {
       const { repairOnce } = await import('../app/repair.ts');
-      result = await repairOnce({ config, kernel, checker, logger, events: openEvents(config, logger) }, result);
+      result = await repairOnce({ config, kernel, checker, logger, events: openEvents(flagsConfig, logger) }, result);
     }
     process.stdout.write(config.output === 'json' ? JSON.stringify(result.report, null, 2) + '\n' : formatTextReport(result.report));
     return exitCodeOf(result);
   } finally {
     await cluster.stop();
-    await kernel.close();
+    await kernel?.close();
   }
 }
 
@@ -129,16 +134,25 @@ export function exitCodeOf(result: CheckResult): number {
   return r.inSync ? EXIT.inSync : EXIT.drift;
 }
 
-async function runCommand(config: Config): Promise<number> {
-  const logger = createLogger({ level: config.logLevel });
+async function runCommand(flagsConfig: Config): Promise<number> {
+  const logger = createLogger({ level: flagsConfig.logLevel });
+  const cluster = openCluster(flagsConfig, logger);
+  // Discovery binds the kernel adapter to kube-vip's (table, protocol): read
+  // the node's pods once before opening it (bounded; flags when the API is slow).
+  if (flagsConfig.kubeVipConfig === 'auto') {
+    await cluster.start();
+    await waitForSync(cluster, flagsConfig);
+  }
+  const { config, discovery } = startupConfig(flagsConfig, cluster.status().state === 'ok' ? cluster.snapshot() : null, logger);
   const kernel = openKernel(config, logger);
   const service = createService({
     config,
     kernel,
-    cluster: openCluster(config, logger),
+    cluster,
     logger,
+    kubeVip: discovery,
     afterCheck: config.remediate
-      ? (await import('../app/repair.ts')).repairAfterCheck({ config, kernel, logger, events: openEvents(config, logger) })
+      ? (await import('../app/repair.ts')).repairAfterCheck({ config, kernel, logger, events: openEvents(flagsConfig, logger) })
       : undefined,
   });
   await service.start();

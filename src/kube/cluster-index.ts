@@ -7,11 +7,11 @@
 // translation) at most once per batch of changes, so a consumer that awaits
 // between reading the snapshot and using it never sees it change underneath.
 
-import type { V1EndpointSlice, V1Lease, V1Service } from '@kubernetes/client-node';
-import { objectKey, type ClusterSnapshot, type EndpointSliceInfo, type LeaseInfo, type ServiceInfo } from '../core/cluster.ts';
-import { keyOfObject, toEndpointSliceInfo, toLeaseInfo, toServiceInfo } from './translate.ts';
+import type { V1EndpointSlice, V1Lease, V1Pod, V1Service } from '@kubernetes/client-node';
+import { objectKey, type ClusterSnapshot, type EndpointSliceInfo, type LeaseInfo, type PodInfo, type ServiceInfo } from '../core/cluster.ts';
+import { keyOfObject, toEndpointSliceInfo, toLeaseInfo, toPodInfo, toServiceInfo } from './translate.ts';
 
-export type IndexedKind = 'services' | 'endpointslices' | 'leases';
+export type IndexedKind = 'services' | 'endpointslices' | 'leases' | 'pods';
 
 interface Entry<T> {
   readonly info: T;
@@ -36,6 +36,9 @@ export class ClusterIndex {
   readonly #slices = new Map<string, SliceEntry>();
   readonly #slicesByService = new Map<string, readonly EndpointSliceInfo[]>();
   readonly #leases = new Map<string, Entry<LeaseInfo>>();
+  /** Pods on this node (kube-vip discovery); kept apart from the snapshot's cached maps. */
+  readonly #pods = new Map<string, Entry<PodInfo>>();
+  #podList: readonly PodInfo[] | undefined;
   #snapshot: ClusterSnapshot | undefined;
 
   /** Applies an added or modified object; returns true when the index changed. */
@@ -45,6 +48,8 @@ export class ClusterIndex {
         return this.#upsertSimple(this.#services, obj, toServiceInfo(obj as V1Service));
       case 'leases':
         return this.#upsertSimple(this.#leases, obj, toLeaseInfo(obj as V1Lease));
+      case 'pods':
+        return this.#upsertPod(obj);
       case 'endpointslices':
         return this.#upsertSlice(obj);
     }
@@ -62,7 +67,7 @@ export class ClusterIndex {
    * something was dropped.
    */
   retainOnly(kind: IndexedKind, present: ReadonlySet<string>): boolean {
-    const keys = kind === 'services' ? this.#services.keys() : kind === 'leases' ? this.#leases.keys() : this.#slices.keys();
+    const keys = kind === 'services' ? this.#services.keys() : kind === 'leases' ? this.#leases.keys() : kind === 'pods' ? this.#pods.keys() : this.#slices.keys();
     let changed = false;
     for (const key of [...keys]) {
       if (!present.has(key)) changed = this.#removeKey(kind, key) || changed;
@@ -71,7 +76,24 @@ export class ClusterIndex {
   }
 
   size(kind: IndexedKind): number {
-    return kind === 'services' ? this.#services.size : kind === 'leases' ? this.#leases.size : this.#slices.size;
+    return kind === 'services' ? this.#services.size : kind === 'leases' ? this.#leases.size : kind === 'pods' ? this.#pods.size : this.#slices.size;
+  }
+
+  /** The pods indexed so far, sorted by key; the same array until the next pod change. */
+  pods(): readonly PodInfo[] {
+    this.#podList ??= Object.freeze([...this.#pods.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, e]) => e.info));
+    return this.#podList;
+  }
+
+  #upsertPod(obj: Meta): boolean {
+    const key = keyOfObject(obj);
+    if (key === undefined) return false;
+    const info = toPodInfo(obj as V1Pod);
+    if (info === undefined) return this.#removeKey('pods', key);
+    if (sameVersion(this.#pods.get(key), obj)) return false;
+    this.#pods.set(key, { info, rv: rvOf(obj) });
+    this.#podList = undefined;
+    return true;
   }
 
   snapshot(): ClusterSnapshot {
@@ -118,6 +140,11 @@ export class ClusterIndex {
   #removeKey(kind: IndexedKind, key: string): boolean {
     if (kind === 'services') return this.#services.delete(key) && this.#changed();
     if (kind === 'leases') return this.#leases.delete(key) && this.#changed();
+    if (kind === 'pods') {
+      if (!this.#pods.delete(key)) return false;
+      this.#podList = undefined;
+      return true;
+    }
     const prev = this.#slices.get(key);
     if (!prev) return false;
     this.#slices.delete(key);

@@ -27,18 +27,28 @@ export interface KubeClusterSourceOptions {
   readonly backoff?: Backoff;
   /** A LIST that has not answered by then is aborted and retried. Default 60 s. */
   readonly listTimeoutMs?: number;
+  /**
+   * kube-vip discovery (--kube-vip-config auto): also list and watch the pods
+   * on this node (field selector spec.nodeName), optionally narrowed by a
+   * label selector, and expose them as `snapshot().nodePods`. Their informer
+   * has its own state: pods that cannot be read never make the Services view
+   * fail; discovery falls back to flags and says so.
+   */
+  readonly nodePods?: { readonly nodeName: string; readonly labelSelector?: string };
 }
 
+type CoreKind = Exclude<IndexedKind, 'pods'>;
+
 export interface KubeClusterSource extends ClusterSource {
-  /** The state of each informer, for logs and the status page. */
-  informers(): Readonly<Record<IndexedKind, InformerState>>;
+  /** The state of each informer, for logs and the status page (`pods` only with kube-vip discovery). */
+  informers(): Readonly<Record<CoreKind, InformerState>> & { readonly pods?: InformerState };
 }
 
 const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 30_000 };
 /** Node heartbeats: one Lease per node renewed every 10 s, never kube-vip's. */
 const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 
-const KINDS: readonly IndexedKind[] = ['services', 'endpointslices', 'leases'];
+const KINDS: readonly CoreKind[] = ['services', 'endpointslices', 'leases'];
 
 export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClusterSource {
   const { kubeConfig, logger, namespace, leaseNamespace } = opts;
@@ -65,7 +75,22 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
 
   const sliceSelector = SERVICE_NAME_LABEL; // only slices that belong to a Service
   const leaseFields = leaseNamespace === undefined ? `metadata.namespace!=${NODE_LEASE_NAMESPACE}` : undefined;
-  const specs: { readonly [K in IndexedKind]: InformerSpec<KubernetesObject> } = {
+  const podSel = opts.nodePods;
+  const podFields = podSel ? `spec.nodeName=${podSel.nodeName}` : undefined;
+  const podLabels = podSel?.labelSelector ? podSel.labelSelector : undefined;
+  const specs: { readonly [K in CoreKind]: InformerSpec<KubernetesObject> } & { readonly pods?: InformerSpec<KubernetesObject> } = {
+    ...(podSel
+      ? {
+          pods: {
+            name: 'pods',
+            path: '/api/v1/pods',
+            fieldSelector: podFields!,
+            ...(podLabels !== undefined ? { labelSelector: podLabels } : {}),
+            list: (o: Parameters<InformerSpec<KubernetesObject>['list']>[0]) =>
+              core.listPodForAllNamespaces({ fieldSelector: podFields!, ...(podLabels !== undefined ? { labelSelector: podLabels } : {}) }, o),
+          },
+        }
+      : {}),
     services: {
       name: 'services',
       path: namespace === undefined ? '/api/v1/services' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/services`,
@@ -97,11 +122,9 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
     },
   };
 
-  const informers = Object.fromEntries(
-    KINDS.map((kind) => [
-      kind,
+  const makeInformer = (kind: IndexedKind, spec: InformerSpec<KubernetesObject>): ResourceInformer<KubernetesObject> =>
       new ResourceInformer(
-        specs[kind],
+        spec,
         {
           upsert: (obj) => {
             if (index.upsert(kind, obj)) notify();
@@ -118,6 +141,10 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
             if (index.retainOnly(kind, present)) notify();
           },
           stateChanged: () => {
+            if (kind === 'pods') {
+              notify(); // discovery re-reads the pods' state on the next check
+              return;
+            }
             const next = aggregate();
             if (next.state !== last.state || next.message !== last.message) {
               if (next.state !== last.state) logger.info({ from: last.state, to: next.state, reason: next.message }, 'kubernetes source state changed');
@@ -128,9 +155,9 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
           log: (level, msg, fields) => logger[level]({ ...fields }, msg),
         },
         { kubeConfig, backoff, listTimeoutMs: opts.listTimeoutMs ?? 60_000 },
-      ),
-    ]),
-  ) as Record<IndexedKind, ResourceInformer<KubernetesObject>>;
+      );
+  const informers = Object.fromEntries(KINDS.map((kind) => [kind, makeInformer(kind, specs[kind])])) as Record<CoreKind, ResourceInformer<KubernetesObject>>;
+  const podInformer = specs.pods ? makeInformer('pods', specs.pods) : null;
 
   function aggregate(): SourceStatus {
     const states = KINDS.map((k) => informers[k].state());
@@ -147,19 +174,24 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
       if (started) return;
       started = true;
       last = aggregate();
-      await Promise.all(KINDS.map((k) => informers[k].start()));
+      await Promise.all([...KINDS.map((k) => informers[k].start()), podInformer?.start()]);
     },
 
     async stop() {
       started = false;
-      await Promise.all(KINDS.map((k) => informers[k].stop()));
+      await Promise.all([...KINDS.map((k) => informers[k].stop()), podInformer?.stop()]);
       // A stopped source has no view at all; never leave a stale "ok" behind.
       last = { state: 'unsynced', message: 'kubernetes: stopped' };
     },
 
     status: () => last,
 
-    snapshot: (): ClusterSnapshot => index.snapshot(),
+    snapshot: (): ClusterSnapshot => {
+      const base = index.snapshot();
+      if (!podInformer) return base;
+      const st = podInformer.state();
+      return { ...base, nodePods: { state: st.phase, ...(st.message !== undefined ? { message: st.message } : {}), pods: index.pods() } };
+    },
 
     onChange(cb) {
       listeners.add(cb);
@@ -168,6 +200,9 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
       };
     },
 
-    informers: () => Object.fromEntries(KINDS.map((k) => [k, informers[k].state()])) as Record<IndexedKind, InformerState>,
+    informers: () => ({
+      ...(Object.fromEntries(KINDS.map((k) => [k, informers[k].state()])) as Record<CoreKind, InformerState>),
+      ...(podInformer ? { pods: podInformer.state() } : {}),
+    }),
   };
 }

@@ -7,9 +7,13 @@
 // in both. Every reader here therefore accepts Date or string, and never
 // trusts a field to be present: the API's defaults are applied explicitly.
 
-import type { V1EndpointSlice, V1Lease, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1ContainerStatus, V1EndpointSlice, V1Lease, V1Pod, V1Service } from '@kubernetes/client-node';
 import {
   objectKey,
+  type ContainerInfo,
+  type ContainerStatusInfo,
+  type EnvVarInfo,
+  type PodInfo,
   type EndpointConditions,
   type EndpointInfo,
   type EndpointSliceInfo,
@@ -125,5 +129,67 @@ export function toLeaseInfo(l: V1Lease): LeaseInfo | undefined {
     ...(renewTime !== undefined ? { renewTime } : {}),
     ...(acquireTime !== undefined ? { acquireTime } : {}),
     ...(typeof duration === 'number' && Number.isFinite(duration) ? { leaseDurationSeconds: duration } : {}),
+  };
+}
+
+function envVar(e: { name?: string; value?: string; valueFrom?: Record<string, unknown> & { fieldRef?: { fieldPath?: string } } }): EnvVarInfo | undefined {
+  if (typeof e.name !== 'string' || e.name === '') return undefined;
+  const from = e.valueFrom;
+  if (from) {
+    const path = from.fieldRef?.fieldPath;
+    if (typeof path === 'string' && path !== '') return { name: e.name, fieldRef: path };
+    const kind = Object.keys(from).find((k) => from[k] !== undefined && from[k] !== null) ?? 'unknown';
+    return { name: e.name, valueFromKind: kind };
+  }
+  return { name: e.name, value: typeof e.value === 'string' ? e.value : '' };
+}
+
+function container(c: V1Container): ContainerInfo {
+  const strings = (xs: unknown): string[] => (Array.isArray(xs) ? xs.filter((x): x is string => typeof x === 'string') : []);
+  return {
+    name: c.name,
+    image: c.image ?? '',
+    command: strings(c.command),
+    args: strings(c.args),
+    env: (c.env ?? []).map((e) => envVar(e as Parameters<typeof envVar>[0])).filter((e): e is EnvVarInfo => e !== undefined),
+    envFrom: (c.envFrom ?? []).map((f) => (f.configMapRef ? `configMap ${f.configMapRef.name ?? ''}` : f.secretRef ? `secret ${f.secretRef.name ?? ''}` : 'unknown')),
+  };
+}
+
+function containerStatus(s: V1ContainerStatus): ContainerStatusInfo {
+  const st = s.state;
+  const startedAt = toEpochMs(st?.running?.startedAt);
+  const state = st?.running ? 'running' : st?.waiting ? 'waiting' : st?.terminated ? 'terminated' : 'unknown';
+  const reason = nonEmpty(st?.waiting?.reason) ?? nonEmpty(st?.terminated?.reason);
+  return {
+    name: s.name,
+    ready: s.ready === true,
+    restartCount: typeof s.restartCount === 'number' ? s.restartCount : 0,
+    state,
+    ...(startedAt !== undefined ? { startedAt } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+  };
+}
+
+/** A Pod, for kube-vip discovery (--kube-vip-config auto), or undefined when it has no name. */
+export function toPodInfo(p: V1Pod): PodInfo | undefined {
+  const name = nonEmpty(p.metadata?.name);
+  if (name === undefined) return undefined;
+  const deletion = toEpochMs(p.metadata?.deletionTimestamp);
+  const grace = p.metadata?.deletionGracePeriodSeconds;
+  return {
+    namespace: p.metadata?.namespace ?? '',
+    name,
+    uid: p.metadata?.uid ?? '',
+    nodeName: p.spec?.nodeName ?? '',
+    labels: stringRecord(p.metadata?.labels),
+    annotations: stringRecord(p.metadata?.annotations),
+    hostNetwork: p.spec?.hostNetwork === true,
+    ...(deletion !== undefined ? { deletionTimestamp: deletion } : {}),
+    ...(typeof grace === 'number' ? { deletionGracePeriodSeconds: grace } : {}),
+    phase: p.status?.phase ?? 'Unknown',
+    ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    containers: (p.spec?.containers ?? []).map(container),
+    containerStatuses: (p.status?.containerStatuses ?? []).map(containerStatus),
   };
 }

@@ -5,6 +5,9 @@
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Family } from '../core/types.ts';
+import type { KubeVipReport } from '../core/model.ts';
+import type { LimitationId, TransientWindow } from '../core/diff.ts';
+import { SETTINGS } from '../kubevip/resolve.ts';
 
 export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 export const DRIFT_KINDS = ['orphan', 'missing'] as const;
@@ -21,8 +24,12 @@ export const BLOCK_REASONS = [
   'empty_expected_set',
   'max_deletions',
   'rate_limited',
+  'kube_vip_transient',
 ] as const;
 export type BlockReason = (typeof BLOCK_REASONS)[number];
+/** Transient windows and limitation ids (core/diff.ts), as label values. */
+export const TRANSIENT_WINDOWS = ['kube-vip-starting', 'kube-vip-terminating', 'lease-handover', 'startup-cleanup'] as const satisfies readonly TransientWindow[];
+export const LIMITATION_IDS = ['E11', 'E12', 'E15', 'E16', 'E17', 'proto-boot'] as const satisfies readonly LimitationId[];
 
 /** Per-route series are capped so a table gone wild cannot blow up Prometheus. */
 export const DEFAULT_DRIFTED_ROUTE_SERIES_CAP = 100;
@@ -38,6 +45,8 @@ export interface Metrics {
   readonly foreignRoutes: Gauge<'family'>;
   readonly driftDetected: Counter<'kind'>;
   readonly driftedRouteInfo: Gauge<'kind' | 'destination' | 'family' | 'services' | 'reason'>;
+  readonly transientRoutes: Gauge<'kind' | 'window'>;
+  readonly limitationRoutes: Gauge<'kind' | 'limitation'>;
   readonly driftedRoutesDropped: Gauge;
   readonly expectedRouteInfo: Gauge<'destination' | 'family' | 'services' | 'present'>;
   readonly expectedRoutesDropped: Gauge;
@@ -51,6 +60,11 @@ export interface Metrics {
   readonly remediationBlocked: Counter<'reason'>;
   readonly buildInfo: Gauge<'version'>;
   readonly configInfo: Gauge<'node' | 'table' | 'protocol' | 'remediate' | 'strategy' | 'election'>;
+  readonly kubeVipConfigMismatch: Gauge<'setting'>;
+  readonly kubeVipInstances: Gauge;
+  readonly kubeVipReady: Gauge<'kube_vip_pod'>;
+  readonly kubeVipStartTime: Gauge<'kube_vip_pod'>;
+  readonly kubeVipRestarts: Gauge<'kube_vip_pod'>;
 }
 
 export interface MetricsOptions {
@@ -83,6 +97,18 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       name: 'routewarden_drifted_route_info',
       help: 'One series per drifted route (value 1), capped; see routewarden_drifted_route_series_dropped.',
       labelNames: ['kind', 'destination', 'family', 'services', 'reason'],
+      registers,
+    }),
+    transientRoutes: new Gauge({
+      name: 'routewarden_transient_drifted_routes',
+      help: 'Drifted routes (also counted in the orphan/missing gauges) that kube-vip is expected to resolve itself, by window; repair skips them.',
+      labelNames: ['kind', 'window'],
+      registers,
+    }),
+    limitationRoutes: new Gauge({
+      name: 'routewarden_limitation_drifted_routes',
+      help: 'Drifted routes (also counted in the orphan/missing gauges) explained by a known kube-vip limitation, by spec id.',
+      labelNames: ['kind', 'limitation'],
       registers,
     }),
     driftedRoutesDropped: new Gauge({
@@ -159,6 +185,35 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       labelNames: ['node', 'table', 'protocol', 'remediate', 'strategy', 'election'],
       registers,
     }),
+    kubeVipConfigMismatch: new Gauge({
+      name: 'routewarden_kube_vip_config_mismatch',
+      help: "1 when the value routewarden uses for a setting (an explicit flag) differs from kube-vip's effective value read from its pod, else 0.",
+      labelNames: ['setting'],
+      registers,
+    }),
+    kubeVipInstances: new Gauge({
+      name: 'routewarden_kube_vip_instances',
+      help: 'kube-vip pods in routing-table mode found on this node (--kube-vip-config auto); 0 = flags only.',
+      registers,
+    }),
+    kubeVipReady: new Gauge({
+      name: 'routewarden_kube_vip_ready',
+      help: "1 when the kube-vip pod's Ready condition is True and it is not terminating, else 0.",
+      labelNames: ['kube_vip_pod'],
+      registers,
+    }),
+    kubeVipStartTime: new Gauge({
+      name: 'routewarden_kube_vip_start_time_seconds',
+      help: 'Unix time the kube-vip container started (state.running.startedAt); absent while it is not running.',
+      labelNames: ['kube_vip_pod'],
+      registers,
+    }),
+    kubeVipRestarts: new Gauge({
+      name: 'routewarden_kube_vip_container_restarts',
+      help: "The kube-vip container's restart count, as the kubelet reports it.",
+      labelNames: ['kube_vip_pod'],
+      registers,
+    }),
   };
 
   // Both families exist from the start so `== 0` alerts work without absent().
@@ -177,6 +232,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   for (const reason of BLOCK_REASONS) m.remediationBlocked.inc({ reason }, 0);
   m.driftedRoutesDropped.set(0);
   m.expectedRoutesDropped.set(0);
+  for (const setting of SETTINGS) m.kubeVipConfigMismatch.set({ setting }, 0);
+  for (const kind of DRIFT_KINDS) {
+    for (const window of TRANSIENT_WINDOWS) m.transientRoutes.set({ kind, window }, 0);
+    for (const limitation of LIMITATION_IDS) m.limitationRoutes.set({ kind, limitation }, 0);
+  }
+  m.kubeVipInstances.set(0);
   m.buildInfo.set({ version: opts.version }, 1);
 
   if (opts.defaultMetrics ?? true) {
@@ -235,6 +296,7 @@ export function recordCheck(
     for (const r of report.missing) put('missing', r);
     for (const r of report.orphans) put('orphan', r);
     m.driftedRoutesDropped.set(dropped);
+    setDriftClasses(m, report);
 
     m.expectedRouteInfo.reset();
     let expectedWritten = 0;
@@ -250,9 +312,37 @@ export function recordCheck(
     }
     m.expectedRoutesDropped.set(expectedDropped);
   }
+  if (report.kubeVip) recordKubeVip(m, report.kubeVip);
   const result = !compared ? 'error' : report.inSync ? 'in_sync' : 'drift';
   m.checks.inc({ result });
   m.checkDuration.observe(durationSeconds);
   m.lastCheck.set(now);
   if (compared) m.lastSuccessfulCheck.set(now);
+}
+
+/** kube-vip's configuration mismatches and its pods' state, from the report's kubeVip section. */
+export function recordKubeVip(m: Metrics, kv: KubeVipReport): void {
+  const mismatched = new Set(kv.mismatches);
+  for (const setting of SETTINGS) m.kubeVipConfigMismatch.set({ setting }, mismatched.has(setting) ? 1 : 0);
+  m.kubeVipInstances.set(kv.found);
+  // Pod names change with every restart of a DaemonSet pod: series of pods
+  // that are gone must go too.
+  m.kubeVipReady.reset();
+  m.kubeVipStartTime.reset();
+  m.kubeVipRestarts.reset();
+  for (const i of kv.instances) {
+    const labels = { kube_vip_pod: i.pod };
+    m.kubeVipReady.set(labels, i.ready && !i.terminating ? 1 : 0);
+    m.kubeVipRestarts.set(labels, i.restarts);
+    if (i.startedAt !== null) m.kubeVipStartTime.set(labels, Date.parse(i.startedAt) / 1000);
+  }
+}
+
+/** How many drifted routes are transient (by window) or explained by a limitation (by id). */
+function setDriftClasses(m: Metrics, report: import('../core/report.ts').Report): void {
+  for (const kind of DRIFT_KINDS) {
+    const routes = kind === 'orphan' ? report.orphans : report.missing;
+    for (const window of TRANSIENT_WINDOWS) m.transientRoutes.set({ kind, window }, routes.filter((r) => r.transient?.window === window).length);
+    for (const limitation of LIMITATION_IDS) m.limitationRoutes.set({ kind, limitation }, routes.filter((r) => !r.transient && r.limitation?.id === limitation).length);
+  }
 }

@@ -1,0 +1,160 @@
+// --kube-vip-config auto end to end: the real CLI in a network namespace reads
+// the kube-vip pod on its node from the API double (list/watch with field
+// selector spec.nodeName), derives kube-vip's table, protocol and election
+// from the pod's env, and judges the real kernel table with them.
+
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { endpointSlice, lease, service } from '../../src/apidouble/index.ts';
+import type { KubeObject } from '../../src/apidouble/index.ts';
+import type { Report } from '../../src/core/report.ts';
+import { describeIfRoot } from '../helpers/netns.ts';
+import { createWorld, NODE_NAME } from '../helpers/world.ts';
+import type { World } from '../helpers/world.ts';
+
+type Env = Record<string, string | { fieldRef: string }>;
+
+/** A kube-vip pod as the kubelet reports it: container running since `startedAt`, Ready unless said otherwise. */
+function kubeVipPod(opts: { name?: string; node?: string; env: Env; startedAt?: Date; ready?: boolean; deleting?: boolean; image?: string }): KubeObject {
+  const startedAt = opts.startedAt ?? new Date(Date.now() - 3_600_000);
+  const ready = opts.ready ?? true;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: opts.name ?? 'kube-vip-ds-abcde',
+      namespace: 'kube-system',
+      labels: { 'app.kubernetes.io/name': 'kube-vip' },
+      ...(opts.deleting ? { deletionTimestamp: new Date(Date.now() + 30_000).toISOString(), deletionGracePeriodSeconds: 30 } : {}),
+    },
+    spec: {
+      nodeName: opts.node ?? NODE_NAME,
+      hostNetwork: true,
+      containers: [{
+        name: 'kube-vip',
+        image: opts.image ?? 'ghcr.io/kube-vip/kube-vip:v1.2.3',
+        args: ['manager'],
+        env: Object.entries(opts.env).map(([name, v]) => (typeof v === 'string' ? { name, value: v } : { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: v.fieldRef } } })),
+      }],
+    },
+    status: {
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+      containerStatuses: [{ name: 'kube-vip', ready, restartCount: 2, image: 'ghcr.io/kube-vip/kube-vip:v1.2.3', imageID: '', started: true, state: { running: { startedAt: startedAt.toISOString() } } }],
+    },
+  };
+}
+
+const TABLE_ENV: Env = {
+  vip_routingtable: 'true',
+  svc_enable: 'true',
+  svc_election: 'true',
+  vip_interface: 'lo',
+  vip_routingtableid: '200',
+  vip_routingprotocol: '249',
+  vip_nodename: { fieldRef: 'spec.nodeName' },
+};
+
+async function checkJson(w: World, args: string[] = []): Promise<{ code: number | null; report: Report; stderr: string }> {
+  const r = await w.cli(['check', '--output', 'json', ...args]);
+  try {
+    return { code: r.code, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+  } catch {
+    throw new Error(`check printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+describeIfRoot('--kube-vip-config auto against the API double and a real kernel table', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await createWorld();
+  });
+  afterAll(async () => {
+    await w?.destroy();
+  });
+  beforeEach(async () => {
+    for (const kind of ['Service', 'EndpointSlice', 'Lease', 'Pod'] as const) {
+      for (const o of w.api.list(kind)) w.api.delete(kind, o.metadata?.namespace, o.metadata?.name ?? '');
+    }
+    for (const t of ['198', '200']) {
+      await w.ip(`route flush table ${t}`).catch(() => '');
+      await w.ip(`-6 route flush table ${t}`).catch(() => '');
+    }
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: true, serving: true }] }));
+    w.api.upsert(lease({ name: 'kubevip-web', holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 15 }));
+  });
+
+  it('picks up table, protocol and election from the kube-vip pod env, and says where each came from', async () => {
+    w.api.upsert(kubeVipPod({ env: TABLE_ENV }));
+    // A kube-vip pod on another node is not this node's.
+    w.api.upsert(kubeVipPod({ name: 'kube-vip-ds-other', node: 'worker-2', env: { ...TABLE_ENV, vip_routingtableid: '201' } }));
+    const missing = await checkJson(w);
+    expect(missing.code).toBe(1);
+    expect(missing.report).toMatchObject({ node: NODE_NAME, table: 200, protocol: 249 });
+    expect(missing.report.missing.map((m) => `${m.destination} ${m.reason} ${m.class}`)).toEqual(['10.0.0.5/32 not-in-kernel drift']);
+    const kv = missing.report.kubeVip!;
+    expect(kv.found).toBe(1);
+    expect(kv.instances.map((i) => i.pod)).toEqual(['kube-system/kube-vip-ds-abcde']);
+    expect(kv.instances[0]!.settings.table).toEqual({ value: '200', source: 'env vip_routingtableid of pod kube-system/kube-vip-ds-abcde' });
+    expect(kv.instances[0]!.settings.protocol!.value).toBe('249');
+    expect(kv.instances[0]!.settings.election).toEqual({ value: 'service', source: 'env svc_election of pod kube-system/kube-vip-ds-abcde' });
+    expect(kv.instances[0]!.settings['node-name']!.source).toContain('fieldRef spec.nodeName');
+    expect(kv.instances[0]).toMatchObject({ ready: true, restarts: 2 });
+
+    await w.ip('route add 10.0.0.5/32 dev lo table 200 proto 249');
+    expect((await checkJson(w)).code).toBe(0);
+
+    // The lease moves elsewhere: service election (from the pod) makes the route an orphan here.
+    w.api.upsert(lease({ name: 'kubevip-web', holderIdentity: 'worker-2', renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 15 }));
+    const moved = await checkJson(w);
+    expect(moved.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['10.0.0.5/32 not-placed-here']);
+  });
+
+  it('an explicit routewarden flag wins over the pod, and the mismatch is reported and logged', async () => {
+    w.api.upsert(kubeVipPod({ env: TABLE_ENV }));
+    const r = await checkJson(w, ['--protocol', '248', '--log-level', 'warn']);
+    expect(r.report.protocol).toBe(248);
+    expect(r.report.kubeVip!.mismatches).toEqual(['protocol']);
+    expect(r.report.kubeVip!.instances[0]!.settings.protocol).toEqual({
+      value: '248',
+      source: 'routewarden flag --protocol',
+      kubeVip: { value: '249', source: 'env vip_routingprotocol of pod kube-system/kube-vip-ds-abcde' },
+    });
+    expect(r.stderr).toContain('routewarden uses protocol=248 but kube-vip runs with 249');
+    const text = await w.cli(['check', '--protocol', '248']);
+    expect(text.stdout).toMatch(/protocol = "248"\s+\(routewarden flag --protocol\)\s+MISMATCH: kube-vip uses "249"/);
+  });
+
+  it('no kube-vip pod on the node: falls back to the flags and says so', async () => {
+    w.api.upsert(kubeVipPod({ env: TABLE_ENV, image: 'nginx:1.27' }));
+    const r = await checkJson(w, ['--election', 'service']);
+    expect(r.report).toMatchObject({ table: 198, protocol: 248 });
+    expect(r.report.kubeVip).toMatchObject({ mode: 'auto', found: 0 });
+    expect(r.report.kubeVip!.message).toContain(`no kube-vip pod found on node ${NODE_NAME}`);
+    expect(r.report.missing.map((m) => m.reason)).toEqual(['not-in-kernel']);
+  });
+
+  it('a kube-vip container started seconds ago: the missing route is expected-transient and check --remediate does not add it', async () => {
+    w.api.upsert(kubeVipPod({ env: TABLE_ENV, startedAt: new Date(Date.now() - 5_000) }));
+    const r = await checkJson(w);
+    expect(r.code).toBe(1);
+    expect(r.report.missing).toHaveLength(1);
+    expect(r.report.missing[0]).toMatchObject({ destination: '10.0.0.5/32', reason: 'kube-vip-not-ready', class: 'expected-transient', transient: { window: 'kube-vip-starting' } });
+    expect(Date.parse(r.report.missing[0]!.transient!.until)).toBeGreaterThan(Date.now());
+    expect(r.report.counts).toMatchObject({ missing: 1, transient: 1 });
+
+    for (const strategy of ['surgical', 'flush-rebuild']) {
+      const repaired = await checkJson(w, ['--remediate', '--strategy', strategy]);
+      expect(repaired.code, strategy).toBe(1);
+      expect(await w.ip('route show table 200'), strategy).toBe('');
+    }
+  });
+
+  it('a not-ready, terminating kube-vip pod: missing routes wait for its replacement', async () => {
+    w.api.upsert(kubeVipPod({ env: TABLE_ENV, ready: false, deleting: true }));
+    const r = await checkJson(w, ['--remediate', '--strategy', 'surgical']);
+    expect(r.report.missing[0]).toMatchObject({ reason: 'kube-vip-not-ready', class: 'expected-transient', transient: { window: 'kube-vip-terminating' } });
+    expect(r.report.kubeVip!.instances[0]).toMatchObject({ ready: false, terminating: true });
+    expect(await w.ip('route show table 200')).toBe('');
+  });
+});
