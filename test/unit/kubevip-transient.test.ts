@@ -15,7 +15,7 @@ import { ep, kroute, lease, model, NODE, NOW, slice, snapshot, svc } from '../he
 
 const S = 1000;
 const running = (startedAgoMs: number, over: Partial<KubeVipRuntime> = {}): KubeVipRuntime => ({ ready: true, terminating: false, startedAt: NOW - startedAgoMs, restarts: 0, ...over });
-const inst = (runtime: KubeVipRuntime | null, over: Partial<KubeVipInstance> & { model?: Partial<KubeVipModel> } = {}): KubeVipInstance => ({
+const inst = (runtime: KubeVipRuntime | null, over: Partial<Omit<KubeVipInstance, 'model'>> & { model?: Partial<KubeVipModel> } = {}): KubeVipInstance => ({
   id: 'kube-system/kube-vip-a',
   timing: DEFAULT_TIMING,
   cleanRoutingTable: false,
