@@ -1,0 +1,69 @@
+// expectedRoutes() reused across checks while nothing it reads has changed.
+//
+// At 10,000 Services computing the expected set is most of a check, yet most
+// checks see the same API view: a kernel route event, the periodic re-check
+// and a repair's read-back all re-run the comparison with no Kubernetes change
+// in between. The set is a pure function of the snapshot, the model, the
+// node's interfaces and, through lease expiry alone, `now`; the cluster index
+// hands out the same immutable snapshot object until something changes. So a
+// set is kept per snapshot (weakly: it goes when the snapshot does), per model
+// and interfaces (by value), and only for the span of time in which no lease
+// the snapshot holds can expire.
+//
+// Relies on snapshots never being mutated once handed out (ClusterSnapshot is
+// read-only by type; ClusterIndex builds a new one per batch of changes).
+
+import type { ClusterSnapshot, InterfaceInfo } from './cluster.ts';
+import { expectedRoutes } from './expected.ts';
+import type { ExpectedInput, ExpectedSet } from './expected.ts';
+import type { KubeVipModel } from './model.ts';
+
+interface Entry {
+  readonly computedAt: number;
+  /** The set stays valid for now in [computedAt, validUntil]. */
+  readonly validUntil: number;
+  readonly set: ExpectedSet;
+}
+
+/** At most this many (model, interfaces) variants are kept per snapshot. */
+const VARIANTS = 8;
+
+const cache = new WeakMap<ClusterSnapshot, Map<string, Entry>>();
+
+const variantKey = (model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): string =>
+  JSON.stringify([model, interfaces]);
+
+/**
+ * The first instant after `now` at which some lease of the snapshot changes
+ * from valid to expired (leaseState: expired once renewed + duration + skew
+ * < now); Infinity when none can. An expired lease never becomes valid
+ * again without a new snapshot.
+ */
+export function leaseHorizon(leases: ClusterSnapshot['leases'], now: number, skewSeconds: number): number {
+  let horizon = Infinity;
+  for (const lease of leases.values()) {
+    const renewed = lease.renewTime ?? lease.acquireTime;
+    if (renewed === undefined) continue;
+    const boundary = renewed + ((lease.leaseDurationSeconds ?? 0) + skewSeconds) * 1000;
+    if (boundary >= now && boundary < horizon) horizon = boundary;
+  }
+  return horizon;
+}
+
+/** expectedRoutes(input), from the cache when the same inputs were seen and no lease can have expired since. */
+export function memoizedExpectedRoutes(input: ExpectedInput): ExpectedSet {
+  const { snapshot, model, interfaces, now } = input;
+  let variants = cache.get(snapshot);
+  if (!variants) {
+    variants = new Map();
+    cache.set(snapshot, variants);
+  }
+  const key = variantKey(model, interfaces);
+  const hit = variants.get(key);
+  if (hit && now >= hit.computedAt && now <= hit.validUntil) return hit.set;
+  const set = expectedRoutes(input);
+  variants.delete(key);
+  if (variants.size >= VARIANTS) variants.delete(variants.keys().next().value!);
+  variants.set(key, { computedAt: now, validUntil: leaseHorizon(snapshot.leases, now, model.leaseSkewSeconds), set });
+  return set;
+}
