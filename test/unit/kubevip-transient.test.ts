@@ -177,3 +177,26 @@ describe('repair skips transient drift', () => {
     expect(p.steps.map((s) => `${s.op} ${s.route.destination}`)).toEqual(['add 10.0.0.6/32', 'delete 10.0.0.5/32']);
   });
 });
+
+describe('several kube-vip instances on one node (E25)', () => {
+  it('a CP static pod and a services DaemonSet: the expected set is the union of both, each route says which instance places it', () => {
+    const cp = inst(running(3600 * S), { id: 'kube-system/kube-vip-cp', model: { servicesEnabled: false, controlPlane: { enabled: true, addresses: ['192.168.10.100'] } } });
+    const svcs = inst(running(3600 * S), { id: 'kube-system/kube-vip-ds' });
+    const r = check({ services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], owned: [kroute('192.168.10.100/32'), kroute('10.0.0.5/32')], instances: [cp, svcs] });
+    expect(r.report.inSync).toBe(true);
+    expect([...r.expected!.routes.values()].map((e) => `${e.destination} ${e.instances!.join(',')}`).sort()).toEqual([
+      '10.0.0.5/32 kube-system/kube-vip-ds',
+      '192.168.10.100/32 kube-system/kube-vip-cp',
+    ]);
+  });
+
+  it('the CP instance starting does not make the services instance\'s missing route transient', () => {
+    const cp = inst(running(5 * S), { id: 'cp', model: { servicesEnabled: false, controlPlane: { enabled: true, addresses: ['192.168.10.100'] } } });
+    const svcs = inst(running(3600 * S), { id: 'ds' });
+    const r = check({ services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], instances: [cp, svcs] });
+    expect(r.report.missing.map((m) => `${m.destination} ${m.reason} ${m.class}`)).toEqual([
+      '10.0.0.5/32 not-in-kernel drift',
+      '192.168.10.100/32 kube-vip-not-ready expected-transient',
+    ]);
+  });
+});
