@@ -1,0 +1,35 @@
+// docs/kube-vip-fidelity.md stays true (practices.md habit 9): a row for every
+// case E1–E28 of the spec, and every test it cites exists.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const doc = readFileSync(root('docs/kube-vip-fidelity.md'), 'utf8');
+const tests = ['test/unit', 'test/integration']
+  .flatMap((d) => readdirSync(root(d)).filter((f) => f.endsWith('.test.ts')).map((f) => readFileSync(root(`${d}/${f}`), 'utf8')))
+  .join('\n')
+  .replaceAll("\\'", "'");
+
+/** The quoted test names of the last cell of a table row. */
+function citedTests(row: string): string[] {
+  const cells = row.split(/(?<!\\)\|/).map((c) => c.trim()).filter((c) => c !== '');
+  const last = (cells.at(-1) ?? '').replaceAll('\\"', '\u0000');
+  return [...last.matchAll(/"([^"]+)"/g)].map((m) => m[1]!.replaceAll('\u0000', '"'));
+}
+
+const rows = doc.split('\n').filter((l) => /^\| E\d+ /.test(l));
+
+describe('docs/kube-vip-fidelity.md', () => {
+  it('has one conformance row per case E1–E28', () => {
+    expect(rows.map((r) => /^\| (E\d+)/.exec(r)![1])).toEqual(Array.from({ length: 28 }, (_, i) => `E${i + 1}`));
+  });
+
+  it.each(rows.map((r) => [/^\| (E\d+)/.exec(r)![1]!, r] as const))('%s cites tests that exist', (_id, row) => {
+    const names = citedTests(row);
+    expect(names.length).toBeGreaterThan(0);
+    const missing = names.filter((n) => !n.split('…').map((p) => p.trim()).filter((p) => p !== '').every((p) => tests.includes(p) || tests.includes(p.replaceAll('"', '\\"'))));
+    expect(missing).toEqual([]);
+  });
+});
