@@ -34,6 +34,14 @@ interface PageView {
   readonly overflow: boolean;
 }
 
+// Runs in the page (a string: this project's TypeScript has no DOM types).
+const READ_PAGE = `({
+  state: document.querySelector('#state')?.textContent ?? '',
+  rows: Object.fromEntries([...document.querySelectorAll('tr[data-verdict]')]
+    .map((tr) => [tr.getAttribute('data-destination'), tr.getAttribute('data-verdict')])),
+  overflow: document.documentElement.scrollWidth > window.innerWidth || document.body.scrollWidth > document.body.clientWidth,
+})`;
+
 /**
  * What the page shows. The page reloads itself every few seconds; a read
  * that a reload interrupts is simply read again.
@@ -41,13 +49,7 @@ interface PageView {
 async function view(page: Page): Promise<PageView> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await page.evaluate(() => ({
-        state: document.querySelector('#state')?.textContent ?? '',
-        rows: Object.fromEntries(
-          [...document.querySelectorAll('tr[data-verdict]')].map((tr) => [tr.getAttribute('data-destination'), tr.getAttribute('data-verdict')]),
-        ) as Record<string, string>,
-        overflow: document.documentElement.scrollWidth > window.innerWidth || document.body.scrollWidth > document.body.clientWidth,
-      }));
+      return (await page.evaluate(READ_PAGE)) as PageView;
     } catch (err) {
       if (attempt >= 5 || !/context was destroyed|navigat/i.test((err as Error).message)) throw err;
       await page.waitForLoadState('load');
