@@ -93,8 +93,10 @@ export async function runInNamespace(o: DemoOptions, config: Config, say: (line:
     });
     child.on('error', (err) => say(`starting the demo inside ${ns}: ${err.message}`));
     const { code, signal } = await waitForExit(child);
-    if (stoppedBy) return { ran: true, code: exitCodeForSignal(stoppedBy) };
-    return { ran: true, code: code ?? (signal ? exitCodeForSignal(signal) : 1) };
+    // The child decides its own status (Ctrl-C after the last step is a normal
+    // end); only a child that was killed takes it from the signal.
+    if (code !== null) return { ran: true, code };
+    return { ran: true, code: exitCodeForSignal(stoppedBy ?? signal ?? 'SIGKILL') };
   } finally {
     if (killTimer) clearTimeout(killTimer);
     if (child && child.exitCode === null && child.signalCode === null) {
