@@ -70,6 +70,22 @@ describeIfRoot('routewarden demo in a network namespace (root)', () => {
     });
   });
 
+  describe.skipIf(!hasScript())('the end of the demo at a terminal', () => {
+    it('keeps serving the final state until Ctrl-C, which is then a normal exit (0)', async () => {
+      const demo = startDemo(['--scenario', 'dual-stack-bounce', '--listen', '127.0.0.1:0'], { pty: true });
+      const ns = await namespaceOf(demo);
+      const port = await printedPort(demo);
+      await demo.waitFor(/Look around; press Enter/);
+      const report = JSON.parse((await getText(`http://127.0.0.1:${port}/drift`)).body) as Report;
+      expect(report).toMatchObject({ inSync: true, counts: { expected: 3, kernel: 3, orphan: 0, missing: 0 } });
+      demo.type('\x03');
+      const { code } = await finished(demo, 20_000);
+      expect(code, demo.output()).toBe(0);
+      expect(namespaces()).not.toContain(ns);
+      expect(await portClosed(port)).toBe(true);
+    });
+  });
+
   it('SIGTERM to the demo process alone (as a service manager sends it) stops the child in the namespace too', async () => {
     const demo = startDemo(['--listen', '127.0.0.1:0']);
     const ns = await namespaceOf(demo);
