@@ -8,7 +8,7 @@ import type { Report } from '../core/report.ts';
 import { createLogger } from '../surface/logger.ts';
 import type { Logger } from '../surface/logger.ts';
 import { createKubeVipPlayer } from './kube-vip.ts';
-import { createNarrator, stdoutNarrator } from './narrator.ts';
+import { stdoutNarrator } from './narrator.ts';
 import type { Narrator } from './narrator.ts';
 import { demoConfig } from './options.ts';
 import type { DemoOptions } from './options.ts';
@@ -77,7 +77,6 @@ export interface RunHereOptions {
   readonly options: DemoOptions;
   readonly ctx: LoadContext;
   readonly stage: StageChoice;
-  readonly write?: (s: string) => void;
 }
 
 /**
@@ -105,7 +104,7 @@ function watchParent(onGone: () => void): () => void {
 
 export async function runDemoHere(o: RunHereOptions): Promise<number> {
   const config = demoConfig(o.options.flags, o.ctx);
-  const narrator = o.write ? createNarrator(o.write) : stdoutNarrator(o.ctx.env);
+  const narrator = stdoutNarrator(o.ctx.env);
   const logger: Logger = createLogger({ level: config.logLevel, toStderr: true });
   const controller = new AbortController();
   let stoppedBy: NodeJS.Signals | null = null;
