@@ -40,7 +40,7 @@ describeIfRoot('routewarden check against a real kernel table and the API double
   });
   beforeEach(async () => {
     for (const kind of ['Service', 'EndpointSlice', 'Lease'] as const) {
-      for (const o of w.api.list(kind)) w.api.delete(kind, o.metadata.namespace, o.metadata.name);
+      for (const o of w.api.list(kind)) w.api.delete(kind, o.metadata?.namespace, o.metadata?.name ?? '');
     }
     // Flushing a table that does not exist yet is an error to `ip`; ignore it.
     await w.ip('route flush table 198').catch(() => '');

@@ -77,7 +77,7 @@ describeIfRoot('check --remediate', () => {
   });
   beforeEach(async () => {
     for (const kind of ['Service', 'EndpointSlice', 'Event'] as const) {
-      for (const o of w.api.list(kind)) w.api.delete(kind, o.metadata.namespace, o.metadata.name);
+      for (const o of w.api.list(kind)) w.api.delete(kind, o.metadata?.namespace, o.metadata?.name ?? '');
     }
     for (const fam of ['-4', '-6']) await w.ip(`${fam} route flush table 198`).catch(() => '');
   });
