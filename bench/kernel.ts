@@ -3,7 +3,7 @@
 // repair against `ip -batch` doing the same operations.
 
 import { execFileSync } from 'node:child_process';
-import type { KernelTable } from '../src/core/ports.ts';
+import type { KernelTable, RouteChange } from '../src/core/ports.ts';
 import type { RouteSpec } from '../src/core/types.ts';
 import { since } from './stats.ts';
 
@@ -90,8 +90,8 @@ export function stepLine(op: 'add' | 'delete', r: RouteSpec): string {
 }
 
 /**
- * Wraps a KernelTable to time the span of its add/delete calls: first call
- * start to last call end, which is a repair's apply phase.
+ * Wraps a KernelTable to time the span of its add/delete/applyAll calls:
+ * first call start to last call end, which is a repair's apply phase.
  */
 export function timedTable(inner: KernelTable): KernelTable & { span(): number; reset(): void; ops(): number } {
   let first = -1;
@@ -106,7 +106,21 @@ export function timedTable(inner: KernelTable): KernelTable & { span(): number; 
       last = performance.now();
     }
   };
+  const applyAll = inner.applyAll?.bind(inner);
   return {
+    ...(applyAll
+      ? {
+          async applyAll(changes: readonly RouteChange[]) {
+            if (first < 0) first = performance.now();
+            ops += changes.length;
+            try {
+              return await applyAll(changes);
+            } finally {
+              last = performance.now();
+            }
+          },
+        }
+      : {}),
     dump: () => inner.dump(),
     interfaces: () => inner.interfaces(),
     subscribe: (cb) => inner.subscribe(cb),

@@ -98,19 +98,19 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   let added = 0;
   let deleted = 0;
   const failures: string[] = [];
-  for (const step of plan.steps) {
-    try {
-      if (step.op === 'delete') await deps.kernel.delete(step.route);
-      else await deps.kernel.add(step.route);
+  const outcomes = deps.kernel.applyAll ? await deps.kernel.applyAll(plan.steps) : await applyEach(deps.kernel, plan.steps);
+  plan.steps.forEach((step, i) => {
+    const err = outcomes[i];
+    if (err === null) {
       if (step.op === 'add') added++;
       else deleted++;
-    } catch (err) {
-      // "No such route" on delete is the goal reached; "exists" on add is
-      // judged by the read-back below (identical attributes = success).
-      if (err instanceof KernelError && ((step.op === 'delete' && err.code === 'ESRCH') || (step.op === 'add' && err.code === 'EEXIST'))) continue;
-      failures.push(err instanceof Error ? err.message : `${describeStep(step)}: ${String(err)}`);
+      return;
     }
-  }
+    // "No such route" on delete is the goal reached; "exists" on add is
+    // judged by the read-back below (identical attributes = success).
+    if (err instanceof KernelError && ((step.op === 'delete' && err.code === 'ESRCH') || (step.op === 'add' && err.code === 'EEXIST'))) return;
+    failures.push(err instanceof Error ? err.message : `${describeStep(step)}: ${String(err)}`);
+  });
   state.lastRepairAt = clock();
   metrics?.remediatedRoutes.inc({ action: 'add' }, added);
   metrics?.remediatedRoutes.inc({ action: 'delete' }, deleted);
@@ -135,6 +135,21 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
     message: `${config.strategy} repair of table ${config.model.table}: added ${list(summary.added)}; deleted ${list(summary.deleted)}${failures.length ? `; ${failures.length} failed` : ''}${verified.report.inSync ? '' : '; drift remains'}`,
   });
   return { kind: 'applied', plan, added, deleted, failures, verified };
+}
+
+/** One change after the other, for tables without applyAll(): null when done, else what was thrown. */
+async function applyEach(kernel: KernelTable, steps: readonly Step[]): Promise<unknown[]> {
+  const outcomes: unknown[] = [];
+  for (const step of steps) {
+    try {
+      if (step.op === 'delete') await kernel.delete(step.route);
+      else await kernel.add(step.route);
+      outcomes.push(null);
+    } catch (err) {
+      outcomes.push(err ?? new Error('unknown failure'));
+    }
+  }
+  return outcomes;
 }
 
 async function emitSafely(deps: RepairDeps, e: Parameters<EventSink['emit']>[0]): Promise<void> {

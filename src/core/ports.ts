@@ -24,6 +24,12 @@ export class KernelError extends Error {
   }
 }
 
+/** One change of a batch; a repair plan's steps are such changes. */
+export interface RouteChange {
+  readonly op: 'add' | 'delete';
+  readonly route: RouteSpec;
+}
+
 /**
  * kube-vip's table on this node. An implementation is bound to one
  * (table, protocol) pair at construction.
@@ -35,6 +41,13 @@ export interface KernelTable {
   add(route: RouteSpec): Promise<void>;
   /** Delete the owned route matching table, destination, device and protocol. */
   delete(route: RouteSpec): Promise<void>;
+  /**
+   * Optional: the same adds and deletes, in this order, as one pipelined
+   * exchange (what `ip -batch` is to `ip route`); every change is tried
+   * whatever happens to the others. One result per change: null when done,
+   * else the KernelError that add()/delete() would have thrown. Never rejects.
+   */
+  applyAll?(changes: readonly RouteChange[]): Promise<(KernelError | null)[]>;
   /** Interfaces with their addresses and state. */
   interfaces(): Promise<InterfaceInfo[]>;
   /**

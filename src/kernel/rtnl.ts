@@ -68,6 +68,25 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** One request of a batch: a message type, its flags (NLM_F_REQUEST and NLM_F_ACK are added) and its body. */
+export interface BatchRequest {
+  readonly type: number;
+  readonly flags: number;
+  readonly payload: readonly Uint8Array[];
+}
+
+/** A batch in flight: which sequence numbers are ours, and which one closes the datagram in flight. */
+interface PendingBatch {
+  readonly index: Map<number, number>;
+  readonly results: (NetlinkError | null)[];
+  lastSeq: number;
+  receive(seq: number, errno: number): void;
+  reject(err: Error): void;
+}
+
+/** Requests per datagram in a batch: should all fail, their error ACKs (one skb each) must fit the receive buffer. */
+const BATCH_WINDOW = 64;
+
 export interface RtnlSocketOptions {
   /** rtnetlink multicast groups (RTNLGRP_*) to join. */
   readonly groups?: readonly number[];
@@ -93,6 +112,7 @@ export class RtnlSocket {
   readonly #onError: ((err: NetlinkError) => void) | undefined;
   #seq = Math.floor(Math.random() * 0x7fffffff);
   #pending: Pending | null = null;
+  #batch: PendingBatch | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -145,6 +165,24 @@ export class RtnlSocket {
     return this.#enqueue(type, NLM_F_REQUEST | NLM_F_DUMP, payload, true, sink);
   }
 
+  /**
+   * Many requests in order, pipelined the way `ip -batch` is not: up to
+   * BATCH_WINDOW messages go out in one datagram, which the kernel handles one
+   * after another. Only the last asks for an ACK; the kernel answers every
+   * failing message anyway (netlink_rcv_skb acks on error whatever the
+   * flags), in order, so once the last ACK is in, every message without an
+   * error succeeded. Then the next datagram leaves. A failing request does not
+   * stop the others. Resolves with one entry per request: null when it
+   * succeeded, else the kernel's error; rejects only when the socket fails
+   * (an error ACK dropped for want of buffer space surfaces as ENOBUFS).
+   */
+  requestBatch(requests: readonly BatchRequest[]): Promise<(NetlinkError | null)[]> {
+    const run = (): Promise<(NetlinkError | null)[]> => this.#exchangeBatch(requests);
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -163,14 +201,7 @@ export class RtnlSocket {
     if (this.#closed) return Promise.reject(new NetlinkError('EBADF', 'rtnetlink socket closed'));
     this.#seq = (this.#seq % 0x7fffffff) + 1;
     const seq = this.#seq;
-    let length = HEADER;
-    for (const p of payload) length += p.length;
-    const header = Buffer.alloc(HEADER);
-    header.writeUInt32LE(length, 0);
-    header.writeUInt16LE(type, 4);
-    header.writeUInt16LE(flags, 6);
-    header.writeUInt32LE(seq, 8);
-    // nlmsg_pid 0: the kernel fills in our port.
+    const header = this.#header(type, flags, seq, payload);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#fail(new NetlinkError('ETIMEDOUT', `no reply from the kernel within ${this.#timeoutMs} ms`));
@@ -201,11 +232,103 @@ export class RtnlSocket {
     });
   }
 
+  #exchangeBatch(requests: readonly BatchRequest[]): Promise<(NetlinkError | null)[]> {
+    if (this.#closed) return Promise.reject(new NetlinkError('EBADF', 'rtnetlink socket closed'));
+    const results: (NetlinkError | null)[] = new Array<NetlinkError | null>(requests.length).fill(null);
+    if (requests.length === 0) return Promise.resolve(results);
+    return new Promise((resolve, reject) => {
+      let next = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.#batch = null;
+        this.#raw.unref();
+      };
+      const batch: PendingBatch = {
+        index: new Map(),
+        results,
+        lastSeq: 0,
+        receive: (seq, errno) => {
+          const i = batch.index.get(seq);
+          if (i === undefined) return;
+          if (errno < 0) results[i] = new NetlinkError(errnoName(errno), `kernel answered ${errnoName(errno)}`);
+          if (seq === batch.lastSeq) sendNext();
+        },
+        reject: (err) => {
+          finish();
+          reject(err);
+        },
+      };
+      const sendNext = (): void => {
+        clearTimeout(timer);
+        if (next >= requests.length) {
+          finish();
+          resolve(results);
+          return;
+        }
+        const end = Math.min(requests.length, next + BATCH_WINDOW);
+        const bufs: Uint8Array[] = [];
+        batch.index.clear();
+        for (; next < end; next++) {
+          const r = requests[next]!;
+          this.#seq = (this.#seq % 0x7fffffff) + 1;
+          batch.index.set(this.#seq, next);
+          const ack = next === end - 1 ? NLM_F_ACK : 0;
+          bufs.push(this.#header(r.type, r.flags | NLM_F_REQUEST | ack, this.#seq, r.payload), ...r.payload);
+        }
+        batch.lastSeq = this.#seq;
+        timer = setTimeout(() => this.#fail(new NetlinkError('ETIMEDOUT', `no reply from the kernel within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+        this.#raw.send(bufs, undefined, (err) => {
+          if (err) this.#fail(new NetlinkError(errnoNameOf(err), `sending netlink requests: ${err.message}`, { cause: err }));
+        });
+      };
+      this.#batch = batch;
+      this.#raw.ref();
+      sendNext();
+    });
+  }
+
+  /** nlmsghdr for a message of `payload`; nlmsg_pid 0: the kernel fills in our port. */
+  #header(type: number, flags: number, seq: number, payload: readonly Uint8Array[]): Buffer {
+    let length = HEADER;
+    for (const p of payload) length += p.length;
+    const header = Buffer.alloc(HEADER);
+    header.writeUInt32LE(length, 0);
+    header.writeUInt16LE(type, 4);
+    header.writeUInt16LE(flags, 6);
+    header.writeUInt32LE(seq, 8);
+    return header;
+  }
+
   #fail(err: NetlinkError): void {
     this.#pending?.reject(err);
+    this.#batch?.reject(err);
+  }
+
+  /** ACKs of a batch: one NLMSG_ERROR per request, errno 0 for success. */
+  #receiveBatch(batch: PendingBatch, buf: Buffer): void {
+    let offset = 0;
+    while (offset + HEADER <= buf.length) {
+      const length = buf.readUInt32LE(offset);
+      if (length < HEADER || offset + length > buf.length) {
+        batch.reject(new NetlinkError('EPROTO', `malformed netlink message (length ${length})`));
+        return;
+      }
+      if (buf.readUInt16LE(offset + 4) === NLMSG_ERROR) {
+        const errno = length - HEADER >= 4 ? buf.readInt32LE(offset + HEADER) : 0;
+        batch.receive(buf.readUInt32LE(offset + 8), errno);
+        if (this.#batch !== batch) return; // done, or failed
+      }
+      offset += (length + 3) & ~3;
+    }
   }
 
   #receive(buf: Buffer): void {
+    const batch = this.#batch;
+    if (batch && buf.length >= HEADER && batch.index.has(buf.readUInt32LE(8))) {
+      this.#receiveBatch(batch, buf);
+      return;
+    }
     const pending = this.#pending;
     // Datagrams are either replies (all messages carry our seq) or multicast
     // notifications (seq 0); the kernel never mixes them in one datagram.
