@@ -71,15 +71,17 @@ export async function runInNamespace(o: DemoOptions, config: Config, say: (line:
   let stoppedBy: NodeJS.Signals | null = null;
   let killTimer: NodeJS.Timeout | null = null;
   const removeSignals = onTermination((signal) => {
-    // On Ctrl-C the terminal signals the child too; SIGTERM covers a signal
-    // sent to this process alone. A second signal means "now".
+    // Pass the very signal on, as an init process does: on Ctrl-C the terminal
+    // signals the child too, and whichever copy it sees first says SIGINT;
+    // a signal sent to this process alone reaches it only this way. A second
+    // signal means "now".
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     if (stoppedBy) {
       child.kill('SIGKILL');
       return;
     }
     stoppedBy = signal;
-    child.kill('SIGTERM');
+    child.kill(signal);
     killTimer = setTimeout(() => child?.kill('SIGKILL'), CHILD_STOP_GRACE_MS);
   });
 
