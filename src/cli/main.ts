@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import type { Config } from './config.ts';
 import { envName, optionsFor } from './options.ts';
 import { VERSION } from '../version.ts';
+import { DEMO_DEFAULTS } from '../demo/options.ts';
 import { createLogger } from '../surface/logger.ts';
 import type { Logger } from '../surface/logger.ts';
 import { formatTextReport } from './text-report.ts';
@@ -54,6 +55,11 @@ export function buildProgram(actions: Record<'run' | 'check' | 'demo', Action>, 
   demo.addOption(new Option('--step', 'wait for Enter between steps (on a terminal)'));
   demo.addOption(new Option('--api-only', 'only start the simulated cluster (sample objects) and print a kubeconfig; --listen sets its address'));
   demo.addOption(new Option('--memory', 'use the in-memory kernel table even when root'));
+  // The help of the shared options must show the demo's own defaults.
+  for (const [flag, value] of Object.entries(DEMO_DEFAULTS)) {
+    const option = demo.options.find((o) => o.long === `--${flag}`);
+    if (option) option.description = option.description.replace(/default "[^"]*"/, `default ${JSON.stringify(value)}`);
+  }
   // Internal: the demo re-runs itself inside its network namespace with these.
   demo.addOption(new Option('--inside-netns <name>').hideHelp());
   demo.addOption(new Option('--http-socket <path>').hideHelp());

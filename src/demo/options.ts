@@ -13,8 +13,11 @@ export type Scenario = (typeof SCENARIOS)[number];
 /** The node the simulated cluster runs its endpoints on, and that routewarden checks. */
 export const DEMO_NODE = 'demo-node';
 
-/** Demo defaults: a person should see drift and repair within seconds. */
-const DEMO_DEFAULTS = { listen: '127.0.0.1:9798', interval: '1s' } as const;
+/**
+ * Where the demo's defaults differ from `run`'s: stories that last seconds,
+ * served on loopback only, and quiet logs (the narration is the output).
+ */
+export const DEMO_DEFAULTS = { listen: '127.0.0.1:9798', interval: '1s', 'log-level': 'warn' } as const;
 const GRACE_MS = 2_000;
 const MIN_REPAIR_INTERVAL_MS = 1_000;
 
@@ -63,8 +66,8 @@ export function parseDemoOptions(opts: Raw, env: NodeJS.ProcessEnv): DemoOptions
 /** The Config of the demo's routewarden service: `run`'s, with the demo's node and timings. */
 export function demoConfig(flags: Raw, ctx: LoadContext): Config {
   const withDefaults: Raw = { ...flags };
-  for (const [flag, value] of Object.entries(DEMO_DEFAULTS)) {
-    if (withDefaults[flag] === undefined && ctx.env[envName(flag)] === undefined) withDefaults[flag] = value;
+  for (const flag of ['listen', 'interval'] as const) {
+    if (withDefaults[flag] === undefined && ctx.env[envName(flag)] === undefined) withDefaults[flag] = DEMO_DEFAULTS[flag];
   }
   const base = loadConfig('demo', withDefaults, ctx);
   return Object.freeze({
@@ -74,9 +77,8 @@ export function demoConfig(flags: Raw, ctx: LoadContext): Config {
     dryRun: false,
     graceMs: GRACE_MS,
     minRepairIntervalMs: MIN_REPAIR_INTERVAL_MS,
-    // Quiet unless asked: the narration is the demo's output; --log-level
-    // info shows routewarden's own JSON logs (on stderr) next to it.
-    logLevel: base.logLevelExplicit ? base.logLevel : 'warn',
+    // --log-level info shows routewarden's own JSON logs (on stderr) next to the story.
+    logLevel: base.logLevelExplicit ? base.logLevel : DEMO_DEFAULTS['log-level'],
   });
 }
 
