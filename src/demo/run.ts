@@ -2,7 +2,9 @@
 // Memory mode runs it directly; namespace mode runs it in a child process
 // that lives inside the namespace (see parent.ts).
 
+import { lstatSync, rmdirSync, unlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { dirname } from 'node:path';
 import type { Config, LoadContext } from '../cli/config.ts';
 import type { Report } from '../core/report.ts';
 import { createLogger } from '../surface/logger.ts';
@@ -112,7 +114,13 @@ export async function runDemoHere(o: RunHereOptions): Promise<number> {
     stoppedBy ??= signal;
     controller.abort(signal);
   });
-  const stopWatching = o.options.insideNetns !== undefined ? watchParent(() => controller.abort('the demo parent process went away')) : () => {};
+  let parentGone = false;
+  const stopWatching = o.options.insideNetns !== undefined
+    ? watchParent(() => {
+      parentGone = true;
+      controller.abort('the demo parent process went away');
+    })
+    : () => {};
   const stage: Stage = o.stage.kind === 'netns'
     ? createNetnsStage({ ns: o.stage.ns, table: config.model.table, protocol: config.model.protocol, logger })
     : createMemoryStage({ why: o.stage.why, table: config.model.table, protocol: config.model.protocol, logger });
@@ -170,6 +178,26 @@ export async function runDemoHere(o: RunHereOptions): Promise<number> {
     else await stage.close().catch(() => {});
     stopWatching();
     removeSignals();
+    if (parentGone && o.options.httpSocket !== undefined) removeSocketDir(o.options.httpSocket);
+  }
+}
+
+/**
+ * The parent made a private directory for the HTTP socket and would have
+ * removed it; when it was killed, the child is the last one to leave. Only
+ * the socket and then the directory if empty: never a recursive delete of a
+ * path that came in on the command line.
+ */
+function removeSocketDir(socketPath: string): void {
+  try {
+    if (lstatSync(socketPath).isSocket()) unlinkSync(socketPath);
+  } catch {
+    // already gone
+  }
+  try {
+    rmdirSync(dirname(socketPath));
+  } catch {
+    // not empty, or gone: leave it
   }
 }
 

@@ -3,6 +3,8 @@
 // What must hold whatever happens: the namespace, the processes in it and the
 // port are gone when the demo is.
 
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeIfRoot } from '../helpers/netns.ts';
 import type { Report } from '../../src/core/report.ts';
@@ -23,10 +25,16 @@ describeIfRoot('routewarden demo in a network namespace (root)', () => {
     await killed.waitFor(/\[1\/6\]/);
     const orphaned = pidsIn(stale);
     expect(orphaned.length).toBeGreaterThan(0);
+    // The parent's private directory for the HTTP socket, from the child's command line.
+    const cmdline = readFileSync(`/proc/${orphaned[0]}/cmdline`, 'utf8').split('\0');
+    const socketDir = dirname(cmdline[cmdline.indexOf('--http-socket') + 1]!);
+    expect(existsSync(socketDir)).toBe(true);
     killed.child.kill('SIGKILL');
     await finished(killed, 10_000);
     await expect.poll(() => orphaned.filter(alive), { timeout: 15_000 }).toEqual([]);
     expect(namespaces()).toContain(stale);
+    // The child, last to leave, removed the socket and the directory.
+    expect(existsSync(socketDir)).toBe(false);
 
     const demo = startDemo(['--listen', '127.0.0.1:0']);
     const ns = await namespaceOf(demo);
