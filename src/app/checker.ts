@@ -113,7 +113,9 @@ function logCheck(logger: Logger, { report }: CheckResult, entered: number, seco
     durationMs: Math.round(seconds * 1000),
   };
   if (report.sources.kernel !== 'ok' || report.sources.kubernetes !== 'ok') {
-    logger.warn({ ...summary, errors: report.errors }, 'check could not compare: a source is not ok');
+    // Waiting for the informers' first sync is routine; a failure is not.
+    const failed = report.sources.kernel === 'error' || report.sources.kubernetes === 'error';
+    (failed ? logger.warn.bind(logger) : logger.info.bind(logger))({ ...summary, errors: report.errors }, 'check could not compare: a source is not ok');
   } else if (!report.inSync) {
     logger.info({
       ...summary,

@@ -87,15 +87,19 @@ export function createService(deps: ServiceDeps): Service {
     async start() {
       const where = deps.listenPath ?? `${config.listen.host ?? ''}:${config.listen.port}`;
       server = await new Promise<Server>((resolve, reject) => {
+        // Express 5 calls the listen callback with the error when binding fails
+        // (EADDRINUSE): without this check the service "starts" serving nothing.
+        const done = (err?: Error): void => (err ? reject(new Error(`listening on ${where}: ${err.message}`)) : resolve(s));
         const s = deps.listenPath !== undefined
-          ? app.listen(deps.listenPath, () => resolve(s))
-          : app.listen(config.listen.port, config.listen.host ?? '::', () => resolve(s));
-        s.once('error', (err) => reject(new Error(`listening on ${where}: ${err.message}`)));
+          ? app.listen(deps.listenPath, done)
+          : app.listen(config.listen.port, config.listen.host ?? '::', done);
       });
       unsubscribe.push(deps.kernel.subscribe(() => loop.markDirty('kernel route event')));
       unsubscribe.push(deps.cluster.onChange(() => loop.markDirty('kubernetes event')));
-      await deps.cluster.start();
+      // The loop first: the kernel side is checked and /healthz fed even while
+      // the API server is slow to answer the informers' first LIST.
       loop.start();
+      await deps.cluster.start();
       const addr = server.address();
       const bound = addr !== null && typeof addr === 'object'
         ? { port: (addr as AddressInfo).port, host: (addr as AddressInfo).address }
