@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { createApiDouble } from '../../src/apidouble/index.ts';
-import type { ApiDouble } from '../../src/apidouble/index.ts';
+import type { ApiDouble, KindName } from '../../src/apidouble/index.ts';
+import type { Report } from '../../src/core/report.ts';
+import { afterAll, beforeAll } from 'vitest';
 import { createNetns, forwardTcpToUnix, killAndWait } from './netns.ts';
 import type { Netns, TcpForwarder } from './netns.ts';
 
@@ -135,4 +137,43 @@ export function sample(body: string, name: string, labels = ''): number {
   const escaped = labels.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const m = new RegExp(`^${name}${labels ? `\\{${escaped}\\}` : ''} (\\S+)$`, 'm').exec(body);
   return m ? Number(m[1]) : NaN;
+}
+
+/** Empty the API double of these kinds and flush these kernel tables (both families). */
+export async function resetWorld(w: World, kinds: readonly KindName[], tables: readonly number[] = [198]): Promise<void> {
+  for (const kind of kinds) {
+    for (const o of w.api.list(kind)) w.api.delete(kind, o.metadata?.namespace, o.metadata?.name ?? '');
+  }
+  // Flushing a table that does not exist yet is an error to `ip`; ignore it.
+  for (const t of tables) {
+    for (const fam of ['-4', '-6']) await w.ip(`${fam} route flush table ${t}`).catch(() => '');
+  }
+}
+
+/** `routewarden check --output json <args>` in the namespace, parsed. */
+export async function checkJson(w: World, args: readonly string[] = []): Promise<{ code: number | null; report: Report; stderr: string }> {
+  const r = await w.cli(['check', '--output', 'json', ...args]);
+  try {
+    return { code: r.code, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+  } catch {
+    throw new Error(`check printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+/**
+ * One world for a describe block: created before its tests, destroyed after.
+ * Returns a getter, since the world exists only once beforeAll has run.
+ */
+export function useWorld(): () => World {
+  let w: World | undefined;
+  beforeAll(async () => {
+    w = await createWorld();
+  });
+  afterAll(async () => {
+    await w?.destroy();
+  });
+  return () => {
+    if (!w) throw new Error('the world is not created yet (use it inside a test)');
+    return w;
+  };
 }

@@ -2,28 +2,17 @@
 // network namespace (a real kernel table) against the Kubernetes API double
 // over the real list/watch protocol, through @kubernetes/client-node.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { endpointSlice, lease, service } from '../../src/apidouble/index.ts';
 import type { Report } from '../../src/core/report.ts';
 import { describeIfRoot } from '../helpers/netns.ts';
-import { createWorld, eventually, NODE_NAME } from '../helpers/world.ts';
+import { checkJson, eventually, NODE_NAME, resetWorld, useWorld } from '../helpers/world.ts';
 import type { World } from '../helpers/world.ts';
 
 const slice4 = (svc: string, node = 'worker-2', extra: { serving?: boolean } = {}) =>
   endpointSlice({ service: svc, addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: node, ready: true, serving: extra.serving ?? true }] });
 const slice6 = (svc: string) => endpointSlice({ service: svc, addressType: 'IPv6', endpoints: [{ addresses: ['fd00:244::5'], nodeName: 'worker-2', ready: true, serving: true }] });
-
-async function checkJson(w: World, args: string[] = []): Promise<{ code: number | null; report: Report; stderr: string }> {
-  const r = await w.cli(['check', '--output', 'json', ...args]);
-  let report: Report;
-  try {
-    report = JSON.parse(r.stdout) as Report;
-  } catch {
-    throw new Error(`check printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  }
-  return { code: r.code, report, stderr: r.stderr };
-}
 
 const summary = (r: Report) => ({
   orphans: r.orphans.map((o) => `${o.destination} ${o.reason}`),
@@ -31,20 +20,11 @@ const summary = (r: Report) => ({
 });
 
 describeIfRoot('routewarden check against a real kernel table and the API double', () => {
+  const world = useWorld();
   let w: World;
-  beforeAll(async () => {
-    w = await createWorld();
-  });
-  afterAll(async () => {
-    await w?.destroy();
-  });
   beforeEach(async () => {
-    for (const kind of ['Service', 'EndpointSlice', 'Lease'] as const) {
-      for (const o of w.api.list(kind)) w.api.delete(kind, o.metadata?.namespace, o.metadata?.name ?? '');
-    }
-    // Flushing a table that does not exist yet is an error to `ip`; ignore it.
-    await w.ip('route flush table 198').catch(() => '');
-    await w.ip('-6 route flush table 198').catch(() => '');
+    w = world();
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Lease']);
   });
 
   it('seed story (#762): the route of IP A is in sync; the Service is recreated with IP B while nothing updates the table => A orphan, B missing, exit 1', async () => {
@@ -147,12 +127,10 @@ describeIfRoot('routewarden check against a real kernel table and the API double
 });
 
 describeIfRoot('routewarden run reacts to the kernel and the API', () => {
+  const world = useWorld();
   let w: World;
-  beforeAll(async () => {
-    w = await createWorld();
-  });
-  afterAll(async () => {
-    await w?.destroy();
+  beforeEach(() => {
+    w = world();
   });
 
   it('an external `ip route add` shows in /metrics without waiting for the interval, and /metrics passes promtool', async () => {

@@ -3,12 +3,12 @@
 // selector spec.nodeName), derives kube-vip's table, protocol and election
 // from the pod's env, and judges the real kernel table with them.
 
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { endpointSlice, lease, service } from '../../src/apidouble/index.ts';
 import type { KubeObject } from '../../src/apidouble/index.ts';
 import type { Report } from '../../src/core/report.ts';
 import { describeIfRoot } from '../helpers/netns.ts';
-import { createWorld, NODE_NAME } from '../helpers/world.ts';
+import { checkJson, NODE_NAME, resetWorld, useWorld } from '../helpers/world.ts';
 import type { World } from '../helpers/world.ts';
 
 type Env = Record<string, string | { fieldRef: string }>;
@@ -54,31 +54,12 @@ const TABLE_ENV: Env = {
   vip_nodename: { fieldRef: 'spec.nodeName' },
 };
 
-async function checkJson(w: World, args: string[] = []): Promise<{ code: number | null; report: Report; stderr: string }> {
-  const r = await w.cli(['check', '--output', 'json', ...args]);
-  try {
-    return { code: r.code, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
-  } catch {
-    throw new Error(`check printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  }
-}
-
 describeIfRoot('--kube-vip-config auto against the API double and a real kernel table', () => {
+  const world = useWorld();
   let w: World;
-  beforeAll(async () => {
-    w = await createWorld();
-  });
-  afterAll(async () => {
-    await w?.destroy();
-  });
   beforeEach(async () => {
-    for (const kind of ['Service', 'EndpointSlice', 'Lease', 'Pod'] as const) {
-      for (const o of w.api.list(kind)) w.api.delete(kind, o.metadata?.namespace, o.metadata?.name ?? '');
-    }
-    for (const t of ['198', '200']) {
-      await w.ip(`route flush table ${t}`).catch(() => '');
-      await w.ip(`-6 route flush table ${t}`).catch(() => '');
-    }
+    w = world();
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Lease', 'Pod'], [198, 200]);
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
     w.api.upsert(endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: true, serving: true }] }));
     w.api.upsert(lease({ name: 'kubevip-web', holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 15 }));

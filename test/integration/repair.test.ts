@@ -2,12 +2,12 @@
 // double. What the table holds afterwards is read with `ip`, and what happened
 // during a repair with `ip monitor route` — an independent observer.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { endpointSlice, service } from '../../src/apidouble/index.ts';
 import type { KubeObject } from '../../src/apidouble/index.ts';
 import { describeIfRoot, killAndWait } from '../helpers/netns.ts';
-import { createWorld, eventually, sample } from '../helpers/world.ts';
+import { eventually, resetWorld, sample, useWorld } from '../helpers/world.ts';
 import type { World } from '../helpers/world.ts';
 
 /** Owned routes of table 198 as "dst dev" lines, both families, sorted. */
@@ -68,18 +68,11 @@ async function seedKernel(w: World): Promise<void> {
 const EXPECTED_AFTER = ['10.0.0.6/32 lo', '10.0.0.7/32 lo', 'fd00::6/128 lo'];
 
 describeIfRoot('check --remediate', () => {
+  const world = useWorld();
   let w: World;
-  beforeAll(async () => {
-    w = await createWorld();
-  });
-  afterAll(async () => {
-    await w?.destroy();
-  });
   beforeEach(async () => {
-    for (const kind of ['Service', 'EndpointSlice', 'Event'] as const) {
-      for (const o of w.api.list(kind)) w.api.delete(kind, o.metadata?.namespace, o.metadata?.name ?? '');
-    }
-    for (const fam of ['-4', '-6']) await w.ip(`${fam} route flush table 198`).catch(() => '');
+    w = world();
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Event']);
   });
 
   it.each(['flush-rebuild', 'surgical'])('%s repairs the seed story: the table ends exactly with the expected routes, foreign routes untouched', async (strategy) => {
@@ -103,7 +96,7 @@ describeIfRoot('check --remediate', () => {
 
   it('surgical never removes an expected route during the repair; flush-rebuild does, by design', async () => {
     for (const strategy of ['surgical', 'flush-rebuild']) {
-      for (const fam of ['-4', '-6']) await w.ip(`${fam} route flush table 198`).catch(() => '');
+      await resetWorld(w, []);
       seedCluster(w);
       await seedKernel(w);
       const mon = monitorDeletions(w);
@@ -217,12 +210,10 @@ describeIfRoot('check --remediate', () => {
 });
 
 describeIfRoot('run --remediate', () => {
+  const world = useWorld();
   let w: World;
-  beforeAll(async () => {
-    w = await createWorld();
-  });
-  afterAll(async () => {
-    await w?.destroy();
+  beforeEach(() => {
+    w = world();
   });
 
   it('waits out the grace period, then repairs, and counts what it did', async () => {
@@ -244,7 +235,7 @@ describeIfRoot('run --remediate', () => {
   });
 
   it('a second writer playing kube-vip: never deletes a route expected at that moment, and never repairs in a loop', async () => {
-    for (const fam of ['-4', '-6']) await w.ip(`${fam} route flush table 198`).catch(() => '');
+    await resetWorld(w, []);
     seedCluster(w);
     await w.ip('route add 10.0.0.6/32 dev lo table 198 proto 248');
     await w.ip('-6 route add fd00::6/128 dev lo table 198 proto 248');
