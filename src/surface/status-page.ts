@@ -64,6 +64,24 @@ function stateOf(report: Report): readonly [string, string] {
   return report.inSync ? ['ok', 'in sync'] : ['drift', 'drift'];
 }
 
+/** kube-vip as routewarden sees it: the instances found, their state, and settings that disagree. */
+function kubeVipSection(report: Report): string {
+  const kv = report.kubeVip;
+  if (!kv) return '';
+  const mismatch = kv.mismatches.length
+    ? `<p class="reason">routewarden's flags differ from kube-vip's effective value for: ${kv.mismatches.map(esc).join(', ')}</p>`
+    : '';
+  const rows = kv.instances.map((i) => {
+    const state = i.terminating ? 'terminating' : i.ready ? 'ready' : 'not ready';
+    const judged = i.included ? 'judged' : `not judged: ${i.excludedBecause ?? ''}`;
+    return `<tr><td>${esc(i.pod)}</td><td>${esc(state)}</td><td>${esc(i.startedAt ?? '-')}</td><td>${i.restarts}</td><td class="reason">${esc(judged)}</td></tr>`;
+  }).join('');
+  const table = kv.instances.length
+    ? `<div class="wrap"><table id="kube-vip"><thead><tr><th>Pod</th><th>State</th><th>Started</th><th>Restarts</th><th>Routes</th></tr></thead><tbody>${rows}</tbody></table></div>`
+    : '';
+  return `<h2>kube-vip</h2><p class="reason">${esc(kv.message)} (--kube-vip-config ${esc(kv.mode)})</p>${mismatch}${table}`;
+}
+
 export function renderStatusPage(report: Report | null, opts: StatusPageOptions): string {
   const head = `<!doctype html><html lang="en"><head><meta charset="utf-8">`
     + `<meta name="viewport" content="width=device-width,initial-scale=1">`
@@ -95,5 +113,5 @@ export function renderStatusPage(report: Report | null, opts: StatusPageOptions)
     + `<div class="meta">node <b>${esc(report.node)}</b> · table ${report.table} · protocol ${report.protocol} · checked ${esc(report.checkedAt)} · refreshes every ${opts.refreshSeconds}s · v${esc(opts.version)}${opts.ready ? '' : ' · not ready'}</div></header>`
     + `<main>${banner}${sources}<div class="cards">${card('expected', c.expected)}${card('kernel', c.kernel)}${card('orphan', c.orphan, true)}${card('missing', c.missing, true)}${card('foreign', c.foreign)}</div>`
     + `<div class="wrap"><table id="routes"><thead><tr><th>Destination</th><th class="fam">Family</th><th>Device</th><th>Verdict</th><th class="svc">Services</th></tr></thead><tbody>${rows}</tbody></table></div>${LEGEND}`
-    + `${excluded}</main></body></html>`;
+    + `${excluded}${kubeVipSection(report)}</main></body></html>`;
 }
