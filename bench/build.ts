@@ -6,8 +6,9 @@
 // for every other run in this checkout.
 
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = fileURLToPath(new URL('../.tmp/bench/', import.meta.url));
@@ -25,4 +26,16 @@ export function buildShipped(): string {
   copyFileSync(`${ROOT}package.json`, `${OUT}package.json`);
   copyFileSync(`${ROOT}bin/routewarden.js`, `${OUT}bin/routewarden.js`);
   return `${OUT}bin/routewarden.js`;
+}
+
+/**
+ * NODE_OPTIONS as the DaemonSet sets it (deploy/base/daemonset.yaml), so that
+ * the CLI's heap is sized as in a pod; '' when the manifest sets none.
+ */
+export function deployedNodeOptions(): string {
+  const path = `${ROOT}deploy/base/daemonset.yaml`;
+  if (!existsSync(path)) return '';
+  const ds = parse(readFileSync(path, 'utf8')) as { spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } };
+  const env = ds.spec?.template?.spec?.containers?.[0]?.env ?? [];
+  return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
 }

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { objectKey, type ClusterSnapshot, type EndpointSliceInfo, type ServiceInfo } from '../src/core/cluster.ts';
 import { diff } from '../src/core/diff.ts';
 import { expectedRoutes } from '../src/core/expected.ts';
+import { memoizedExpectedRoutes } from '../src/core/expected-memo.ts';
 import { formatIp, parseIp } from '../src/core/ip.ts';
 import { evaluate } from '../src/core/report.ts';
 import { DriftTracker } from '../src/core/tracker.ts';
@@ -54,7 +55,7 @@ const model = benchConfig().model;
 const metrics = createMetrics({ version: 'bench' });
 const tracker = new DriftTracker();
 
-const times: Record<string, number[]> = { expectedRoutes: [], diff: [], evaluate: [], tracker: [], recordCheck: [] };
+const times: Record<string, number[]> = { expectedRoutes: [], 'after 1 change': [], diff: [], evaluate: [], tracker: [], recordCheck: [] };
 const time = <T>(name: string, fn: () => T): T => {
   const t = performance.now();
   const r = fn();
@@ -64,6 +65,10 @@ const time = <T>(name: string, fn: () => T): T => {
 for (let i = 0; i < Number(values.reps); i++) {
   const exp = time('expectedRoutes', () => expectedRoutes({ snapshot, model, interfaces, now: Date.now() }));
   time('diff', () => diff(exp, dump, interfaces));
+  // One Service changed: a new snapshot, as the cluster index hands out, with one new object.
+  const [firstKey, first] = services.entries().next().value!;
+  const changed: ClusterSnapshot = { ...snapshot, services: new Map([...services, [firstKey, { ...first }]]) };
+  time('after 1 change', () => memoizedExpectedRoutes({ snapshot: changed, model, interfaces, now: Date.now() }));
   const result = time('evaluate', () => evaluate({ model, now: Date.now(), kernel: { status: { state: 'ok' }, dump, interfaces }, kubernetes: { status: { state: 'ok' }, snapshot } }));
   if (!result.report.inSync) throw new Error(`not in sync: ${JSON.stringify(result.report.counts)}`);
   const { entered } = time('tracker', () => tracker.update(result.report, Date.now()));

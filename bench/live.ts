@@ -51,10 +51,10 @@ export interface Cli {
 }
 
 /** `routewarden run` from `bin` (the shipped build), events only: the interval is an hour. */
-export function startCli(bin: string, kubeconfig: string): Cli {
-  const child = spawn(process.execPath, [bin, 'run', '--listen', `127.0.0.1:${PORT}`, '--interval', '1h', '--node-name', NODE, '--kubeconfig', kubeconfig, '--log-level', 'warn'], {
+export function startCli(bin: string, kubeconfig: string, nodeOptions = '', nodeFlags: readonly string[] = []): Cli {
+  const child = spawn(process.execPath, [...nodeFlags, bin, 'run', '--listen', `127.0.0.1:${PORT}`, '--interval', '1h', '--node-name', NODE, '--kubeconfig', kubeconfig, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
   });
   let logs = '';
   const keep = (d: Buffer): void => {

@@ -23,7 +23,7 @@ import { createNetlinkKernelTable } from '../src/kernel/netlink.ts';
 import { createKubeClusterSource } from '../src/kube/source.ts';
 import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
 import { silentLogger } from '../src/surface/logger.ts';
-import { buildShipped } from './build.ts';
+import { buildShipped, deployedNodeOptions } from './build.ts';
 import { addLine, filler4, filler6, foreign4, foreign6, generateCluster, serviceObject, sliceObjects } from './cluster.ts';
 import { makeChecker, measureCheck, measureRepair } from './inprocess.ts';
 import { FOREIGN_PROTO, flushTable, ipBatch, measureKernelRead, PROTO, TABLE } from './kernel.ts';
@@ -55,7 +55,9 @@ async function bench(opts: BenchOptions): Promise<void> {
   const details: Record<string, unknown> = {};
   const notes: string[] = [];
   const bin = buildShipped();
-  log(`built the CLI as shipped: ${bin}`);
+  const nodeOptions = deployedNodeOptions();
+  log(`built the CLI as shipped: ${bin}; NODE_OPTIONS from the DaemonSet: ${JSON.stringify(nodeOptions)}`);
+  notes.push(`\`routewarden run\` is the shipped build (compiled dist/) with the DaemonSet's NODE_OPTIONS ${JSON.stringify(nodeOptions)}`);
 
   // --- the cluster, in the API double ---
   const cluster = generateCluster(opts.services, opts.routes, opts.nodes);
@@ -122,7 +124,7 @@ async function bench(opts: BenchOptions): Promise<void> {
 
     // 3, 5, 6, 7: the real CLI
     log('starting `routewarden run` in the namespace');
-    const cli = startCli(bin, kubeconfig);
+    const cli = startCli(bin, kubeconfig, nodeOptions);
     try {
       t = performance.now();
       await until(inSync(routes), 180_000, 'routewarden run to sync and report the table in sync', cli);

@@ -10,12 +10,17 @@
 // and interfaces (by value), and only for the span of time in which no lease
 // the snapshot holds can expire.
 //
+// When the snapshot did change, most of it usually did not: per (model,
+// interfaces) the per-Service results of the last computation are kept too
+// (ServiceSteps), so one changed Service or EndpointSlice costs one Service's
+// work plus assembling the set.
+//
 // Relies on snapshots never being mutated once handed out (ClusterSnapshot is
 // read-only by type; ClusterIndex builds a new one per batch of changes).
 
 import type { ClusterSnapshot, InterfaceInfo } from './cluster.ts';
-import { expectedRoutes } from './expected.ts';
-import type { ExpectedInput, ExpectedSet } from './expected.ts';
+import { expectedRoutes, leaseValidUntil, mergeExpected, newServiceSteps } from './expected.ts';
+import type { ExpectedInput, ExpectedSet, ServiceSteps } from './expected.ts';
 import type { KubeVipModel } from './model.ts';
 
 interface Entry {
@@ -29,6 +34,16 @@ interface Entry {
 const VARIANTS = 8;
 
 const cache = new WeakMap<ClusterSnapshot, Map<string, Entry>>();
+/** Per-Service results by (model, interfaces), the most recently used last. */
+const steps = new Map<string, ServiceSteps>();
+
+function stepsFor(key: string): ServiceSteps {
+  const found = steps.get(key) ?? newServiceSteps();
+  steps.delete(key);
+  if (steps.size >= VARIANTS) steps.delete(steps.keys().next().value!);
+  steps.set(key, found);
+  return found;
+}
 
 const variantKey = (model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): string =>
   JSON.stringify([model, interfaces]);
@@ -41,12 +56,7 @@ const variantKey = (model: KubeVipModel, interfaces: readonly InterfaceInfo[] | 
  */
 export function leaseHorizon(leases: ClusterSnapshot['leases'], now: number, skewSeconds: number): number {
   let horizon = Infinity;
-  for (const lease of leases.values()) {
-    const renewed = lease.renewTime ?? lease.acquireTime;
-    if (renewed === undefined) continue;
-    const boundary = renewed + ((lease.leaseDurationSeconds ?? 0) + skewSeconds) * 1000;
-    if (boundary >= now && boundary < horizon) horizon = boundary;
-  }
+  for (const lease of leases.values()) horizon = Math.min(horizon, leaseValidUntil(lease, now, skewSeconds));
   return horizon;
 }
 
@@ -61,9 +71,26 @@ export function memoizedExpectedRoutes(input: ExpectedInput): ExpectedSet {
   const key = variantKey(model, interfaces);
   const hit = variants.get(key);
   if (hit && now >= hit.computedAt && now <= hit.validUntil) return hit.set;
-  const set = expectedRoutes(input);
+  const set = expectedRoutes(input, stepsFor(key));
   variants.delete(key);
   if (variants.size >= VARIANTS) variants.delete(variants.keys().next().value!);
   variants.set(key, { computedAt: now, validUntil: leaseHorizon(snapshot.leases, now, model.leaseSkewSeconds), set });
+  return set;
+}
+
+const merged = new WeakMap<ExpectedSet, { readonly parts: readonly { readonly id: string; readonly set: ExpectedSet }[]; readonly set: ExpectedSet }>();
+
+/**
+ * mergeExpected(parts), the same object again while every instance's set and
+ * id are the ones of the last call: with kube-vip discovery on, the merge
+ * copies every route and claim, at every check.
+ */
+export function memoizedMergeExpected(parts: readonly { readonly id: string; readonly set: ExpectedSet }[]): ExpectedSet {
+  const first = parts[0];
+  if (!first) return mergeExpected(parts);
+  const hit = merged.get(first.set);
+  if (hit && hit.parts.length === parts.length && hit.parts.every((p, i) => p.id === parts[i]!.id && p.set === parts[i]!.set)) return hit.set;
+  const set = mergeExpected(parts);
+  merged.set(first.set, { parts: [...parts], set });
   return set;
 }

@@ -211,6 +211,18 @@ export function leaseState(lease: LeaseInfo | undefined, nodeName: string, now: 
   return holder === nodeName ? { held: 'here' } : { held: 'elsewhere', holder };
 }
 
+/**
+ * The last instant at which leaseState() still finds `lease` unexpired, when
+ * that is `now` or later; Infinity when its verdict can no longer change with
+ * time alone (absent, never renewed, already expired).
+ */
+export function leaseValidUntil(lease: LeaseInfo | undefined, now: number, skewSeconds: number): number {
+  const renewed = lease?.renewTime ?? lease?.acquireTime;
+  if (renewed === undefined) return Infinity;
+  const boundary = renewed + ((lease!.leaseDurationSeconds ?? 0) + skewSeconds) * 1000;
+  return boundary >= now ? boundary : Infinity;
+}
+
 /** The Lease that decides a Service's placement under svc_election (spec §4.3). */
 export function serviceLeaseKey(svc: ServiceInfo): string {
   const name = svc.annotations[ANNOTATION.leaseName] ?? '';
@@ -304,88 +316,167 @@ class Builder {
   }
 }
 
+/** Where one Service's contribution goes: the Builder itself, or a Recorder that keeps it for replay. */
+type Sink = Pick<Builder, 'claim' | 'place'> & { readonly excluded: { push(e: ExcludedVip): unknown } };
+
+/** One Service's Builder calls, in order, to replay into a later Builder unchanged. */
+class Recorder implements Sink {
+  readonly #ops: (() => void)[] = [];
+  #into: Builder | null = null;
+  readonly excluded = { push: (e: ExcludedVip): void => void this.#ops.push(() => this.#into!.excluded.push(e)) };
+  claim(keys: readonly string[], c: Claim): void {
+    this.#ops.push(() => this.#into!.claim(keys, c));
+  }
+  place(service: string, draft: RouteDraft): void {
+    this.#ops.push(() => this.#into!.place(service, draft));
+  }
+  replay(b: Builder): void {
+    this.#into = b;
+    for (const op of this.#ops) op();
+    this.#into = null;
+  }
+}
+
+interface StepEntry {
+  readonly svc: ServiceInfo;
+  readonly slices: readonly EndpointSliceInfo[] | undefined;
+  /** The svc_election lease the placement read, if any. */
+  readonly lease: LeaseInfo | undefined;
+  readonly computedAt: number;
+  readonly validUntil: number;
+  readonly steps: Recorder;
+}
+
+/**
+ * Per-Service results kept from one expectedRoutes() call to the next (for
+ * the same model and interfaces: the caller keeps one per pair,
+ * expected-memo.ts). A Service whose object, EndpointSlices and svc_election
+ * lease are the same objects as last time, under the same global lease state
+ * and before its lease can expire, is replayed instead of recomputed: at
+ * 10,000 Services an EndpointSlice update then costs one Service's work.
+ */
+export interface ServiceSteps {
+  entries: ReadonlyMap<string, StepEntry>;
+  global: string;
+}
+
+export const newServiceSteps = (): ServiceSteps => ({ entries: new Map(), global: '' });
+
 const EMPTY_SLICES: readonly EndpointSliceInfo[] = [];
 
-export function expectedRoutes(input: ExpectedInput): ExpectedSet {
+interface ServiceContext {
+  readonly snapshot: ClusterSnapshot;
+  readonly model: KubeVipModel;
+  readonly interfaces: readonly InterfaceInfo[] | null;
+  readonly linkNames: ReadonlySet<string> | null;
+  readonly globalLease: LeaseState | null;
+  readonly now: number;
+}
+
+export function expectedRoutes(input: ExpectedInput, steps?: ServiceSteps): ExpectedSet {
   const { snapshot, model, interfaces, now } = input;
   const b = new Builder();
   const linkNames = interfaces ? new Set(interfaces.map((i) => i.name)) : null;
   const globalLease = model.election === 'global'
     ? leaseState(snapshot.leases.get(objectKey(model.globalLease.namespace, model.globalLease.name)), model.nodeName, now, model.leaseSkewSeconds)
     : null;
+  const ctx: ServiceContext = { snapshot, model, interfaces, linkNames, globalLease, now };
 
-  for (const [key, svc] of snapshot.services) {
-    const { ips, hostnames } = serviceAddresses(svc);
-    const vips: Vip[] = [];
-    for (const text of ips) {
-      const ip = parseIp(text);
-      if (ip) vips.push({ ip, text });
-    }
-    const filtered = filterService(svc, model);
-    if (filtered) {
-      for (const v of vips) b.claim([normalized(v)], { service: key, verdict: 'filtered', reason: filtered });
-      continue;
-    }
-    // Hostname VIPs resolve through DNS on the node: not judged (E27).
-    for (const h of hostnames) b.excluded.push({ service: key, address: h, reason: 'hostname' });
-    if (ips.length === 0 && hostnames.length === 0) {
-      b.excluded.push({ service: key, address: '', reason: 'no-address' });
-      continue;
-    }
-    // DHCP VIPs get a node-local lease on a macvlan (E27).
-    const dhcp = vips.filter((v) => isUnspecified(v.ip));
-    for (const v of dhcp) {
-      b.excluded.push({ service: key, address: v.text, reason: 'dhcp' });
-    }
-    const real = vips.filter((v) => !isUnspecified(v.ip));
-    if (real.length === 0) continue;
-
-    // Instance creation (spec §3.1-8): one failing VIP fails the whole service.
-    const drafts: { vip: Vip; draft: RouteDraft }[] = [];
-    let failure: ExcludedReason | null = null;
-    for (const v of real) {
-      const prefix = vipPrefix(v.ip.family, model.vipSubnet);
-      if (prefix === null) {
-        failure = 'invalid-subnet';
-        break;
+  if (!steps) {
+    for (const [key, svc] of snapshot.services) serviceSteps(b, key, svc, ctx);
+  } else {
+    const global = JSON.stringify(globalLease);
+    const next = new Map<string, StepEntry>();
+    for (const [key, svc] of snapshot.services) {
+      const slices = snapshot.slicesByService.get(key);
+      const lease = model.election === 'service' ? snapshot.leases.get(serviceLeaseKey(svc)) : undefined;
+      let entry = steps.entries.get(key);
+      if (!entry || entry.svc !== svc || entry.slices !== slices || entry.lease !== lease || steps.global !== global || now < entry.computedAt || now > entry.validUntil) {
+        const rec = new Recorder();
+        serviceSteps(rec, key, svc, ctx);
+        entry = { svc, slices, lease, computedAt: now, validUntil: leaseValidUntil(lease, now, model.leaseSkewSeconds), steps: rec };
       }
-      const device = serviceDevice(svc, v.ip, model, interfaces);
-      if (linkNames && !linkNames.has(device)) {
-        failure = 'interface-missing';
-        break;
-      }
-      const d = draftRoute(v, prefix, device, model);
-      if (typeof d === 'string') {
-        failure = d;
-        break;
-      }
-      drafts.push({ vip: v, draft: d });
+      next.set(key, entry);
+      entry.steps.replay(b);
     }
-    if (failure) {
-      for (const v of real) {
-        b.excluded.push({ service: key, address: normalized(v), reason: failure });
-        b.claim([normalized(v)], { service: key, verdict: 'excluded', reason: failure });
-      }
-      continue;
-    }
-
-    const slices = snapshot.slicesByService.get(key) ?? EMPTY_SLICES;
-    const eps = endpointView(svc, slices, model.nodeName);
-    const verdict = placement(svc, eps, model, snapshot, globalLease, now);
-    for (const { vip, draft } of drafts) {
-      const v = typeof verdict === 'function' ? verdict(vip.ip.family) : verdict;
-      const keys = [normalized(vip), draft.destination];
-      if (v === true) {
-        b.place(key, draft);
-        b.claim(keys, { service: key, verdict: 'placed', device: draft.device });
-      } else {
-        b.claim(keys, { service: key, verdict: 'not-placed', reason: v.reason, ...(v.detail ? { detail: v.detail } : {}) });
-      }
-    }
+    steps.entries = next;
+    steps.global = global;
   }
 
   addControlPlane(b, model, interfaces);
   return b.build(model);
+}
+
+/** What kube-vip does with one Service (spec §3–§4), told to `b`. */
+function serviceSteps(b: Sink, key: string, svc: ServiceInfo, ctx: ServiceContext): void {
+  const { snapshot, model, interfaces, linkNames, globalLease, now } = ctx;
+  const { ips, hostnames } = serviceAddresses(svc);
+  const vips: Vip[] = [];
+  for (const text of ips) {
+    const ip = parseIp(text);
+    if (ip) vips.push({ ip, text });
+  }
+  const filtered = filterService(svc, model);
+  if (filtered) {
+    for (const v of vips) b.claim([normalized(v)], { service: key, verdict: 'filtered', reason: filtered });
+    return;
+  }
+  // Hostname VIPs resolve through DNS on the node: not judged (E27).
+  for (const h of hostnames) b.excluded.push({ service: key, address: h, reason: 'hostname' });
+  if (ips.length === 0 && hostnames.length === 0) {
+    b.excluded.push({ service: key, address: '', reason: 'no-address' });
+    return;
+  }
+  // DHCP VIPs get a node-local lease on a macvlan (E27).
+  const dhcp = vips.filter((v) => isUnspecified(v.ip));
+  for (const v of dhcp) {
+    b.excluded.push({ service: key, address: v.text, reason: 'dhcp' });
+  }
+  const real = vips.filter((v) => !isUnspecified(v.ip));
+  if (real.length === 0) return;
+
+  // Instance creation (spec §3.1-8): one failing VIP fails the whole service.
+  const drafts: { vip: Vip; draft: RouteDraft }[] = [];
+  let failure: ExcludedReason | null = null;
+  for (const v of real) {
+    const prefix = vipPrefix(v.ip.family, model.vipSubnet);
+    if (prefix === null) {
+      failure = 'invalid-subnet';
+      break;
+    }
+    const device = serviceDevice(svc, v.ip, model, interfaces);
+    if (linkNames && !linkNames.has(device)) {
+      failure = 'interface-missing';
+      break;
+    }
+    const d = draftRoute(v, prefix, device, model);
+    if (typeof d === 'string') {
+      failure = d;
+      break;
+    }
+    drafts.push({ vip: v, draft: d });
+  }
+  if (failure) {
+    for (const v of real) {
+      b.excluded.push({ service: key, address: normalized(v), reason: failure });
+      b.claim([normalized(v)], { service: key, verdict: 'excluded', reason: failure });
+    }
+    return;
+  }
+
+  const slices = snapshot.slicesByService.get(key) ?? EMPTY_SLICES;
+  const eps = endpointView(svc, slices, model.nodeName);
+  const verdict = placement(svc, eps, model, snapshot, globalLease, now);
+  for (const { vip, draft } of drafts) {
+    const v = typeof verdict === 'function' ? verdict(vip.ip.family) : verdict;
+    const keys = [normalized(vip), draft.destination];
+    if (v === true) {
+      b.place(key, draft);
+      b.claim(keys, { service: key, verdict: 'placed', device: draft.device });
+    } else {
+      b.claim(keys, { service: key, verdict: 'not-placed', reason: v.reason, ...(v.detail ? { detail: v.detail } : {}) });
+    }
+  }
 }
 
 type Placement = true | { reason: NotPlacedReason; detail?: string };
