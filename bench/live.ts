@@ -91,7 +91,8 @@ export async function until(pred: (body: string) => boolean, timeoutMs: number, 
       // not listening yet
     }
     if (body && pred(body)) return performance.now();
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}${cli ? `\nrouterwarden logs:\n${cli.logs()}` : ''}`);
+    if (cli && cli.child.exitCode !== null) throw new Error(`routewarden run exited (code ${cli.child.exitCode}) while waiting for ${what}\nlogs:\n${cli.logs()}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}${cli ? `\nroutewarden logs:\n${cli.logs()}` : ''}`);
     await sleep(POLL_MS);
   }
 }

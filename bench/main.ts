@@ -205,7 +205,8 @@ async function bench(opts: BenchOptions): Promise<void> {
   const durationSeconds = since(started) / 1000;
   const command = ['npm run bench', ...(opts.argv.length ? ['--', ...opts.argv] : [])].join(' ');
   const scale = `${opts.services} LoadBalancer Services (60% IPv4, 20% IPv6, 20% dual-stack; Cluster and Local) with ${slices} EndpointSlices over ${cluster.nodes.length} nodes; ${routes} routes in table ${TABLE} proto ${PROTO} plus ${opts.foreign} foreign; kernel read repeated at ${opts.bigRoutes} routes`;
-  const info = { command, startedAt, durationSeconds, machineAtStart, loadAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100), scale, notes };
+  notes.push(`Churn: about ten changes a second in rotation (a Service's VIP changes and its route follows, an EndpointSlice's endpoints move, a stray route comes and goes, a Service is created or deleted); memory sampled every 2 s, slope fitted after the warm-up`);
+  const info = { command, startedAt, durationSeconds, machineAtStart, loadAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100), busiestAtEnd: machine().busiest, scale, notes };
 
   process.stdout.write(`\n${textTable(rows)}\n\n`);
   writeFileSync(opts.json, JSON.stringify({ info, rows, details }, null, 2));

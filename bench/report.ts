@@ -123,9 +123,13 @@ export interface RunInfo {
   readonly durationSeconds: number;
   readonly machineAtStart: Machine;
   readonly loadAtEnd: readonly number[];
+  /** The busiest other processes when the run ended. */
+  readonly busiestAtEnd: readonly string[];
   readonly scale: string;
   readonly notes: readonly string[];
 }
+
+const list = (xs: readonly string[]): string => (xs.length ? xs.map((b) => `\`${b}\``).join(', ') : 'none');
 
 export function generatedSection(rows: readonly Row[], info: RunInfo): string {
   const m = info.machineAtStart;
@@ -136,7 +140,8 @@ export function generatedSection(rows: readonly Row[], info: RunInfo): string {
     '',
     `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}`,
     `- Scale: ${info.scale}`,
-    `- Load average at start ${m.loadAverage.join(' / ')}, at end ${info.loadAtEnd.join(' / ')}; busiest processes at start: ${m.busiest.length ? m.busiest.map((b) => `\`${b}\``).join(', ') : 'none'}`,
+    `- Load average at start ${m.loadAverage.join(' / ')}, at end ${info.loadAtEnd.join(' / ')}`,
+    `- Busiest processes (%CPU, command) at start: ${list(m.busiest)}; at end: ${list(info.busiestAtEnd)}`,
     ...info.notes.map((n) => `- ${n}`),
     '',
     markdownTable(rows),
