@@ -101,12 +101,16 @@ export function diff(expected: ExpectedSet, kernel: KernelDump, interfaces: read
     else owned.set(r.destination, [r]);
   }
 
+  // Expected routes the kernel holds as kube-vip would: looked up by object
+  // below instead of by destination again (10,000 string lookups per check).
+  const held = new Set<ExpectedRoute>();
   for (const [dest, routes] of owned) {
     const exp = expected.routes.get(dest);
     let matchedOne = false;
     for (const r of routes) {
       if (exp && !matchedOne && r.type === exp.type && r.device !== null && exp.devices.includes(r.device)) {
         matched.push({ expected: exp, route: r });
+        held.add(exp);
         matchedOne = true;
         continue;
       }
@@ -119,8 +123,8 @@ export function diff(expected: ExpectedSet, kernel: KernelDump, interfaces: read
   const links = interfaces ? new Map(interfaces.map((i) => [i.name, i])) : null;
 
   for (const [dest, exp] of expected.routes) {
+    if (held.has(exp)) continue;
     const routes = owned.get(dest);
-    if (routes?.some((r) => r.type === exp.type && r.device !== null && exp.devices.includes(r.device))) continue;
     const base = { destination: dest, family: exp.family, device: exp.device, services: exp.services, expected: exp };
     const wrong = routes?.[0];
     if (wrong) {
