@@ -29,7 +29,7 @@ import { makeChecker, measureCheck, measureRepair } from './inprocess.ts';
 import { FOREIGN_PROTO, flushTable, ipBatch, measureKernelRead, PROTO, TABLE } from './kernel.ts';
 import { churn, gauge, get, inSync, measureDetection, measureScrape, rssMb, startCli, until } from './live.ts';
 import { parseOptions, type BenchOptions } from './options.ts';
-import { generatedSection, machine, textTable, writeDocs, type Row } from './report.ts';
+import { busiest, generatedSection, machine, textTable, writeDocs, type Row } from './report.ts';
 import { median, p99, since, summarize } from './stats.ts';
 
 const DOCS = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
@@ -158,6 +158,8 @@ async function bench(opts: BenchOptions): Promise<void> {
       rows.push({ section: s7, metric: `scrape latency median, ${big.drifted} drifted`, value: median(big.latency), unit: 'ms', baseline: median(scrape.latency), baselineLabel: `${scrape.drifted} drifted`, goal: '', met: null });
       details.scrape = [scrape, big].map((s) => ({ drifted: s.drifted, bytes: s.bytes, series: s.series, dropped: s.dropped, latency: summarize(s.latency) }));
 
+      const before = busiest();
+      notes.push(`Other load before the churn (top, over half a second): ${before.length ? before.map((b) => `\`${b}\``).join(', ') : 'none'}`);
       log(`5, 6. churn for ${opts.churnSeconds} s`);
       const c = await churn(api, cluster, opts.churnSeconds, cli);
       await until(inSync(routes), 60_000, 'back in sync after churn', cli);

@@ -40,13 +40,6 @@ export function machine(): Machine {
   } catch {
     // keep os.cpus()'s
   }
-  let busiest: string[] = [];
-  try {
-    busiest = execFileSync('ps', ['-eo', 'pcpu,comm', '--sort=-pcpu', '--no-headers'], { encoding: 'utf8' })
-      .split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^0\.0 /.test(l)).slice(0, 6);
-  } catch {
-    // ps missing: say nothing
-  }
   return {
     cpu,
     cores: os.cpus().length,
@@ -54,8 +47,28 @@ export function machine(): Machine {
     kernel: os.release(),
     node: process.version,
     loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
-    busiest,
+    busiest: busiest(),
   };
+}
+
+/**
+ * What used the CPU over half a second, as `top` sees it (its second sample:
+ * the first one averages over each process's lifetime): "%CPU command".
+ */
+export function busiest(): string[] {
+  try {
+    const out = execFileSync('top', ['-b', '-n', '2', '-d', '0.5', '-c', '-w', '200'], { encoding: 'utf8' });
+    const second = out.slice(out.lastIndexOf('\ntop - '));
+    const lines = second.split('\n');
+    const head = lines.findIndex((l) => /^\s*PID\s/.test(l));
+    return lines.slice(head + 1)
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f.length >= 12 && Number(f[8]) >= 1)
+      .slice(0, 6)
+      .map((f) => `${f[8]}% ${f.slice(11).join(' ').replace(/\/work\/main\//g, '').slice(0, 70)}`);
+  } catch {
+    return []; // no top: say nothing
+  }
 }
 
 export const fmt = (n: number, unit = ''): string => {
@@ -141,7 +154,7 @@ export function generatedSection(rows: readonly Row[], info: RunInfo): string {
     `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}`,
     `- Scale: ${info.scale}`,
     `- Load average at start ${m.loadAverage.join(' / ')}, at end ${info.loadAtEnd.join(' / ')}`,
-    `- Busiest processes (%CPU, command) at start: ${list(m.busiest)}; at end: ${list(info.busiestAtEnd)}`,
+    `- Other load (top, over half a second): at start ${list(m.busiest)}; at end ${list(info.busiestAtEnd)}`,
     ...info.notes.map((n) => `- ${n}`),
     '',
     markdownTable(rows),
