@@ -4,6 +4,7 @@
 // on destroy() (and, as a last resort, when the test process exits).
 
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createServer, connect, type AddressInfo } from 'node:net';
 import { describe } from 'vitest';
 
 export interface ExecResult {
@@ -209,4 +210,76 @@ export function forwardTcpToUnix(ns: Netns, port: number, socketPath: string, ti
       resolve({ port: listening, close: () => killAndWait(child) });
     });
   });
+}
+
+// Listens on a Unix socket path and relays each connection to TCP
+// 127.0.0.1:<port> inside the namespace it runs in: how a server in a
+// namespace is reached from the host (see exposeToHost).
+const UNIX_TO_TCP = `
+const net = require('node:net');
+const fs = require('node:fs');
+const [path, port] = process.argv.slice(1);
+try { fs.unlinkSync(path); } catch {}
+const server = net.createServer({ allowHalfOpen: true }, (client) => {
+  const upstream = net.connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true });
+  client.pipe(upstream);
+  upstream.pipe(client);
+  const drop = () => { client.destroy(); upstream.destroy(); };
+  for (const s of [client, upstream]) { s.on('error', drop); s.on('close', drop); }
+});
+server.on('error', (err) => { console.error(err.message); process.exit(1); });
+server.listen(path, () => console.log(JSON.stringify({ listening: path })));
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+`;
+
+export interface HostExposure {
+  /** host:port on the host's loopback that reaches 127.0.0.1:<port> in the namespace. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Make TCP 127.0.0.1:<port> inside `ns` reachable from the host's loopback:
+ * host TCP -> Unix socket (a file, visible from both) -> namespace TCP.
+ */
+export async function exposeToHost(ns: Netns, port: number, socketPath: string, timeoutMs = 10_000): Promise<HostExposure> {
+  const child = ns.spawn([process.execPath, '-e', UNIX_TO_TCP, socketPath, String(port)]);
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`unix->tcp relay in ${ns.name}: not listening after ${timeoutMs} ms`)), timeoutMs);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"listening"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`unix->tcp relay in ${ns.name} exited with code ${code}`));
+    });
+  });
+  const server = createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = connect({ path: socketPath, allowHalfOpen: true });
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const drop = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) {
+      s.on('error', drop);
+      s.on('close', drop);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address() as AddressInfo;
+  return {
+    address: `127.0.0.1:${addr.port}`,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await killAndWait(child);
+    },
+  };
 }

@@ -3,7 +3,7 @@
 // test/helpers/prometheus.ts helper, that the rules evaluate without error on
 // real series (joins included), that RouteWardenMissingRoutes goes pending
 // then firing, and that every dashboard query returns data.
-// The end-to-end test against a real `routewarden run` will reuse the helper.
+// routewarden-e2e.test.ts does the same against a real `routewarden run`.
 
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
