@@ -38,7 +38,7 @@ const SYNC_TIMEOUT_MS = 30_000;
  * `check` reads the API once: wait until the source is synced, or give up as
  * soon as it reports an error (an unreachable API is exit 2, not "no Services").
  */
-export async function waitForSync(cluster: ClusterSource, _config: Config, timeoutMs = SYNC_TIMEOUT_MS): Promise<void> {
+export async function waitForSync(cluster: ClusterSource, timeoutMs = SYNC_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   await new Promise<void>((resolve) => {
     let unsubscribe = (): void => {};

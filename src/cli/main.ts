@@ -71,11 +71,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const stdout = (s: string) => process.stdout.write(s);
   const stderr = (s: string) => process.stderr.write(s);
   const ctx = { env, hostname: hostname().toLowerCase() };
-  const withConfig = (command: Config['command'], fn: (c: Config) => Promise<number>): Action => async (opts) => {
-    const { scenario, step, apiOnly, memory, ...flags } = opts;
-    void scenario; void step; void apiOnly; void memory;
-    return fn(loadConfig(command, flags, ctx));
-  };
+  // run and check take only the option table's flags, which loadConfig reads.
+  const withConfig = (command: Config['command'], fn: (c: Config) => Promise<number>): Action => async (opts) =>
+    fn(loadConfig(command, opts, ctx));
   const { program, result } = buildProgram({
     run: withConfig('run', runCommand),
     check: withConfig('check', checkCommand),
@@ -116,7 +114,7 @@ async function checkCommand(flagsConfig: Config): Promise<number> {
   try {
     const { createChecker } = await import('../app/checker.ts');
     await cluster.start();
-    await waitForSync(cluster, flagsConfig);
+    await waitForSync(cluster);
     // The kernel adapter reads the (table, protocol) kube-vip actually uses.
     const { config, discovery } = startupConfig(flagsConfig, cluster.status().state === 'ok' ? cluster.snapshot() : null, logger);
     kernel = openKernel(config, logger);
@@ -147,7 +145,7 @@ async function runCommand(flagsConfig: Config): Promise<number> {
   // the node's pods once before opening it (bounded; flags when the API is slow).
   if (flagsConfig.kubeVipConfig === 'auto') {
     await cluster.start();
-    await waitForSync(cluster, flagsConfig);
+    await waitForSync(cluster);
   }
   const { config, discovery } = startupConfig(flagsConfig, cluster.status().state === 'ok' ? cluster.snapshot() : null, logger);
   const kernel = openKernel(config, logger);
