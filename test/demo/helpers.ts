@@ -28,8 +28,13 @@ export function startDemo(args: readonly string[], opts: { pty?: boolean; env?: 
   const argv = [process.execPath, BIN, 'demo', ...args];
   const env = { ...process.env, NO_COLOR: '1', ...opts.env };
   // script -q (no banner) -e (its exit code is the command's) -f (flush) -c <command>: the demo gets a TTY.
+  // script runs the command through $SHELL -c. `exec` makes the demo the pty's
+  // foreground process itself: dash (Debian's /bin/sh, what CI's root shell
+  // may be) would otherwise stay in between, die of the Ctrl-C and make
+  // script report 130 whatever the demo returned; at a real terminal the
+  // interactive shell survives Ctrl-C and reports the demo's own status.
   const child = opts.pty
-    ? spawn('script', ['-qefc', argv.map(sh).join(' '), '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: opts.detached ?? false })
+    ? spawn('script', ['-qefc', `exec ${argv.map(sh).join(' ')}`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: opts.detached ?? false })
     : spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'], detached: opts.detached ?? false });
   let out = '';
   const watchers = new Set<() => void>();
