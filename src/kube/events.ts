@@ -3,10 +3,11 @@
 // Events on the Node object, in the "default" namespace like the kubelet's
 // node events.
 
-import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Event, KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { EventSink } from '../core/ports.ts';
 import { describeKubeError } from './errors.ts';
+import { kubeRequest } from './rest.ts';
 
 export interface NodeEventSinkOptions {
   readonly kubeConfig: KubeConfig;
@@ -18,6 +19,8 @@ export interface NodeEventSinkOptions {
 }
 
 const COMPONENT = 'routewarden';
+/** An Event is a courtesy: a hung apiserver must not hold a repair's report back for long. */
+const EVENT_TIMEOUT_MS = 10_000;
 
 /** Builds the Event object; pure, exported for tests. */
 export function nodeEvent(
@@ -43,13 +46,17 @@ export function nodeEvent(
 }
 
 export function createNodeEventSink(opts: NodeEventSinkOptions): EventSink {
-  const api = opts.kubeConfig.makeApiClient(CoreV1Api);
   const namespace = opts.namespace ?? 'default';
   const now = opts.now ?? (() => new Date());
   return {
     async emit(e) {
       try {
-        await api.createNamespacedEvent({ namespace, body: nodeEvent(opts.nodeName, namespace, e, now()) });
+        await kubeRequest(opts.kubeConfig, {
+          method: 'POST',
+          path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+          body: nodeEvent(opts.nodeName, namespace, e, now()),
+          signal: AbortSignal.timeout(EVENT_TIMEOUT_MS),
+        });
         opts.logger.debug({ reason: e.reason }, 'kubernetes event recorded');
       } catch (err) {
         throw new Error(`recording event ${e.reason} on node ${opts.nodeName}: ${describeKubeError(err)}`, { cause: err });

@@ -1,31 +1,34 @@
-// One resource's informer (client-node's ListWatch), wrapped so that we know
-// — rather than guess — whether its view can be trusted.
+// One resource's informer: a paged LIST, then a WATCH from the list's
+// resourceVersion, resumed from the last version seen. It keeps no cache of
+// its own: every object goes straight to the hooks (the translated index), so
+// a Service is held once, translated, and the raw JSON is garbage at once.
+// client-node's ListWatch kept every object a second time, as deserialized
+// model instances (docs/performance.md).
 //
-// What client-node 2.x's ListWatch does (dist/cache.js, dist/watch.js), and
-// what this wrapper does about it:
+// What it promises, and how:
 //
-// - start() resolves even when the LIST failed: the error only goes to the
-//   'error' callbacks and the cache stays empty. An empty cache is therefore
-//   never read as "no objects": we wrap the list function and record its
-//   success ourselves.
-// - After a list or watch failure ListWatch stops for good (it only restarts
-//   itself after a clean close, a client-side timeout, or a 410). We restart it
-//   with capped, jittered exponential backoff, on a fresh ListWatch so that
-//   recovery always goes through a full LIST (objects deleted while we were
-//   blind are dropped by the list, see onListed).
-// - A watch that cannot connect within its 30 s request timeout ends with a
-//   TimeoutError that ListWatch treats as benign and silently retries; a hung
-//   apiserver would look healthy forever. The wrapped Watch reports it.
-// - A 410 Gone arrives as an ERROR event inside a 200 stream; ListWatch then
-//   re-lists on the same instance. We flip to unsynced until that list and the
-//   new watch succeed.
-// - stop() neither aborts a list in flight nor a reconnect delay; both then go
-//   on to open a new watch. The list is given an AbortSignal, the delay is
-//   ours and cancellable, and the wrapped Watch refuses to start once stopped.
+// - It knows whether its view can be trusted. state() is ok only after a LIST
+//   succeeded and the watch following it is open; a failed LIST is an error,
+//   never "no objects".
+// - The LIST is paged (`limit`, `continue`): the memory peak is one page, not
+//   the whole resource. The watch starts from the first page's
+//   resourceVersion, so a change made between two pages is replayed, not lost.
+// - A watch the server ends cleanly (its timeout, a restart) or that stays
+//   silent past client-node's 30 s inactivity timeout is resumed from the last
+//   resourceVersion: no LIST. 410 Gone (an ERROR event inside the 200 stream)
+//   means the history is compacted: unsynced, then a full LIST.
+// - Any other failure (LIST or WATCH) is an error and restarts with capped,
+//   jittered exponential backoff through a full LIST, so that recovery never
+//   declares ok on a view that has not caught up (objects deleted while we
+//   were blind are dropped by the list, see `listed`).
+// - stop() aborts the LIST in flight, the backoff delay and the watch (also
+//   one still connecting: client-node's Watch hands out its controller only
+//   once connected, so it is aborted then).
 
-import { ListWatch, Observable, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import type { ConfigurationOptions } from '@kubernetes/client-node';
+import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { describeKubeError } from './errors.ts';
+import { kubeRequest } from './rest.ts';
+import { keyOfObject } from './translate.ts';
 
 export type InformerPhase = 'unsynced' | 'ok' | 'error';
 
@@ -40,16 +43,11 @@ export interface Backoff {
   readonly maxMs: number;
 }
 
-/** Request options for a list call: an abort signal carried by client-node middleware. */
-export type ListOptions = ConfigurationOptions;
-
-export interface InformerSpec<T extends KubernetesObject> {
+export interface InformerSpec {
   /** For messages: `services`, `endpointslices`, `leases`. */
   readonly name: string;
-  /** The watch path, e.g. /api/v1/services. */
+  /** The collection's path, e.g. /api/v1/services; LIST and WATCH both use it. */
   readonly path: string;
-  /** Lists with the same selectors as the watch; must pass `options` to the API call. */
-  readonly list: (options: ListOptions) => Promise<KubernetesListObject<T>>;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
 }
@@ -57,8 +55,8 @@ export interface InformerSpec<T extends KubernetesObject> {
 export interface InformerHooks<T extends KubernetesObject> {
   upsert(obj: T): void;
   remove(obj: T): void;
-  /** A LIST succeeded; `items` is the complete current set. */
-  listed(items: readonly T[]): void;
+  /** A LIST succeeded; `keys` (namespace/name) is the complete current set, every object already upserted. */
+  listed(keys: ReadonlySet<string>): void;
   stateChanged(state: InformerState): void;
   /** Restarts and recoveries are worth a log line; informer events are not. */
   log(level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>): void;
@@ -67,106 +65,70 @@ export interface InformerHooks<T extends KubernetesObject> {
 export interface InformerOptions {
   readonly kubeConfig: KubeConfig;
   readonly backoff: Backoff;
-  /** A LIST that has not answered by then is aborted and retried. */
+  /** A LIST (all its pages) that has not answered by then is aborted and retried. */
   readonly listTimeoutMs: number;
+  /** Objects per LIST page. Default 500 (client-go's). */
+  readonly pageSize?: number;
   readonly random?: () => number;
 }
 
-function signalOptions(signal: AbortSignal): ListOptions {
-  return {
-    middleware: [
-      {
-        pre: (ctx) => {
-          ctx.setSignal(signal);
-          return new Observable(Promise.resolve(ctx));
-        },
-        post: (rc) => new Observable(Promise.resolve(rc)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
+interface ListPage {
+  readonly metadata?: { readonly resourceVersion?: string; readonly continue?: string };
+  readonly items?: readonly KubernetesObject[];
 }
 
-/** The part of an informer the wrapped Watch reports to; bound to one ListWatch generation. */
-interface WatchObserver {
-  live(): boolean;
-  opened(): void;
-  connectFailed(err: unknown): void;
-  event(phase: string, obj: unknown): void;
-}
+/** A watch generation's outcome, decided by its first terminal event. */
+type WatchEnd = { readonly kind: 'resume' } | { readonly kind: 'gone' } | { readonly kind: 'failed'; readonly message: string };
 
-class ObservedWatch extends Watch {
-  readonly #observer: WatchObserver;
+const DEFAULT_PAGE_SIZE = 500;
+/** A watch that ended sooner than this is resumed only after the initial backoff. */
+const MIN_WATCH_MS = 1_000;
 
-  constructor(kubeConfig: KubeConfig, observer: WatchObserver) {
-    super(kubeConfig);
-    this.#observer = observer;
-  }
-
-  override async watch(
-    path: string,
-    queryParams: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
-    done: (err: unknown) => void,
-  ): Promise<AbortController> {
-    const o = this.#observer;
-    // Stopped while ListWatch was listing or sleeping: open nothing.
-    if (!o.live()) return new AbortController();
-    let finished = false;
-    let opened = false;
-    const controller = await super.watch(
-      path,
-      queryParams,
-      (phase, obj, raw) => {
-        o.event(phase, obj);
-        callback(phase, obj, raw);
-      },
-      (err: unknown) => {
-        if (!finished && err && !opened) o.connectFailed(err);
-        finished = true;
-        done(err);
-      },
-    );
-    if (!o.live()) {
-      controller.abort();
-      return controller;
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
     }
-    if (!finished) {
-      opened = true;
-      o.opened();
-      // opened() notifies listeners, and one of them may have stopped us:
-      // ListWatch has not stored this controller yet, so its stop() missed it.
-      if (!o.live()) controller.abort();
-    }
-    return controller;
-  }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 export class ResourceInformer<T extends KubernetesObject> {
-  readonly #spec: InformerSpec<T>;
+  readonly #spec: InformerSpec;
   readonly #hooks: InformerHooks<T>;
   readonly #opts: InformerOptions;
   readonly #random: () => number;
+  readonly #watch: Watch;
 
   #state: InformerState;
+  /** Bumped by stop() and by every restart: callbacks of an older generation are ignored. */
   #generation = 0;
   #stopped = true;
-  #listWatch: ListWatch<T> | undefined;
-  /** Aborts the list in flight and the reconnect delay of the current generation. */
+  /** Aborts the LIST in flight, the watch and the reconnect delay of the current generation. */
   #abort = new AbortController();
   #restartTimer: NodeJS.Timeout | undefined;
   #attempt = 0;
   #okSince: number | undefined;
-  /** True once the current generation's LIST succeeded (reset by a 410). */
-  #listed = false;
-  /** LIST calls in flight; stop() waits for them (they are aborted, so briefly). */
+  /** The last resourceVersion seen; '' until a LIST succeeded. */
+  #resourceVersion = '';
+  #startSettled: (() => void) | undefined;
+  /** Requests in flight; stop() waits for them (they are aborted, so briefly). */
   readonly #inflight = new Set<Promise<unknown>>();
 
-  constructor(spec: InformerSpec<T>, hooks: InformerHooks<T>, opts: InformerOptions) {
+  constructor(spec: InformerSpec, hooks: InformerHooks<T>, opts: InformerOptions) {
     this.#spec = spec;
     this.#hooks = hooks;
     this.#opts = opts;
     this.#random = opts.random ?? Math.random;
+    this.#watch = new Watch(opts.kubeConfig);
     this.#state = { phase: 'unsynced', message: `${spec.name}: waiting for the initial list` };
   }
 
@@ -178,23 +140,27 @@ export class ResourceInformer<T extends KubernetesObject> {
   async start(): Promise<void> {
     if (!this.#stopped) return;
     this.#stopped = false;
-    await this.#run();
+    await new Promise<void>((resolve) => {
+      this.#startSettled = resolve;
+      void this.#run();
+    });
   }
 
-  /**
-   * Stops the informer, its timers and its requests. A watch whose connection
-   * is still being established cannot be reached (client-node keeps its
-   * AbortController until connected); it is aborted as soon as it connects.
-   */
+  /** start() resolves at the first of: watch open, a failure, stop(). */
+  #settleStart(): void {
+    const settled = this.#startSettled;
+    this.#startSettled = undefined;
+    settled?.();
+  }
+
+  /** Stops the informer, its timers and its requests. */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#generation++;
     clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
     this.#abort.abort(new Error(`${this.#spec.name} informer stopped`));
-    const lw = this.#listWatch;
-    this.#listWatch = undefined;
-    await lw?.stop();
+    this.#settleStart();
     await Promise.allSettled([...this.#inflight]);
     // Quietly: a stopping informer tells nobody, the source reports itself stopped.
     this.#state = { phase: 'unsynced', message: `${this.#spec.name}: stopped` };
@@ -215,79 +181,156 @@ export class ResourceInformer<T extends KubernetesObject> {
     return p;
   }
 
-  /** One generation: a fresh ListWatch, so the first thing it does is a full LIST. */
+  #selectors(): Record<string, string | undefined> {
+    return { labelSelector: this.#spec.labelSelector, fieldSelector: this.#spec.fieldSelector };
+  }
+
+  /** One generation: a full LIST, then watches resumed for as long as they end benignly. */
   async #run(): Promise<void> {
     const gen = ++this.#generation;
     this.#abort = new AbortController();
-    const abort = this.#abort;
-    this.#listed = false;
-    const live = (): boolean => !this.#stopped && gen === this.#generation;
-    const name = this.#spec.name;
+    const signal = this.#abort.signal;
+    const live = (): boolean => !this.#stopped && gen === this.#generation && !signal.aborted;
 
-    const list = async (): Promise<KubernetesListObject<T>> => {
-      const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(this.#opts.listTimeoutMs)]);
-      const result = await this.#track(this.#spec.list(signalOptions(signal)));
-      // A list that resolves after stop() must not lead ListWatch on to a watch.
-      if (!live()) throw new Error(`${name} informer stopped`);
-      this.#listed = true;
-      this.#hooks.listed(result.items ?? []);
-      return result;
-    };
-
-    const observer: WatchObserver = {
-      live,
-      opened: () => {
-        if (this.#listed) this.#setState({ phase: 'ok' });
-      },
-      connectFailed: (err) => {
-        // ListWatch retries a timed-out connect by itself; until it connects we are blind.
-        if (live()) this.#setState({ phase: 'error', message: `watching ${name}: ${describeKubeError(err)}` });
-      },
-      event: (phase, obj) => {
-        if (!live() || phase !== 'ERROR') return;
-        const code = (obj as { code?: unknown } | null)?.code;
-        if (code === 410) {
-          this.#listed = false;
-          this.#setState({ phase: 'unsynced', message: `${name}: resource version expired (410 Gone), re-listing` });
-        }
-      },
-    };
-    const watch = new ObservedWatch(this.#opts.kubeConfig, observer);
-    const delayFn = (ms: number): Promise<void> =>
-      new Promise((resolve) => {
-        // ListWatch's own delay is a ref'd timer nobody can cancel; this one ends with stop().
-        const onAbort = (): void => {
-          clearTimeout(t);
-          resolve();
-        };
-        const t = setTimeout(() => {
-          abort.signal.removeEventListener('abort', onAbort);
-          resolve();
-        }, ms);
-        abort.signal.addEventListener('abort', onAbort, { once: true });
-      });
-    const lw = new ListWatch<T>(this.#spec.path, watch, list, false, this.#spec.labelSelector, this.#spec.fieldSelector, { delayFn });
-    this.#listWatch = lw;
-
-    lw.on('add', (o) => {
-      if (live()) this.#hooks.upsert(o);
-    });
-    lw.on('update', (o) => {
-      if (live()) this.#hooks.upsert(o);
-    });
-    lw.on('delete', (o) => {
-      if (live()) this.#hooks.remove(o);
-    });
-    lw.on('error', (err?: unknown) => {
+    try {
+      await this.#track(this.#list(signal, live));
+    } catch (err) {
       if (!live()) return;
-      const verb = this.#listed ? 'watching' : 'listing';
-      this.#setState({ phase: 'error', message: `${verb} ${name}: ${describeKubeError(err)}` });
+      this.#setState({ phase: 'error', message: `listing ${this.#spec.name}: ${describeKubeError(err)}` });
       this.#scheduleRestart(gen);
+      return;
+    }
+    if (!live()) return;
+
+    for (;;) {
+      const opened = Date.now();
+      const end = await this.#watchOnce(signal, live);
+      if (!live() || end === null) return;
+      if (end.kind === 'resume') {
+        // A server that ends every watch at once must not make this a busy loop.
+        if (Date.now() - opened < MIN_WATCH_MS) await delay(this.#opts.backoff.initialMs, signal);
+        continue;
+      }
+      if (end.kind === 'gone') {
+        this.#resourceVersion = '';
+        this.#setState({ phase: 'unsynced', message: `${this.#spec.name}: resource version expired (410 Gone), re-listing` });
+        void this.#run();
+        return;
+      }
+      this.#setState({ phase: 'error', message: `watching ${this.#spec.name}: ${end.message}` });
+      this.#scheduleRestart(gen);
+      return;
+    }
+  }
+
+  /** All pages of the collection into the hooks; then `listed` with the complete key set. */
+  async #list(outer: AbortSignal, live: () => boolean): Promise<void> {
+    const signal = AbortSignal.any([outer, AbortSignal.timeout(this.#opts.listTimeoutMs)]);
+    const limit = String(this.#opts.pageSize ?? DEFAULT_PAGE_SIZE);
+    const present = new Set<string>();
+    let resourceVersion: string | undefined;
+    let cont: string | undefined;
+    do {
+      const page = (await kubeRequest(this.#opts.kubeConfig, {
+        path: this.#spec.path,
+        query: { ...this.#selectors(), limit, ...(cont !== undefined ? { continue: cont } : {}) },
+        signal,
+      })) as ListPage;
+      // A list that answers after stop() or a restart must not touch the index.
+      if (!live()) return;
+      // The first page's version: changes made while later pages were read are replayed by the watch.
+      resourceVersion ??= page.metadata?.resourceVersion ?? '';
+      for (const item of page.items ?? []) {
+        const key = keyOfObject(item);
+        if (key !== undefined) present.add(key);
+        this.#hooks.upsert(item as T);
+      }
+      cont = page.metadata?.continue || undefined;
+    } while (cont !== undefined);
+    this.#resourceVersion = resourceVersion;
+    this.#hooks.listed(present);
+  }
+
+  /**
+   * One watch request from the current resourceVersion. Resolves when it ends:
+   * null when stopped or superseded, otherwise what to do next.
+   */
+  async #watchOnce(signal: AbortSignal, live: () => boolean): Promise<WatchEnd | null> {
+    let settle!: (end: WatchEnd | null) => void;
+    const ended = new Promise<WatchEnd | null>((resolve) => {
+      settle = resolve;
     });
-    await lw.start();
+    let controller: AbortController | undefined;
+    let outcome: WatchEnd | undefined;
+    let opened = false;
+    /** The first terminal event decides; the request is closed and the loop told. */
+    const finish = (end: WatchEnd): void => {
+      outcome ??= end;
+      controller?.abort();
+      settle(live() ? outcome : null);
+    };
+    const onEvent = (type: string, obj: unknown): void => {
+      if (!live() || outcome !== undefined) return;
+      const o = obj as T & { code?: unknown };
+      switch (type) {
+        case 'ADDED':
+        case 'MODIFIED':
+          this.#hooks.upsert(o);
+          break;
+        case 'DELETED':
+          this.#hooks.remove(o);
+          break;
+        case 'BOOKMARK':
+          break;
+        case 'ERROR':
+          // The apiserver answers an expired resourceVersion with a Status inside the 200 stream.
+          finish(o?.code === 410 ? { kind: 'gone' } : { kind: 'failed', message: `ERROR event: ${describeKubeError({ statusCode: o?.code, body: o })}` });
+          return;
+        default:
+          return;
+      }
+      const rv = o?.metadata?.resourceVersion;
+      if (typeof rv === 'string' && rv !== '') this.#resourceVersion = rv;
+    };
+    const onDone = (err: unknown): void => {
+      // A clean end, or client-node's inactivity timeout on an open watch: resume.
+      const benign = err === null || err === undefined || (opened && (err as { name?: unknown }).name === 'TimeoutError');
+      finish(benign ? { kind: 'resume' } : { kind: 'failed', message: describeKubeError(err) });
+    };
+    const stopped = (): void => {
+      controller?.abort();
+      settle(null);
+    };
+    const query = { ...this.#selectors(), resourceVersion: this.#resourceVersion, allowWatchBookmarks: true };
+    try {
+      // Not tracked for stop(): a connect to a hung server is only bounded by
+      // client-node's 30 s timeout; it is aborted as soon as it returns.
+      controller = await this.#watch.watch(this.#spec.path, query, onEvent, onDone);
+    } catch (err) {
+      // watch() throws only before any request (no current cluster).
+      onDone(err);
+      return ended;
+    }
+    if (!live()) {
+      stopped();
+      return ended;
+    }
+    if (outcome === undefined) {
+      opened = true;
+      signal.addEventListener('abort', stopped, { once: true });
+      void ended.finally(() => signal.removeEventListener('abort', stopped));
+      this.#setState({ phase: 'ok' });
+      this.#settleStart();
+      // A state listener may have stopped us.
+      if (!live()) stopped();
+    } else {
+      controller.abort();
+    }
+    return ended;
   }
 
   #scheduleRestart(gen: number): void {
+    this.#settleStart();
     if (this.#stopped || gen !== this.#generation || this.#restartTimer !== undefined) return;
     const { initialMs, maxMs } = this.#opts.backoff;
     // A watch that stayed up for a while earns a fresh backoff; one that flaps does not.
@@ -299,8 +342,6 @@ export class ResourceInformer<T extends KubernetesObject> {
     // routewarden pods cut off together do not come back in lockstep.
     const delay = Math.round(base / 2 + (this.#random() * base) / 2);
     this.#hooks.log('warn', `${this.#spec.name} informer failed; restarting`, { delayMs: delay, attempt: this.#attempt, reason: this.#state.message });
-    const old = this.#listWatch;
-    this.#listWatch = undefined;
     this.#generation++; // retire the failed generation's callbacks now
     this.#abort.abort(new Error('restarting'));
     this.#restartTimer = setTimeout(() => {
@@ -308,6 +349,5 @@ export class ResourceInformer<T extends KubernetesObject> {
       if (this.#stopped) return;
       void this.#run();
     }, delay);
-    void old?.stop();
   }
 }

@@ -4,14 +4,14 @@
 // listed successfully and is watching; an API failure is never mistaken for
 // "no Services" (design.md §7 rule 2).
 
-import { CoordinationV1Api, CoreV1Api, DiscoveryV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ClusterSnapshot } from '../core/cluster.ts';
 import type { ClusterSource } from '../core/ports.ts';
 import type { SourceStatus } from '../core/types.ts';
 import { ClusterIndex, type IndexedKind } from './cluster-index.ts';
 import { ResourceInformer, type Backoff, type InformerSpec, type InformerState } from './informer.ts';
-import { keyOfObject, SERVICE_NAME_LABEL } from './translate.ts';
+import { SERVICE_NAME_LABEL } from './translate.ts';
 
 export interface KubeClusterSourceOptions {
   readonly kubeConfig: KubeConfig;
@@ -27,6 +27,8 @@ export interface KubeClusterSourceOptions {
   readonly backoff?: Backoff;
   /** A LIST that has not answered by then is aborted and retried. Default 60 s. */
   readonly listTimeoutMs?: number;
+  /** Objects per LIST page. Default 500. */
+  readonly pageSize?: number;
   /**
    * kube-vip discovery (--kube-vip-config auto): also list and watch the pods
    * on this node (field selector spec.nodeName), optionally narrowed by a
@@ -56,9 +58,6 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
   if (!(backoff.initialMs > 0) || !(backoff.maxMs >= backoff.initialMs)) {
     throw new Error(`invalid informer backoff: initialMs ${backoff.initialMs}, maxMs ${backoff.maxMs}`);
   }
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
-  const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
   const index = new ClusterIndex();
   const listeners = new Set<() => void>();
   let last: SourceStatus = { state: 'unsynced', message: 'kubernetes: not started' };
@@ -78,7 +77,7 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
   const podSel = opts.nodePods;
   const podFields = podSel ? `spec.nodeName=${podSel.nodeName}` : undefined;
   const podLabels = podSel?.labelSelector ? podSel.labelSelector : undefined;
-  const specs: { readonly [K in CoreKind]: InformerSpec<KubernetesObject> } & { readonly pods?: InformerSpec<KubernetesObject> } = {
+  const specs: { readonly [K in CoreKind]: InformerSpec } & { readonly pods?: InformerSpec } = {
     ...(podSel
       ? {
           pods: {
@@ -86,15 +85,12 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
             path: '/api/v1/pods',
             fieldSelector: podFields!,
             ...(podLabels !== undefined ? { labelSelector: podLabels } : {}),
-            list: (o: Parameters<InformerSpec<KubernetesObject>['list']>[0]) =>
-              core.listPodForAllNamespaces({ fieldSelector: podFields!, ...(podLabels !== undefined ? { labelSelector: podLabels } : {}) }, o),
           },
         }
       : {}),
     services: {
       name: 'services',
       path: namespace === undefined ? '/api/v1/services' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/services`,
-      list: (o) => (namespace === undefined ? core.listServiceForAllNamespaces({}, o) : core.listNamespacedService({ namespace }, o)),
     },
     endpointslices: {
       name: 'endpointslices',
@@ -103,10 +99,6 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
           ? '/apis/discovery.k8s.io/v1/endpointslices'
           : `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/endpointslices`,
       labelSelector: sliceSelector,
-      list: (o) =>
-        namespace === undefined
-          ? discovery.listEndpointSliceForAllNamespaces({ labelSelector: sliceSelector }, o)
-          : discovery.listNamespacedEndpointSlice({ namespace, labelSelector: sliceSelector }, o),
     },
     leases: {
       name: 'leases',
@@ -115,14 +107,10 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
           ? '/apis/coordination.k8s.io/v1/leases'
           : `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(leaseNamespace)}/leases`,
       ...(leaseFields !== undefined ? { fieldSelector: leaseFields } : {}),
-      list: (o) =>
-        leaseNamespace === undefined
-          ? coordination.listLeaseForAllNamespaces(leaseFields !== undefined ? { fieldSelector: leaseFields } : {}, o)
-          : coordination.listNamespacedLease({ namespace: leaseNamespace }, o),
     },
   };
 
-  const makeInformer = (kind: IndexedKind, spec: InformerSpec<KubernetesObject>): ResourceInformer<KubernetesObject> =>
+  const makeInformer = (kind: IndexedKind, spec: InformerSpec): ResourceInformer<KubernetesObject> =>
       new ResourceInformer(
         spec,
         {
@@ -132,12 +120,7 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
           remove: (obj) => {
             if (index.remove(kind, obj)) notify();
           },
-          listed: (items) => {
-            const present = new Set<string>();
-            for (const o of items) {
-              const k = keyOfObject(o);
-              if (k !== undefined) present.add(k);
-            }
+          listed: (present) => {
             if (index.retainOnly(kind, present)) notify();
           },
           stateChanged: () => {
@@ -154,7 +137,7 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
           },
           log: (level, msg, fields) => logger[level]({ ...fields }, msg),
         },
-        { kubeConfig, backoff, listTimeoutMs: opts.listTimeoutMs ?? 60_000 },
+        { kubeConfig, backoff, listTimeoutMs: opts.listTimeoutMs ?? 60_000, ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}) },
       );
   const informers = Object.fromEntries(KINDS.map((kind) => [kind, makeInformer(kind, specs[kind])])) as Record<CoreKind, ResourceInformer<KubernetesObject>>;
   const podInformer = specs.pods ? makeInformer('pods', specs.pods) : null;

@@ -1,11 +1,11 @@
-// Pure translation from client-node objects to the core's cluster model.
+// Pure translation from Kubernetes objects to the core's cluster model.
 //
-// Informers hand over two shapes for the same type: objects from the initial
-// LIST are deserialised model instances (timestamps are Date objects), while
-// objects from WATCH events are the raw parsed JSON (timestamps are RFC 3339
-// strings, Lease times with microseconds). Field names are the same camelCase
-// in both. Every reader here therefore accepts Date or string, and never
-// trusts a field to be present: the API's defaults are applied explicitly.
+// The informers hand over the raw parsed JSON of LIST pages and WATCH events
+// (timestamps are RFC 3339 strings, Lease times with microseconds), typed with
+// client-node's model interfaces. client-node's deserialised model instances
+// (timestamps as Date objects) are accepted too, so every time reader takes a
+// Date or a string; no field is trusted to be present: the API's defaults are
+// applied explicitly.
 
 import type { V1Container, V1ContainerStatus, V1EndpointSlice, V1Lease, V1Pod, V1Service } from '@kubernetes/client-node';
 import {

@@ -9,6 +9,11 @@
 //   client-node's own generated request factory (dist/gen/apis/<Class>.js),
 //   which states its HTTP method and path: that, not the method's name, says
 //   which resource and verb it needs;
+// - plain REST calls, `kubeRequest(kubeConfig, { method: 'POST', path:
+//   `/api/v1/namespaces/${ns}/events`, ... })` (src/kube/rest.ts): the
+//   method (GET when absent) and the path literal say the verb and resource.
+//   The one call whose path is not a literal is the informer's own LIST of
+//   `spec.path`, which the informer path literals below already grant;
 // - informer watch paths, written as string literals (`'/api/v1/services'`,
 //   `` `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases` ``): list + watch
 //   on that collection.
@@ -48,7 +53,10 @@ export const grantKey = (g: Grant): string => `${g.group === '' ? 'core' : g.gro
  * Client-node values that reach the API only through a path literal the scan
  * sees (ListWatch, Watch, makeInformer), or not at all.
  */
-const NON_CALLING_VALUES = new Set(['KubeConfig', 'ListWatch', 'Watch', 'makeInformer', 'Observable', 'ApiException']);
+const NON_CALLING_VALUES = new Set(['KubeConfig', 'ListWatch', 'Watch', 'makeInformer', 'Observable', 'ApiException', 'RequestContext', 'HttpMethod']);
+
+/** src/kube/rest.ts's request function; its calls are read from their arguments. */
+const REST_CALL = 'kubeRequest';
 
 const CLIENT_NODE = '@kubernetes/client-node';
 
@@ -220,7 +228,42 @@ export function scanFile(file: string, text: string, root: string): ScanResult {
   }
 
   // Pass 2: calls and watch paths.
+  const consumed = new Set<ts.Node>();
+  const restCall = (node: ts.CallExpression): void => {
+    const req = node.arguments[1];
+    if (req === undefined || !ts.isObjectLiteralExpression(req)) {
+      problems.push(`${at(node)}: ${REST_CALL}() without an object literal request; the scan cannot read its method and path`);
+      return;
+    }
+    const hidden = (p: ts.ObjectLiteralElementLike): boolean =>
+      ts.isSpreadAssignment(p) || (ts.isShorthandPropertyAssignment(p) && ['method', 'path'].includes(p.name.text));
+    if (req.properties.some(hidden)) {
+      problems.push(`${at(node)}: ${REST_CALL}() with its method or path in a spread or shorthand property; the scan reads only \`method: ...\` and \`path: ...\``);
+      return;
+    }
+    const prop = (name: string): ts.Expression | undefined => {
+      for (const p of req.properties) if (ts.isPropertyAssignment(p) && p.name.getText(sf) === name) return p.initializer;
+      return undefined;
+    };
+    const methodNode = prop('method');
+    const method = methodNode === undefined ? 'GET' : literalText(methodNode);
+    const pathNode = prop('path');
+    const path = pathNode !== undefined ? literalText(pathNode) : null;
+    if (pathNode !== undefined && path !== null) consumed.add(pathNode);
+    if (method === null) {
+      problems.push(`${at(node)}: ${REST_CALL}() with a method that is not a literal`);
+    } else if (path === null) {
+      // The informer lists its own collection; that path is a literal where the informer is set up.
+      if (method === 'GET' && pathNode !== undefined && /\bspec\.path$/.test(pathNode.getText(sf))) return;
+      problems.push(`${at(node)}: ${REST_CALL}() with a path the scan cannot read`);
+    } else {
+      const grants = grantsForRequest(method, path);
+      if (grants === null) problems.push(`${at(node)}: ${method} ${path} does not parse as a resource request`);
+      else uses.push({ site: at(node), call: `${REST_CALL} ${method} ${path}`, grants });
+    }
+  };
   const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === REST_CALL) restCall(node);
     if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
       const method = node.expression.name.getText();
       const recv = receiverName(node.expression.expression);
@@ -234,7 +277,7 @@ export function scanFile(file: string, text: string, root: string): ScanResult {
         problems.push(`${at(node)}: ${node.expression.getText(sf)}() looks like an API call on a receiver the scan cannot tie to an API class`);
       }
     }
-    const lit = literalText(node);
+    const lit = consumed.has(node) ? null : literalText(node);
     if (lit !== null && /^\/apis?\//.test(lit)) {
       const grants = grantsForWatchPath(lit);
       if (grants === null) problems.push(`${at(node)}: API path ${JSON.stringify(lit)} does not parse as a resource path`);

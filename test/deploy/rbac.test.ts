@@ -210,6 +210,24 @@ describe('RBAC comparison: it catches what it should', () => {
     );
   });
 
+  it('reads kubeRequest() calls by their method and path, and not their path as an informer\'s', () => {
+    const r = scanText(`
+      import { kubeRequest } from './rest.ts';
+      await kubeRequest(kc, { method: 'POST', path: \`/api/v1/namespaces/\${ns}/events\`, body: e });
+      await kubeRequest(kc, { path: '/apis/apps/v1/daemonsets' });
+      await kubeRequest(kc, { path: this.#spec.path, query });
+    `);
+    expect(r.problems).toEqual([]);
+    expect(new Set(r.uses.flatMap((u) => u.grants.map(grantKey)))).toEqual(new Set(['core/events:create', 'apps/daemonsets:list']));
+    const bad = scanText(`
+      import { kubeRequest } from './rest.ts';
+      await kubeRequest(kc, { method, path: '/api/v1/pods' });
+      await kubeRequest(kc, { path: somewhere });
+      await kubeRequest(kc, request);
+    `);
+    expect(bad.problems).toHaveLength(3);
+  });
+
   it('fails closed on calls it cannot place', () => {
     const r = scanText(`
       import { CoreV1Api, KubernetesObjectApi } from '@kubernetes/client-node';

@@ -75,7 +75,7 @@ describe('kubernetes cluster source', () => {
     expect(sliceNames(s, 'dev/api')).toEqual(['api-a']);
     expect(snap.slicesByService.has('prod/db')).toBe(false);
     expect(keys(snap.leases)).toEqual(['kube-system/plndr-svcs-lock', 'prod/kubevip-web']);
-    // The LIST gave client-node model objects (Date); translation turned them into epoch ms.
+    // The LIST gave raw JSON (RFC 3339 strings); translation turned them into epoch ms.
     expect(snap.leases.get('prod/kubevip-web')).toMatchObject({ holderIdentity: 'n1', renewTime: Date.UTC(2026, 10, 26, 12), leaseDurationSeconds: 15 });
     expect(s.informers()).toEqual({ services: { phase: 'ok' }, endpointslices: { phase: 'ok' }, leases: { phase: 'ok' } });
   });
@@ -120,6 +120,21 @@ describe('kubernetes cluster source', () => {
     expect(s.status().state).toBe('ok');
     expect(lists()).toEqual([1, 1, 1]);
     expect(fx.double.requests('WATCH', 'services')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('lists in pages and watches from the first page\'s resourceVersion', async () => {
+    seed();
+    for (let i = 0; i < 7; i++) fx.double.upsert(service({ name: `svc-${i}`, namespace: 'paged', ingressIPs: [`10.9.0.${i}`] }));
+    const s = open({ pageSize: 3 });
+    await s.start();
+    await waitFor('status ok', () => s.status().state === 'ok');
+    // 10 Services in pages of 3: four LIST requests, one view.
+    expect(fx.double.requests('LIST', 'services')).toBe(4);
+    expect(s.snapshot().services.size).toBe(10);
+    expect(s.snapshot().services.get('paged/svc-6')?.ingress).toEqual([{ ip: '10.9.0.6' }]);
+    fx.double.upsert(service({ name: 'svc-0', namespace: 'paged', ingressIPs: ['10.9.1.0'] }));
+    await waitFor('the watch event', () => s.snapshot().services.get('paged/svc-0')?.ingress[0]?.ip === '10.9.1.0');
+    expect(fx.double.requests('LIST', 'services')).toBe(4);
   });
 
   it('scopes Services and EndpointSlices to the namespace but watches Leases everywhere', async () => {
