@@ -321,7 +321,7 @@ type Sink = Pick<Builder, 'claim' | 'place'> & { readonly excluded: { push(e: Ex
 
 /** One Service's Builder calls, in order, to replay into a later Builder unchanged. */
 class Recorder implements Sink {
-  readonly #ops: (() => void)[] = [];
+  #ops: (() => void)[] = [];
   #into: Builder | null = null;
   readonly excluded = { push: (e: ExcludedVip): void => void this.#ops.push(() => this.#into!.excluded.push(e)) };
   claim(keys: readonly string[], c: Claim): void {
@@ -329,6 +329,11 @@ class Recorder implements Sink {
   }
   place(service: string, draft: RouteDraft): void {
     this.#ops.push(() => this.#into!.place(service, draft));
+  }
+  /** Done recording: the list is kept at its exact size (10,000 of them stay resident). */
+  seal(): this {
+    this.#ops = this.#ops.slice();
+    return this;
   }
   replay(b: Builder): void {
     this.#into = b;
@@ -394,7 +399,7 @@ export function expectedRoutes(input: ExpectedInput, steps?: ServiceSteps): Expe
       if (!entry || entry.svc !== svc || entry.slices !== slices || entry.lease !== lease || steps.global !== global || now < entry.computedAt || now > entry.validUntil) {
         const rec = new Recorder();
         serviceSteps(rec, key, svc, ctx);
-        entry = { svc, slices, lease, computedAt: now, validUntil: leaseValidUntil(lease, now, model.leaseSkewSeconds), steps: rec };
+        entry = { svc, slices, lease, computedAt: now, validUntil: leaseValidUntil(lease, now, model.leaseSkewSeconds), steps: rec.seal() };
       }
       next.set(key, entry);
       entry.steps.replay(b);

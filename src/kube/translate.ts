@@ -37,6 +37,37 @@ export function toEpochMs(value: unknown): number | undefined {
 
 const nonEmpty = (s: string | undefined | null): string | undefined => (typeof s === 'string' && s !== '' ? s : undefined);
 
+// Memory at scale (docs/performance.md): JSON.parse gives every occurrence of
+// a value its own string and every array the size it was parsed at, and a
+// filtered copy room to grow. The translated index is what stays resident, so
+// values that repeat across thousands of objects (namespaces, node names,
+// Service types, address families) are shared, arrays are kept at their exact
+// size, and endpoint conditions are one object per combination.
+
+const INTERN_LIMIT = 50_000;
+const interned = new Map<string, string>();
+
+/** One shared copy of a value that repeats across objects. Bounded: a full table starts over. */
+export function intern(s: string): string {
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  if (interned.size >= INTERN_LIMIT) interned.clear();
+  interned.set(s, s);
+  return s;
+}
+
+const isString = (x: unknown): x is string => typeof x === 'string';
+
+/** The strings of `xs`, interned: the parsed array itself when it holds nothing else (exact size, no copy). */
+function stringList(xs: readonly unknown[] | undefined | null, share = false): readonly string[] {
+  if (!Array.isArray(xs) || xs.length === 0) return EMPTY;
+  const list = xs.every(isString) ? (xs as string[]) : xs.filter(isString).slice();
+  if (share) for (let i = 0; i < list.length; i++) list[i] = intern(list[i]!);
+  return list;
+}
+const EMPTY: readonly string[] = Object.freeze([]);
+const NO_INGRESS: readonly IngressEntry[] = Object.freeze([]);
+
 function stringRecord(r: Record<string, string> | undefined | null): Readonly<Record<string, string>> {
   if (r === undefined || r === null) return {};
   const out: Record<string, string> = {};
@@ -65,29 +96,46 @@ export function toServiceInfo(svc: V1Service): ServiceInfo | undefined {
   const loadBalancerClass = nonEmpty(spec?.loadBalancerClass);
   const loadBalancerIP = nonEmpty(spec?.loadBalancerIP);
   return {
-    namespace: svc.metadata?.namespace ?? '',
+    namespace: intern(svc.metadata?.namespace ?? ''),
     name,
     uid: svc.metadata?.uid ?? '',
     // The API defaults an omitted type to ClusterIP.
-    type: nonEmpty(spec?.type) ?? 'ClusterIP',
+    type: intern(nonEmpty(spec?.type) ?? 'ClusterIP'),
     annotations: stringRecord(svc.metadata?.annotations),
     ...(loadBalancerClass !== undefined ? { loadBalancerClass } : {}),
     ...(loadBalancerIP !== undefined ? { loadBalancerIP } : {}),
-    ingress,
+    ingress: ingress.length === 0 ? NO_INGRESS : ingress.slice(),
     // kube-vip compares against Local only; anything else (including unset) behaves as Cluster.
     externalTrafficPolicy: spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
-    ipFamilies: (spec?.ipFamilies ?? []).filter((f): f is string => typeof f === 'string'),
+    ipFamilies: stringList(spec?.ipFamilies, true),
   };
 }
 
 const ADDRESS_TYPES = new Set<EndpointSliceInfo['addressType']>(['IPv4', 'IPv6', 'FQDN']);
 
-/** Keeps true/false/null as given and leaves absent conditions out: kube-vip treats a nil `serving` as false. */
+type Tri = boolean | null | undefined;
+const sharedConditions = new Map<string, EndpointConditions>();
+const triKey = (v: Tri): string => (v === undefined ? 'u' : v === null ? 'n' : v ? 't' : 'f');
+
+/**
+ * Keeps true/false/null as given and leaves absent conditions out: kube-vip
+ * treats a nil `serving` as false. One frozen object per combination (27).
+ */
 function conditions(c: { ready?: boolean | null; serving?: boolean | null; terminating?: boolean | null } | undefined): EndpointConditions {
-  const out: { ready?: boolean | null; serving?: boolean | null; terminating?: boolean | null } = {};
-  if (c?.ready !== undefined) out.ready = c.ready;
-  if (c?.serving !== undefined) out.serving = c.serving;
-  if (c?.terminating !== undefined) out.terminating = c.terminating;
+  const tri = (v: unknown): Tri => (v === true || v === false || v === null ? v : undefined);
+  const ready = tri(c?.ready);
+  const serving = tri(c?.serving);
+  const terminating = tri(c?.terminating);
+  const key = triKey(ready) + triKey(serving) + triKey(terminating);
+  let out = sharedConditions.get(key);
+  if (out === undefined) {
+    const o: { ready?: boolean | null; serving?: boolean | null; terminating?: boolean | null } = {};
+    if (ready !== undefined) o.ready = ready;
+    if (serving !== undefined) o.serving = serving;
+    if (terminating !== undefined) o.terminating = terminating;
+    out = Object.freeze(o);
+    sharedConditions.set(key, out);
+  }
   return out;
 }
 
@@ -104,13 +152,13 @@ export function toEndpointSliceInfo(slice: V1EndpointSlice): EndpointSliceInfo |
     const nodeName = nonEmpty(e.nodeName);
     const hostname = nonEmpty(e.hostname);
     return {
-      addresses: (e.addresses ?? []).filter((a): a is string => typeof a === 'string'),
-      ...(nodeName !== undefined ? { nodeName } : {}),
+      addresses: stringList(e.addresses),
+      ...(nodeName !== undefined ? { nodeName: intern(nodeName) } : {}),
       ...(hostname !== undefined ? { hostname } : {}),
       conditions: conditions(e.conditions),
     };
   });
-  return { namespace: slice.metadata?.namespace ?? '', name, serviceName, addressType, endpoints };
+  return { namespace: intern(slice.metadata?.namespace ?? ''), name, serviceName, addressType: intern(addressType) as EndpointSliceInfo['addressType'], endpoints };
 }
 
 /** A Lease, or undefined when it has no name. Times become epoch milliseconds. */
@@ -122,7 +170,7 @@ export function toLeaseInfo(l: V1Lease): LeaseInfo | undefined {
   const acquireTime = toEpochMs(spec?.acquireTime);
   const duration = spec?.leaseDurationSeconds;
   return {
-    namespace: l.metadata?.namespace ?? '',
+    namespace: intern(l.metadata?.namespace ?? ''),
     name,
     // A released lease has holderIdentity "" (kube-vip's ReleaseOnCancel); keep it as given.
     ...(typeof spec?.holderIdentity === 'string' ? { holderIdentity: spec.holderIdentity } : {}),
