@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# routewarden's container image: the compiled dist/, bin/ and production
+# routewarden's container image: the bundled dist/, bin/ and production
 # dependencies on Node.js 24. Build it with BuildKit (docker build, docker
 # buildx build, podman build):
 #
@@ -16,12 +16,13 @@
 # `routewarden` entrypoint. Pin NODE_IMAGE to a digest in your release build.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# --- build: every dependency, tsc to dist/ ---------------------------------
+# --- build: every dependency, the bundle into dist/ (scripts/build.ts) ------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/build.ts ./scripts/
 COPY src ./src
 RUN npm run build
 

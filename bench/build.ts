@@ -1,30 +1,26 @@
 // The CLI as the image ships it (Dockerfile: `npm run build`, then bin/ and
-// dist/ beside package.json): compiled JavaScript, not the TypeScript sources
-// through Node's type stripping, whose WebAssembly stripper alone adds tens of
-// megabytes of RSS a production pod never has. Built into .tmp/bench/ (git
-// ignores .tmp/), never into dist/, which bin/routewarden.js would then prefer
-// for every other run in this checkout.
+// dist/ beside package.json): the bundle scripts/build.ts makes, not the
+// TypeScript sources through Node's type stripping, whose WebAssembly stripper
+// and per-module sources add tens of megabytes of RSS a production pod never
+// has. Built into .tmp/bench/ (git ignores .tmp/), never into dist/, which
+// bin/routewarden.js would then prefer for every other run in this checkout.
 
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { buildBundle } from '../scripts/build.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = fileURLToPath(new URL('../.tmp/bench/', import.meta.url));
 
 /** Builds the shipped layout and returns the path of its bin/routewarden.js. */
-export function buildShipped(): string {
+export async function buildShipped(): Promise<string> {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(`${OUT}bin`, { recursive: true });
-  try {
-    execFileSync(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, '-p', `${ROOT}tsconfig.build.json`, '--outDir', `${OUT}dist`], { stdio: 'pipe' });
-  } catch (err) {
-    // tsc emits despite type errors (work in progress elsewhere in src/); only a missing entry point is fatal.
-    if (!existsSync(`${OUT}dist/cli/main.js`)) throw new Error(`building the CLI: ${(err as { stdout?: Buffer }).stdout?.toString() ?? String(err)}`);
-  }
+  await buildBundle(`${OUT}dist`);
   copyFileSync(`${ROOT}package.json`, `${OUT}package.json`);
   copyFileSync(`${ROOT}bin/routewarden.js`, `${OUT}bin/routewarden.js`);
+  // netlink and pino stay outside the bundle: Node finds them in the checkout's node_modules, above .tmp/.
   return `${OUT}bin/routewarden.js`;
 }
 

@@ -54,7 +54,7 @@ async function bench(opts: BenchOptions): Promise<void> {
   const rows: Row[] = [];
   const details: Record<string, unknown> = {};
   const notes: string[] = [];
-  const bin = buildShipped();
+  const bin = await buildShipped();
   const nodeOptions = deployedNodeOptions();
   log(`built the CLI as shipped: ${bin}; NODE_OPTIONS from the DaemonSet: ${JSON.stringify(nodeOptions)}`);
   notes.push(`\`routewarden run\` is the shipped build (compiled dist/) with the DaemonSet's NODE_OPTIONS ${JSON.stringify(nodeOptions)}`);

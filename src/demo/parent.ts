@@ -13,16 +13,16 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../cli/config.ts';
 import { relayTcpToUnix } from './forwarder.ts';
 import type { TcpToUnixRelay } from './forwarder.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 import { baseUrl } from './http.ts';
 import { createNamespace, deleteNamespace, namespaceName, sweepStaleNamespaces } from './netns.ts';
 import type { DemoOptions } from './options.ts';
 import { exitCodeForSignal, onTermination } from './terminal.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/routewarden.js', import.meta.url));
+const BIN = join(PACKAGE_ROOT, 'bin', 'routewarden.js');
 /** How long the child gets to stop by itself before it is killed. */
 const CHILD_STOP_GRACE_MS = 10_000;
 

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.ts';
 import { OPTIONS } from '../../src/cli/options.ts';
 import { dockerignore, parseDockerfile, symlinksIn, type CopyStep, type Stage } from './dockerfile.ts';
+import { OUT_DIR } from '../../scripts/build.ts';
 import { findKubectl, kustomizations, podSpecOf, readYaml, render, ROOT, routewardenContainer, type KubeObject } from './manifests.ts';
 
 const df = parseDockerfile();
@@ -74,10 +75,10 @@ describe('Dockerfile', () => {
     expect(runs(deps).some((r) => /^npm ci\b.*--omit=dev\b/.test(r))).toBe(true);
     expect(runs(deps).some((r) => /^npm (install|i)\b/.test(r)), 'npm install may rewrite the lockfile; use npm ci').toBe(false);
 
-    // dist: where the build stage's `npm run build` writes (tsconfig.build.json's outDir).
+    // dist: where the build stage's `npm run build` writes (scripts/build.ts's OUT_DIR).
     const dist = copies(runtime).find((c) => c.dest === posix.join(wd, 'dist'))!;
     const build = stageNamed(dist.from!)!;
-    const outDir = (JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { outDir: string } }).compilerOptions.outDir;
+    const outDir = OUT_DIR;
     expect(dist.sources).toEqual([posix.join(build.workdir, outDir)]);
     expect(runs(build)).toContain('npm run build');
     expect(copies(build).some((c) => c.from === null && c.sources.includes('src'))).toBe(true);
