@@ -51,10 +51,10 @@ export interface Cli {
 }
 
 /** `routewarden run` from `bin` (the shipped build), events only: the interval is an hour. */
-export function startCli(bin: string, kubeconfig: string, nodeOptions = '', nodeFlags: readonly string[] = []): Cli {
+export function startCli(bin: string, kubeconfig: string, nodeOptions = '', nodeFlags: readonly string[] = [], extraEnv: Readonly<Record<string, string>> = {}): Cli {
   const child = spawn(process.execPath, [...nodeFlags, bin, 'run', '--listen', `127.0.0.1:${PORT}`, '--interval', '1h', '--node-name', NODE, '--kubeconfig', kubeconfig, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...extraEnv },
   });
   let logs = '';
   const keep = (d: Buffer): void => {

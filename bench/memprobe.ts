@@ -51,7 +51,7 @@ await inOwnNetns(import.meta.url, async () => {
   }
   flushTable();
   ipBatch(cluster.placed.map((ip) => addLine(ip)));
-  const cli = startCli(bin, api.kubeconfig(), process.env.RW_NODE_OPTIONS ?? deployedNodeOptions(), nodeFlags);
+  const cli = startCli(bin, api.kubeconfig(), process.env.RW_NODE_OPTIONS ?? deployedNodeOptions(), nodeFlags, process.env.RW_ARENAS ? { MALLOC_ARENA_MAX: process.env.RW_ARENAS } : {});
   try {
     const t = performance.now();
     await until(inSync(cluster.placed.length), 180_000, 'in sync', cli);
