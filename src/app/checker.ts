@@ -5,7 +5,7 @@ import type { ClusterSource, KernelTable } from '../core/ports.ts';
 import { KernelError } from '../core/ports.ts';
 import type { KubeVipModel } from '../core/model.ts';
 import { evaluate } from '../core/report.ts';
-import type { CheckResult } from '../core/report.ts';
+import type { CheckResult, Report } from '../core/report.ts';
 import { DriftTracker } from '../core/tracker.ts';
 import type { InterfaceInfo } from '../core/cluster.ts';
 import type { KernelDump, SourceStatus } from '../core/types.ts';
@@ -31,8 +31,12 @@ export interface CheckerDeps {
 export interface Checker {
   check(): Promise<CheckResult>;
   readonly tracker: DriftTracker;
-  /** The last finished check, or null before the first. */
-  last(): CheckResult | null;
+  /**
+   * The report of the last finished check, or null before the first. Only
+   * the report is kept between checks: the kernel dump and the diff behind it
+   * (10,000 routes each at scale) are garbage once the check has returned.
+   */
+  lastReport(): Report | null;
 }
 
 export function createChecker(deps: CheckerDeps): Checker {
@@ -40,7 +44,7 @@ export function createChecker(deps: CheckerDeps): Checker {
   const tracker = new DriftTracker();
   const leases = new LeaseChangeTracker();
   const logged = new Set<string>();
-  let last: CheckResult | null = null;
+  let last: Report | null = null;
 
   /** Log each kube-vip discovery outcome and each config mismatch once, not at every check. */
   function logOnce(key: string, log: () => void): void {
@@ -61,7 +65,7 @@ export function createChecker(deps: CheckerDeps): Checker {
 
   return {
     tracker,
-    last: () => last,
+    lastReport: () => last,
     async check() {
       const started = performance.now();
       // Take the API view first: a snapshot taken after the kernel read could
@@ -98,7 +102,7 @@ export function createChecker(deps: CheckerDeps): Checker {
       const seconds = (performance.now() - started) / 1000;
       if (deps.metrics) recordCheck(deps.metrics, result.report, entered, seconds);
       logCheck(deps.logger, result, entered.length, seconds);
-      last = result;
+      last = result.report;
       return result;
     },
   };

@@ -68,7 +68,7 @@ export function createService(deps: ServiceDeps): Service {
   });
   const app = createApp({
     registry: metrics.registry,
-    report: () => checker.last()?.report ?? null,
+    report: () => checker.lastReport(),
     heartbeatAgeMs: loop.heartbeatAgeMs,
     // Three intervals without a finished check means the loop is wedged.
     heartbeatTimeoutMs: Math.max(3 * config.intervalMs, 30_000),

@@ -281,6 +281,18 @@ function draftRoute(vip: Vip, prefix: number, device: string, model: KubeVipMode
   return { family, destination: formatCidr({ ip: vip.ip, prefix }), device };
 }
 
+const singleDevices = new Map<string, readonly string[]>();
+/** The `devices` list of a route on one device: one shared frozen list per device name. */
+function oneDevice(device: string): readonly string[] {
+  let list = singleDevices.get(device);
+  if (list === undefined) {
+    if (singleDevices.size >= 1_000) singleDevices.clear();
+    list = Object.freeze([device]);
+    singleDevices.set(device, list);
+  }
+  return list;
+}
+
 class Builder {
   readonly routes = new Map<string, { family: Family; destination: string; devices: Map<string, string>; services: string[] }>();
   readonly claims = new Map<string, Claim[]>();
@@ -309,7 +321,7 @@ class Builder {
     for (const [key, r] of this.routes) {
       const services = [...r.services].sort();
       // Deterministic choice among conflicting devices: the first service's.
-      const ordered = [...r.devices.entries()].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([d]) => d);
+      const ordered = r.devices.size === 1 ? oneDevice(r.devices.keys().next().value!) : [...r.devices.entries()].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([d]) => d);
       routes.set(key, { family: r.family, destination: r.destination, device: ordered[0]!, devices: ordered, type: model.routeType, services });
     }
     return { routes, claims: this.claims, excluded: this.excluded };
@@ -566,14 +578,16 @@ function normalized(v: Vip): string {
  */
 export function mergeExpected(sets: readonly { readonly id: string; readonly set: ExpectedSet }[]): ExpectedSet {
   const routes = new Map<string, ExpectedRoute>();
-  const claims = new Map<string, Claim[]>();
+  const claims = new Map<string, readonly Claim[]>();
   const excluded: ExcludedVip[] = [];
   const seenExcluded = new Set<string>();
   for (const { id, set } of sets) {
+    // One list per instance, shared by all its routes (10,000 of them at scale).
+    const onlyThis: readonly string[] = [id];
     for (const [key, r] of set.routes) {
       const prev = routes.get(key);
       if (!prev) {
-        routes.set(key, { ...r, instances: [id] });
+        routes.set(key, { ...r, instances: onlyThis });
         continue;
       }
       routes.set(key, {
@@ -583,7 +597,11 @@ export function mergeExpected(sets: readonly { readonly id: string; readonly set
         instances: [...(prev.instances ?? []), id],
       });
     }
-    for (const [key, list] of set.claims) claims.set(key, [...(claims.get(key) ?? []), ...list]);
+    for (const [key, list] of set.claims) {
+      const prev = claims.get(key);
+      // A set's lists are complete once built: the first instance's are shared, not copied.
+      claims.set(key, prev ? [...prev, ...list] : list);
+    }
     for (const e of set.excluded) {
       const k = `${e.service} ${e.address} ${e.reason}`;
       if (seenExcluded.has(k)) continue;

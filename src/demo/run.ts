@@ -52,7 +52,7 @@ export async function runStories(opts: RunStoriesOptions): Promise<Report | unde
     }
   }
   session.setProgress('The demo is complete.');
-  return session.service.checker.last()?.report;
+  return session.service.checker.lastReport() ?? undefined;
 }
 
 export const storiesFor = (scenario: DemoOptions['scenario']): Story[] =>

@@ -92,7 +92,7 @@ export async function startSession(opts: SessionOptions): Promise<DemoSession> {
     await until(() => svc.loop.ready(), {
       signal: opts.signal,
       what: 'routewarden to sync with the simulated cluster and finish its first check',
-      lastSeen: () => JSON.stringify(svc.checker.last()?.report.sources ?? 'no check yet'),
+      lastSeen: () => JSON.stringify(svc.checker.lastReport()?.sources ?? 'no check yet'),
     });
 
     const target: HttpTarget = opts.listenPath !== undefined

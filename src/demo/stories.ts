@@ -52,7 +52,7 @@ const describeReport = (r: Report | undefined): string =>
 
 /** Waits until routewarden's last check says exactly `rows`, then prints its verdict. */
 export async function settle(ctx: StoryContext, what: string, rows: Readonly<Record<string, RowState>>): Promise<Report> {
-  const last = (): Report | undefined => ctx.session.service.checker.last()?.report;
+  const last = (): Report | undefined => ctx.session.service.checker.lastReport() ?? undefined;
   const report = await until(() => (reportMatches(last(), rows) ? last() : undefined), {
     signal: ctx.signal,
     what: `routewarden to report ${what}`,

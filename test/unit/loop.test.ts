@@ -15,7 +15,7 @@ function fakeChecker() {
   const result = { report: {}, diff: {}, expected: null, kernel: null } as unknown as CheckResult;
   const checker: Checker = {
     tracker: new DriftTracker(),
-    last: () => null,
+    lastReport: () => null,
     async check() {
       calls++;
       concurrent++;
