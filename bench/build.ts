@@ -29,9 +29,29 @@ export async function buildShipped(): Promise<string> {
  * the CLI's heap is sized as in a pod; '' when the manifest sets none.
  */
 export function deployedNodeOptions(): string {
-  const path = `${ROOT}deploy/base/daemonset.yaml`;
-  if (!existsSync(path)) return '';
-  const ds = parse(readFileSync(path, 'utf8')) as { spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } };
-  const env = ds.spec?.template?.spec?.containers?.[0]?.env ?? [];
+  const env = deployedContainer()?.env ?? [];
   return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+}
+
+interface Container {
+  readonly command?: readonly string[];
+  readonly env?: readonly { name: string; value?: string }[];
+}
+
+function deployedContainer(): Container | undefined {
+  const path = `${ROOT}deploy/base/daemonset.yaml`;
+  if (!existsSync(path)) return undefined;
+  const ds = parse(readFileSync(path, 'utf8')) as { spec?: { template?: { spec?: { containers?: Container[] } } } };
+  return ds.spec?.template?.spec?.containers?.[0];
+}
+
+/**
+ * The node flags the DaemonSet's `command` puts before the entry script
+ * (`[node, --flag..., /app/bin/routewarden.js]`): V8 flags that NODE_OPTIONS
+ * refuses. [] when it keeps the image's entrypoint.
+ */
+export function deployedNodeFlags(): string[] {
+  const command = deployedContainer()?.command ?? [];
+  if (command[0] !== 'node') return [];
+  return command.slice(1).filter((a) => a.startsWith('--'));
 }

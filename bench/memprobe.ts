@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { inOwnNetns } from '../scripts/kernel-netns.ts';
 import { createApiDouble } from '../src/apidouble/index.ts';
-import { buildShipped, deployedNodeOptions } from './build.ts';
+import { buildShipped, deployedNodeFlags, deployedNodeOptions } from './build.ts';
 import { addLine, generateCluster, serviceObject, sliceObjects } from './cluster.ts';
 import { flushTable, ipBatch } from './kernel.ts';
 import { gauge, get, inSync, startCli, until } from './live.ts';
@@ -27,7 +27,7 @@ function smaps(pid: number): Record<string, number> {
       const [a, b] = line.split(' ')[0]!.split('-').map((h) => parseInt(h, 16));
       size = (b! - a!) / 1024;
       name = head[1] || `[anon ${size >= 1024 ? (size >= 65536 ? '>=64M' : '>=1M') : `${size}k`}]`;
-      if (name.includes('node_modules') || name.endsWith('.node')) name = '[native modules]';
+      if (name.includes('node_modules') || name.endsWith('.node')) name = '[node binary and addons, file-backed]';
       continue;
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
@@ -40,7 +40,7 @@ await inOwnNetns(import.meta.url, async () => {
   const services = arg('--services', 10000);
   const routes = arg('--routes', 10000);
   const dd = process.argv.indexOf('--');
-  const nodeFlags = dd >= 0 ? process.argv.slice(dd + 1) : [];
+  const nodeFlags = dd >= 0 ? process.argv.slice(dd + 1) : deployedNodeFlags();
   const bin = process.env.RW_BIN ?? (await buildShipped());
   const cluster = generateCluster(services, routes, 500);
   const api = createApiDouble();
