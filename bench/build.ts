@@ -33,6 +33,15 @@ export function deployedNodeOptions(): string {
   return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
 }
 
+/**
+ * The DaemonSet's glibc malloc tunables (MALLOC_* variables), which shape
+ * resident memory as much as V8's flags do; {} when it sets none.
+ */
+export function deployedMallocEnv(): Record<string, string> {
+  const env = deployedContainer()?.env ?? [];
+  return Object.fromEntries(env.filter((e) => e.name.startsWith('MALLOC_') && e.value !== undefined).map((e) => [e.name, e.value!]));
+}
+
 interface Container {
   readonly command?: readonly string[];
   readonly env?: readonly { name: string; value?: string }[];

@@ -212,13 +212,23 @@ export async function measureScrape(cluster: GeneratedCluster, drifted: number, 
   return result;
 }
 
+export interface Sample {
+  readonly t: number;
+  readonly rssMb: number;
+  readonly heapMb: number;
+  readonly heapTotalMb: number;
+  readonly externalMb: number;
+}
+
 export interface Churn {
   readonly seconds: number;
   readonly operations: number;
-  readonly samples: { t: number; rssMb: number; heapMb: number }[];
+  readonly samples: Sample[];
   readonly warmupSeconds: number;
   readonly rssSlopeMbPerMin: number;
   readonly heapSlopeMbPerMin: number;
+  /** V8's heap as reserved from the OS (used + free pages): tells page retention from a leak outside V8. */
+  readonly heapTotalSlopeMbPerMin: number;
   readonly rssMaxMb: number;
   readonly cpuPercent: number;
   readonly checksDuring: number;
@@ -234,7 +244,7 @@ export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: 
   const pid = cli.child.pid!;
   const v4Cluster = cluster.plans.filter((p) => p.stack === 'ipv4' && p.policy === 'Cluster');
   if (v4Cluster.length === 0) throw new Error('churn needs an IPv4 Cluster Service');
-  const samples: { t: number; rssMb: number; heapMb: number }[] = [];
+  const samples: Sample[] = [];
   const start = performance.now();
   const cpu0 = cpuSeconds(pid);
   const checks0 = gauge((await get('/metrics')).body, 'routewarden_checks_total');
@@ -247,7 +257,13 @@ export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: 
     const elapsed = since(start);
     if (elapsed >= nextSample) {
       const body = (await get('/metrics')).body;
-      samples.push({ t: elapsed / 1000, rssMb: rssMb(pid), heapMb: gauge(body, 'nodejs_heap_size_used_bytes') / 2 ** 20 });
+      samples.push({
+        t: elapsed / 1000,
+        rssMb: rssMb(pid),
+        heapMb: gauge(body, 'nodejs_heap_size_used_bytes') / 2 ** 20,
+        heapTotalMb: gauge(body, 'nodejs_heap_size_total_bytes') / 2 ** 20,
+        externalMb: gauge(body, 'nodejs_external_memory_bytes') / 2 ** 20,
+      });
       nextSample += 2000;
     }
     const op = k % 4;
@@ -299,7 +315,7 @@ export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: 
   // A quarter of the run, at least 10 s when the run is long enough to spare it.
   const warmupSeconds = seconds >= 40 ? Math.max(10, seconds * 0.25) : seconds * 0.25;
   const after = samples.filter((s) => s.t >= warmupSeconds);
-  const perMin = (key: 'rssMb' | 'heapMb'): number => slope(after.map((s) => ({ x: s.t / 60, y: s[key] })));
+  const perMin = (key: 'rssMb' | 'heapMb' | 'heapTotalMb'): number => slope(after.map((s) => ({ x: s.t / 60, y: s[key] })));
   return {
     seconds: wall,
     operations: ops,
@@ -307,6 +323,7 @@ export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: 
     warmupSeconds,
     rssSlopeMbPerMin: perMin('rssMb'),
     heapSlopeMbPerMin: perMin('heapMb'),
+    heapTotalSlopeMbPerMin: perMin('heapTotalMb'),
     rssMaxMb: Math.max(...samples.map((s) => s.rssMb)),
     cpuPercent: (cpu / wall) * 100,
     checksDuring: checks,

@@ -23,7 +23,7 @@ import { createNetlinkKernelTable } from '../src/kernel/netlink.ts';
 import { createKubeClusterSource } from '../src/kube/source.ts';
 import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
 import { silentLogger } from '../src/surface/logger.ts';
-import { buildShipped, deployedNodeFlags, deployedNodeOptions } from './build.ts';
+import { buildShipped, deployedMallocEnv, deployedNodeFlags, deployedNodeOptions } from './build.ts';
 import { addLine, filler4, filler6, foreign4, foreign6, generateCluster, serviceObject, sliceObjects } from './cluster.ts';
 import { makeChecker, measureCheck, measureRepair } from './inprocess.ts';
 import { FOREIGN_PROTO, flushTable, ipBatch, measureKernelRead, PROTO, TABLE } from './kernel.ts';
@@ -57,8 +57,9 @@ async function bench(opts: BenchOptions): Promise<void> {
   const bin = await buildShipped();
   const nodeOptions = deployedNodeOptions();
   const nodeFlags = deployedNodeFlags();
+  const mallocEnv = deployedMallocEnv();
   log(`built the CLI as shipped: ${bin}; from the DaemonSet: NODE_OPTIONS ${JSON.stringify(nodeOptions)}, node flags ${JSON.stringify(nodeFlags)}`);
-  notes.push(`\`routewarden run\` is the shipped build (the dist/ bundle of \`npm run build\`) with the DaemonSet's NODE_OPTIONS ${JSON.stringify(nodeOptions)}${nodeFlags.length > 0 ? ` and node flags ${JSON.stringify(nodeFlags.join(' '))}` : ''}`);
+  notes.push(`\`routewarden run\` is the shipped build (the dist/ bundle of \`npm run build\`) with the DaemonSet's NODE_OPTIONS ${JSON.stringify(nodeOptions)}${nodeFlags.length > 0 ? ` and node flags ${JSON.stringify(nodeFlags.join(' '))}` : ''}${Object.keys(mallocEnv).length > 0 ? `, ${Object.entries(mallocEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`);
 
   // --- the cluster, in the API double ---
   const cluster = generateCluster(opts.services, opts.routes, opts.nodes);
@@ -125,7 +126,7 @@ async function bench(opts: BenchOptions): Promise<void> {
 
     // 3, 5, 6, 7: the real CLI
     log('starting `routewarden run` in the namespace');
-    const cli = startCli(bin, kubeconfig, nodeOptions, nodeFlags);
+    const cli = startCli(bin, kubeconfig, nodeOptions, nodeFlags, mallocEnv);
     try {
       t = performance.now();
       await until(inSync(routes), 180_000, 'routewarden run to sync and report the table in sync', cli);
@@ -174,6 +175,7 @@ async function bench(opts: BenchOptions): Promise<void> {
       rows.push({ section: s5, metric: `RSS max over ${Math.round(c.seconds)} s of churn`, value: c.rssMaxMb, unit: 'MB', baseline: rssAfterSync, baselineLabel: 'after sync', goal: '≤ 150 MB', met: c.rssMaxMb <= 150 });
       rows.push({ section: s5, metric: `RSS slope after ${Math.round(c.warmupSeconds)} s warm-up`, value: c.rssSlopeMbPerMin, unit: 'MB/min', baseline: null, goal: 'no growth (< 1 MB/min)', met: c.rssSlopeMbPerMin < 1 });
       rows.push({ section: s5, metric: 'JS heap slope after warm-up', value: c.heapSlopeMbPerMin, unit: 'MB/min', baseline: null, goal: 'no growth (< 1 MB/min)', met: c.heapSlopeMbPerMin < 1 });
+      rows.push({ section: s5, metric: '  V8 heap reserved (total) slope after warm-up', value: c.heapTotalSlopeMbPerMin, unit: 'MB/min', baseline: null, goal: '', met: null });
       rows.push({ section: s5, metric: `CPU during churn (${c.operations} changes, ${c.checksDuring} checks)`, value: c.cpuPercent, unit: '% of a core', baseline: null, goal: '', met: null });
       const s6 = '6. API load after the initial sync (detection + scrape + churn)';
       rows.push({ section: s6, metric: 'LIST requests', value: lists, unit: '', baseline: null, goal: '0 beyond watch re-establishment', met: lists === 0 });

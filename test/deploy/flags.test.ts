@@ -18,6 +18,7 @@ const COMMANDS: readonly Command[] = ['run', 'check', 'demo'];
 const OTHER_ENV: Readonly<Record<string, string>> = {
   NODE_NAME: 'the default of --node-name: "NODE_NAME is what --node-name defaults to"',
   NODE_OPTIONS: 'Node.js runtime options: "Node.js accepts the manifests\' NODE_OPTIONS"',
+  MALLOC_ARENA_MAX: 'a glibc malloc tunable: "MALLOC_ARENA_MAX is a positive number of arenas"',
 };
 
 interface Site {
@@ -132,6 +133,12 @@ describe('flags and environment in deploy/', () => {
 
   it('NODE_NAME is what --node-name defaults to', () => {
     expect(loadConfig('run', {}, { env: { NODE_NAME: 'Worker-1' }, hostname: 'elsewhere' }).model.nodeName).toBe('worker-1');
+  });
+
+  it('MALLOC_ARENA_MAX is a positive number of arenas', () => {
+    const values = ALL.flatMap((s) => (s.container.env ?? []).filter((e) => e.name === 'MALLOC_ARENA_MAX').map((e) => e.value));
+    // glibc silently ignores a value it cannot parse; a typo would measure nothing.
+    for (const v of values) expect(v, `MALLOC_ARENA_MAX=${v}`).toMatch(/^[1-9][0-9]*$/);
   });
 
   it("Node.js accepts the manifests' NODE_OPTIONS", () => {
