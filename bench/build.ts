@@ -43,7 +43,6 @@ export function deployedMallocEnv(): Record<string, string> {
 }
 
 interface Container {
-  readonly command?: readonly string[];
   readonly env?: readonly { name: string; value?: string }[];
 }
 
@@ -52,15 +51,4 @@ function deployedContainer(): Container | undefined {
   if (!existsSync(path)) return undefined;
   const ds = parse(readFileSync(path, 'utf8')) as { spec?: { template?: { spec?: { containers?: Container[] } } } };
   return ds.spec?.template?.spec?.containers?.[0];
-}
-
-/**
- * The node flags the DaemonSet's `command` puts before the entry script
- * (`[node, --flag..., /app/bin/routewarden.js]`): V8 flags that NODE_OPTIONS
- * refuses. [] when it keeps the image's entrypoint.
- */
-export function deployedNodeFlags(): string[] {
-  const command = deployedContainer()?.command ?? [];
-  if (command[0] !== 'node') return [];
-  return command.slice(1).filter((a) => a.startsWith('--'));
 }

@@ -23,7 +23,7 @@ import { createNetlinkKernelTable } from '../src/kernel/netlink.ts';
 import { createKubeClusterSource } from '../src/kube/source.ts';
 import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
 import { silentLogger } from '../src/surface/logger.ts';
-import { buildShipped, deployedMallocEnv, deployedNodeFlags, deployedNodeOptions } from './build.ts';
+import { buildShipped, deployedMallocEnv, deployedNodeOptions } from './build.ts';
 import { addLine, filler4, filler6, foreign4, foreign6, generateCluster, serviceObject, sliceObjects } from './cluster.ts';
 import { makeChecker, measureCheck, measureRepair } from './inprocess.ts';
 import { FOREIGN_PROTO, flushTable, ipBatch, measureKernelRead, PROTO, TABLE } from './kernel.ts';
@@ -56,10 +56,9 @@ async function bench(opts: BenchOptions): Promise<void> {
   const notes: string[] = [];
   const bin = await buildShipped();
   const nodeOptions = deployedNodeOptions();
-  const nodeFlags = deployedNodeFlags();
   const mallocEnv = deployedMallocEnv();
-  log(`built the CLI as shipped: ${bin}; from the DaemonSet: NODE_OPTIONS ${JSON.stringify(nodeOptions)}, node flags ${JSON.stringify(nodeFlags)}`);
-  notes.push(`\`routewarden run\` is the shipped build (the dist/ bundle of \`npm run build\`) with the DaemonSet's NODE_OPTIONS ${JSON.stringify(nodeOptions)}${nodeFlags.length > 0 ? ` and node flags ${JSON.stringify(nodeFlags.join(' '))}` : ''}${Object.keys(mallocEnv).length > 0 ? `, ${Object.entries(mallocEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`);
+  log(`built the CLI as shipped: ${bin}; from the DaemonSet: NODE_OPTIONS ${JSON.stringify(nodeOptions)}, ${JSON.stringify(mallocEnv)}`);
+  notes.push(`\`routewarden run\` is the shipped build (the dist/ bundle of \`npm run build\`) with the DaemonSet's NODE_OPTIONS ${JSON.stringify(nodeOptions)}${Object.keys(mallocEnv).length > 0 ? `, ${Object.entries(mallocEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`);
 
   // --- the cluster, in the API double ---
   const cluster = generateCluster(opts.services, opts.routes, opts.nodes);
@@ -126,7 +125,7 @@ async function bench(opts: BenchOptions): Promise<void> {
 
     // 3, 5, 6, 7: the real CLI
     log('starting `routewarden run` in the namespace');
-    const cli = startCli(bin, kubeconfig, nodeOptions, nodeFlags, mallocEnv);
+    const cli = startCli(bin, kubeconfig, nodeOptions, [], mallocEnv);
     try {
       t = performance.now();
       await until(inSync(routes), 180_000, 'routewarden run to sync and report the table in sync', cli);

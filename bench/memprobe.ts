@@ -2,11 +2,15 @@
 // double with the benchmark's cluster and the shipped CLI in a throw-away
 // namespace, waits for sync and prints a breakdown of /proc/<pid>/smaps next
 // to what V8 reports. `sudo node bench/memprobe.ts [--services N] [--routes N] [-- node flags]`
+// The CLI gets the DaemonSet's NODE_OPTIONS and MALLOC_* variables unless
+// RW_NODE_OPTIONS / RW_ARENAS say otherwise; RW_WAIT=<s> waits longer after
+// sync, RW_MAPS=1 lists the large anonymous mappings, RW_SNAPSHOT=1 writes a
+// heap snapshot (with `-- --heapsnapshot-signal=SIGUSR2`).
 
 import { readFileSync } from 'node:fs';
 import { inOwnNetns } from '../scripts/kernel-netns.ts';
 import { createApiDouble } from '../src/apidouble/index.ts';
-import { buildShipped, deployedNodeFlags, deployedNodeOptions } from './build.ts';
+import { buildShipped, deployedMallocEnv, deployedNodeOptions } from './build.ts';
 import { addLine, generateCluster, serviceObject, sliceObjects } from './cluster.ts';
 import { flushTable, ipBatch } from './kernel.ts';
 import { gauge, get, inSync, startCli, until } from './live.ts';
@@ -40,7 +44,7 @@ await inOwnNetns(import.meta.url, async () => {
   const services = arg('--services', 10000);
   const routes = arg('--routes', 10000);
   const dd = process.argv.indexOf('--');
-  const nodeFlags = dd >= 0 ? process.argv.slice(dd + 1) : deployedNodeFlags();
+  const nodeFlags = dd >= 0 ? process.argv.slice(dd + 1) : [];
   const bin = process.env.RW_BIN ?? (await buildShipped());
   const cluster = generateCluster(services, routes, 500);
   const api = createApiDouble();
@@ -51,7 +55,7 @@ await inOwnNetns(import.meta.url, async () => {
   }
   flushTable();
   ipBatch(cluster.placed.map((ip) => addLine(ip)));
-  const cli = startCli(bin, api.kubeconfig(), process.env.RW_NODE_OPTIONS ?? deployedNodeOptions(), nodeFlags, process.env.RW_ARENAS ? { MALLOC_ARENA_MAX: process.env.RW_ARENAS } : {});
+  const cli = startCli(bin, api.kubeconfig(), process.env.RW_NODE_OPTIONS ?? deployedNodeOptions(), nodeFlags, { ...deployedMallocEnv(), ...(process.env.RW_ARENAS ? { MALLOC_ARENA_MAX: process.env.RW_ARENAS } : {}) });
   try {
     const t = performance.now();
     await until(inSync(cluster.placed.length), 180_000, 'in sync', cli);

@@ -6,16 +6,27 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-function find(): string {
+interface PackageJson {
+  readonly name?: unknown;
+  readonly version: string;
+}
+
+function find(): { dir: string; pkg: PackageJson } {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, 'package.json');
-    if (existsSync(candidate) && (JSON.parse(readFileSync(candidate, 'utf8')) as { name?: unknown }).name === 'routewarden') return dir;
+    const pkg = existsSync(candidate) ? (JSON.parse(readFileSync(candidate, 'utf8')) as PackageJson) : undefined;
+    if (pkg?.name === 'routewarden') return { dir, pkg };
     const up = dirname(dir);
     if (up === dir) throw new Error(`routewarden's package.json not found above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
 }
 
+const found = find();
+
 /** The directory holding routewarden's package.json. */
-export const PACKAGE_ROOT: string = find();
+export const PACKAGE_ROOT: string = found.dir;
+
+/** routewarden's package.json, as read while looking for it. */
+export const PACKAGE_JSON: PackageJson = found.pkg;

@@ -25,6 +25,7 @@
 //   one still connecting: client-node's Watch hands out its controller only
 //   once connected, so it is aborted then).
 
+import { setTimeout as delay } from 'node:timers/promises';
 import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { describeKubeError } from './errors.ts';
 import { kubeRequest } from './rest.ts';
@@ -83,23 +84,6 @@ type WatchEnd = { readonly kind: 'resume' } | { readonly kind: 'gone' } | { read
 const DEFAULT_PAGE_SIZE = 500;
 /** A watch that ended sooner than this is resumed only after the initial backoff. */
 const MIN_WATCH_MS = 1_000;
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 export class ResourceInformer<T extends KubernetesObject> {
   readonly #spec: InformerSpec;
@@ -208,7 +192,7 @@ export class ResourceInformer<T extends KubernetesObject> {
       if (!live() || end === null) return;
       if (end.kind === 'resume') {
         // A server that ends every watch at once must not make this a busy loop.
-        if (Date.now() - opened < MIN_WATCH_MS) await delay(this.#opts.backoff.initialMs, signal);
+        if (Date.now() - opened < MIN_WATCH_MS) await delay(this.#opts.backoff.initialMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
       if (end.kind === 'gone') {

@@ -34,7 +34,7 @@ export interface KubeRequest {
 }
 
 /** The request URL for `path` and `query` on the current cluster. */
-export function kubeUrl(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>> = {}): URL {
+function kubeUrl(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>> = {}): URL {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the kubeconfig');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);

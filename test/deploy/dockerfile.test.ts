@@ -99,21 +99,6 @@ describe('Dockerfile', () => {
     expect(commands).toContain(runtime.cmd![0]);
   });
 
-  it('a DaemonSet that replaces the entrypoint (for V8 flags) still runs node on the image\'s entry script', () => {
-    const kubectl = findKubectl();
-    const dirs = kubectl === null ? [] : kustomizations();
-    const containers = dirs.length > 0 ? dirs.map((d) => routewardenContainer(render(kubectl!, d))) : [routewardenContainer(readYaml(join(ROOT, 'deploy', 'base', 'daemonset.yaml')) as KubeObject[])];
-    for (const c of containers) {
-      if (c.command === undefined) continue;
-      const [exe, ...rest] = c.command;
-      expect(exe, 'node from the image\'s PATH').toBe('node');
-      const script = rest.filter((a) => !a.startsWith('-'));
-      expect(script).toEqual([posix.join(runtime.workdir, pkg.bin.routewarden!)]);
-      // Flags before the script are node's; NODE_OPTIONS would refuse some of them, the command line does not.
-      expect(rest.slice(0, -1).every((a) => a.startsWith('--'))).toBe(true);
-    }
-  });
-
   it('defaults to an unprivileged numeric user, the one the read-only overlay runs as', () => {
     const m = /^(\d+)(?::(\d+))?$/.exec(runtime.user ?? '');
     expect(m, `USER ${runtime.user}: numeric, so that runAsNonRoot can verify it`).not.toBeNull();
