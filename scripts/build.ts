@@ -19,11 +19,45 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Where `npm run build` writes, relative to the package root (the Dockerfile copies it from there). */
 export const OUT_DIR = 'dist';
+
+/**
+ * What routewarden takes from @kubernetes/client-node, by the module that
+ * defines it. The package's index re-exports its whole generated API (about
+ * 760 model classes and 60 API classes, 0.8 MB of source that would run at
+ * start-up and stay resident), and KubeConfig's own module reaches the same
+ * code through `./gen/index.js` for two names. Neither is a deep import
+ * routewarden's sources make: they import the package, and only the bundle
+ * is narrowed. A name missing here fails the build (esbuild reports the
+ * import it cannot resolve), never the running binary.
+ */
+const CLIENT_NODE_ENTRY = [
+  "export { KubeConfig } from '@kubernetes/client-node/dist/config.js';",
+  "export { Watch } from '@kubernetes/client-node/dist/watch.js';",
+  "export { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';",
+].join('\n');
+const CLIENT_NODE_GEN_FOR_CONFIG = [
+  "export { createConfiguration } from '@kubernetes/client-node/dist/gen/configuration.js';",
+  "export { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js';",
+].join('\n');
+
+const narrowClientNode: Plugin = {
+  name: 'narrow-client-node',
+  setup(b) {
+    b.onResolve({ filter: /^@kubernetes\/client-node$/ }, () => ({ path: 'entry', namespace: 'client-node-narrow' }));
+    b.onResolve({ filter: /^\.\/gen\/index\.js$/ }, (args) =>
+      /@kubernetes\/client-node\/dist\/config\.js$/.test(args.importer) ? { path: 'gen', namespace: 'client-node-narrow' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'client-node-narrow' }, (args) => ({
+      resolveDir: ROOT,
+      loader: 'js',
+      contents: args.path === 'entry' ? CLIENT_NODE_ENTRY : CLIENT_NODE_GEN_FOR_CONFIG,
+    }));
+  },
+};
 
 /** Builds the bundle into `outdir` (replacing it); returns the entry module's path. */
 export async function buildBundle(outdir = join(ROOT, OUT_DIR)): Promise<string> {
@@ -49,6 +83,7 @@ export async function buildBundle(outdir = join(ROOT, OUT_DIR)): Promise<string>
     charset: 'ascii',
     legalComments: 'external',
     logLevel: 'warning',
+    plugins: [narrowClientNode],
   });
   const text = readFileSync(outfile);
   const at = text.findIndex((b) => b > 0x7f);
