@@ -90,31 +90,45 @@ export function parseIp(s: string): ParsedIp | null {
 
 /** RFC 5952 text, as Go's net.IP.String() prints it. */
 export function formatIp(ip: ParsedIp): string {
-  const b = ip.bytes;
-  if (ip.family === 'ipv4') return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
-  // Longest run of two or more zero groups becomes "::" (first one on ties).
+  return formatIpAt(ip.bytes, 0, ip.family);
+}
+
+/**
+ * The address whose bytes start at `bytes[at]`, as text (RFC 5952 for IPv6:
+ * lowercase, no leading zeros, the longest run of two or more zero groups as
+ * "::", the first one on ties). Reads the bytes in place: the kernel adapter
+ * formats every route of a dump straight from the message.
+ */
+export function formatIpAt(bytes: Uint8Array, at: number, family: Family): string {
+  const b = bytes;
+  if (family === 'ipv4') return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+  const group = (i: number): number => (b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!;
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
+    if (group(i) !== 0) {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && groups[j] === 0) j++;
+    while (j < 8 && group(j) === 0) j++;
     if (j - i > bestLen) {
       bestStart = i;
       bestLen = j - i;
     }
     i = j;
   }
-  const hex = (g: number): string => g.toString(16);
-  if (bestStart < 0) return groups.map(hex).join(':');
-  const left = groups.slice(0, bestStart).map(hex).join(':');
-  const right = groups.slice(bestStart + bestLen).map(hex).join(':');
-  return `${left}::${right}`;
+  let text = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      text += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (text !== '' && !text.endsWith(':')) text += ':';
+    text += group(i).toString(16);
+  }
+  return text;
 }
 
 /** Normalise an IP literal; null when it is not one. */

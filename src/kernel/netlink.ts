@@ -14,9 +14,9 @@ import {
   AF_INET,
   AF_INET6,
   decodeLinkHeader,
-  decodeRouteMessage,
   einvalReason,
-  fromRouteMessage,
+  nameDevices,
+  routeFromBytes,
   routeTableOf,
   specProblem,
   toInterfaceInfo,
@@ -111,16 +111,18 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
     if (closed) throw new KernelError('EIO', `${action}: kernel table is closed`);
   };
 
-  async function dumpFamily(af: number, into: Buffer[]): Promise<void> {
+  async function dumpFamily(af: number, into: KernelRoute[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const found: Buffer[] = [];
+      const found: KernelRoute[] = [];
       try {
         await requests().dump(RTM_GETROUTE, [rtmsg(af)], (type, buf, start, end) => {
           // Every table comes back (no strict-check filtering without
-          // NETLINK_GET_STRICT_CHK); skip foreign tables before parsing.
-          if (type === RTM_NEWROUTE && routeTableOf(buf, start, end) === table) found.push(buf.subarray(start, end));
+          // NETLINK_GET_STRICT_CHK); skip foreign tables before decoding.
+          if (type !== RTM_NEWROUTE || routeTableOf(buf, start, end) !== table) return;
+          const route = routeFromBytes(buf, start, end);
+          if (route) found.push(route);
         });
-        for (const m of found) into.push(m);
+        for (const r of found) into.push(r);
         return;
       } catch (err) {
         if (!(err instanceof DumpInterruptedError) || attempt >= DUMP_ATTEMPTS) throw err;
@@ -174,20 +176,15 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
     const action = `listing routes in table ${table}`;
     ensureOpen(action);
     try {
-      const raw: Buffer[] = [];
-      await dumpFamily(AF_INET, raw);
-      await dumpFamily(AF_INET6, raw);
-      const messages = raw.map(decodeRouteMessage);
+      const routes: KernelRoute[] = [];
+      await dumpFamily(AF_INET, routes);
+      await dumpFamily(AF_INET6, routes);
       const indexes = new Set<number>();
-      for (const m of messages) if (m.attrs.oif) indexes.add(m.attrs.oif);
-      const names = await linkNames(indexes);
+      for (const r of routes) if (r.ifindex !== 0) indexes.add(r.ifindex);
+      nameDevices(routes, await linkNames(indexes));
       const owned: KernelRoute[] = [];
       const foreign: KernelRoute[] = [];
-      for (const m of messages) {
-        const route = fromRouteMessage(m, names);
-        if (!route) continue;
-        (route.protocol === protocol ? owned : foreign).push(route);
-      }
+      for (const r of routes) (r.protocol === protocol ? owned : foreign).push(r);
       return { owned, foreign };
     } catch (err) {
       throw asKernelError(action, err);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, normalizeIp, parseCidr, parseIp, formatCidr, maskIp, hasHostBits } from '../../src/core/ip.ts';
+import { cidrContains, normalizeIp, parseCidr, parseIp, formatCidr, formatIp, formatIpAt, maskIp, hasHostBits } from '../../src/core/ip.ts';
 
 describe('normalizeIp (Go net.IP.String())', () => {
   it.each([
@@ -36,5 +36,25 @@ describe('prefixes', () => {
   it('rejects prefixes longer than the family allows', () => {
     expect(parseCidr('10.0.0.1/33')).toBeNull();
     expect(parseCidr('fd00::1/129')).toBeNull();
+  });
+});
+
+describe('formatIpAt (text straight from a kernel message)', () => {
+  // Zero groups in every pattern: runs of one (never "::"), ties (the first
+  // run wins), runs at either end. The WHATWG URL parser serialises IPv6 by
+  // the same rule, so it is an independent oracle.
+  const patterns = Array.from({ length: 256 }, (_, m) => m);
+  it.each(patterns)('IPv6 with zero-group mask %i matches the URL parser', (mask) => {
+    const bytes = new Uint8Array(16);
+    for (let g = 0; g < 8; g++) if ((mask & (1 << g)) === 0) bytes[2 * g + 1] = g + 1;
+    const text = formatIp({ family: 'ipv6', bytes });
+    expect(`[${text}]`).toBe(new URL(`http://[${text}]/`).hostname);
+    expect(parseIp(text)?.bytes).toEqual(bytes);
+  });
+
+  it('reads at an offset inside a larger buffer', () => {
+    const buf = Buffer.from([0xff, 10, 0, 0, 5, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5]);
+    expect(formatIpAt(buf, 1, 'ipv4')).toBe('10.0.0.5');
+    expect(formatIpAt(buf, 5, 'ipv6')).toBe('fd00::5');
   });
 });
