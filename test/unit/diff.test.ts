@@ -103,4 +103,36 @@ describe('evaluate', () => {
     const { report } = evaluate(seed);
     expect(report.routes.map((r) => `${r.destination} ${r.verdict}`)).toEqual(['10.0.0.5/32 orphan', '10.0.0.6/32 missing']);
   });
+
+  const synced = {
+    ...seed,
+    kernel: { ...seed.kernel, dump: { owned: [kroute('fd00::5/128'), kroute('10.0.0.7/32'), kroute('10.0.0.6/32')], foreign: [] } },
+    kubernetes: { status: { state: 'ok' as const }, snapshot: snapshot([svc('web', { ip: '10.0.0.6' }), svc('db', { ip: ['10.0.0.7', 'fd00::5'] })], [v4('web'), v4('db'), v6('db')]) },
+  };
+
+  it('in sync: one ok row per expected route, sorted, each with its device and Services', () => {
+    const { report } = evaluate(synced);
+    expect(report.inSync).toBe(true);
+    expect(report.routes.map((r) => `${r.destination} ${r.verdict} ${r.device} ${r.services.join(',')}`)).toEqual([
+      '10.0.0.6/32 ok lo default/web',
+      '10.0.0.7/32 ok lo default/db',
+      'fd00::5/128 ok lo default/db',
+    ]);
+  });
+
+  it('in sync with the same API view: the rows are shared between reports, not built again', () => {
+    const first = evaluate(synced).report.routes;
+    const again = evaluate({ ...synced, kernel: { ...synced.kernel, dump: { owned: [...synced.kernel.dump.owned].reverse(), foreign: [] } } }).report.routes;
+    expect(again).toBe(first);
+    expect(Object.isFrozen(again) && Object.isFrozen(again[0])).toBe(true);
+  });
+
+  it('in sync on the second of two devices: the row shows the device the kernel route is on', () => {
+    const shared = snapshot([svc('a', { ip: '10.0.0.5', annotations: { 'kube-vip.io/serviceInterface': 'eth0' } }), svc('b', { ip: '10.0.0.5' })], [v4('a'), v4('b')]);
+    const onEth0 = evaluate({ ...seed, kernel: { ...seed.kernel, dump: { owned: [kroute('10.0.0.5/32', { device: 'eth0', ifindex: 2 })], foreign: [] } }, kubernetes: { status: { state: 'ok' }, snapshot: shared } });
+    const onLo = evaluate({ ...seed, kernel: { ...seed.kernel, dump: { owned: [kroute('10.0.0.5/32')], foreign: [] } }, kubernetes: { status: { state: 'ok' }, snapshot: shared } });
+    expect([onEth0.report.inSync, onLo.report.inSync]).toEqual([true, true]);
+    expect(onEth0.report.routes.map((r) => r.device)).toEqual(['eth0']);
+    expect(onLo.report.routes.map((r) => r.device)).toEqual(['lo']);
+  });
 });
