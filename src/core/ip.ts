@@ -89,19 +89,46 @@ export function parseIp(s: string): ParsedIp | null {
 }
 
 /** RFC 5952 text, as Go's net.IP.String() prints it. */
+/** The address as text (RFC 5952 for IPv6: lowercase, no leading zeros, the longest run of two or more zero groups as "::", the first one on ties). */
 export function formatIp(ip: ParsedIp): string {
-  return formatIpAt(ip.bytes, 0, ip.family);
+  return TEXT.toString('latin1', 0, writeIp(ip.bytes, 0, ip.family));
 }
 
 /**
- * The address whose bytes start at `bytes[at]`, as text (RFC 5952 for IPv6:
- * lowercase, no leading zeros, the longest run of two or more zero groups as
- * "::", the first one on ties). Reads the bytes in place: the kernel adapter
- * formats every route of a dump straight from the message.
+ * formatCidr() of the prefix whose address bytes start at `bytes[at]`: the
+ * kernel adapter formats every route of a dump straight from the message.
  */
-export function formatIpAt(bytes: Uint8Array, at: number, family: Family): string {
-  const b = bytes;
-  if (family === 'ipv4') return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+export function formatCidrAt(bytes: Uint8Array, at: number, family: Family, prefix: number): string {
+  let n = writeIp(bytes, at, family);
+  TEXT[n++] = 0x2f; // '/'
+  n = writeDecimal(prefix, n);
+  return TEXT.toString('latin1', 0, n);
+}
+
+// Address text is written as ASCII into one scratch buffer and read out as a
+// single string: building it piece by piece allocated a string per group and
+// per concatenation, 260 bytes of garbage per IPv6 address, for every route
+// of every kernel dump. The longest text is an IPv6 address (39) + "/128".
+const TEXT = Buffer.alloc(48);
+const HEX = [0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66];
+
+function writeDecimal(value: number, n: number): number {
+  if (value >= 100) TEXT[n++] = 0x30 + Math.floor(value / 100);
+  if (value >= 10) TEXT[n++] = 0x30 + (Math.floor(value / 10) % 10);
+  TEXT[n++] = 0x30 + (value % 10);
+  return n;
+}
+
+/** Writes the address text at the start of TEXT; returns its length. */
+function writeIp(b: Uint8Array, at: number, family: Family): number {
+  let n = 0;
+  if (family === 'ipv4') {
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) TEXT[n++] = 0x2e; // '.'
+      n = writeDecimal(b[at + i]!, n);
+    }
+    return n;
+  }
   const group = (i: number): number => (b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!;
   let bestStart = -1;
   let bestLen = 1;
@@ -118,17 +145,23 @@ export function formatIpAt(bytes: Uint8Array, at: number, family: Family): strin
     }
     i = j;
   }
-  let text = '';
   for (let i = 0; i < 8; i++) {
     if (i === bestStart) {
-      text += '::';
+      TEXT[n++] = 0x3a;
+      TEXT[n++] = 0x3a;
       i += bestLen - 1;
       continue;
     }
-    if (text !== '' && !text.endsWith(':')) text += ':';
-    text += group(i).toString(16);
+    if (n > 0 && TEXT[n - 1] !== 0x3a) TEXT[n++] = 0x3a; // ':'
+    const g = group(i);
+    for (let shift = 12, started = false; shift >= 0; shift -= 4) {
+      const digit = (g >> shift) & 0xf;
+      if (digit === 0 && !started && shift > 0) continue;
+      started = true;
+      TEXT[n++] = HEX[digit]!;
+    }
   }
-  return text;
+  return n;
 }
 
 /** Normalise an IP literal; null when it is not one. */

@@ -20,7 +20,8 @@ import {
   routeTableOf,
   specProblem,
   toInterfaceInfo,
-  toRouteRequest,
+  encodeRouteRequest,
+  setRequestIfindex,
   type LinkHeader,
 } from './translate.ts';
 
@@ -71,12 +72,6 @@ const ifinfomsg = (ifindex: number): Buffer => {
   b.writeInt32LE(ifindex, 4);
   return b;
 };
-
-function encodeRoute(spec: RouteSpec, ifindex: number): Uint8Array[] {
-  const stream = new AttrStream();
-  rt.formatRouteMessage(toRouteRequest(spec, ifindex), stream);
-  return stream.bufs;
-}
 
 function asKernelError(action: string, err: unknown): KernelError {
   if (err instanceof KernelError) return err;
@@ -203,7 +198,9 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
         // to delete (ESRCH, "already gone"); an add has no device (ENODEV).
         throw kernelError(action, verb === 'adding' ? 'ENODEV' : 'ESRCH', `no interface named ${JSON.stringify(spec.device)}`);
       }
-      const body = encodeRoute(spec, ifindex);
+      const encoded = encodeRouteRequest(spec, ifindex);
+      if (!Buffer.isBuffer(encoded)) throw kernelError(action, 'EINVAL', encoded.problem);
+      const body = [encoded];
       try {
         if (verb === 'adding') await requests().request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body);
         else await requests().request(RTM_DELROUTE, 0, body);
@@ -231,14 +228,14 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
     const sent: number[] = [];
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!;
-      const action = actionOf(c);
       if (closed) {
-        results[i] = new KernelError('EIO', `${action}: kernel table is closed`);
+        results[i] = new KernelError('EIO', `${actionOf(c)}: kernel table is closed`);
         continue;
       }
-      const problem = specProblem(c.route);
-      if (problem) {
-        results[i] = kernelError(action, 'EINVAL', problem);
+      // The spec first: a request that cannot be sent gets no kernel call at all.
+      const encoded = encodeRouteRequest(c.route, 0);
+      if (!Buffer.isBuffer(encoded)) {
+        results[i] = kernelError(actionOf(c), 'EINVAL', encoded.problem);
         continue;
       }
       let ifindex = indexes.get(c.route.device);
@@ -251,14 +248,15 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
         indexes.set(c.route.device, ifindex);
       }
       if (ifindex !== null && typeof ifindex === 'object') {
-        results[i] = asKernelError(action, ifindex.error);
+        results[i] = asKernelError(actionOf(c), ifindex.error);
         continue;
       }
       if (ifindex === null) {
-        results[i] = kernelError(action, c.op === 'add' ? 'ENODEV' : 'ESRCH', `no interface named ${JSON.stringify(c.route.device)}`);
+        results[i] = kernelError(actionOf(c), c.op === 'add' ? 'ENODEV' : 'ESRCH', `no interface named ${JSON.stringify(c.route.device)}`);
         continue;
       }
-      requests.push({ type: c.op === 'add' ? RTM_NEWROUTE : RTM_DELROUTE, flags: c.op === 'add' ? NLM_F_CREATE | NLM_F_EXCL : 0, payload: encodeRoute(c.route, ifindex) });
+      setRequestIfindex(encoded, ifindex);
+      requests.push({ type: c.op === 'add' ? RTM_NEWROUTE : RTM_DELROUTE, flags: c.op === 'add' ? NLM_F_CREATE | NLM_F_EXCL : 0, payload: [encoded] });
       sent.push(i);
     }
     let answers: (NetlinkError | null)[];

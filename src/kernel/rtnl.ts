@@ -292,11 +292,13 @@ export class RtnlSocket {
   #header(type: number, flags: number, seq: number, payload: readonly Uint8Array[]): Buffer {
     let length = HEADER;
     for (const p of payload) length += p.length;
-    const header = Buffer.alloc(HEADER);
+    // From Node's shared pool: a 10,000-route repair sends 10,000 headers.
+    const header = Buffer.allocUnsafe(HEADER);
     header.writeUInt32LE(length, 0);
     header.writeUInt16LE(type, 4);
     header.writeUInt16LE(flags, 6);
     header.writeUInt32LE(seq, 8);
+    header.writeUInt32LE(0, 12); // nlmsg_pid
     return header;
   }
 

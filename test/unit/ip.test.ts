@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, normalizeIp, parseCidr, parseIp, formatCidr, formatIp, formatIpAt, maskIp, hasHostBits } from '../../src/core/ip.ts';
+import { cidrContains, normalizeIp, parseCidr, parseIp, formatCidr, formatCidrAt, formatIp, maskIp, hasHostBits } from '../../src/core/ip.ts';
 
 describe('normalizeIp (Go net.IP.String())', () => {
   it.each([
@@ -39,7 +39,7 @@ describe('prefixes', () => {
   });
 });
 
-describe('formatIpAt (text straight from a kernel message)', () => {
+describe('formatIp and formatCidrAt (text straight from a kernel message)', () => {
   // Zero groups in every pattern: runs of one (never "::"), ties (the first
   // run wins), runs at either end. The WHATWG URL parser serialises IPv6 by
   // the same rule, so it is an independent oracle.
@@ -54,7 +54,19 @@ describe('formatIpAt (text straight from a kernel message)', () => {
 
   it('reads at an offset inside a larger buffer', () => {
     const buf = Buffer.from([0xff, 10, 0, 0, 5, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5]);
-    expect(formatIpAt(buf, 1, 'ipv4')).toBe('10.0.0.5');
-    expect(formatIpAt(buf, 5, 'ipv6')).toBe('fd00::5');
+    expect(formatCidrAt(buf, 1, 'ipv4', 32)).toBe('10.0.0.5/32');
+    expect(formatCidrAt(buf, 5, 'ipv6', 128)).toBe('fd00::5/128');
+  });
+
+  it('writes every IPv4 byte value and prefix length in decimal', () => {
+    for (let v = 0; v < 256; v++) {
+      const bytes = new Uint8Array([v, 255 - v, v % 10, v % 100]);
+      expect(formatCidrAt(bytes, 0, 'ipv4', v % 33)).toBe(`${v}.${255 - v}.${v % 10}.${v % 100}/${v % 33}`);
+    }
+  });
+
+  it('writes groups with and without leading zero digits', () => {
+    const bytes = Uint8Array.from([0x00, 0x01, 0x00, 0x10, 0x01, 0x00, 0x10, 0x00, 0xab, 0xcd, 0, 0, 0x0f, 0xff, 0, 0x0a]);
+    expect(formatIp({ family: 'ipv6', bytes })).toBe('1:10:100:1000:abcd:0:fff:a');
   });
 });

@@ -10,6 +10,8 @@ import {
   AF_INET,
   decodeLinkHeader,
   einvalReason,
+  encodeRouteRequest,
+  setRequestIfindex,
   familyOfAf,
   nameDevices,
   routeFromBytes,
@@ -300,6 +302,29 @@ describe('toRouteRequest', () => {
     expect(bytes.subarray(0, 12).toString('hex')).toBe('0220000000f8000100000000');
     const decoded = rt.parseRouteMessage(bytes);
     expect(decoded.attrs).toEqual({ table: 1000, dst: Buffer.from([10, 0, 0, 5]), oif: 7 });
+  });
+
+  it("encodeRouteRequest writes the netlink package's bytes for the same request", () => {
+    const specs = [
+      spec('10.0.0.5/32'),
+      spec('10.0.0.5/32', { table: tableId(1000) }),
+      spec('fd00::5/128'),
+      spec('fd00:1::/64', { type: RTN_LOCAL }),
+      spec('192.168.10.100/32', { protocol: routeProtocol(3), scope: 253 }),
+    ];
+    for (const s of specs) {
+      const stream = new AttrStream();
+      rt.formatRouteMessage(toRouteRequest(s, 7), stream);
+      const ours = encodeRouteRequest(s, 9);
+      if (!Buffer.isBuffer(ours)) throw new Error(`refused ${s.destination}: ${ours.problem}`);
+      setRequestIfindex(ours, 7);
+      expect({ destination: s.destination, hex: ours.toString('hex') }).toEqual({ destination: s.destination, hex: Buffer.concat(stream.bufs).toString('hex') });
+    }
+  });
+
+  it('encodeRouteRequest gives the problem of a spec that cannot be sent', () => {
+    expect(encodeRouteRequest(spec('10.0.0.5/32', { table: tableId(0) }), 1)).toEqual({ problem: 'table 0 is not 1..4294967295' });
+    expect(encodeRouteRequest(spec('10.0.0.5/33'), 1)).toEqual({ problem: 'destination "10.0.0.5/33" is not a CIDR' });
   });
 
   it('refuses a spec that specProblem rejects instead of sending it', () => {
