@@ -12,7 +12,6 @@ export interface IngressEntry {
 export interface ServiceInfo {
   readonly namespace: string;
   readonly name: string;
-  readonly uid: string;
   /** spec.type, e.g. LoadBalancer, ClusterIP. */
   readonly type: string;
   readonly annotations: Readonly<Record<string, string>>;
@@ -31,7 +30,12 @@ export interface EndpointConditions {
 }
 
 export interface EndpointInfo {
-  readonly addresses: readonly string[];
+  /**
+   * How many addresses the endpoint lists. kube-vip only asks whether there
+   * is one (spec §4.1); the addresses themselves (30,000 strings at 10,000
+   * Services) are not kept.
+   */
+  readonly addressCount: number;
   readonly nodeName?: string;
   readonly hostname?: string;
   readonly conditions: EndpointConditions;

@@ -186,7 +186,7 @@ export function endpointView(svc: ServiceInfo, slices: readonly EndpointSliceInf
     const isV4 = slice.addressType === 'IPv4';
     if (isV4 ? v4 : v6) continue;
     for (const ep of slice.endpoints) {
-      if (ep.addresses.length === 0) continue;
+      if (ep.addressCount === 0) continue;
       if (local && !(ep.conditions.serving === true && (ep.nodeName === nodeName || ep.hostname === nodeName))) continue;
       if (isV4) v4 = true;
       else v6 = true;

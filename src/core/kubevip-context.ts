@@ -166,7 +166,7 @@ const familyOfSlice = (s: EndpointSliceInfo): Family | null => (s.addressType ==
 /** Whether one slice alone passes kube-vip's endpoint check (spec §4.1). */
 function sliceCounts(svc: ServiceInfo, slice: EndpointSliceInfo, nodeName: string): boolean {
   const local = svc.externalTrafficPolicy === 'Local';
-  return slice.endpoints.some((ep) => ep.addresses.length > 0 && (!local || (ep.conditions.serving === true && (ep.nodeName === nodeName || ep.hostname === nodeName))));
+  return slice.endpoints.some((ep) => ep.addressCount > 0 && (!local || (ep.conditions.serving === true && (ep.nodeName === nodeName || ep.hostname === nodeName))));
 }
 
 /**

@@ -98,7 +98,6 @@ export function toServiceInfo(svc: V1Service): ServiceInfo | undefined {
   return {
     namespace: intern(svc.metadata?.namespace ?? ''),
     name,
-    uid: svc.metadata?.uid ?? '',
     // The API defaults an omitted type to ClusterIP.
     type: intern(nonEmpty(spec?.type) ?? 'ClusterIP'),
     annotations: stringRecord(svc.metadata?.annotations),
@@ -152,7 +151,7 @@ export function toEndpointSliceInfo(slice: V1EndpointSlice): EndpointSliceInfo |
     const nodeName = nonEmpty(e.nodeName);
     const hostname = nonEmpty(e.hostname);
     return {
-      addresses: stringList(e.addresses),
+      addressCount: Array.isArray(e.addresses) ? e.addresses.filter(isString).length : 0,
       ...(nodeName !== undefined ? { nodeName: intern(nodeName) } : {}),
       ...(hostname !== undefined ? { hostname } : {}),
       conditions: conditions(e.conditions),

@@ -39,7 +39,6 @@ export function svc(name: string, over: Partial<ServiceInfo> & { ip?: string | s
   return {
     namespace: 'default',
     name,
-    uid: `uid-${name}`,
     type: 'LoadBalancer',
     annotations: {},
     ingress: ips.map((i) => ({ ip: i })),
@@ -50,7 +49,7 @@ export function svc(name: string, over: Partial<ServiceInfo> & { ip?: string | s
 }
 
 export function ep(address: string, over: Partial<EndpointInfo> = {}): EndpointInfo {
-  return { addresses: [address], nodeName: 'worker-2', conditions: { ready: true, serving: true, terminating: false }, ...over };
+  return { addressCount: address === '' ? 0 : 1, nodeName: 'worker-2', conditions: { ready: true, serving: true, terminating: false }, ...over };
 }
 
 export function slice(service: string, addressType: 'IPv4' | 'IPv6', endpoints: EndpointInfo[], namespace = 'default', name?: string): EndpointSliceInfo {

@@ -71,6 +71,7 @@ const cases: Case[] = [
   // --- endpoint check (spec §4.1)
   { name: 'Cluster policy: a not-ready, terminating endpoint on another node still counts', services: [svc('web', { ip: '10.0.0.5' })], slices: [slice('web', 'IPv4', [ep('10.244.1.5', { conditions: { ready: false, serving: false, terminating: true } })])], want: ['10.0.0.5/32 lo'] },
   { name: 'Cluster policy: no endpoints => no route', services: [svc('web', { ip: '10.0.0.5' })], slices: [slice('web', 'IPv4', [])], want: [] },
+  { name: 'Cluster policy: an endpoint without an address is no endpoint => no route', services: [svc('web', { ip: '10.0.0.5' })], slices: [slice('web', 'IPv4', [ep('', { addressCount: 0 })])], want: [] },
   { name: 'Local policy with a serving endpoint on this node => route', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })], slices: [v4('web', NODE)], want: ['10.0.0.5/32 lo'] },
   { name: 'Local policy with endpoints only on other nodes => no route', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })], slices: [v4('web', 'worker-2')], want: [] },
   { name: 'Local policy: a local endpoint with serving unset does not count', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })], slices: [v4('web', NODE, { conditions: { ready: true } })], want: [] },

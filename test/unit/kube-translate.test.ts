@@ -100,7 +100,6 @@ describe('toServiceInfo', () => {
   const expectedWeb = {
     namespace: 'prod',
     name: 'web',
-    uid: '5a7c0d0e-8d1f-4c1e-9f0a-1b2c3d4e5f60',
     type: 'LoadBalancer',
     annotations: { 'kube-vip.io/loadbalancerIPs': '192.168.10.50', 'kube-vip.io/vipHost': 'worker-1' },
     loadBalancerClass: 'kube-vip.io/kube-vip-class',
@@ -158,7 +157,6 @@ describe('toServiceInfo', () => {
       expected: {
         namespace: 'default',
         name: 'bare',
-        uid: '',
         type: 'LoadBalancer',
         annotations: {},
         ingress: [],
@@ -181,9 +179,9 @@ describe('toEndpointSliceInfo', () => {
     serviceName: 'web',
     addressType: 'IPv4',
     endpoints: [
-      { addresses: ['10.244.1.7'], nodeName: 'worker-1', conditions: { ready: true, serving: true, terminating: false } },
-      { addresses: ['10.244.2.9'], nodeName: 'worker-2', conditions: { ready: false, serving: true, terminating: true } },
-      { addresses: ['10.244.3.1'], hostname: 'worker-3', conditions: {} },
+      { addressCount: 1, nodeName: 'worker-1', conditions: { ready: true, serving: true, terminating: false } },
+      { addressCount: 1, nodeName: 'worker-2', conditions: { ready: false, serving: true, terminating: true } },
+      { addressCount: 1, hostname: 'worker-3', conditions: {} },
     ],
   };
   const withLabels = (labels: Record<string, string>): V1EndpointSlice =>
@@ -194,12 +192,17 @@ describe('toEndpointSliceInfo', () => {
     {
       name: 'null conditions => kept as null (kube-vip treats nil serving as false)',
       input: { ...rawSlice, endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: null, serving: null } }] } as unknown as V1EndpointSlice,
-      expected: expect.objectContaining({ endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: null, serving: null } }] }),
+      expected: expect.objectContaining({ endpoints: [{ addressCount: 1, conditions: { ready: null, serving: null } }] }),
     },
     {
       name: 'endpoint without conditions => empty conditions',
       input: { ...rawSlice, endpoints: [{ addresses: ['10.0.0.1'] }] } as unknown as V1EndpointSlice,
-      expected: expect.objectContaining({ endpoints: [{ addresses: ['10.0.0.1'], conditions: {} }] }),
+      expected: expect.objectContaining({ endpoints: [{ addressCount: 1, conditions: {} }] }),
+    },
+    {
+      name: 'an endpoint counts its addresses, not the entries that are not strings; none or no list => 0',
+      input: { ...rawSlice, endpoints: [{ addresses: ['10.0.0.1', '10.0.0.2', 7] }, { addresses: [] }, {}] } as unknown as V1EndpointSlice,
+      expected: expect.objectContaining({ endpoints: [{ addressCount: 2, conditions: {} }, { addressCount: 0, conditions: {} }, { addressCount: 0, conditions: {} }] }),
     },
     {
       name: 'IPv6 slice => addressType IPv6',
