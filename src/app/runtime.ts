@@ -11,6 +11,7 @@ import { createChecker } from './checker.ts';
 import type { KubeVipDiscovery } from './kubevip.ts';
 import type { Checker } from './checker.ts';
 import { createLoop } from './loop.ts';
+import { collectOnceSynced } from './sync-gc.ts';
 import type { Loop } from './loop.ts';
 import { createMetrics } from '../surface/metrics.ts';
 import type { Metrics } from '../surface/metrics.ts';
@@ -59,12 +60,16 @@ export function createService(deps: ServiceDeps): Service {
   }, 1);
   const checker = createChecker({ kernel: deps.kernel, cluster: deps.cluster, model: config.model, ...(deps.kubeVip ? { kubeVip: deps.kubeVip } : {}), metrics, logger, clock: deps.clock });
   const afterCheck = deps.afterCheck;
+  const collect = collectOnceSynced(logger);
   const loop = createLoop({
     checker,
     intervalMs: config.intervalMs,
     logger,
     clock: deps.clock,
-    afterCheck: afterCheck ? (r) => afterCheck(r, { metrics, checker }) : undefined,
+    afterCheck: async (r) => {
+      if (afterCheck) await afterCheck(r, { metrics, checker });
+      collect(r);
+    },
   });
   const app = createApp({
     registry: metrics.registry,

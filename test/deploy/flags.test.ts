@@ -18,7 +18,9 @@ const COMMANDS: readonly Command[] = ['run', 'check', 'demo'];
 const OTHER_ENV: Readonly<Record<string, string>> = {
   NODE_NAME: 'the default of --node-name: "NODE_NAME is what --node-name defaults to"',
   NODE_OPTIONS: 'Node.js runtime options: "Node.js accepts the manifests\' NODE_OPTIONS"',
-  MALLOC_ARENA_MAX: 'a glibc malloc tunable: "MALLOC_ARENA_MAX is a positive number of arenas"',
+  MALLOC_ARENA_MAX: 'a glibc malloc tunable: "glibc malloc tunables are numbers glibc accepts"',
+  MALLOC_MMAP_THRESHOLD_: 'a glibc malloc tunable: "glibc malloc tunables are numbers glibc accepts"',
+  MALLOC_TRIM_THRESHOLD_: 'a glibc malloc tunable: "glibc malloc tunables are numbers glibc accepts"',
 };
 
 interface Site {
@@ -135,10 +137,15 @@ describe('flags and environment in deploy/', () => {
     expect(loadConfig('run', {}, { env: { NODE_NAME: 'Worker-1' }, hostname: 'elsewhere' }).model.nodeName).toBe('worker-1');
   });
 
-  it('MALLOC_ARENA_MAX is a positive number of arenas', () => {
-    const values = ALL.flatMap((s) => (s.container.env ?? []).filter((e) => e.name === 'MALLOC_ARENA_MAX').map((e) => e.value));
-    // glibc silently ignores a value it cannot parse; a typo would measure nothing.
-    for (const v of values) expect(v, `MALLOC_ARENA_MAX=${v}`).toMatch(/^[1-9][0-9]*$/);
+  it('glibc malloc tunables are numbers glibc accepts', () => {
+    const values = ALL.flatMap((s) => (s.container.env ?? []).filter((e) => e.name.startsWith('MALLOC_')).map((e) => [e.name, e.value ?? ''] as const));
+    expect(values.map(([name]) => name)).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_']));
+    // glibc silently ignores a value it cannot parse, and an mmap threshold
+    // above 32 MiB (HEAP_MAX_SIZE / 2 on 64-bit): a typo would measure nothing.
+    for (const [name, v] of values) {
+      expect(v, `${name}=${v}`).toMatch(/^[1-9][0-9]*$/);
+      if (name === 'MALLOC_MMAP_THRESHOLD_') expect(Number(v), `${name}=${v}`).toBeLessThanOrEqual(32 * 1024 * 1024);
+    }
   });
 
   it("Node.js accepts the manifests' NODE_OPTIONS", () => {
