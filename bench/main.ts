@@ -20,12 +20,9 @@ import { inOwnNetns } from '../scripts/kernel-netns.ts';
 import { createApiDouble } from '../src/apidouble/index.ts';
 import { routeProtocol, tableId } from '../src/core/types.ts';
 import { createNetlinkKernelTable } from '../src/kernel/netlink.ts';
-import { createKubeClusterSource } from '../src/kube/source.ts';
-import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
-import { silentLogger } from '../src/surface/logger.ts';
 import { buildShipped, deployedMallocEnv, deployedNodeOptions } from './build.ts';
 import { addLine, filler4, filler6, foreign4, foreign6, generateCluster, serviceObject, sliceObjects } from './cluster.ts';
-import { makeChecker, measureCheck, measureRepair } from './inprocess.ts';
+import { runWorker } from './worker.ts';
 import { FOREIGN_PROTO, flushTable, ipBatch, measureKernelRead, PROTO, TABLE } from './kernel.ts';
 import { churn, gauge, get, inSync, measureDetection, measureScrape, rssMb, startCli, until } from './live.ts';
 import { parseOptions, type BenchOptions } from './options.ts';
@@ -93,35 +90,28 @@ async function bench(opts: BenchOptions): Promise<void> {
     kernelRows(rows, `${routes} routes + ${foreign.length} foreign`, read);
     details.kernelRead = { routes, ours: summarize(read.ours), ip: summarize(read.ip) };
 
-    // 2. warm check, in-process, real adapters
-    log('2. warm check (in-process checker.check() against the double and the kernel)');
-    const source = createKubeClusterSource({ kubeConfig: loadKubeConfig(kubeconfig), logger: silentLogger() });
-    t = performance.now();
-    await source.start();
-    while (source.status().state !== 'ok') {
-      if (since(t) > 120_000) throw new Error(`in-process source not synced: ${JSON.stringify(source.status())}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    log(`in-process source synced in ${Math.round(since(t))} ms`);
-    const checker = makeChecker(kernel, source);
-    const check = await measureCheck(checker, kernel, source, opts.reps, routes);
+    // 2 and 4: in a process of its own, as the DaemonSet runs routewarden
+    // (bench/worker.ts); before the CLI starts, so nothing else reacts to the
+    // repairs' churn of the table.
+    log(`2, 4. warm check (${opts.reps} checks) and repair (${opts.repairReps} per strategy) in a worker process with the DaemonSet's NODE_OPTIONS and malloc tunables`);
+    const worker = await runWorker(
+      { kubeconfig, services: opts.services, routes: opts.routes, nodes: opts.nodes, reps: opts.reps, repairReps: opts.repairReps },
+      { ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...mallocEnv },
+    );
+    log(`worker synced in ${Math.round(worker.syncMs)} ms`);
+    const check = worker.check;
     const s2 = `2. Warm check, ${opts.services} Services / ${routes} routes`;
     rows.push({ section: s2, metric: `checker.check() median (n=${check.check.length})`, value: median(check.check), unit: 'ms', baseline: null, goal: '≤ 50 ms', met: median(check.check) <= 50 });
     rows.push({ section: s2, metric: 'checker.check() p99', value: p99(check.check), unit: 'ms', baseline: null, goal: '≤ 50 ms', met: p99(check.check) <= 50 });
     rows.push({ section: s2, metric: '  of which evaluate() median', value: median(check.evaluate), unit: 'ms', baseline: null, goal: '', met: null });
     rows.push({ section: s2, metric: '  of which metrics update median', value: median(check.metrics), unit: 'ms', baseline: null, goal: '', met: null });
     details.check = { check: summarize(check.check), evaluate: summarize(check.evaluate), metrics: summarize(check.metrics) };
-
-    // 4. repair (before the CLI runs, so nothing else reacts to the churn of the table)
-    for (const strategy of ['flush-rebuild', 'surgical'] as const) {
-      log(`4. repair with ${strategy}, ${opts.repairReps} repetitions`);
-      const r = await measureRepair(strategy, kernel, checker, cluster.placed, opts.repairReps);
+    for (const r of worker.repairs) {
       const s4 = `4. Repair, ${Math.floor(routes / 2)} missing + ${Math.floor(routes / 2)} orphans`;
-      rows.push({ section: s4, metric: `${strategy}: apply (${r.operations} ops)`, value: median(r.apply), unit: 'ms', baseline: median(r.ip), baselineLabel: 'ip -batch, same ops', goal: 'ratio ≤ 1.5', met: median(r.apply) / median(r.ip) <= 1.5 });
-      rows.push({ section: s4, metric: `${strategy}: whole repair incl. plan and read-back`, value: median(r.total), unit: 'ms', baseline: median(r.ip), baselineLabel: 'ip -batch, same ops', goal: '', met: null });
-      details[`repair-${strategy}`] = { operations: r.operations, total: summarize(r.total), apply: summarize(r.apply), ip: summarize(r.ip) };
+      rows.push({ section: s4, metric: `${r.strategy}: apply (${r.operations} ops)`, value: median(r.apply), unit: 'ms', baseline: median(r.ip), baselineLabel: 'ip -batch, same ops', goal: 'ratio ≤ 1.5', met: median(r.apply) / median(r.ip) <= 1.5 });
+      rows.push({ section: s4, metric: `${r.strategy}: whole repair incl. plan and read-back`, value: median(r.total), unit: 'ms', baseline: median(r.ip), baselineLabel: 'ip -batch, same ops', goal: '', met: null });
+      details[`repair-${r.strategy}`] = { operations: r.operations, total: summarize(r.total), apply: summarize(r.apply), ip: summarize(r.ip) };
     }
-    await source.stop();
 
     // 3, 5, 6, 7: the real CLI
     log('starting `routewarden run` in the namespace');
