@@ -105,7 +105,10 @@ async function bench(opts: BenchOptions): Promise<void> {
     rows.push({ section: s2, metric: 'checker.check() p99', value: p99(check.check), unit: 'ms', baseline: null, goal: '≤ 50 ms', met: p99(check.check) <= 50 });
     rows.push({ section: s2, metric: '  of which evaluate() median', value: median(check.evaluate), unit: 'ms', baseline: null, goal: '', met: null });
     rows.push({ section: s2, metric: '  of which metrics update median', value: median(check.metrics), unit: 'ms', baseline: null, goal: '', met: null });
-    details.check = { check: summarize(check.check), evaluate: summarize(check.evaluate), metrics: summarize(check.metrics) };
+    rows.push({ section: s2, metric: '  major garbage collections (mark-compact) while measured', value: worker.gc.major.count, unit: '', baseline: null, goal: '', met: null });
+    rows.push({ section: s2, metric: '  longest major collection pause', value: worker.gc.major.maxMs, unit: 'ms', baseline: null, goal: '', met: null });
+    rows.push({ section: s2, metric: '  minor collections (scavenges) while measured', value: worker.gc.minor.count, unit: '', baseline: null, goal: '', met: null });
+    details.check = { check: summarize(check.check), evaluate: summarize(check.evaluate), metrics: summarize(check.metrics), gc: worker.gc };
     for (const r of worker.repairs) {
       const s4 = `4. Repair, ${Math.floor(routes / 2)} missing + ${Math.floor(routes / 2)} orphans`;
       rows.push({ section: s4, metric: `${r.strategy}: apply (${r.operations} ops)`, value: median(r.apply), unit: 'ms', baseline: median(r.ip), baselineLabel: 'ip -batch, same ops', goal: 'ratio ≤ 1.5', met: median(r.apply) / median(r.ip) <= 1.5 });

@@ -9,6 +9,7 @@
 //   node bench/worker.ts '<json WorkerInput>'   (spawned by bench/main.ts; prints one JSON line)
 
 import { spawn } from 'node:child_process';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { routeProtocol, tableId } from '../src/core/types.ts';
 import { createNetlinkKernelTable } from '../src/kernel/netlink.ts';
@@ -32,7 +33,36 @@ export interface WorkerInput {
 export interface WorkerOutput {
   readonly syncMs: number;
   readonly check: CheckTimes;
+  /** V8's collections while measureCheck() ran (warm-up, timed checks, the parts alone), by kind. */
+  readonly gc: GcStats;
   readonly repairs: readonly RepairTimes[];
+}
+
+export interface GcStats {
+  readonly minor: { readonly count: number; readonly maxMs: number };
+  readonly major: { readonly count: number; readonly maxMs: number };
+}
+
+/** Counts V8's collections from now until stop(): scavenges (minor) and mark-compacts (major). */
+function observeGc(): { stop(): GcStats } {
+  const minor = { count: 0, maxMs: 0 };
+  const major = { count: 0, maxMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      const into = kind === constants.NODE_PERFORMANCE_GC_MINOR ? minor : kind === constants.NODE_PERFORMANCE_GC_MAJOR ? major : null;
+      if (!into) continue;
+      into.count++;
+      into.maxMs = Math.max(into.maxMs, e.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      observer.disconnect();
+      return { minor, major };
+    },
+  };
 }
 
 async function work(input: WorkerInput): Promise<WorkerOutput> {
@@ -49,19 +79,14 @@ async function work(input: WorkerInput): Promise<WorkerOutput> {
     }
     const syncMs = since(t);
     const checker = makeChecker(kernel, source);
-    const { PerformanceObserver } = await import('node:perf_hooks');
-    const gcs: { kind: number; d: number; t: number }[] = [];
-    const obs = new PerformanceObserver((l) => { for (const e of l.getEntries()) gcs.push({ kind: (e as unknown as { detail: { kind: number } }).detail.kind, d: e.duration, t: e.startTime }); });
-    obs.observe({ entryTypes: ['gc'] });
+    const gcs = observeGc();
     const check = await measureCheck(checker, kernel, source, input.reps, routes);
-    obs.disconnect();
-    const by = new Map<number, number[]>(); for (const g of gcs) by.set(g.kind, [...(by.get(g.kind) ?? []), g.d]);
-    for (const [k, ds] of by) process.stderr.write(`gc kind ${k}: n=${ds.length} total=${ds.reduce((a, b) => a + b, 0).toFixed(0)} max=${Math.max(...ds).toFixed(1)}\n`);
+    const gc = gcs.stop();
     const repairs: RepairTimes[] = [];
     for (const strategy of ['flush-rebuild', 'surgical'] as const) {
       repairs.push(await measureRepair(strategy, kernel, checker, cluster.placed, input.repairReps));
     }
-    return { syncMs, check, repairs };
+    return { syncMs, check, gc, repairs };
   } finally {
     await source.stop();
     await kernel.close();
