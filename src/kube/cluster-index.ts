@@ -3,9 +3,11 @@
 // rebuilt per event. With 10,000 Services this is the difference between
 // O(1) and O(n) per event.
 //
-// snapshot() hands out a stable view: the maps are copied (shallowly, no
-// translation) at most once per batch of changes, so a consumer that awaits
-// between reading the snapshot and using it never sees it change underneath.
+// snapshot() hands out a stable view: a map is copied (shallowly, no
+// translation) at most once per batch of changes, and only the maps of the
+// kinds that changed (a Service update leaves the 10,000-entry slice map
+// shared with the previous snapshot), so a consumer that awaits between
+// reading the snapshot and using it never sees it change underneath.
 
 import type { V1EndpointSlice, V1Lease, V1Pod, V1Service } from '@kubernetes/client-node';
 import { objectKey, type ClusterSnapshot, type EndpointSliceInfo, type LeaseInfo, type PodInfo, type ServiceInfo } from '../core/cluster.ts';
@@ -31,11 +33,46 @@ const rvOf = (o: Meta): string | undefined => o.metadata?.resourceVersion;
 const sameVersion = (prev: Entry<unknown> | undefined, next: Meta): boolean =>
   prev?.rv !== undefined && prev.rv === rvOf(next);
 
+/** A map of translated objects and, beside it, the resourceVersion each came from. */
+class Versioned<T> {
+  readonly infos = new Map<string, T>();
+  readonly #rv = new Map<string, string>();
+  /** The copy the current snapshot holds; undefined once the map changed. */
+  view: ReadonlyMap<string, T> | undefined;
+
+  /** True when `obj` is the version already applied (informers re-deliver on relist). */
+  sameVersion(key: string, obj: Meta): boolean {
+    const rv = rvOf(obj);
+    return rv !== undefined && this.#rv.get(key) === rv && this.infos.has(key);
+  }
+
+  set(key: string, info: T, obj: Meta): void {
+    this.infos.set(key, info);
+    const rv = rvOf(obj);
+    if (rv === undefined) this.#rv.delete(key);
+    else this.#rv.set(key, rv);
+    this.view = undefined;
+  }
+
+  delete(key: string): boolean {
+    this.#rv.delete(key);
+    if (!this.infos.delete(key)) return false;
+    this.view = undefined;
+    return true;
+  }
+
+  snapshot(): ReadonlyMap<string, T> {
+    this.view ??= new Map(this.infos);
+    return this.view;
+  }
+}
+
 export class ClusterIndex {
-  readonly #services = new Map<string, Entry<ServiceInfo>>();
+  readonly #services = new Versioned<ServiceInfo>();
   readonly #slices = new Map<string, SliceEntry>();
   readonly #slicesByService = new Map<string, readonly EndpointSliceInfo[]>();
-  readonly #leases = new Map<string, Entry<LeaseInfo>>();
+  #slicesView: ReadonlyMap<string, readonly EndpointSliceInfo[]> | undefined;
+  readonly #leases = new Versioned<LeaseInfo>();
   /** Pods on this node (kube-vip discovery); kept apart from the snapshot's cached maps. */
   readonly #pods = new Map<string, Entry<PodInfo>>();
   #podList: readonly PodInfo[] | undefined;
@@ -67,7 +104,7 @@ export class ClusterIndex {
    * something was dropped.
    */
   retainOnly(kind: IndexedKind, present: ReadonlySet<string>): boolean {
-    const keys = kind === 'services' ? this.#services.keys() : kind === 'leases' ? this.#leases.keys() : kind === 'pods' ? this.#pods.keys() : this.#slices.keys();
+    const keys = kind === 'services' ? this.#services.infos.keys() : kind === 'leases' ? this.#leases.infos.keys() : kind === 'pods' ? this.#pods.keys() : this.#slices.keys();
     let changed = false;
     for (const key of [...keys]) {
       if (!present.has(key)) changed = this.#removeKey(kind, key) || changed;
@@ -76,7 +113,7 @@ export class ClusterIndex {
   }
 
   size(kind: IndexedKind): number {
-    return kind === 'services' ? this.#services.size : kind === 'leases' ? this.#leases.size : kind === 'pods' ? this.#pods.size : this.#slices.size;
+    return kind === 'services' ? this.#services.infos.size : kind === 'leases' ? this.#leases.infos.size : kind === 'pods' ? this.#pods.size : this.#slices.size;
   }
 
   /** The pods indexed so far, sorted by key; the same array until the next pod change. */
@@ -98,9 +135,9 @@ export class ClusterIndex {
 
   snapshot(): ClusterSnapshot {
     this.#snapshot ??= Object.freeze({
-      services: new Map([...this.#services].map(([k, e]) => [k, e.info])),
-      slicesByService: new Map(this.#slicesByService),
-      leases: new Map([...this.#leases].map(([k, e]) => [k, e.info])),
+      services: this.#services.snapshot(),
+      slicesByService: (this.#slicesView ??= new Map(this.#slicesByService)),
+      leases: this.#leases.snapshot(),
     });
     return this.#snapshot;
   }
@@ -110,15 +147,12 @@ export class ClusterIndex {
     return true;
   }
 
-  #upsertSimple<T extends { namespace: string; name: string }>(map: Map<string, Entry<T>>, obj: Meta, info: T | undefined): boolean {
+  #upsertSimple<T extends { namespace: string; name: string }>(map: Versioned<T>, obj: Meta, info: T | undefined): boolean {
     const key = keyOfObject(obj);
     if (key === undefined) return false;
-    if (info === undefined) {
-      if (!map.delete(key)) return false;
-      return this.#changed();
-    }
-    if (sameVersion(map.get(key), obj)) return false;
-    map.set(key, { info, rv: rvOf(obj) });
+    if (info === undefined) return map.delete(key) && this.#changed();
+    if (map.sameVersion(key, obj)) return false;
+    map.set(key, info, obj);
     return this.#changed();
   }
 
@@ -154,11 +188,13 @@ export class ClusterIndex {
 
   // Groups are replaced, never mutated, so arrays handed out in a snapshot stay valid.
   #group(serviceKey: string, sliceKey: string, info: EndpointSliceInfo): void {
+    this.#slicesView = undefined;
     const others = (this.#slicesByService.get(serviceKey) ?? []).filter((s) => objectKey(s.namespace, s.name) !== sliceKey);
     this.#slicesByService.set(serviceKey, [...others, info]);
   }
 
   #ungroup(serviceKey: string, sliceKey: string): void {
+    this.#slicesView = undefined;
     const rest = (this.#slicesByService.get(serviceKey) ?? []).filter((s) => objectKey(s.namespace, s.name) !== sliceKey);
     if (rest.length === 0) this.#slicesByService.delete(serviceKey);
     else this.#slicesByService.set(serviceKey, rest);

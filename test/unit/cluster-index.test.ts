@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { endpointSlice, lease, service } from '../../src/apidouble/index.ts';
+import { ClusterIndex } from '../../src/kube/cluster-index.ts';
+
+const withRv = <T extends { metadata?: object }>(o: T, rv: string): T => ({ ...o, metadata: { ...o.metadata, resourceVersion: rv } });
+const web = (ip: string, rv: string) => withRv(service({ name: 'web', ingressIPs: [ip] }), rv);
+const webSlice = (rv: string) => withRv(endpointSlice({ service: 'web', name: 'web-a', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'n1' }] }), rv);
+const kvLease = (rv: string) => withRv(lease({ name: 'plndr-svcs-lock', namespace: 'kube-system', holderIdentity: 'n1' }), rv);
+
+function seeded(): ClusterIndex {
+  const index = new ClusterIndex();
+  index.upsert('services', web('10.0.0.5', '1'));
+  index.upsert('endpointslices', webSlice('2'));
+  index.upsert('leases', kvLease('3'));
+  return index;
+}
+
+describe('ClusterIndex snapshots', () => {
+  it('hand out the same snapshot until something changes, also when a relist re-delivers a version already applied', () => {
+    const index = seeded();
+    const first = index.snapshot();
+    expect(index.snapshot()).toBe(first);
+    expect(index.upsert('services', web('10.0.0.5', '1'))).toBe(false);
+    expect(index.upsert('endpointslices', webSlice('2'))).toBe(false);
+    expect(index.snapshot()).toBe(first);
+  });
+
+  it('copy only the kinds that changed; the others are shared with the previous snapshot', () => {
+    const index = seeded();
+    const first = index.snapshot();
+    expect(index.upsert('services', web('10.0.0.6', '4'))).toBe(true);
+    const second = index.snapshot();
+    expect(second).not.toBe(first);
+    expect(second.services).not.toBe(first.services);
+    expect(second.slicesByService).toBe(first.slicesByService);
+    expect(second.leases).toBe(first.leases);
+
+    expect(index.upsert('endpointslices', webSlice('5'))).toBe(true);
+    const third = index.snapshot();
+    expect(third.services).toBe(second.services);
+    expect(third.slicesByService).not.toBe(second.slicesByService);
+
+    expect(index.remove('leases', kvLease('6'))).toBe(true);
+    const fourth = index.snapshot();
+    expect([fourth.services, fourth.slicesByService]).toEqual([third.services, third.slicesByService]);
+    expect(fourth.leases.size).toBe(0);
+  });
+
+  it('never change a snapshot already handed out', () => {
+    const index = seeded();
+    const first = index.snapshot();
+    index.upsert('services', web('10.0.0.6', '4'));
+    index.remove('endpointslices', webSlice('5'));
+    index.upsert('services', withRv(service({ name: 'db', ingressIPs: ['10.0.0.7'] }), '6'));
+    expect([...first.services.keys()]).toEqual(['default/web']);
+    expect(first.services.get('default/web')!.ingress).toEqual([{ ip: '10.0.0.5' }]);
+    expect(first.slicesByService.get('default/web')).toHaveLength(1);
+    const now = index.snapshot();
+    expect([...now.services.keys()].sort()).toEqual(['default/db', 'default/web']);
+    expect(now.slicesByService.has('default/web')).toBe(false);
+  });
+
+  it('a deleted object re-created with the version it had is applied again', () => {
+    const index = seeded();
+    expect(index.remove('services', web('10.0.0.5', '1'))).toBe(true);
+    expect(index.upsert('services', web('10.0.0.5', '1'))).toBe(true);
+    expect(index.snapshot().services.has('default/web')).toBe(true);
+  });
+});
