@@ -293,8 +293,19 @@ function oneDevice(device: string): readonly string[] {
   return list;
 }
 
+/** A route being assembled: most have one device and one Service, which need no Map and no copy. */
+interface RouteDraftSet {
+  readonly family: Family;
+  readonly destination: string;
+  /** The first device placed, by services[0]. */
+  readonly device: string;
+  /** Other devices, each with the first Service that placed it; null while there is only one. */
+  more: Map<string, string> | null;
+  readonly services: string[];
+}
+
 class Builder {
-  readonly routes = new Map<string, { family: Family; destination: string; devices: Map<string, string>; services: string[] }>();
+  readonly routes = new Map<string, RouteDraftSet>();
   readonly claims = new Map<string, Claim[]>();
   readonly excluded: ExcludedVip[] = [];
 
@@ -307,21 +318,24 @@ class Builder {
   }
 
   place(service: string, draft: RouteDraft): void {
-    let r = this.routes.get(draft.destination);
+    const r = this.routes.get(draft.destination);
     if (!r) {
-      r = { family: draft.family, destination: draft.destination, devices: new Map(), services: [] };
-      this.routes.set(draft.destination, r);
+      this.routes.set(draft.destination, { family: draft.family, destination: draft.destination, device: draft.device, more: null, services: [service] });
+      return;
     }
     r.services.push(service);
-    if (!r.devices.has(draft.device)) r.devices.set(draft.device, service);
+    if (draft.device !== r.device && !r.more?.has(draft.device)) (r.more ??= new Map()).set(draft.device, service);
   }
 
   build(model: KubeVipModel): ExpectedSet {
     const routes = new Map<string, ExpectedRoute>();
     for (const [key, r] of this.routes) {
-      const services = [...r.services].sort();
       // Deterministic choice among conflicting devices: the first service's.
-      const ordered = r.devices.size === 1 ? oneDevice(r.devices.keys().next().value!) : [...r.devices.entries()].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([d]) => d);
+      const ordered = r.more === null
+        ? oneDevice(r.device)
+        : [[r.device, r.services[0]!] as const, ...r.more].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([d]) => d);
+      // The Builder's own list, made for this build: sorted in place, not copied.
+      const services = r.services.length > 1 ? r.services.sort() : r.services;
       routes.set(key, { family: r.family, destination: r.destination, device: ordered[0]!, devices: ordered, type: model.routeType, services });
     }
     return { routes, claims: this.claims, excluded: this.excluded };
