@@ -8,11 +8,15 @@
 // without this, by when V8 happened to collect last). So the first check
 // that compares both sides is followed by one collection, when the process
 // runs with --expose-gc (the DaemonSet's NODE_OPTIONS); without it, nothing.
+// It is V8's "last resort" collection: a plain full collection frees the
+// objects but keeps the emptied pages of the heap resident; this one
+// compacts and hands them back.
 
 import type { CheckResult } from '../core/report.ts';
 import type { Logger } from '../surface/logger.ts';
 
-export type Collect = () => void;
+/** V8's gc() (--expose-gc): `last-resort` collects repeatedly, compacts and returns freed pages to the OS. */
+export type Collect = (options?: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
 /** V8's gc() when Node runs with --expose-gc, else undefined. */
 export const exposedGc = (): Collect | undefined => {
@@ -27,7 +31,7 @@ export function collectOnceSynced(logger: Logger, gc: Collect | undefined = expo
     if (done || result.diff === null) return;
     done = true;
     const started = performance.now();
-    gc!();
+    gc!({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     logger.debug({ durationMs: Math.round(performance.now() - started) }, 'collected the garbage of the initial sync');
   };
 }

@@ -9,7 +9,10 @@ const compared = { diff: { orphans: [], missing: [], matched: [] } } as unknown 
 describe('one garbage collection after the initial sync', () => {
   it('collects once, after the first check that compared both sides, never before and never again', () => {
     let calls = 0;
-    const hook = collectOnceSynced(silentLogger(), () => void calls++);
+    const hook = collectOnceSynced(silentLogger(), (options) => {
+      expect(options).toEqual({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+      calls++;
+    });
     hook(unsynced);
     hook(unsynced);
     expect(calls).toBe(0);
