@@ -15,13 +15,13 @@ import {
   AF_INET6,
   decodeLinkHeader,
   einvalReason,
+  encodeRouteRequest,
   nameDevices,
   routeFromBytes,
   routeTableOf,
+  setRequestIfindex,
   specProblem,
   toInterfaceInfo,
-  encodeRouteRequest,
-  setRequestIfindex,
   type LinkHeader,
 } from './translate.ts';
 
