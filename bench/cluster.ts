@@ -5,7 +5,7 @@
 // placed on every node, Local ones only where a serving endpoint runs).
 
 import { endpointSlice, service } from '../src/apidouble/index.ts';
-import type { KubeObject } from '../src/apidouble/index.ts';
+import type { ApiDouble, KubeObject } from '../src/apidouble/index.ts';
 
 export const NODE = 'node-000';
 export const NAMESPACES = ['default', 'shop', 'payments', 'search', 'media', 'ops', 'data', 'edge'];
@@ -128,6 +128,19 @@ export function sliceObjects(p: ServicePlan, nodes: readonly string[], moved = 0
     }));
   }
   return out;
+}
+
+/** Puts every Service of `cluster` and its EndpointSlices into the API double; returns how many slices. */
+export function seedApi(api: ApiDouble, cluster: GeneratedCluster): number {
+  let slices = 0;
+  for (const p of cluster.plans) {
+    for (const s of sliceObjects(p, cluster.nodes)) {
+      api.upsert(s);
+      slices++;
+    }
+    api.upsert(serviceObject(p));
+  }
+  return slices;
 }
 
 /** `ip -batch` lines adding routes as kube-vip does (type unicast, scope universe, no metric). */

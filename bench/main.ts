@@ -21,7 +21,7 @@ import { createApiDouble } from '../src/apidouble/index.ts';
 import { routeProtocol, tableId } from '../src/core/types.ts';
 import { createNetlinkKernelTable } from '../src/kernel/netlink.ts';
 import { buildShipped, deployedMallocEnv, deployedNodeOptions } from './build.ts';
-import { addLine, filler4, filler6, foreign4, foreign6, generateCluster, serviceObject, sliceObjects } from './cluster.ts';
+import { addLine, filler4, filler6, foreign4, foreign6, generateCluster, seedApi } from './cluster.ts';
 import { runWorker } from './worker.ts';
 import { FOREIGN_PROTO, flushTable, ipBatch, measureKernelRead, PROTO, TABLE } from './kernel.ts';
 import { churn, gauge, get, inSync, measureDetection, measureScrape, rssMb, startCli, until } from './live.ts';
@@ -65,14 +65,7 @@ async function bench(opts: BenchOptions): Promise<void> {
   await api.listen({ port: 0, host: '127.0.0.1' });
   const kubeconfig = api.kubeconfig();
   let t = performance.now();
-  let slices = 0;
-  for (const p of cluster.plans) {
-    for (const s of sliceObjects(p, cluster.nodes)) {
-      api.upsert(s);
-      slices++;
-    }
-    api.upsert(serviceObject(p));
-  }
+  const slices = seedApi(api, cluster);
   log(`API double holds ${opts.services} Services and ${slices} EndpointSlices (${Math.round(since(t))} ms)`);
 
   // --- kube-vip's table ---

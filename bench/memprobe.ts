@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { inOwnNetns } from '../scripts/kernel-netns.ts';
 import { createApiDouble } from '../src/apidouble/index.ts';
 import { buildShipped, deployedMallocEnv, deployedNodeOptions } from './build.ts';
-import { addLine, generateCluster, serviceObject, sliceObjects } from './cluster.ts';
+import { addLine, generateCluster, seedApi } from './cluster.ts';
 import { flushTable, ipBatch } from './kernel.ts';
 import { gauge, get, inSync, startCli, until } from './live.ts';
 
@@ -49,10 +49,7 @@ await inOwnNetns(import.meta.url, async () => {
   const cluster = generateCluster(services, routes, 500);
   const api = createApiDouble();
   await api.listen({ port: 0, host: '127.0.0.1' });
-  for (const p of cluster.plans) {
-    for (const s of sliceObjects(p, cluster.nodes)) api.upsert(s);
-    api.upsert(serviceObject(p));
-  }
+  seedApi(api, cluster);
   flushTable();
   ipBatch(cluster.placed.map((ip) => addLine(ip)));
   const cli = startCli(bin, api.kubeconfig(), process.env.RW_NODE_OPTIONS ?? deployedNodeOptions(), nodeFlags, { ...deployedMallocEnv(), ...(process.env.RW_ARENAS ? { MALLOC_ARENA_MAX: process.env.RW_ARENAS } : {}) });

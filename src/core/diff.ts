@@ -90,7 +90,6 @@ export interface DiffResult {
 
 export function diff(expected: ExpectedSet, kernel: KernelDump, interfaces: readonly InterfaceInfo[] | null): DiffResult {
   const orphans: OrphanRoute[] = [];
-  const missing: MissingRoute[] = [];
   const matched: MatchedRoute[] = [];
   // Each owned route against the expected route for its destination. The
   // kernel allows one route per (table, dst, tos, metric), so IPv6 can hold
@@ -108,12 +107,16 @@ export function diff(expected: ExpectedSet, kernel: KernelDump, interfaces: read
     }
     orphans.push(explainOrphan(r, exp, expected.claims));
   }
-  if (held.size === expected.routes.size) {
-    orphans.sort(byDestination);
-    return { orphans, missing, matched };
-  }
+  // Only a drifted table has expected routes that are not held.
+  const missing = held.size === expected.routes.size ? [] : missingRoutes(expected, held, kernel, interfaces);
+  orphans.sort(byDestination);
+  missing.sort(byDestination);
+  return { orphans, missing, matched };
+}
 
-  // Some expected routes are not held: say why. Only a drifted table gets here.
+/** The expected routes the kernel does not hold as kube-vip would, and why. */
+function missingRoutes(expected: ExpectedSet, held: ReadonlySet<ExpectedRoute>, kernel: KernelDump, interfaces: readonly InterfaceInfo[] | null): MissingRoute[] {
+  const missing: MissingRoute[] = [];
   const owned = new Map<string, KernelRoute>();
   for (const r of kernel.owned) if (!owned.has(r.destination)) owned.set(r.destination, r);
   const foreignByDest = new Map<string, KernelRoute>();
@@ -142,12 +145,11 @@ export function diff(expected: ExpectedSet, kernel: KernelDump, interfaces: read
     }
     missing.push({ ...base, reason: 'not-in-kernel' });
   }
-  orphans.sort(byDestination);
-  missing.sort(byDestination);
-  return { orphans, missing, matched };
+  return missing;
 }
 
-function byDestination(a: { destination: string }, b: { destination: string }): number {
+/** Sort order of drifted routes and report rows: by destination text. */
+export function byDestination(a: { readonly destination: string }, b: { readonly destination: string }): number {
   return a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0;
 }
 

@@ -88,8 +88,11 @@ export function parseIp(s: string): ParsedIp | null {
   return { family: 'ipv6', bytes: v6 };
 }
 
-/** RFC 5952 text, as Go's net.IP.String() prints it. */
-/** The address as text (RFC 5952 for IPv6: lowercase, no leading zeros, the longest run of two or more zero groups as "::", the first one on ties). */
+/**
+ * The address as text, as Go's net.IP.String() prints it (RFC 5952 for IPv6:
+ * lowercase, no leading zeros, the longest run of two or more zero groups as
+ * "::", the first one on ties).
+ */
 export function formatIp(ip: ParsedIp): string {
   return TEXT.toString('latin1', 0, writeIp(ip.bytes, 0, ip.family));
 }

@@ -5,7 +5,7 @@
 
 import type { ClusterSnapshot, InterfaceInfo } from './cluster.ts';
 import { diff } from './diff.ts';
-import { driftClass } from './diff.ts';
+import { byDestination, driftClass } from './diff.ts';
 import type { DiffResult, DriftClass, MissingRoute, OrphanRoute } from './diff.ts';
 import { memoizedExpectedRoutes as expectedRoutes, memoizedMergeExpected as mergeExpected } from './expected-memo.ts';
 import type { ExcludedVip, ExpectedRoute, ExpectedSet } from './expected.ts';
@@ -170,9 +170,6 @@ export function evaluate(input: CheckInput): CheckResult {
 
 const okRow = (exp: ExpectedRoute, device: string | null): ReportRow =>
   ({ destination: exp.destination, family: exp.family, device, verdict: 'ok', services: exp.services, inKernel: true, expected: true });
-
-const byDestination = (a: { destination: string }, b: { destination: string }): number =>
-  (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0);
 
 const syncedRows = new WeakMap<ExpectedSet, ReportRow[]>();
 

@@ -59,23 +59,24 @@ export function routeTableOf(buf: Buffer, start = 0, end = buf.length): number {
   return end - start > 4 ? buf.readUInt8(start + 4) : 0;
 }
 
-/** Bits for the attributes kube-vip never sets, in the order extraAttributes lists them. */
+/** The attributes kube-vip never sets, in the order extraAttributes lists them; each has the bit of its position. */
 const EXTRA_NAMES = ['gateway', 'via', 'prefsrc', 'src', 'multipath', 'nhid', 'encap', 'metrics', 'iif', 'mark', 'expires', 'newdst', 'tos', 'onlink', 'fromrealm'] as const;
-const X_GATEWAY = 1 << 0;
-const X_VIA = 1 << 1;
-const X_PREFSRC = 1 << 2;
-const X_SRC = 1 << 3;
-const X_MULTIPATH = 1 << 4;
-const X_NHID = 1 << 5;
-const X_ENCAP = 1 << 6;
-const X_METRICS = 1 << 7;
-const X_IIF = 1 << 8;
-const X_MARK = 1 << 9;
-const X_EXPIRES = 1 << 10;
-const X_NEWDST = 1 << 11;
-const X_TOS = 1 << 12;
-const X_ONLINK = 1 << 13;
-const X_FROMREALM = 1 << 14;
+const bit = (name: (typeof EXTRA_NAMES)[number]): number => 1 << EXTRA_NAMES.indexOf(name);
+const X_GATEWAY = bit('gateway');
+const X_VIA = bit('via');
+const X_PREFSRC = bit('prefsrc');
+const X_SRC = bit('src');
+const X_MULTIPATH = bit('multipath');
+const X_NHID = bit('nhid');
+const X_ENCAP = bit('encap');
+const X_METRICS = bit('metrics');
+const X_IIF = bit('iif');
+const X_MARK = bit('mark');
+const X_EXPIRES = bit('expires');
+const X_NEWDST = bit('newdst');
+const X_TOS = bit('tos');
+const X_ONLINK = bit('onlink');
+const X_FROMREALM = bit('fromrealm');
 
 /** A route as read from the kernel, before its device name is known. */
 type FreshRoute = { -readonly [K in keyof KernelRoute]: KernelRoute[K] };

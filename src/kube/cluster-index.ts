@@ -15,13 +15,8 @@ import { keyOfObject, toEndpointSliceInfo, toLeaseInfo, toPodInfo, toServiceInfo
 
 export type IndexedKind = 'services' | 'endpointslices' | 'leases' | 'pods';
 
-interface Entry<T> {
-  readonly info: T;
-  /** metadata.resourceVersion of the object the entry came from; equal versions are not re-applied. */
-  readonly rv: string | undefined;
-}
-
-interface SliceEntry extends Entry<EndpointSliceInfo> {
+interface SliceEntry {
+  readonly info: EndpointSliceInfo;
   readonly serviceKey: string;
 }
 
@@ -29,11 +24,10 @@ type Meta = { metadata?: { name?: string; namespace?: string; resourceVersion?: 
 
 const rvOf = (o: Meta): string | undefined => o.metadata?.resourceVersion;
 
-/** True when `next` is a version already applied (informers re-deliver on relist). */
-const sameVersion = (prev: Entry<unknown> | undefined, next: Meta): boolean =>
-  prev?.rv !== undefined && prev.rv === rvOf(next);
-
-/** A map of translated objects and, beside it, the resourceVersion each came from. */
+/**
+ * A map of translated objects and, beside it, the resourceVersion each came
+ * from: equal versions are not applied again.
+ */
 class Versioned<T> {
   readonly infos = new Map<string, T>();
   readonly #rv = new Map<string, string>();
@@ -69,12 +63,12 @@ class Versioned<T> {
 
 export class ClusterIndex {
   readonly #services = new Versioned<ServiceInfo>();
-  readonly #slices = new Map<string, SliceEntry>();
+  readonly #slices = new Versioned<SliceEntry>();
   readonly #slicesByService = new Map<string, readonly EndpointSliceInfo[]>();
   #slicesView: ReadonlyMap<string, readonly EndpointSliceInfo[]> | undefined;
   readonly #leases = new Versioned<LeaseInfo>();
   /** Pods on this node (kube-vip discovery); kept apart from the snapshot's cached maps. */
-  readonly #pods = new Map<string, Entry<PodInfo>>();
+  readonly #pods = new Versioned<PodInfo>();
   #podList: readonly PodInfo[] | undefined;
   #snapshot: ClusterSnapshot | undefined;
 
@@ -104,7 +98,7 @@ export class ClusterIndex {
    * something was dropped.
    */
   retainOnly(kind: IndexedKind, present: ReadonlySet<string>): boolean {
-    const keys = kind === 'services' ? this.#services.infos.keys() : kind === 'leases' ? this.#leases.infos.keys() : kind === 'pods' ? this.#pods.keys() : this.#slices.keys();
+    const keys = this.#ofKind(kind).infos.keys();
     let changed = false;
     for (const key of [...keys]) {
       if (!present.has(key)) changed = this.#removeKey(kind, key) || changed;
@@ -113,12 +107,16 @@ export class ClusterIndex {
   }
 
   size(kind: IndexedKind): number {
-    return kind === 'services' ? this.#services.infos.size : kind === 'leases' ? this.#leases.infos.size : kind === 'pods' ? this.#pods.size : this.#slices.size;
+    return this.#ofKind(kind).infos.size;
+  }
+
+  #ofKind(kind: IndexedKind): Versioned<unknown> {
+    return kind === 'services' ? this.#services : kind === 'leases' ? this.#leases : kind === 'pods' ? this.#pods : this.#slices;
   }
 
   /** The pods indexed so far, sorted by key; the same array until the next pod change. */
   pods(): readonly PodInfo[] {
-    this.#podList ??= Object.freeze([...this.#pods.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, e]) => e.info));
+    this.#podList ??= Object.freeze([...this.#pods.infos.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, info]) => info));
     return this.#podList;
   }
 
@@ -127,8 +125,8 @@ export class ClusterIndex {
     if (key === undefined) return false;
     const info = toPodInfo(obj as V1Pod);
     if (info === undefined) return this.#removeKey('pods', key);
-    if (sameVersion(this.#pods.get(key), obj)) return false;
-    this.#pods.set(key, { info, rv: rvOf(obj) });
+    if (this.#pods.sameVersion(key, obj)) return false;
+    this.#pods.set(key, info, obj);
     this.#podList = undefined;
     return true;
   }
@@ -162,11 +160,11 @@ export class ClusterIndex {
     const info = toEndpointSliceInfo(obj as V1EndpointSlice);
     // A slice that lost its service-name label no longer belongs to any Service.
     if (info === undefined) return this.#removeKey('endpointslices', key);
-    const prev = this.#slices.get(key);
-    if (sameVersion(prev, obj)) return false;
+    if (this.#slices.sameVersion(key, obj)) return false;
+    const prev = this.#slices.infos.get(key);
     const serviceKey = objectKey(info.namespace, info.serviceName);
     if (prev && prev.serviceKey !== serviceKey) this.#ungroup(prev.serviceKey, key);
-    this.#slices.set(key, { info, rv: rvOf(obj), serviceKey });
+    this.#slices.set(key, { info, serviceKey }, obj);
     this.#group(serviceKey, key, info);
     return this.#changed();
   }
@@ -179,7 +177,7 @@ export class ClusterIndex {
       this.#podList = undefined;
       return true;
     }
-    const prev = this.#slices.get(key);
+    const prev = this.#slices.infos.get(key);
     if (!prev) return false;
     this.#slices.delete(key);
     this.#ungroup(prev.serviceKey, key);

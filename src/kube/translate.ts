@@ -59,11 +59,19 @@ export function intern(s: string): string {
 const isString = (x: unknown): x is string => typeof x === 'string';
 
 /** The strings of `xs`, interned: the parsed array itself when it holds nothing else (exact size, no copy). */
-function stringList(xs: readonly unknown[] | undefined | null, share = false): readonly string[] {
+function internedStrings(xs: readonly unknown[] | undefined | null): readonly string[] {
   if (!Array.isArray(xs) || xs.length === 0) return EMPTY;
   const list = xs.every(isString) ? (xs as string[]) : xs.filter(isString).slice();
-  if (share) for (let i = 0; i < list.length; i++) list[i] = intern(list[i]!);
+  for (let i = 0; i < list.length; i++) list[i] = intern(list[i]!);
   return list;
+}
+
+/** How many strings `xs` holds, without copying them out. */
+function countStrings(xs: readonly unknown[] | undefined | null): number {
+  if (!Array.isArray(xs)) return 0;
+  let n = 0;
+  for (const x of xs) if (isString(x)) n++;
+  return n;
 }
 const EMPTY: readonly string[] = Object.freeze([]);
 const NO_INGRESS: readonly IngressEntry[] = Object.freeze([]);
@@ -106,7 +114,7 @@ export function toServiceInfo(svc: V1Service): ServiceInfo | undefined {
     ingress: ingress.length === 0 ? NO_INGRESS : ingress.slice(),
     // kube-vip compares against Local only; anything else (including unset) behaves as Cluster.
     externalTrafficPolicy: spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
-    ipFamilies: stringList(spec?.ipFamilies, true),
+    ipFamilies: internedStrings(spec?.ipFamilies),
   };
 }
 
@@ -151,7 +159,7 @@ export function toEndpointSliceInfo(slice: V1EndpointSlice): EndpointSliceInfo |
     const nodeName = nonEmpty(e.nodeName);
     const hostname = nonEmpty(e.hostname);
     return {
-      addressCount: Array.isArray(e.addresses) ? e.addresses.filter(isString).length : 0,
+      addressCount: countStrings(e.addresses),
       ...(nodeName !== undefined ? { nodeName: intern(nodeName) } : {}),
       ...(hostname !== undefined ? { hostname } : {}),
       conditions: conditions(e.conditions),
