@@ -207,7 +207,14 @@ async function bench(opts: BenchOptions): Promise<void> {
   }
 }
 
-const opts = parseOptions(process.argv.slice(2));
+let opts: BenchOptions;
+try {
+  opts = parseOptions(process.argv.slice(2));
+} catch (err) {
+  // Bad flags: one line and exit 2, before anything is created.
+  process.stderr.write(`npm run bench: ${(err as Error).message.split('\n')[0]}\n`);
+  process.exit(2);
+}
 if (process.getuid?.() !== 0) {
   process.stderr.write('npm run bench needs root: it creates a network namespace and routes in it (sudo npm run bench)\n');
   process.exit(2);

@@ -17,7 +17,13 @@ import { gauge, get, inSync, startCli, until } from './live.ts';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+  if (i < 0) return dflt;
+  const raw = process.argv[i + 1] ?? '';
+  if (!/^[1-9]\d*$/.test(raw)) {
+    process.stderr.write(`memprobe: ${name} must be an integer of at least 1, got ${JSON.stringify(raw)}\n`);
+    process.exit(2);
+  }
+  return Number(raw);
 }
 
 function smaps(pid: number): Record<string, number> {
@@ -40,9 +46,10 @@ function smaps(pid: number): Record<string, number> {
   return out;
 }
 
+const services = arg('--services', 10000);
+const routes = arg('--routes', 10000);
+
 await inOwnNetns(import.meta.url, async () => {
-  const services = arg('--services', 10000);
-  const routes = arg('--routes', 10000);
   const dd = process.argv.indexOf('--');
   const nodeFlags = dd >= 0 ? process.argv.slice(dd + 1) : [];
   const bin = process.env.RW_BIN ?? (await buildShipped());

@@ -54,10 +54,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   });
   const quick = values.quick || values.smoke;
   const smoke = values.smoke;
-  const num = (name: string, raw: string | undefined, fallback: number): number => {
+  /** A count flag: an integer of at least `min` (1 unless zero means something). */
+  const num = (name: string, raw: string | undefined, fallback: number, min = 1): number => {
     if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be an integer of at least ${min}, got ${JSON.stringify(raw)}`);
     return n;
   };
   const services = num('services', values.services, smoke ? 50 : 10_000);
@@ -66,9 +67,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     smoke,
     services,
     routes: num('routes', values.routes, smoke ? 50 : 10_000),
-    foreign: num('foreign', values.foreign, smoke ? 20 : 1_000),
+    foreign: num('foreign', values.foreign, smoke ? 20 : 1_000, 0),
     nodes: num('nodes', values.nodes, smoke ? 10 : 500),
-    bigRoutes: num('big-routes', values['big-routes'], smoke ? 200 : 50_000),
+    // At most --routes: the second kernel scale is skipped.
+    bigRoutes: num('big-routes', values['big-routes'], smoke ? 200 : 50_000, 0),
     reps: num('reps', values.reps, smoke ? 5 : quick ? 40 : 200),
     repairReps: num('repair-reps', values['repair-reps'], smoke ? 1 : quick ? 2 : 5),
     trials: num('trials', values.trials, smoke ? 3 : quick ? 15 : 50),

@@ -24,6 +24,11 @@ export async function inOwnNetns(scriptUrl: string, body: () => Promise<void>): 
       env: { ...process.env, [INSIDE]: ns },
       stdio: 'inherit',
     });
+  } catch (err) {
+    // The inner run has said what went wrong (stderr is shared): pass its exit code on, without a second report.
+    const status = (err as { status?: number | null }).status;
+    if (typeof status !== 'number') throw err;
+    process.exitCode = status;
   } finally {
     execFileSync('ip', ['netns', 'delete', ns]);
   }

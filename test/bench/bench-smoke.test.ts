@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { describeIfRoot } from '../helpers/netns.ts';
 
 const MAIN = fileURLToPath(new URL('../../bench/main.ts', import.meta.url));
@@ -41,5 +41,18 @@ describeIfRoot('npm run bench -- --quick --smoke', () => {
     // The per-route series cap holds whatever the drift.
     const capped = rows.find((row) => row.metric.startsWith('drifted_route_info series') && row.goal.includes('capped'));
     expect(capped?.met).toBe(true);
+  });
+});
+
+describe('npm run bench with bad flags', () => {
+  it.each([
+    [['--services', 'abc'], '--services must be an integer of at least 1, got "abc"'],
+    [['--reps', '0'], '--reps must be an integer of at least 1, got "0"'],
+    [['--routes', '1.5'], '--routes must be an integer of at least 1, got "1.5"'],
+    [['--churn-seconds', '-1'], "Option '--churn-seconds' argument is ambiguous."],
+    [['--bogus'], "Unknown option '--bogus'"],
+  ])('%j: one line and exit 2, nothing started', (args, message) => {
+    const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+    expect({ status: r.status, stderr: r.stderr, stdout: r.stdout }).toEqual({ status: 2, stderr: `npm run bench: ${message}\n`, stdout: '' });
   });
 });
