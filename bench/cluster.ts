@@ -4,8 +4,8 @@
 // (election none, kube-vip's default: Cluster Services with endpoints are
 // placed on every node, Local ones only where a serving endpoint runs).
 
-import { endpointSlice, service } from '../src/apidouble/index.ts';
-import type { ApiDouble, KubeObject } from '../src/apidouble/index.ts';
+import { endpointSlice, service } from '../tools/apidouble/index.ts';
+import type { ApiDouble, KubeObject } from '../tools/apidouble/index.ts';
 
 export const NODE = 'node-000';
 export const NAMESPACES = ['default', 'shop', 'payments', 'search', 'media', 'ops', 'data', 'edge'];

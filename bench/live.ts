@@ -6,7 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { ApiDouble } from '../src/apidouble/index.ts';
+import type { ApiDouble } from '../tools/apidouble/index.ts';
 import { addLine, delLine, NODE, serviceObject, sliceObjects, stray4, stray6, vip4, type GeneratedCluster, type ServicePlan } from './cluster.ts';
 import { ipBatch } from './kernel.ts';
 import { since, slope } from './stats.ts';

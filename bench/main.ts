@@ -17,7 +17,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { inOwnNetns } from '../scripts/kernel-netns.ts';
-import { createApiDouble } from '../src/apidouble/index.ts';
+import { createApiDouble } from '../tools/apidouble/index.ts';
 import { routeProtocol, tableId } from '../src/core/types.ts';
 import { createNetlinkKernelTable } from '../src/kernel/netlink.ts';
 import { buildShipped, deployedMallocEnv, deployedNodeOptions } from './build.ts';

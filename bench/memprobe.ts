@@ -9,7 +9,7 @@
 
 import { readFileSync } from 'node:fs';
 import { inOwnNetns } from '../scripts/kernel-netns.ts';
-import { createApiDouble } from '../src/apidouble/index.ts';
+import { createApiDouble } from '../tools/apidouble/index.ts';
 import { buildShipped, deployedMallocEnv, deployedNodeOptions } from './build.ts';
 import { addLine, generateCluster, seedApi } from './cluster.ts';
 import { flushTable, ipBatch } from './kernel.ts';

@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import type { Config } from './config.ts';
 import { envName, optionsFor } from './options.ts';
 import { VERSION } from '../version.ts';
-import { DEMO_DEFAULTS } from '../demo/options.ts';
+import { DEMO_DEFAULTS, DEMO_NEEDS_CHECKOUT, loadDemo } from './demo.ts';
 import { createLogger } from '../surface/logger.ts';
 import type { Logger } from '../surface/logger.ts';
 import { formatTextReport } from './text-report.ts';
@@ -78,7 +78,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     run: withConfig('run', runCommand),
     check: withConfig('check', checkCommand),
     demo: async (opts) => {
-      const { demoCommand } = await import('../demo/demo.ts');
+      const demoCommand = await loadDemo();
+      if (demoCommand === null) {
+        stderr(`routewarden: ${DEMO_NEEDS_CHECKOUT}\n`);
+        return EXIT.error;
+      }
       return demoCommand(opts, ctx);
     },
   }, { stdout, stderr });

@@ -17,7 +17,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiDouble, type ApiDouble } from '../../src/apidouble/index.ts';
+import { createApiDouble, type ApiDouble } from '../../tools/apidouble/index.ts';
 import { optionsFor } from '../../src/cli/options.ts';
 import { dockerignore, parseDockerfile, symlinksIn, type Stage } from './dockerfile.ts';
 import { ROOT } from './manifests.ts';
@@ -153,6 +153,16 @@ describe('the image, played without Docker: a production-only install runs the e
     const r = entry([...runtime.cmd!, '--help']);
     expect(r.status).toBe(0);
     expect(optionsFor('run').map((o) => `--${o.flag}`).filter((f) => !r.stdout.includes(f))).toEqual([]);
+  });
+
+  it('holds no tools (the demo, the API double): `routewarden demo` says in one line that it needs a checkout, exit 2', () => {
+    expect(existsSync(join(app, 'tools'))).toBe(false);
+    const bundle = readFileSync(join(app, 'dist', 'cli', 'main.js.map'), 'utf8');
+    expect((JSON.parse(bundle) as { sources: string[] }).sources.filter((s) => /(^|\/)(tools|apidouble|demo)\//.test(s))).toEqual([]);
+    const r = entry(['demo', '--api-only']);
+    expect([r.status, r.stdout]).toEqual([2, '']);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^routewarden: the demo runs from a checkout/);
   });
 
   it('a bad value is one line on stderr and exit 2, not a stack trace', () => {

@@ -3,7 +3,7 @@
 // helper (assertions wait on conditions with a deadline, never on sleeps).
 
 import { KubeConfig } from '@kubernetes/client-node';
-import { createApiDouble, type ApiDouble, type ApiDoubleOptions } from '../../src/apidouble/index.ts';
+import { createApiDouble, type ApiDouble, type ApiDoubleOptions } from '../../tools/apidouble/index.ts';
 
 export interface DoubleFixture {
   readonly double: ApiDouble;

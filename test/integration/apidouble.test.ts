@@ -20,7 +20,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createApiDouble, endpointSlice, lease, pod, service } from '../../src/apidouble/index.ts';
+import { createApiDouble, endpointSlice, lease, pod, service } from '../../tools/apidouble/index.ts';
 import { startDouble, waitFor, type DoubleFixture } from '../helpers/apidouble-fixture.ts';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@
 
 import { beforeEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { endpointSlice, lease, service } from '../../src/apidouble/index.ts';
+import { endpointSlice, lease, service } from '../../tools/apidouble/index.ts';
 import type { Report } from '../../src/core/report.ts';
 import { describeIfRoot } from '../helpers/netns.ts';
 import { checkJson, eventually, NODE_NAME, resetWorld, useWorld } from '../helpers/world.ts';

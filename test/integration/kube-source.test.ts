@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { endpointSlice, lease, service } from '../../src/apidouble/index.ts';
+import { endpointSlice, lease, service } from '../../tools/apidouble/index.ts';
 import { createKubeClusterSource, type KubeClusterSource, type KubeClusterSourceOptions } from '../../src/kube/source.ts';
 import type { SourceStatus } from '../../src/core/types.ts';
 import { startDouble, waitFor, type DoubleFixture } from '../helpers/apidouble-fixture.ts';

@@ -4,8 +4,8 @@
 // from the pod's env, and judges the real kernel table with them.
 
 import { beforeEach, expect, it } from 'vitest';
-import { endpointSlice, lease, service } from '../../src/apidouble/index.ts';
-import type { KubeObject } from '../../src/apidouble/index.ts';
+import { endpointSlice, lease, service } from '../../tools/apidouble/index.ts';
+import type { KubeObject } from '../../tools/apidouble/index.ts';
 import type { Report } from '../../src/core/report.ts';
 import { describeIfRoot } from '../helpers/netns.ts';
 import { checkJson, NODE_NAME, resetWorld, useWorld } from '../helpers/world.ts';

@@ -4,8 +4,8 @@
 
 import { beforeEach, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { endpointSlice, service } from '../../src/apidouble/index.ts';
-import type { KubeObject } from '../../src/apidouble/index.ts';
+import { endpointSlice, service } from '../../tools/apidouble/index.ts';
+import type { KubeObject } from '../../tools/apidouble/index.ts';
 import { describeIfRoot, killAndWait } from '../helpers/netns.ts';
 import { eventually, resetWorld, sample, useWorld } from '../helpers/world.ts';
 import type { World } from '../helpers/world.ts';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, renderRules } from '../../alerts/generate.ts';
 import { withShortFor } from '../../alerts/rules.ts';
-import { endpointSlice, service } from '../../src/apidouble/index.ts';
+import { endpointSlice, service } from '../../tools/apidouble/index.ts';
 import { describeIfRoot, exposeToHost, killAndWait } from '../helpers/netns.ts';
 import type { HostExposure } from '../helpers/netns.ts';
 import { prometheusBinary, startPrometheus } from '../helpers/prometheus.ts';

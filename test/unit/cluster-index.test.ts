@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endpointSlice, lease, service } from '../../src/apidouble/index.ts';
+import { endpointSlice, lease, service } from '../../tools/apidouble/index.ts';
 import { ClusterIndex } from '../../src/kube/cluster-index.ts';
 
 const withRv = <T extends { metadata?: object }>(o: T, rv: string): T => ({ ...o, metadata: { ...o.metadata, resourceVersion: rv } });

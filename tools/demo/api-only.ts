@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiDouble, lease } from '../apidouble/index.ts';
 import type { KubeObject } from '../apidouble/index.ts';
-import type { Config } from '../cli/config.ts';
+import type { Config } from '../../src/cli/config.ts';
 import { serviceObjects } from './cluster.ts';
 import { stdoutNarrator } from './narrator.ts';
 import { DEMO_NODE } from './options.ts';

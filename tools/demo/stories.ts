@@ -4,8 +4,8 @@
 // the way an operator would see it: /drift, /metrics, the status page.
 
 import type { KubeObject } from '../apidouble/index.ts';
-import type { Strategy } from '../core/repair.ts';
-import type { Report } from '../core/report.ts';
+import type { Strategy } from '../../src/core/repair.ts';
+import type { Report } from '../../src/core/report.ts';
 import type { KubeVipPlayer, VipRoute } from './kube-vip.ts';
 import type { Narrator } from './narrator.ts';
 import type { DemoSession } from './session.ts';

@@ -3,7 +3,7 @@
 // what), routewarden's verdict, and excerpts of what its HTTP endpoints say.
 // Colour only on a terminal, and never with NO_COLOR set.
 
-import type { Report } from '../core/report.ts';
+import type { Report } from '../../src/core/report.ts';
 
 export interface Narrator {
   heading(text: string): void;

@@ -6,7 +6,7 @@
 //   otherwise            the in-memory kernel table, all in this process (run.ts)
 // The internal --inside-netns marks that child.
 
-import type { LoadContext } from '../cli/config.ts';
+import type { LoadContext } from '../../src/cli/config.ts';
 import { runApiOnly } from './api-only.ts';
 import { demoConfig, parseDemoOptions } from './options.ts';
 import { runInNamespace } from './parent.ts';

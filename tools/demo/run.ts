@@ -5,10 +5,10 @@
 import { lstatSync, rmdirSync, unlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { dirname } from 'node:path';
-import type { Config, LoadContext } from '../cli/config.ts';
-import type { Report } from '../core/report.ts';
-import { createLogger } from '../surface/logger.ts';
-import type { Logger } from '../surface/logger.ts';
+import type { Config, LoadContext } from '../../src/cli/config.ts';
+import type { Report } from '../../src/core/report.ts';
+import { createLogger } from '../../src/surface/logger.ts';
+import type { Logger } from '../../src/surface/logger.ts';
 import { createKubeVipPlayer } from './kube-vip.ts';
 import { stdoutNarrator } from './narrator.ts';
 import type { Narrator } from './narrator.ts';

@@ -4,11 +4,11 @@
 // Two kinds: a real kernel in a throw-away network namespace (root), or the
 // in-memory kernel that the shared contract suite keeps honest against it.
 
-import type { KernelTable } from '../core/ports.ts';
-import type { RouteProtocol, TableId } from '../core/types.ts';
-import { createMemoryKernel } from '../kernel/memory.ts';
-import { createNetlinkKernelTable } from '../kernel/netlink.ts';
-import type { Logger } from '../surface/logger.ts';
+import type { KernelTable } from '../../src/core/ports.ts';
+import type { RouteProtocol, TableId } from '../../src/core/types.ts';
+import { createMemoryKernel } from '../../src/kernel/memory.ts';
+import { createNetlinkKernelTable } from '../../src/kernel/netlink.ts';
+import type { Logger } from '../../src/surface/logger.ts';
 import { addLink, ip, setLinkUp } from './netns.ts';
 
 export interface Stage {

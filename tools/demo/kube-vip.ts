@@ -5,10 +5,10 @@
 // blind spots: it keeps its own list of routes, never re-reads the kernel,
 // and a crash leaves every route behind (§7, E4).
 
-import type { KernelTable } from '../core/ports.ts';
-import { KernelError } from '../core/ports.ts';
-import type { KubeVipModel } from '../core/model.ts';
-import type { RouteSpec } from '../core/types.ts';
+import type { KernelTable } from '../../src/core/ports.ts';
+import { KernelError } from '../../src/core/ports.ts';
+import type { KubeVipModel } from '../../src/core/model.ts';
+import type { RouteSpec } from '../../src/core/types.ts';
 import type { Narrator } from './narrator.ts';
 
 export interface VipRoute {
