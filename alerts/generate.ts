@@ -4,7 +4,7 @@
 //
 // Why the `for:` durations (docs/runbooks/ has the long form):
 // - kube-vip needs ≥ 60 s after start before its routes are all back, plus 30 s
-//   per LoadBalancer Service still without an address (spec E1); a graceful
+//   per LoadBalancer Service still without an address (E1); a graceful
 //   restart removes and re-adds every service route (E3); its startup cleanup
 //   at +10 s can delete and re-add correct routes (E2).
 // - A crashed leader's VIPs have no holder for up to leaseDuration + 2.2 ×

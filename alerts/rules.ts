@@ -36,7 +36,7 @@ export interface AlertConfig {
   readonly clusterLabels: readonly string[];
   /** Where `<AlertName>.md` runbooks live; each alert's runbook_url is `<base>/<AlertName>.md`. */
   readonly runbookBaseUrl: string;
-  /** routewarden's `--interval` (design.md §2). */
+  /** routewarden's `--interval` (docs/configuration.md). */
   readonly checkInterval: Duration;
   /** How long each condition must hold before the alert fires; `0s` fires at once. */
   readonly for: Readonly<Record<AlertName, Duration>>;

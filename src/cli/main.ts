@@ -18,7 +18,7 @@ import type { CheckResult } from '../core/report.ts';
 import type { KernelTable } from '../core/ports.ts';
 import { startupConfig } from '../app/kubevip.ts';
 
-/** Exit codes of `check` (design.md §1). */
+/** Exit codes of `check` (docs/configuration.md, "Commands and exit codes"). */
 export const EXIT = { inSync: 0, drift: 1, error: 2 } as const;
 
 type Action = (opts: Record<string, string | boolean | undefined>) => Promise<number>;

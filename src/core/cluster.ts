@@ -32,7 +32,7 @@ export interface EndpointConditions {
 export interface EndpointInfo {
   /**
    * How many addresses the endpoint lists. kube-vip only asks whether there
-   * is one (spec §4.1); the addresses themselves (30,000 strings at 10,000
+   * is one (docs/kube-vip-routing.md §4.1); the addresses themselves (30,000 strings at 10,000
    * Services) are not kept.
    */
   readonly addressCount: number;

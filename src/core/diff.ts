@@ -34,7 +34,7 @@ export interface Transient {
   readonly until: string;
 }
 
-/** A known kube-vip limitation that explains the drift (spec §8), by its spec id. */
+/** A known kube-vip limitation that explains the drift (docs/kube-vip-routing.md §8), by its case id. */
 export type LimitationId = 'E11' | 'E12' | 'E15' | 'E16' | 'E17' | 'proto-boot';
 
 export interface Limitation {
@@ -57,7 +57,7 @@ export interface OrphanRoute {
   /** Services that mention this IP, if any. */
   readonly services: readonly string[];
   readonly detail?: string;
-  /** With `service-filtered`: which of kube-vip's filters (spec §3.1). */
+  /** With `service-filtered`: which of kube-vip's filters (docs/kube-vip-routing.md §3.1). */
   readonly filter?: FilterReason;
   readonly transient?: Transient;
   readonly limitation?: Limitation;

@@ -1,5 +1,5 @@
 // expectedRoutes(): which routes kube-vip places on this node, following
-// kube-vip-routing-table.md §2–§5 section by section. Pure: the snapshot, the
+// docs/kube-vip-routing.md §2–§5 section by section. Pure: the snapshot, the
 // model, the node's interfaces and `now` come in; nothing is read here.
 
 import type { ClusterSnapshot, EndpointSliceInfo, InterfaceInfo, LeaseInfo, ServiceInfo } from './cluster.ts';
@@ -26,7 +26,7 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 /** Tracker object kube-vip uses for the control-plane VIP; shown as the "service". */
 export const CONTROL_PLANE = 'control-plane';
 
-/** Why a Service does not get a route from kube-vip at all (spec §3.1). */
+/** Why a Service does not get a route from kube-vip at all (docs/kube-vip-routing.md §3.1). */
 export type FilterReason =
   | 'namespace' // outside svc_namespace
   | 'not-loadbalancer' // spec.type is not LoadBalancer
@@ -36,7 +36,7 @@ export type FilterReason =
   | 'lease-name-with-local-policy' // E17
   | 'services-disabled'; // svc_enable=false
 
-/** Why an eligible Service's VIP is not placed on this node (spec §4). */
+/** Why an eligible Service's VIP is not placed on this node (docs/kube-vip-routing.md §4). */
 export type NotPlacedReason =
   | 'no-endpoints'
   | 'no-family-endpoint' // Mode A: no endpoint of the VIP's family (E12)
@@ -45,7 +45,7 @@ export type NotPlacedReason =
   | 'lease-not-held' // no valid holder (expired, released, absent)
   | 'egress-ipv6-without-ipv6-endpoint'; // E14
 
-/** VIPs routewarden cannot judge or kube-vip cannot install (spec §3.3, §2.2, E22, E27). */
+/** VIPs routewarden cannot judge or kube-vip cannot install (docs/kube-vip-routing.md §3.3, §2.2, E22, E27). */
 export type ExcludedReason =
   | 'dhcp'
   | 'hostname'
@@ -67,7 +67,7 @@ export interface ExpectedRoute {
   readonly destination: string;
   /** The device kube-vip would use; the first justifying Service's (sorted) wins. */
   readonly device: string;
-  /** Every device some justifying Service resolves to (same IP, several interfaces: spec §5). */
+  /** Every device some justifying Service resolves to (same IP, several interfaces: docs/kube-vip-routing.md §5). */
   readonly devices: readonly string[];
   readonly type: RouteType;
   /** `ns/name` of each justifying Service, sorted; `control-plane` for the CP VIP. */
@@ -107,7 +107,7 @@ interface Vip {
   readonly text: string;
 }
 
-/** kube-vip's FetchServiceAddresses (spec §3.2): IPs and hostnames, in precedence order. */
+/** kube-vip's FetchServiceAddresses (docs/kube-vip-routing.md §3.2): IPs and hostnames, in precedence order. */
 export function serviceAddresses(svc: ServiceInfo): { ips: string[]; hostnames: string[] } {
   const annotation = svc.annotations[ANNOTATION.loadbalancerIPs];
   if (annotation !== undefined) {
@@ -141,7 +141,7 @@ function sameIp(a: ParsedIp, b: ParsedIp): boolean {
   return true;
 }
 
-/** kube-vip's service filters, in its evaluation order (spec §3.1). */
+/** kube-vip's service filters, in its evaluation order (docs/kube-vip-routing.md §3.1). */
 export function filterService(svc: ServiceInfo, model: KubeVipModel): FilterReason | null {
   if (!model.servicesEnabled) return 'services-disabled';
   if (model.servicesNamespace !== null && svc.namespace !== model.servicesNamespace) return 'namespace';
@@ -172,7 +172,7 @@ interface EndpointView {
 }
 
 /**
- * kube-vip's endpoint check with EndpointSlices (spec §4.1): Cluster counts
+ * kube-vip's endpoint check with EndpointSlices (docs/kube-vip-routing.md §4.1): Cluster counts
  * every address regardless of conditions; Local counts serving endpoints on
  * this node (nodeName, or hostname as fallback). The union of all slices of a
  * family is used (E11: kube-vip itself keeps only the last-updated slice).
@@ -223,7 +223,7 @@ export function leaseValidUntil(lease: LeaseInfo | undefined, now: number, skewS
   return boundary >= now ? boundary : Infinity;
 }
 
-/** The Lease that decides a Service's placement under svc_election (spec §4.3). */
+/** The Lease that decides a Service's placement under svc_election (docs/kube-vip-routing.md §4.3). */
 export function serviceLeaseKey(svc: ServiceInfo): string {
   const name = svc.annotations[ANNOTATION.leaseName] ?? '';
   if (name === '') return objectKey(svc.namespace, `kubevip-${svc.name}`);
@@ -231,7 +231,7 @@ export function serviceLeaseKey(svc: ServiceInfo): string {
   return slash >= 0 ? name : objectKey(svc.namespace, name);
 }
 
-/** Prefix length kube-vip gives a VIP of this family (spec §2.2); null when it cannot parse. */
+/** Prefix length kube-vip gives a VIP of this family (docs/kube-vip-routing.md §2.2); null when it cannot parse. */
 export function vipPrefix(family: Family, vipSubnet: string): number | null {
   const parts = vipSubnet.split(',');
   const raw = family === 'ipv4' ? (parts[0] ?? '') : (parts[1] ?? '');
@@ -252,7 +252,7 @@ function autoInterface(ip: ParsedIp, interfaces: readonly InterfaceInfo[] | null
   return null;
 }
 
-/** The device kube-vip picks for a service VIP (spec §2.3). */
+/** The device kube-vip picks for a service VIP (docs/kube-vip-routing.md §2.3). */
 export function serviceDevice(svc: ServiceInfo, ip: ParsedIp, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): string {
   const vlan = svc.annotations[ANNOTATION.serviceVLAN] ?? '';
   if (vlan !== '') return vlan;
@@ -272,7 +272,7 @@ interface RouteDraft {
 /** Destination prefix as the kernel will store it, or why kube-vip cannot install it. */
 function draftRoute(vip: Vip, prefix: number, device: string, model: KubeVipModel): RouteDraft | ExcludedReason {
   const family = vip.ip.family;
-  if (family === 'ipv4' && model.routeType === 2) return 'local-type-ipv4'; // kernel EINVAL (spec §2.1)
+  if (family === 'ipv4' && model.routeType === 2) return 'local-type-ipv4'; // kernel EINVAL (docs/kube-vip-routing.md §2.1)
   if (hasHostBits(vip.ip, prefix)) {
     // IPv4: the kernel refuses host bits (EINVAL); IPv6: it stores the masked prefix.
     if (family === 'ipv4') return 'kernel-rejects-prefix';
@@ -450,7 +450,7 @@ export function expectedRoutes(input: ExpectedInput, steps?: ServiceSteps): Expe
   return b.build(model);
 }
 
-/** What kube-vip does with one Service (spec §3–§4), told to `b`. */
+/** What kube-vip does with one Service (docs/kube-vip-routing.md §3–§4), told to `b`. */
 function serviceSteps(b: Sink, key: string, svc: ServiceInfo, ctx: ServiceContext): void {
   const { snapshot, model, interfaces, linkNames, globalLease, now } = ctx;
   const { ips, hostnames } = serviceAddresses(svc);
@@ -478,7 +478,7 @@ function serviceSteps(b: Sink, key: string, svc: ServiceInfo, ctx: ServiceContex
   const real = vips.filter((v) => !isUnspecified(v.ip));
   if (real.length === 0) return;
 
-  // Instance creation (spec §3.1-8): one failing VIP fails the whole service.
+  // Instance creation (docs/kube-vip-routing.md §3.1-8): one failing VIP fails the whole service.
   const drafts: { vip: Vip; draft: RouteDraft }[] = [];
   let failure: ExcludedReason | null = null;
   for (const v of real) {
@@ -524,7 +524,7 @@ function serviceSteps(b: Sink, key: string, svc: ServiceInfo, ctx: ServiceContex
 
 type Placement = true | { reason: NotPlacedReason; detail?: string };
 
-/** Where kube-vip puts a service's routes, by mode (spec §4.2–§4.6). */
+/** Where kube-vip puts a service's routes, by mode (docs/kube-vip-routing.md §4.2–§4.6). */
 function placement(
   svc: ServiceInfo,
   eps: EndpointView,
@@ -546,7 +546,7 @@ function placement(
     if (!any) return noEndpoints;
     return (f: Family) => ((f === 'ipv4' ? eps.v4 : eps.v6) ? true : { reason: 'no-family-endpoint' });
   }
-  // Mode D under a global election: all VIPs on every node passing the check (spec §4.6).
+  // Mode D under a global election: all VIPs on every node passing the check (docs/kube-vip-routing.md §4.6).
   if (forced && model.election === 'global') return any ? true : noEndpoints;
 
   const lease = model.election === 'service'

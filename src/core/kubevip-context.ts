@@ -1,4 +1,4 @@
-// kube-vip's own state as context for the diff (spec §8): which drift is
+// kube-vip's own state as context for the diff (docs/kube-vip-routing.md §8): which drift is
 // expected to resolve by itself (transient windows E1, E2, E3, E5, E6) and
 // which is explained by a known kube-vip limitation (E11, E12, E15, E16,
 // E17, legacy proto boot routes). Pure: the diff, the snapshot, the
@@ -15,7 +15,7 @@ import { handoverUntil } from './lease-handover.ts';
 import type { KubeVipInstance } from './model.ts';
 import type { Family, KernelDump } from './types.ts';
 
-/** E1: each LoadBalancer Service without an address stalls kube-vip's service loop up to 30 s (spec §3.1-6). */
+/** E1: each LoadBalancer Service without an address stalls kube-vip's service loop up to 30 s (docs/kube-vip-routing.md §3.1-6). */
 export const PER_UNADDRESSED_SERVICE_MS = 30_000;
 /** E2: kube-vip's cleanup runs once, 10 s after start; plus a margin for a slow start. */
 export const CLEANUP_DELAY_MS = 10_000;
@@ -163,7 +163,7 @@ function claimsFor(expected: ExpectedSet, destination: string): readonly Claim[]
 
 const familyOfSlice = (s: EndpointSliceInfo): Family | null => (s.addressType === 'IPv4' ? 'ipv4' : s.addressType === 'IPv6' ? 'ipv6' : null);
 
-/** Whether one slice alone passes kube-vip's endpoint check (spec §4.1). */
+/** Whether one slice alone passes kube-vip's endpoint check (docs/kube-vip-routing.md §4.1). */
 function sliceCounts(svc: ServiceInfo, slice: EndpointSliceInfo, nodeName: string): boolean {
   const local = svc.externalTrafficPolicy === 'Local';
   return slice.endpoints.some((ep) => ep.addressCount > 0 && (!local || (ep.conditions.serving === true && (ep.nodeName === nodeName || ep.hostname === nodeName))));

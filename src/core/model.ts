@@ -1,14 +1,14 @@
 // kube-vip's effective configuration, as far as it changes which routes belong
-// on a node (kube-vip-config.md). Built once from flags (and, later, from the
+// on a node (docs/kube-vip-routing.md §9). Built once from flags (and, later, from the
 // kube-vip pod itself) and frozen; the core only reads it.
 
 import type { RouteProtocol, RouteType, TableId } from './types.ts';
 
-/** kube-vip's services placement mode (spec §4). */
+/** kube-vip's services placement mode (docs/kube-vip-routing.md §4). */
 export type ElectionMode = 'none' | 'service' | 'global';
 
 export interface KubeVipModel {
-  /** kube-vip's identity on this node: vip_nodename, lowercased (spec §4, E18). */
+  /** kube-vip's identity on this node: vip_nodename, lowercased (docs/kube-vip-routing.md §4, E18). */
   readonly nodeName: string;
   readonly table: TableId;
   readonly protocol: RouteProtocol;
@@ -22,12 +22,12 @@ export interface KubeVipModel {
   readonly election: ElectionMode;
   /** vip_leaderelection global lease (Mode C): `plndr-svcs-lock` in kube-system by default. */
   readonly globalLease: { readonly namespace: string; readonly name: string };
-  /** per_service_election_on_demand (Mode D, spec §4.6). */
+  /** per_service_election_on_demand (Mode D, docs/kube-vip-routing.md §4.6). */
   readonly perServiceElectionOnDemand: boolean;
   /** Clock skew tolerated when judging whether a lease is still valid. */
   readonly leaseSkewSeconds: number;
 
-  /** lb_class_name; may be "" (spec §3.1-5). */
+  /** lb_class_name; may be "" (docs/kube-vip-routing.md §3.1-5). */
   readonly lbClassName: string;
   readonly lbClassOnly: boolean;
   readonly lbClassLegacyHandling: boolean;
@@ -39,14 +39,14 @@ export interface KubeVipModel {
   /** vip_subnet as kube-vip sees it after auto-generation from `address` ("v4[,v6]"). */
   readonly vipSubnet: string;
 
-  /** cp_enable and the CP VIP address(es) (spec §4.5). */
+  /** cp_enable and the CP VIP address(es) (docs/kube-vip-routing.md §4.5). */
   readonly controlPlane: { readonly enabled: boolean; readonly addresses: readonly string[] };
 }
 
 /**
  * kube-vip's `GenerateCidrRange`: with an empty vip_subnet and a CP `address`
  * set, vip_subnet becomes "32", "128" or "32,128" — the IPv6-only case then
- * breaks IPv4 services (spec §2.2 pitfall), which the model reproduces.
+ * breaks IPv4 services (docs/kube-vip-routing.md §2.2 pitfall), which the model reproduces.
  */
 export function effectiveVipSubnet(vipSubnet: string, cpAddresses: readonly string[], families: (a: string) => 'ipv4' | 'ipv6' | null): string {
   if (vipSubnet !== '' || cpAddresses.length === 0) return vipSubnet;
@@ -66,7 +66,7 @@ export interface KubeVipTiming {
   readonly retryPeriodSeconds: number;
 }
 
-/** kube-vip's defaults (kube-vip-config.md, Election). */
+/** kube-vip's defaults (docs/kube-vip-routing.md §9, Election). */
 export const DEFAULT_TIMING: KubeVipTiming = { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 };
 
 /** What the kube-vip pod's status says, for the transient windows (E1–E3). */

@@ -1,4 +1,4 @@
-// Repair planning and guards (design.md §7), pure. plan() says exactly which
+// Repair planning and guards (docs/repair.md, safety rules), pure. plan() says exactly which
 // routes to delete and add, in which order; guards() says whether a repair
 // may run at all. Applying the plan is the app layer's job.
 
@@ -29,13 +29,13 @@ function deleteSpec(r: KernelRoute): RouteSpec {
   return { family: r.family, destination: r.destination, table: r.table, protocol: r.protocol, type: r.type, device: r.device ?? '', scope: r.scope };
 }
 
-/** An expected route with exactly kube-vip's attributes (spec §2.1, E26). */
+/** An expected route with exactly kube-vip's attributes (docs/kube-vip-routing.md §2.1, E26). */
 function addSpec(model: KubeVipModel, e: { family: RouteSpec['family']; destination: string; device: string }): RouteSpec {
   return { family: e.family, destination: e.destination, table: model.table, protocol: model.protocol, type: model.routeType, device: e.device };
 }
 
 /**
- * Never touch a route outside (table, protocol) (design.md §7.1): a last
+ * Never touch a route outside (table, protocol) (docs/repair.md rule 1): a last
  * check on every delete, whatever the plan's construction already ensures.
  */
 export function isOwned(model: KubeVipModel, r: { table: number; protocol: number }): boolean {

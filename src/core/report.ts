@@ -1,7 +1,7 @@
-// The report (design.md §4): what `check --output json`, GET /drift, the
+// The report (docs/report.md): what `check --output json`, GET /drift, the
 // metrics and the status page all show. Built by a pure function from what
 // one check read. A side that could not be read yields no drift at all: an
-// API failure is not a deletion (design.md §7.2, E8).
+// API failure is not a deletion (docs/repair.md rule 2, E8).
 
 import type { ClusterSnapshot, InterfaceInfo } from './cluster.ts';
 import { diff } from './diff.ts';
@@ -63,7 +63,7 @@ export interface Report {
   readonly routes: readonly ReportRow[];
   /** Extra: kube-vip's effective configuration and where each value came from (--kube-vip-config). */
   readonly kubeVip?: KubeVipReport;
-  /** Extra: known kube-vip limitations seen in the cluster, drift or not (spec §8). */
+  /** Extra: known kube-vip limitations seen in the cluster, drift or not (docs/kube-vip-routing.md §8). */
   readonly limitations: readonly LimitationNote[];
 }
 

@@ -53,7 +53,7 @@ export interface KernelRoute {
 
 /**
  * A route routewarden wants in the kernel, with exactly kube-vip's attributes
- * (spec §2.1): table, protocol, type, scope universe (link for RTN_LOCAL),
+ * (docs/kube-vip-routing.md §2.1): table, protocol, type, scope universe (link for RTN_LOCAL),
  * destination prefix, output device; no metric, src, gateway or realm.
  */
 export interface RouteSpec {

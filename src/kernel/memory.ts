@@ -139,7 +139,7 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
       ifindex: link.ifindex,
       ...(spec.family === 'ipv6' && { metric: IPV6_DEFAULT_METRIC }),
     });
-    // EEXIST whatever the device, protocol or type (spec §2.6, E21).
+    // EEXIST whatever the device, protocol or type (docs/kube-vip-routing.md §2.6, E21).
     if (routes.has(identity(route))) throw kernelError(action, 'EEXIST');
     routes.set(identity(route), route);
     changed({ table: route.table });
@@ -153,7 +153,7 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
     if (!link) throw kernelError(action, 'ESRCH', `no interface named ${JSON.stringify(spec.device)}`);
     const destination = canonicalDestination(spec.family, spec.destination);
     const scope = spec.scope ?? scopeFor(spec.type);
-    // Spec §2.5: IPv4 matches table, dst, device, protocol, type and scope;
+    // docs/kube-vip-routing.md §2.5: IPv4 matches table, dst, device, protocol, type and scope;
     // IPv6 ignores type and scope; both ignore metric and realm.
     for (const [key, r] of routes) {
       if (r.table !== spec.table || r.family !== spec.family || r.destination !== destination) continue;

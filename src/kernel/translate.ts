@@ -3,7 +3,7 @@
 // (its native binding is Linux-only; the in-memory table and the unit tests
 // must load anywhere), so the few kernel constants needed live here.
 //
-// Reference: kube-vip-routing-table.md §2.1 (what kube-vip sends), §2.5
+// Reference: docs/kube-vip-routing.md §2.1 (what kube-vip sends), §2.5
 // (delete matching), and linux/rtnetlink.h.
 
 import type { rt } from 'netlink';
@@ -91,7 +91,7 @@ type FreshRoute = { -readonly [K in keyof KernelRoute]: KernelRoute[K] };
  *
  * `device` is null here: the names of the output interfaces are looked up
  * once for the whole dump, then set with nameDevices(). Attributes kube-vip
- * never sets (spec §2.1 table: no src, gateway, metric beyond the kernel's
+ * never sets (docs/kube-vip-routing.md §2.1 table: no src, gateway, metric beyond the kernel's
  * IPv6 default, realm except the CP flip, multipath...) are listed in
  * extraAttributes: another writer made or changed the route. The unit tests
  * check this against the `netlink` package's own parser on real messages.
@@ -198,7 +198,7 @@ function problemWith(spec: RouteSpec, cidr: ParsedCidr | null): string | null {
 
 /**
  * Why the kernel answers EINVAL to adding or deleting `spec`, for the cases
- * kube-vip can produce (spec §2.1, §2.2; both checked against Linux 6.18). The
+ * kube-vip can produce (docs/kube-vip-routing.md §2.1, §2.2; both checked against Linux 6.18). The
  * kernel's own explanation travels in an extended ACK that the `netlink`
  * package cannot enable, so the adapter attaches this one; the in-memory
  * table uses it to refuse the same requests.
@@ -212,12 +212,12 @@ export function einvalReason(spec: RouteSpec, verb: 'adding' | 'deleting'): stri
   return null;
 }
 
-/** kube-vip's scope: universe, except link for RTN_LOCAL (spec §2.1, PR #606). */
+/** kube-vip's scope: universe, except link for RTN_LOCAL (docs/kube-vip-routing.md §2.1, PR #606). */
 export const scopeFor = (type: number): number => (type === RTN_LOCAL ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE);
 
 /**
  * The RTM_NEWROUTE / RTM_DELROUTE body for `spec` with exactly kube-vip's
- * attributes (spec §2.1, §2.5): table, protocol, type, scope, dst/len, oif.
+ * attributes (docs/kube-vip-routing.md §2.1, §2.5): table, protocol, type, scope, dst/len, oif.
  * No metric, src, gateway or realm, or kube-vip's own later delete would miss
  * the route and leave an orphan (safety rule 6). Like vishvananda/netlink, the
  * header carries the table when it fits in a byte and RTA_TABLE always does.

@@ -1,4 +1,4 @@
-// Where routewarden finds its API server (design.md §2): the --kubeconfig
+// Where routewarden finds its API server (docs/configuration.md): the --kubeconfig
 // path, else $KUBECONFIG, else the in-cluster service account, else
 // ~/.kube/config. client-node's loadFromDefault() uses another order
 // (~/.kube/config before in-cluster) and silently falls back to

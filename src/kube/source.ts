@@ -2,7 +2,7 @@
 // EndpointSlices, Leases) feeding one incrementally maintained index. List
 // and watch only, never polling. status() is ok only while every informer has
 // listed successfully and is watching; an API failure is never mistaken for
-// "no Services" (design.md §7 rule 2).
+// "no Services" (docs/repair.md rule 2).
 
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';

@@ -1,5 +1,5 @@
 // kube-vip's effective configuration, derived from its pod spec exactly as
-// kube-vip derives it (kube-vip-config.md; spec E19). Pure: a PodInfo and a
+// kube-vip derives it (docs/kube-vip-routing.md §9; E19). Pure: a PodInfo and a
 // container come in, typed knobs with their provenance go out.
 //
 // kube-vip's rules, and where they come from:
@@ -45,7 +45,7 @@ interface Knob {
   readonly emptyCounts?: true;
 }
 
-/** The knobs that change kube-vip's routes (kube-vip-config.md), with kube-vip's flag defaults. */
+/** The knobs that change kube-vip's routes (docs/kube-vip-routing.md §9), with kube-vip's flag defaults. */
 export const KNOBS: readonly Knob[] = [
   { key: 'routingTable', env: 'vip_routingtable', flags: ['table'], type: 'bool', def: false },
   { key: 'tableId', env: 'vip_routingtableid', flags: ['tableID'], type: 'int', def: 198 },

@@ -3,7 +3,7 @@
 // and where it came from. Pure: pods, routewarden's own model and which of its
 // flags were given explicitly come in; models and a report section go out.
 //
-// Rules (kube-vip-config.md, spec E18/E19/E24/E25):
+// Rules (docs/kube-vip-routing.md §9, E18/E19/E24/E25):
 // - a kube-vip pod is a pod on this node with a container whose image contains
 //   `kube-vip`, or a pod matching --kube-vip-selector;
 // - only routing-table-mode instances count (`vip_routingtable` / `--table`);

@@ -1,4 +1,4 @@
-// The HTTP surface (design.md §3). createApp() builds the express app;
+// The HTTP surface (docs/architecture.md, "HTTP endpoints"). createApp() builds the express app;
 // listening is the caller's business, so tests run it on port 0. Nothing here
 // does netlink or API calls: every handler reads what the loop last produced.
 

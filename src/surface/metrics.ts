@@ -1,4 +1,4 @@
-// The Prometheus surface (design.md §5). The registry is injected, never the
+// The Prometheus surface (docs/metrics.md). The registry is injected, never the
 // global one, so tests and the demo can run several instances side by side.
 // Gauges are *set* from the last report after each check; nothing here does
 // netlink or API calls at scrape time.
@@ -17,7 +17,7 @@ export const SOURCES = ['kernel', 'kubernetes'] as const;
 export const STRATEGIES = ['flush-rebuild', 'surgical'] as const;
 export const REMEDIATION_RESULTS = ['success', 'failure', 'blocked', 'dry_run'] as const;
 export const REMEDIATION_ACTIONS = ['add', 'delete'] as const;
-/** Every guard that can refuse a repair (design.md §7), as `reason` label values. */
+/** Every guard that can refuse a repair (docs/repair.md, safety rules), as `reason` label values. */
 export const BLOCK_REASONS = [
   'kubernetes_not_synced',
   'kernel_read_failed',

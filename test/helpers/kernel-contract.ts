@@ -1,5 +1,5 @@
 // The KernelTable contract: what the kernel really does with kube-vip's routes
-// (kube-vip-routing-table.md §2, E20-E23), written once and run against both
+// (docs/kube-vip-routing.md §2, E20-E23), written once and run against both
 // the in-memory table (test/unit/kernel-memory.test.ts) and the real netlink
 // adapter in a network namespace (test/integration/kernel-netlink.test.ts).
 // When the kernel and the fake disagree, the kernel is right: fix the fake.
@@ -94,7 +94,7 @@ const sorted = (routes: readonly KernelRoute[]): KernelRoute[] =>
   [...routes].sort((a, b) => (a.family + a.destination < b.family + b.destination ? -1 : 1));
 const normalised = (dump: KernelDump): KernelDump => ({ owned: sorted(dump.owned), foreign: sorted(dump.foreign) });
 
-/** What kube-vip's own route on lo looks like in the kernel (spec §2.1); IPv6 gets metric 1024. */
+/** What kube-vip's own route on lo looks like in the kernel (docs/kube-vip-routing.md §2.1); IPv6 gets metric 1024. */
 const kubeVipV4 = (destination: string, overrides: Partial<KernelRoute> = {}): KernelRoute => kroute(destination, overrides);
 const kubeVipV6 = (destination: string, overrides: Partial<KernelRoute> = {}): KernelRoute => kroute(destination, { metric: 1024, ...overrides });
 

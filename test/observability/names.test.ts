@@ -39,7 +39,7 @@ describe('metricNames', () => {
 });
 
 describe('the registry is the source of truth', () => {
-  it('registers the design.md §5 metrics (sanity check of the harness)', () => {
+  it('registers the docs/metrics.md metrics (sanity check of the harness)', () => {
     expect(registered.map((m) => m.name)).toContain('routewarden_missing_routes');
     expect(registered.find((m) => m.name === 'routewarden_check_duration_seconds')?.exposedAs).toContain(
       'routewarden_check_duration_seconds_bucket',

@@ -5,7 +5,7 @@ import { OPTIONS, envName } from '../../src/cli/options.ts';
 const ctx = (env: Record<string, string> = {}) => ({ env, hostname: 'Node-A.example' });
 
 describe('loadConfig', () => {
-  it('defaults follow design.md §2', () => {
+  it('defaults follow docs/configuration.md', () => {
     const c = loadConfig('run', {}, ctx({ NODE_NAME: 'worker-1' }));
     expect(c.model.table).toBe(198);
     expect(c.model.protocol).toBe(248);

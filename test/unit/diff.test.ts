@@ -65,7 +65,7 @@ describe('evaluate', () => {
     kubernetes: { status: { state: 'ok' as const }, snapshot: snapshot([svc('web', { ip: '10.0.0.6' })], [v4('web')]) },
   };
 
-  it('the report carries the contract fields of design.md §4', () => {
+  it('the report carries the contract fields of docs/report.md', () => {
     const { report } = evaluate(seed);
     expect(report).toMatchObject({
       node: NODE,

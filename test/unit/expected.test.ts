@@ -28,7 +28,7 @@ const LINKS: InterfaceInfo[] = [
 ];
 
 const cases: Case[] = [
-  // --- which Services produce routes (spec §3.1)
+  // --- which Services produce routes (docs/kube-vip-routing.md §3.1)
   { name: 'a LoadBalancer Service with an IP and an endpoint => one /32 route on lo', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], want: ['10.0.0.5/32 lo'] },
   { name: 'a ClusterIP Service => no route', services: [svc('web', { ip: '10.0.0.5', type: 'ClusterIP' })], slices: [v4('web')], want: [] },
   { name: 'kube-vip.io/ignore "true" => no route', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/ignore': 'true' } })], slices: [v4('web')], want: [] },
@@ -43,7 +43,7 @@ const cases: Case[] = [
   { name: 'non-legacy handling, no class while the name is set => no route', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], model: { lbClassLegacyHandling: false }, want: [] },
   { name: 'non-legacy handling, no class while the name is empty => route', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], model: { lbClassLegacyHandling: false, lbClassName: '' }, want: ['10.0.0.5/32 lo'] },
   { name: 'non-legacy handling, matching class => route', services: [svc('web', { ip: '10.0.0.5', loadBalancerClass: 'kube-vip.io/kube-vip-class' })], slices: [v4('web')], model: { lbClassLegacyHandling: false }, want: ['10.0.0.5/32 lo'] },
-  // --- IP sources (spec §3.2)
+  // --- IP sources (docs/kube-vip-routing.md §3.2)
   { name: 'the loadbalancerIPs annotation wins over status and spec', services: [svc('web', { ip: '10.0.0.9', loadBalancerIP: '10.0.0.8', annotations: { 'kube-vip.io/loadbalancerIPs': ' 10.0.0.5 ' } })], slices: [v4('web')], want: ['10.0.0.5/32 lo'] },
   { name: 'status ingress IP is used when no annotation', services: [svc('web', { ip: '10.0.0.9' })], slices: [v4('web')], want: ['10.0.0.9/32 lo'] },
   { name: 'spec.loadBalancerIP wins when status has a different IP of the same family', services: [svc('web', { ip: ['10.0.0.9', 'fd00::9'], loadBalancerIP: '10.0.0.8' })], slices: [v4('web'), v6('web')], want: ['10.0.0.8/32 lo'] },
@@ -52,15 +52,15 @@ const cases: Case[] = [
   { name: 'a DHCP address 0.0.0.0 => no route, reported as excluded', services: [svc('web', { annotations: { 'kube-vip.io/loadbalancerIPs': '0.0.0.0' } })], slices: [v4('web')], want: [], excluded: ['default/web 0.0.0.0 dhcp'] },
   { name: 'a hostname VIP => no route, reported as excluded', services: [svc('web', { annotations: { 'kube-vip.io/loadbalancerIPs': 'vip.example.com' } })], slices: [v4('web')], want: [], excluded: ['default/web vip.example.com hostname'] },
   { name: 'an IPv6 annotation IP is normalised like Go net.IP.String()', services: [svc('web', { annotations: { 'kube-vip.io/loadbalancerIPs': 'FD00:0:0::0005' } })], slices: [v6('web')], want: ['fd00::5/128 lo'] },
-  // --- prefix (spec §2.2)
+  // --- prefix (docs/kube-vip-routing.md §2.2)
   { name: 'vip_subnet "32,64" gives IPv6 routes the masked /64 the kernel stores', services: [svc('web', { ip: 'fd00:1::5' })], slices: [v6('web')], model: { vipSubnet: '32,64' }, want: ['fd00:1::/64 lo'] },
   { name: 'vip_subnet "24" with host bits on IPv4 => the kernel refuses it, excluded', services: [svc('web', { ip: '10.0.1.5' })], slices: [v4('web')], model: { vipSubnet: '24' }, want: [], excluded: ['default/web 10.0.1.5 kernel-rejects-prefix'] },
   { name: 'vip_subnet "128" from an IPv6-only address breaks IPv4 services', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], model: { vipSubnet: '128' }, want: [], excluded: ['default/web 10.0.0.5 invalid-subnet'] },
   { name: 'route type local breaks IPv4 (kernel EINVAL) but not IPv6', services: [svc('a', { ip: '10.0.0.5' }), svc('b', { ip: 'fd00::5' })], slices: [v4('a'), v6('b')], model: { routeType: routeType(2) }, want: ['fd00::5/128 lo'], excluded: ['default/a 10.0.0.5 local-type-ipv4'] },
-  // --- dual-stack (spec §2.4)
+  // --- dual-stack (docs/kube-vip-routing.md §2.4)
   { name: 'a dual-stack Service with endpoints of both families => one route per family', services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })], slices: [v4('web'), v6('web')], want: ['10.0.0.5/32 lo', 'fd00::5/128 lo'] },
   { name: 'no election, dual-stack with IPv4 endpoints only => only the IPv4 route', services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })], slices: [v4('web')], want: ['10.0.0.5/32 lo'] },
-  // --- device (spec §2.3)
+  // --- device (docs/kube-vip-routing.md §2.3)
   { name: 'vip_servicesinterface sets the device', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], model: { servicesInterface: 'eth1' }, interfaces: LINKS, want: ['10.0.0.5/32 eth1'] },
   { name: 'the serviceInterface annotation wins over vip_servicesinterface', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/serviceInterface': 'eth0' } })], slices: [v4('web')], model: { servicesInterface: 'eth1' }, interfaces: LINKS, want: ['10.0.0.5/32 eth0'] },
   { name: 'the serviceVLAN annotation wins over serviceInterface', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/serviceVLAN': 'eth0.200', 'kube-vip.io/serviceInterface': 'eth1' } })], slices: [v4('web')], interfaces: LINKS, want: ['10.0.0.5/32 eth0.200'] },
@@ -68,7 +68,7 @@ const cases: Case[] = [
   { name: 'serviceInterface auto without a matching subnet falls through to vip_interface', services: [svc('web', { ip: '10.9.9.9', annotations: { 'kube-vip.io/serviceInterface': 'auto' } })], slices: [v4('web')], interfaces: LINKS, want: ['10.9.9.9/32 lo'] },
   { name: 'vip_servicesinterface auto for IPv6 picks by the IPv6 subnet', services: [svc('web', { ip: 'fd00:10::99' })], slices: [v6('web')], model: { servicesInterface: 'auto' }, interfaces: LINKS, want: ['fd00:10::99/128 eth0'] },
   { name: 'an interface that does not exist on the node => kube-vip cannot create the instance, excluded', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/serviceInterface': 'eth9' } })], slices: [v4('web')], interfaces: LINKS, want: [], excluded: ['default/web 10.0.0.5 interface-missing'] },
-  // --- endpoint check (spec §4.1)
+  // --- endpoint check (docs/kube-vip-routing.md §4.1)
   { name: 'Cluster policy: a not-ready, terminating endpoint on another node still counts', services: [svc('web', { ip: '10.0.0.5' })], slices: [slice('web', 'IPv4', [ep('10.244.1.5', { conditions: { ready: false, serving: false, terminating: true } })])], want: ['10.0.0.5/32 lo'] },
   { name: 'Cluster policy: no endpoints => no route', services: [svc('web', { ip: '10.0.0.5' })], slices: [slice('web', 'IPv4', [])], want: [] },
   { name: 'Cluster policy: an endpoint without an address is no endpoint => no route', services: [svc('web', { ip: '10.0.0.5' })], slices: [slice('web', 'IPv4', [ep('', { addressCount: 0 })])], want: [] },
@@ -78,7 +78,7 @@ const cases: Case[] = [
   { name: 'Local policy: a terminating but serving local endpoint counts', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })], slices: [v4('web', NODE, { conditions: { ready: false, serving: true, terminating: true } })], want: ['10.0.0.5/32 lo'] },
   { name: 'Local policy: a local endpoint matched by hostname counts', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })], slices: [v4('web', 'other', { hostname: NODE })], want: ['10.0.0.5/32 lo'] },
   { name: 'egress-ipv6 "true" without IPv6 endpoints => no route in any family', services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'], annotations: { 'kube-vip.io/egress-ipv6': 'true' } })], slices: [v4('web')], want: [] },
-  // --- Mode B: svc_election (spec §4.3)
+  // --- Mode B: svc_election (docs/kube-vip-routing.md §4.3)
   { name: 'svc_election, lease held here => route', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], leases: [lease('default', 'kubevip-web', NODE)], model: { election: 'service' }, want: ['10.0.0.5/32 lo'] },
   { name: 'svc_election, lease held elsewhere => no route', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], leases: [lease('default', 'kubevip-web', 'worker-2')], model: { election: 'service' }, want: [] },
   { name: 'svc_election, lease held here but expired => no route', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], leases: [lease('default', 'kubevip-web', NODE, { renewTime: NOW - 60_000 })], model: { election: 'service' }, want: [] },
@@ -92,18 +92,18 @@ const cases: Case[] = [
   { name: 'leaseName with Local policy => kube-vip never processes the Service (E17)', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local', annotations: { 'kube-vip.io/leaseName': 'shared' } })], slices: [v4('web', NODE)], leases: [lease('default', 'shared', NODE)], model: { election: 'service' }, want: [] },
   { name: 'svc_election with forcePerServiceElection "true" => ignored entirely (E16)', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/forcePerServiceElection': 'true' } })], slices: [v4('web')], leases: [lease('default', 'kubevip-web', NODE)], model: { election: 'service' }, want: [] },
   { name: 'skew tolerance keeps a just-expired lease valid', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], leases: [lease('default', 'kubevip-web', NODE, { renewTime: NOW - 16_000 })], model: { election: 'service', leaseSkewSeconds: 2 }, want: ['10.0.0.5/32 lo'] },
-  // --- Mode C: global lease (spec §4.4)
+  // --- Mode C: global lease (docs/kube-vip-routing.md §4.4)
   { name: 'global election, global lease held here => route', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], leases: [lease('kube-system', 'plndr-svcs-lock', NODE)], model: { election: 'global' }, want: ['10.0.0.5/32 lo'] },
   { name: 'global election, global lease held elsewhere => no route', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], leases: [lease('kube-system', 'plndr-svcs-lock', 'worker-2')], model: { election: 'global' }, want: [] },
   { name: 'global election, Local policy without a local endpoint on the leader => no node gets it', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })], slices: [v4('web', 'worker-2')], leases: [lease('kube-system', 'plndr-svcs-lock', NODE)], model: { election: 'global' }, want: [] },
   { name: 'global election, a custom lease name and namespace', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], leases: [lease('kv', 'my-lock', NODE)], model: { election: 'global', globalLease: { namespace: 'kv', name: 'my-lock' } }, want: ['10.0.0.5/32 lo'] },
-  // --- Mode D (spec §4.6)
+  // --- Mode D (docs/kube-vip-routing.md §4.6)
   { name: 'on-demand election without svc_election: forced Service placed as in Mode A', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/forcePerServiceElection': 'true' } })], slices: [v4('web')], leases: [lease('default', 'kubevip-web', 'worker-2')], model: { perServiceElectionOnDemand: true }, want: ['10.0.0.5/32 lo'] },
   { name: 'forced Service without on-demand election => skipped by the normal watcher', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/forcePerServiceElection': 'true' } })], slices: [v4('web')], want: [] },
-  // --- shared IPs (spec §5)
+  // --- shared IPs (docs/kube-vip-routing.md §5)
   { name: 'a shared IP is justified if any eligible Service places it here', services: [svc('a', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' }), svc('b', { ip: '10.0.0.5' })], slices: [v4('a', 'worker-2'), v4('b')], want: ['10.0.0.5/32 lo'] },
   { name: 'a shared IP placed by no Service here => no route', services: [svc('a', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' }), svc('b', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })], slices: [v4('a'), v4('b')], want: [] },
-  // --- control-plane VIP (spec §4.5)
+  // --- control-plane VIP (docs/kube-vip-routing.md §4.5)
   { name: 'cp_enable with an address => the CP route on vip_interface', services: [], model: { controlPlane: { enabled: true, addresses: ['192.168.10.100'] }, interface: 'eth0' }, interfaces: LINKS, want: ['192.168.10.100/32 eth0'] },
   { name: 'cp_enable with a DNS name => excluded', services: [], model: { controlPlane: { enabled: true, addresses: ['api.example.com'] } }, want: [], excluded: ['control-plane api.example.com hostname'] },
 ];

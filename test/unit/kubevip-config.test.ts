@@ -1,4 +1,4 @@
-// kube-vip's effective configuration from its pod (kube-vip-config.md, E18,
+// kube-vip's effective configuration from its pod (docs/kube-vip-routing.md §9, E18,
 // E19, E24, E25): one table, each row a sentence.
 
 import { describe, expect, it } from 'vitest';

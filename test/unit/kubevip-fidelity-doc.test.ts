@@ -1,5 +1,5 @@
 // docs/kube-vip-fidelity.md stays true (practices.md habit 9): a row for every
-// case E1–E28 of the spec, and every test it cites exists.
+// case E1–E28 of docs/kube-vip-routing.md §8, and every test it cites exists.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,9 +1,9 @@
 // kube-vip, played by the demo. It writes routes the way kube-vip does in
-// routing-table mode (kube-vip-routing-table.md §2.1: table, protocol, type
+// routing-table mode (docs/kube-vip-routing.md §2.1: table, protocol, type
 // unicast, scope universe, the VIP's host prefix, the chosen device, nothing
 // else) through the same kernel adapter routewarden uses, and it has kube-vip's
 // blind spots: it keeps its own list of routes, never re-reads the kernel,
-// and a crash leaves every route behind (§7, E4).
+// and a crash leaves every route behind (docs/kube-vip-routing.md §7, E4).
 
 import type { KernelTable } from '../../src/core/ports.ts';
 import { KernelError } from '../../src/core/ports.ts';
@@ -30,7 +30,7 @@ export interface KubeVipPlayer {
   /**
    * kube-vip starts again and processes every Service it sees now. An
    * existing identical route answers EEXIST, which kube-vip's no-election path
-   * accepts and records as its own (§2.6).
+   * accepts and records as its own (docs/kube-vip-routing.md §2.6).
    */
   restart(routes: readonly VipRoute[]): Promise<void>;
 }

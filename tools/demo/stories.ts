@@ -206,7 +206,7 @@ export const SEED_762: Story = {
       async run(ctx) {
         await ctx.kubeVip.restart([vip(API), vip(WEB_NEW)]);
         await settle(ctx, 'the table still in sync', { [cidr(API)]: 'ok', [cidr(WEB_NEW)]: 'ok' });
-        ctx.narrator.say("routewarden re-added the routes with kube-vip's exact attributes, so kube-vip adopts them and its own later deletes will match them (design.md §7, rule 6).");
+        ctx.narrator.say("routewarden re-added the routes with kube-vip's exact attributes, so kube-vip adopts them and its own later deletes will match them (docs/repair.md rule 6).");
       },
     },
   ],
