@@ -9,7 +9,7 @@ import { loadConfig } from '../src/cli/config.ts';
 import { plan as makePlan, type Strategy } from '../src/core/repair.ts';
 import { evaluate } from '../src/core/report.ts';
 import type { ClusterSource, KernelTable } from '../src/core/ports.ts';
-import { createMetrics, recordCheck } from '../src/surface/metrics.ts';
+import { createMetrics, metricsObserver, recordCheck } from '../src/surface/metrics.ts';
 import { silentLogger } from '../src/surface/logger.ts';
 import { stray4, stray6, addLine, delLine, NODE } from './cluster.ts';
 import { ipBatch, stepLine, timedTable } from './kernel.ts';
@@ -36,7 +36,7 @@ export interface CheckTimes {
 
 export function makeChecker(kernel: KernelTable, cluster: ClusterSource): Checker {
   const metrics = createMetrics({ version: 'bench' });
-  return createChecker({ kernel, cluster, model: benchConfig().model, metrics, logger: silentLogger() });
+  return createChecker({ kernel, cluster, model: benchConfig().model, observer: metricsObserver(metrics), logger: silentLogger() });
 }
 
 /** Warm caches: a few checks first, then `reps` timed ones, and the parts alone. */

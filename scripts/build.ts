@@ -12,7 +12,8 @@
 //
 // Left outside the bundle, loaded from node_modules at run time: `netlink`
 // (a native addon, found by node-gyp-build next to its package) and pino
-// (which resolves worker files by path for its transports).
+// (which resolves worker files by path for its transports). Left out
+// altogether: tools/ (the demo and the API double; see toolsStayOutside).
 //
 //   node scripts/build.ts [--outdir <dir>]     default: dist
 
@@ -59,6 +60,20 @@ const narrowClientNode: Plugin = {
   },
 };
 
+/**
+ * tools/ (the demo, the Kubernetes API double) is not part of what a node
+ * runs. src/cli/demo.ts imports the demo from there only when `routewarden
+ * demo` runs in a checkout; the bundle keeps that import as written (its
+ * relative path holds from dist/cli/ as from src/cli/) instead of carrying
+ * the tools inside it.
+ */
+const toolsStayOutside: Plugin = {
+  name: 'tools-stay-outside',
+  setup(b) {
+    b.onResolve({ filter: /(^|\/)tools\// }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
 /** Builds the bundle into `outdir` (replacing it); returns the entry module's path. */
 export async function buildBundle(outdir = join(ROOT, OUT_DIR)): Promise<string> {
   rmSync(outdir, { recursive: true, force: true });
@@ -83,7 +98,7 @@ export async function buildBundle(outdir = join(ROOT, OUT_DIR)): Promise<string>
     charset: 'ascii',
     legalComments: 'external',
     logLevel: 'warning',
-    plugins: [narrowClientNode],
+    plugins: [narrowClientNode, toolsStayOutside],
   });
   const text = readFileSync(outfile);
   const at = text.findIndex((b) => b > 0x7f);

@@ -1,10 +1,12 @@
 // Regenerates every generated file: the alert rules, the dashboard, the
-// deploy/observability objects that wrap them, and the flag reference.
+// deploy/observability objects that wrap them, the flag reference and the
+// dependency graph in docs/architecture.md.
 // Usage: npm run gen
 
 import { writeRules } from '../alerts/generate.ts';
 import { writeDashboard } from '../dashboards/generate.ts';
 import { writeDeployObservability } from './gen-deploy-observability.ts';
 import { writeConfigDoc } from './gen-config-doc.ts';
+import { writeGraph } from './gen-graph.ts';
 
-for (const file of [writeRules(), writeDashboard(), ...writeDeployObservability(), writeConfigDoc()]) console.log(`wrote ${file}`);
+for (const file of [writeRules(), writeDashboard(), ...writeDeployObservability(), writeConfigDoc(), await writeGraph()]) console.log(`wrote ${file}`);

@@ -1,4 +1,4 @@
-// One full check: read both sides, evaluate, remember drift, update metrics.
+// One full check: read both sides, evaluate, remember drift, tell the observer (the metrics).
 // The only place that turns adapter failures into report states.
 
 import type { ClusterSource, KernelTable } from '../core/ports.ts';
@@ -9,9 +9,7 @@ import type { CheckResult, Report } from '../core/report.ts';
 import { DriftTracker } from '../core/tracker.ts';
 import type { InterfaceInfo } from '../core/cluster.ts';
 import type { KernelDump, SourceStatus } from '../core/types.ts';
-import type { Metrics } from '../surface/metrics.ts';
-import { recordCheck } from '../surface/metrics.ts';
-import type { Logger } from '../surface/logger.ts';
+import type { CheckObserver, Logger } from './ports.ts';
 import { LeaseChangeTracker } from '../core/lease-handover.ts';
 import { resolveFrom } from './kubevip.ts';
 import type { KubeVipDiscovery } from './kubevip.ts';
@@ -23,7 +21,8 @@ export interface CheckerDeps {
   readonly model: KubeVipModel;
   /** --kube-vip-config: the kube-vip instances on this node, re-read at every check. */
   readonly kubeVip?: KubeVipDiscovery;
-  readonly metrics?: Metrics;
+  /** Told about every finished check (the metrics). */
+  readonly observer?: CheckObserver;
   readonly logger: Logger;
   readonly clock?: () => number;
 }
@@ -100,7 +99,7 @@ export function createChecker(deps: CheckerDeps): Checker {
       }
       const { entered } = tracker.update(result.report, now);
       const seconds = (performance.now() - started) / 1000;
-      if (deps.metrics) recordCheck(deps.metrics, result.report, entered, seconds);
+      deps.observer?.checked(result.report, entered, seconds);
       logCheck(deps.logger, result, entered.length, seconds);
       last = result.report;
       return result;

@@ -4,13 +4,12 @@
 // re-reads the node's pods, so a kube-vip restart or a changed env shows up
 // in the next report without restarting routewarden.
 
-import type { Config } from '../cli/config.ts';
 import type { ClusterSnapshot } from '../core/cluster.ts';
 import type { KubeVipModel } from '../core/model.ts';
 import type { RouteProtocol, TableId } from '../core/types.ts';
 import { resolveKubeVip } from '../kubevip/resolve.ts';
 import type { ExplicitFlags, KubeVipView } from '../kubevip/resolve.ts';
-import type { Logger } from '../surface/logger.ts';
+import type { DiscoverySettings, Logger } from './ports.ts';
 
 export interface KubeVipDiscovery {
   readonly mode: 'auto' | 'off';
@@ -25,7 +24,7 @@ export interface KubeVipDiscovery {
   readonly bound: { readonly table: TableId; readonly protocol: RouteProtocol };
 }
 
-export function discoveryFor(flagsConfig: Config, bound: KubeVipDiscovery['bound']): KubeVipDiscovery {
+export function discoveryFor(flagsConfig: DiscoverySettings, bound: KubeVipDiscovery['bound']): KubeVipDiscovery {
   return {
     mode: flagsConfig.kubeVipConfig,
     selector: flagsConfig.kubeVipSelector,
@@ -55,7 +54,7 @@ export function resolveFrom(d: KubeVipDiscovery | Omit<KubeVipDiscovery, 'bound'
  * the primary kube-vip instance's model (table, protocol, route type for
  * repairs), and the discovery every later check uses.
  */
-export function startupConfig(flagsConfig: Config, snapshot: ClusterSnapshot | null, logger: Logger): { config: Config; discovery: KubeVipDiscovery } {
+export function startupConfig<C extends DiscoverySettings>(flagsConfig: C, snapshot: ClusterSnapshot | null, logger: Logger): { config: C; discovery: KubeVipDiscovery } {
   const partial = discoveryFor(flagsConfig, { table: flagsConfig.model.table, protocol: flagsConfig.model.protocol });
   const view = resolveFrom(partial, snapshot, null);
   const model = view.primary;

@@ -5,7 +5,7 @@
 
 import type { CheckResult } from '../core/report.ts';
 import type { Checker } from './checker.ts';
-import type { Logger } from '../surface/logger.ts';
+import type { Logger } from './ports.ts';
 
 export interface LoopOptions {
   readonly checker: Checker;

@@ -2,7 +2,6 @@
 // read-back that verifies. Used by `run` after every check (when --remediate)
 // and by `check --remediate` once.
 
-import type { Config } from '../cli/config.ts';
 import type { EventSink, KernelTable } from '../core/ports.ts';
 import { KernelError } from '../core/ports.ts';
 import { guards, plan as makePlan } from '../core/repair.ts';
@@ -10,8 +9,7 @@ import type { GuardVerdict, RepairPlan, Step } from '../core/repair.ts';
 import type { CheckResult } from '../core/report.ts';
 import { driftKey } from '../core/tracker.ts';
 import type { Checker } from './checker.ts';
-import type { Metrics } from '../surface/metrics.ts';
-import type { Logger } from '../surface/logger.ts';
+import type { Logger, RepairObserver, RepairSettings } from './ports.ts';
 
 export interface RepairState {
   lastRepairAt: number | null;
@@ -22,11 +20,12 @@ export interface RepairState {
 export const newRepairState = (): RepairState => ({ lastRepairAt: null, blockedEventAt: new Map() });
 
 export interface RepairDeps {
-  readonly config: Config;
+  readonly config: RepairSettings;
   readonly kernel: KernelTable;
   readonly checker: Checker;
   readonly logger: Logger;
-  readonly metrics?: Metrics;
+  /** Told what each attempt did (the metrics). */
+  readonly observer?: RepairObserver;
   readonly events?: EventSink;
   readonly clock?: () => number;
 }
@@ -43,7 +42,7 @@ const describeStep = (s: Step): string => `${s.op} ${s.route.destination} dev ${
 
 /** One repair attempt on the result of a check. */
 export async function attemptRepair(deps: RepairDeps, state: RepairState, result: CheckResult, graceMs: number): Promise<RepairOutcome> {
-  const { config, logger, metrics } = deps;
+  const { config, logger, observer } = deps;
   const clock = deps.clock ?? Date.now;
   const report = result.report;
   const compared = result.diff !== null;
@@ -74,8 +73,7 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
     now,
   });
   if (verdict) {
-    metrics?.remediations.inc({ strategy: config.strategy, result: 'blocked' });
-    metrics?.remediationBlocked.inc({ reason: verdict.reason });
+    observer?.blocked(config.strategy, verdict.reason);
     // Waiting out the grace period is routine, not news.
     const log = verdict.reason === 'grace_period' ? logger.debug.bind(logger) : logger.warn.bind(logger);
     log({ guard: verdict.reason, strategy: config.strategy }, `repair blocked: ${verdict.message}`);
@@ -90,7 +88,7 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   }
 
   if (config.dryRun) {
-    metrics?.remediations.inc({ strategy: config.strategy, result: 'dry_run' });
+    observer?.dryRun(config.strategy);
     logger.info({ strategy: config.strategy, steps: plan.steps.map(describeStep), skipped: plan.skipped }, 'dry run: repair plan (nothing changed)');
     return { kind: 'dry-run', plan };
   }
@@ -112,12 +110,11 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
     failures.push(err instanceof Error ? err.message : `${describeStep(step)}: ${String(err)}`);
   });
   state.lastRepairAt = clock();
-  metrics?.remediatedRoutes.inc({ action: 'add' }, added);
-  metrics?.remediatedRoutes.inc({ action: 'delete' }, deleted);
+  observer?.changed(added, deleted);
 
   const verified = await deps.checker.check();
   const ok = verified.report.inSync && failures.length === 0;
-  metrics?.remediations.inc({ strategy: config.strategy, result: ok ? 'success' : 'failure' });
+  observer?.finished(config.strategy, ok);
   const summary = {
     strategy: config.strategy,
     added: plan.steps.filter((s) => s.op === 'add').map((s) => s.route.destination),
@@ -161,10 +158,10 @@ async function emitSafely(deps: RepairDeps, e: Parameters<EventSink['emit']>[0])
 }
 
 /** `run --remediate`: a hook for the loop, repairing after each check that found drift. */
-export function repairAfterCheck(deps: Omit<RepairDeps, 'checker' | 'metrics'>): (result: CheckResult, ctx: { metrics: Metrics; checker: Checker }) => Promise<void> {
+export function repairAfterCheck(deps: Omit<RepairDeps, 'checker' | 'observer'>): (result: CheckResult, ctx: { observer: RepairObserver; checker: Checker }) => Promise<void> {
   const state = newRepairState();
   return async (result, ctx) => {
-    await attemptRepair({ ...deps, checker: ctx.checker, metrics: ctx.metrics }, state, result, deps.config.graceMs);
+    await attemptRepair({ ...deps, checker: ctx.checker, observer: ctx.observer }, state, result, deps.config.graceMs);
   };
 }
 

@@ -13,7 +13,7 @@
 // compacts and hands them back.
 
 import type { CheckResult } from '../core/report.ts';
-import type { Logger } from '../surface/logger.ts';
+import type { Logger } from './ports.ts';
 
 /** V8's gc() (--expose-gc): `last-resort` collects repeatedly, compacts and returns freed pages to the OS. */
 export type Collect = (options?: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;

@@ -9,6 +9,7 @@ import type { KubeVipReport } from '../core/model.ts';
 import type { Report } from '../core/report.ts';
 import type { LimitationId, TransientWindow } from '../core/diff.ts';
 import { SETTINGS } from '../kubevip/resolve.ts';
+import type { CheckObserver, RepairObserver } from '../app/ports.ts';
 
 export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 export const DRIFT_KINDS = ['orphan', 'missing'] as const;
@@ -251,6 +252,24 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     }
   }
   return m;
+}
+
+/** The metrics as the checker's and repair's observers (src/app/ports.ts). */
+export function metricsObserver(m: Metrics): CheckObserver & RepairObserver {
+  return {
+    checked: (report, entered, durationSeconds) => recordCheck(m, report, entered, durationSeconds),
+    blocked(strategy, reason) {
+      m.remediations.inc({ strategy, result: 'blocked' });
+      // Every guard's reason is a label value declared above.
+      m.remediationBlocked.inc({ reason: reason satisfies BlockReason });
+    },
+    dryRun: (strategy) => m.remediations.inc({ strategy, result: 'dry_run' }),
+    changed(added, deleted) {
+      m.remediatedRoutes.inc({ action: 'add' }, added);
+      m.remediatedRoutes.inc({ action: 'delete' }, deleted);
+    },
+    finished: (strategy, ok) => m.remediations.inc({ strategy, result: ok ? 'success' : 'failure' }),
+  };
 }
 
 /** The report rows (and cap) routewarden_expected_route_info was last written from, per Metrics. */

@@ -7,7 +7,7 @@ import type { Config, LoadContext } from '../../src/cli/config.ts';
 import { envName } from '../../src/cli/options.ts';
 // Where the demo's defaults differ from `run`'s: kept beside the CLI, which
 // shows them in `demo --help` without loading the demo.
-import { DEMO_DEFAULTS } from '../../src/cli/demo.ts';
+import { DEMO_DEFAULTS } from '../../src/cli/demo-defaults.ts';
 import type { Strategy } from '../../src/core/repair.ts';
 
 export const SCENARIOS = ['seed-762', 'dual-stack-bounce', 'all'] as const;

@@ -1,19 +1,22 @@
 // The long-running service (`run`, and `demo` on top of simulated sources):
 // one checker, one loop, one HTTP server over the adapters it is given. The
-// composition root (cli/main.ts) decides which adapters those are.
+// composition root (cli/main.ts) decides which adapters those are; this file
+// wires app's checker and loop to surface's metrics and HTTP, which is why it
+// lives in cli (only cli composes: docs/architecture.md, "Layers").
 
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ClusterSource, KernelTable } from '../core/ports.ts';
 import type { CheckResult } from '../core/report.ts';
-import type { Config } from '../cli/config.ts';
-import { createChecker } from './checker.ts';
-import type { KubeVipDiscovery } from './kubevip.ts';
-import type { Checker } from './checker.ts';
-import { createLoop } from './loop.ts';
-import { collectOnceSynced } from './sync-gc.ts';
-import type { Loop } from './loop.ts';
-import { createMetrics } from '../surface/metrics.ts';
+import type { Config } from './config.ts';
+import { createChecker } from '../app/checker.ts';
+import type { KubeVipDiscovery } from '../app/kubevip.ts';
+import type { Checker } from '../app/checker.ts';
+import { createLoop } from '../app/loop.ts';
+import { collectOnceSynced } from '../app/sync-gc.ts';
+import type { Loop } from '../app/loop.ts';
+import type { RepairObserver } from '../app/ports.ts';
+import { createMetrics, metricsObserver } from '../surface/metrics.ts';
 import type { Metrics } from '../surface/metrics.ts';
 import { createApp } from '../surface/http.ts';
 import type { Logger } from '../surface/logger.ts';
@@ -25,7 +28,7 @@ export interface ServiceDeps {
   readonly cluster: ClusterSource;
   readonly logger: Logger;
   /** Called after each check inside the loop's single flight. */
-  readonly afterCheck?: (result: CheckResult, ctx: { metrics: Metrics; checker: Checker }) => Promise<void>;
+  readonly afterCheck?: (result: CheckResult, ctx: { observer: RepairObserver; checker: Checker }) => Promise<void>;
   readonly banner?: () => string | undefined;
   readonly clock?: () => number;
   /** --kube-vip-config: kube-vip's instances on the node, re-read at every check. */
@@ -58,7 +61,8 @@ export function createService(deps: ServiceDeps): Service {
     strategy: config.strategy,
     election: config.model.election,
   }, 1);
-  const checker = createChecker({ kernel: deps.kernel, cluster: deps.cluster, model: config.model, ...(deps.kubeVip ? { kubeVip: deps.kubeVip } : {}), metrics, logger, clock: deps.clock });
+  const observer = metricsObserver(metrics);
+  const checker = createChecker({ kernel: deps.kernel, cluster: deps.cluster, model: config.model, ...(deps.kubeVip ? { kubeVip: deps.kubeVip } : {}), observer, logger, clock: deps.clock });
   const afterCheck = deps.afterCheck;
   const collect = collectOnceSynced(logger);
   const loop = createLoop({
@@ -67,7 +71,7 @@ export function createService(deps: ServiceDeps): Service {
     logger,
     clock: deps.clock,
     afterCheck: async (r) => {
-      if (afterCheck) await afterCheck(r, { metrics, checker });
+      if (afterCheck) await afterCheck(r, { observer, checker });
       collect(r);
     },
   });
