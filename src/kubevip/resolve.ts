@@ -15,6 +15,7 @@
 
 import type { ContainerInfo, NodePodsView, PodInfo } from '../core/cluster.ts';
 import { familyOf } from '../core/ip.ts';
+import { parseLabelSelector } from '../core/label-selector.ts';
 import { DEFAULT_TIMING, effectiveVipSubnet } from '../core/model.ts';
 import type { ElectionMode, KubeVipInstance, KubeVipInstanceReport, KubeVipModel, KubeVipReport, KubeVipRuntime, KubeVipTiming, SettingReport } from '../core/model.ts';
 import { routeProtocol, routeType, tableId } from '../core/types.ts';
@@ -330,38 +331,18 @@ export function flagSettings(flags: KubeVipModel, explicit: ExplicitFlags): Reco
   return out;
 }
 
-/** Minimal equality-based label selector: `a=b,c!=d,e,!f` (what --kube-vip-selector takes). */
-export function matchesSelector(labels: Readonly<Record<string, string>>, selector: string): boolean {
-  for (const raw of selector.split(',')) {
-    const term = raw.trim();
-    if (term === '') continue;
-    const ne = term.indexOf('!=');
-    const eq = term.indexOf('=');
-    if (ne >= 0) {
-      if (labels[term.slice(0, ne).trim()] === term.slice(ne + 2).trim()) return false;
-    } else if (eq >= 0) {
-      const key = term.slice(0, eq).trim();
-      const val = term.slice(term[eq + 1] === '=' ? eq + 2 : eq + 1).trim();
-      if (labels[key] !== val) return false;
-    } else if (term.startsWith('!')) {
-      if (term.slice(1).trim() in labels) return false;
-    } else if (!(term in labels)) {
-      return false;
-    }
-  }
-  return true;
-}
-
 const isKubeVipImage = (image: string): boolean => image.toLowerCase().includes('kube-vip');
 
 /** kube-vip pods on this node and their kube-vip container, sorted by pod. */
 export function findKubeVipContainers(pods: readonly PodInfo[], selector: string): { pod: PodInfo; container: ContainerInfo }[] {
   const out: { pod: PodInfo; container: ContainerInfo }[] = [];
+  // Validated at start (the option table's label-selector format).
+  const bySelector = selector === '' ? null : parseLabelSelector(selector);
   for (const pod of pods) {
     if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
     const byImage = pod.containers.find((c) => isKubeVipImage(c.image));
-    if (selector !== '') {
-      if (!matchesSelector(pod.labels, selector)) continue;
+    if (bySelector) {
+      if (!bySelector.matches(pod.labels)) continue;
       const container = byImage ?? pod.containers[0];
       if (container) out.push({ pod, container });
     } else if (byImage) {

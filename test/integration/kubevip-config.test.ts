@@ -14,7 +14,7 @@ import type { World } from '../helpers/world.ts';
 type Env = Record<string, string | { fieldRef: string }>;
 
 /** A kube-vip pod as the kubelet reports it: container running since `startedAt`, Ready unless said otherwise. */
-function kubeVipPod(opts: { name?: string; node?: string; env: Env; startedAt?: Date; ready?: boolean; deleting?: boolean; image?: string }): KubeObject {
+function kubeVipPod(opts: { name?: string; node?: string; env: Env; startedAt?: Date; ready?: boolean; deleting?: boolean; image?: string; labels?: Record<string, string> }): KubeObject {
   const startedAt = opts.startedAt ?? new Date(Date.now() - 3_600_000);
   const ready = opts.ready ?? true;
   return {
@@ -23,7 +23,7 @@ function kubeVipPod(opts: { name?: string; node?: string; env: Env; startedAt?: 
     metadata: {
       name: opts.name ?? 'kube-vip-ds-abcde',
       namespace: 'kube-system',
-      labels: { 'app.kubernetes.io/name': 'kube-vip' },
+      labels: opts.labels ?? { 'app.kubernetes.io/name': 'kube-vip' },
       ...(opts.deleting ? { deletionTimestamp: new Date(Date.now() + 30_000).toISOString(), deletionGracePeriodSeconds: 30 } : {}),
     },
     spec: {
@@ -104,6 +104,19 @@ describeIfRoot('--kube-vip-config auto against the API double and a real kernel 
     expect(r.stderr).toContain('routewarden uses protocol=248 but kube-vip runs with 249');
     const text = await w.cli(['check', '--protocol', '248']);
     expect(text.stdout).toMatch(/protocol = "248"\s+\(routewarden flag --protocol\)\s+MISMATCH: kube-vip uses "249"/);
+  });
+
+  it('a set-based --kube-vip-selector finds the pod through the API server and the client alike', async () => {
+    // The image does not say kube-vip: only the selector can find it. A pod
+    // the selector excludes (other label value) must not be read.
+    w.api.upsert(kubeVipPod({ env: TABLE_ENV, image: 'registry.local/vip:1' }));
+    w.api.upsert(kubeVipPod({ name: 'not-selected', env: { ...TABLE_ENV, vip_routingtableid: '198' }, image: 'registry.local/vip:1', labels: { 'app.kubernetes.io/name': 'other' } }));
+    const r = await checkJson(w, ['--kube-vip-selector', 'app.kubernetes.io/name in (kube-vip, vip)']);
+    expect(r.report.kubeVip).toMatchObject({ mode: 'auto', found: 1 });
+    expect(r.report.kubeVip!.instances.map((i) => i.pod)).toEqual(['kube-system/kube-vip-ds-abcde']);
+    expect(r.report).toMatchObject({ table: 200, protocol: 249 });
+    const none = await checkJson(w, ['--kube-vip-selector', 'app.kubernetes.io/name notin (kube-vip, other)']);
+    expect(none.report.kubeVip).toMatchObject({ mode: 'auto', found: 0 });
   });
 
   it('no kube-vip pod on the node: falls back to the flags and says so', async () => {
