@@ -110,3 +110,6 @@ export function parseLabelSelector(selector: string): LabelSelector {
   const requirements = selector.trim() === '' ? [] : splitTopLevel(selector, selector).map((t) => requirement(t, selector));
   return { requirements, matches: (labels) => requirements.every((r) => matches(r, labels)) };
 }
+
+/** A qualified name as label keys and LoadBalancer classes use: `[dns-subdomain/]name`. */
+export const isQualifiedName = (s: string): boolean => KEY_RE.test(s) && s.length <= 316;

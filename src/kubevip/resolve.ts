@@ -14,6 +14,7 @@
 // - several instances on one node each contribute their routes (E25).
 
 import type { ContainerInfo, NodePodsView, PodInfo } from '../core/cluster.ts';
+import { envName } from '../core/env-name.ts';
 import { familyOf } from '../core/ip.ts';
 import { parseLabelSelector } from '../core/label-selector.ts';
 import { DEFAULT_TIMING, effectiveVipSubnet } from '../core/model.ts';
@@ -284,7 +285,7 @@ function routewardenSource(name: SettingName, explicit: ExplicitFlags): string |
   for (const flag of DEFS[name].flags) {
     const how = explicit.get(flag);
     if (how === 'flag') return `routewarden flag --${flag}`;
-    if (how === 'env') return `routewarden env ROUTEWARDEN_${flag.replaceAll('-', '_').toUpperCase()}`;
+    if (how === 'env') return `routewarden env ${envName(flag)}`;
   }
   return null;
 }

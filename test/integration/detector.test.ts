@@ -212,6 +212,8 @@ describe('bad input', () => {
     [['check', '--table', '4294967296'], {}, 'routewarden: invalid --table "4294967296": must be an integer from 1 to 4294967295'],
     [['check', '--protocol', '300'], {}, 'routewarden: invalid --protocol "300": must be an integer from 1 to 255'],
     [['check', '--election', 'raft'], {}, 'routewarden: invalid --election "raft": must be one of none, service, global'],
+    [['check', '--kube-vip-selector', 'app in (kube-vip'], {}, 'routewarden: invalid --kube-vip-selector "app in (kube-vip": must be a label selector (invalid label selector "app in (kube-vip": unbalanced parentheses)'],
+    [['check', '--interface', 'eth0/1'], {}, 'routewarden: invalid --interface "eth0/1": must be an interface name (1 to 15 characters, no "/", ":" or blanks)'],
     [['check', '--frobnicate'], {}, "routewarden: unknown option '--frobnicate'"],
     [['check'], { ROUTEWARDEN_PROTOCOL: 'abc' }, 'routewarden: invalid ROUTEWARDEN_PROTOCOL "abc": must be an integer from 1 to 255'],
     [['check', '--kubeconfig', '/nonexistent/kubeconfig'], {}, 'routewarden: '],

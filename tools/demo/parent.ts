@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../src/cli/config.ts';
+import { camel } from '../../src/cli/options.ts';
 import { relayTcpToUnix } from './forwarder.ts';
 import type { TcpToUnixRelay } from './forwarder.ts';
 import { PACKAGE_ROOT } from '../../src/package-root.ts';
@@ -33,7 +34,7 @@ function childArgs(o: DemoOptions, ns: string, socketPath: string, publicUrl: st
   const args = ['demo', '--inside-netns', ns, '--http-socket', socketPath, '--public-url', publicUrl, '--scenario', o.scenario];
   if (o.step) args.push('--step');
   for (const flag of ['table', 'protocol', 'interval', 'log-level'] as const) {
-    const value = o.flags[flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
+    const value = o.flags[camel(flag)];
     if (typeof value === 'string') args.push(`--${flag}`, value);
   }
   return args;
