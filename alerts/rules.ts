@@ -7,6 +7,7 @@
 // that join partner is ever missing, the alert still fires, keyed by instance:
 // an alert that silently never fires is the worst failure of monitoring.
 
+import type { GuardReason } from '../src/core/repair.ts';
 import { durationSeconds, formatSeconds, indent, labelList, selector, type Duration } from './promql.ts';
 
 export const ALERT_NAMES = [
@@ -57,7 +58,7 @@ export interface AlertThresholds {
    */
   readonly repairBlockedWindow: Duration;
   /** Guards whose refusals are routine, not a reason to alert. */
-  readonly ignoredBlockReasons: readonly string[];
+  readonly ignoredBlockReasons: readonly GuardReason[];
   /** More repairs than this in one hour: routewarden is fighting kube-vip. */
   readonly repairsPerHour: number;
   /** How far back RouteWardenTargetDown looks for the node of a target that stopped answering. */

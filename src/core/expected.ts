@@ -4,6 +4,7 @@
 
 import type { ClusterSnapshot, EndpointSliceInfo, InterfaceInfo, LeaseInfo, ServiceInfo } from './cluster.ts';
 import { objectKey } from './cluster.ts';
+import { endpointCounts } from './endpoint-check.ts';
 import { cidrContains, formatCidr, formatIp, hasHostBits, maskIp, parseCidr, parseIp } from './ip.ts';
 import type { ParsedIp } from './ip.ts';
 import type { KubeVipModel } from './model.ts';
@@ -180,14 +181,12 @@ interface EndpointView {
 export function endpointView(svc: ServiceInfo, slices: readonly EndpointSliceInfo[], nodeName: string): EndpointView {
   let v4 = false;
   let v6 = false;
-  const local = svc.externalTrafficPolicy === 'Local';
   for (const slice of slices) {
     if (slice.addressType === 'FQDN') continue;
     const isV4 = slice.addressType === 'IPv4';
     if (isV4 ? v4 : v6) continue;
     for (const ep of slice.endpoints) {
-      if (ep.addressCount === 0) continue;
-      if (local && !(ep.conditions.serving === true && (ep.nodeName === nodeName || ep.hostname === nodeName))) continue;
+      if (!endpointCounts(svc, ep, nodeName)) continue;
       if (isV4) v4 = true;
       else v6 = true;
       break;

@@ -8,6 +8,7 @@
 
 import type { ClusterSnapshot, EndpointSliceInfo, ServiceInfo } from './cluster.ts';
 import { objectKey } from './cluster.ts';
+import { endpointCounts } from './endpoint-check.ts';
 import type { DiffResult, Limitation, MissingRoute, OrphanRoute, Transient, TransientWindow } from './diff.ts';
 import { CONTROL_PLANE, filterService, serviceAddresses, serviceLeaseKey } from './expected.ts';
 import type { Claim, ExpectedSet } from './expected.ts';
@@ -165,8 +166,7 @@ const familyOfSlice = (s: EndpointSliceInfo): Family | null => (s.addressType ==
 
 /** Whether one slice alone passes kube-vip's endpoint check (docs/kube-vip-routing.md §4.1). */
 function sliceCounts(svc: ServiceInfo, slice: EndpointSliceInfo, nodeName: string): boolean {
-  const local = svc.externalTrafficPolicy === 'Local';
-  return slice.endpoints.some((ep) => ep.addressCount > 0 && (!local || (ep.conditions.serving === true && (ep.nodeName === nodeName || ep.hostname === nodeName))));
+  return slice.endpoints.some((ep) => endpointCounts(svc, ep, nodeName));
 }
 
 /**

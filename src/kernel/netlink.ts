@@ -79,6 +79,25 @@ function asKernelError(action: string, err: unknown): KernelError {
   return kernelError(action, 'EIO', err instanceof Error ? err.message : String(err), err);
 }
 
+type Verb = 'adding' | 'deleting';
+
+/**
+ * The one mapping of a route change's failure, for change() and applyAll():
+ * an EINVAL says why when kube-vip's own route explains it (einvalReason);
+ * everything else as asKernelError().
+ */
+function changeError(action: string, verb: Verb, route: RouteSpec, err: unknown): KernelError {
+  if (err instanceof NetlinkError && err.errno === 'EINVAL') return kernelError(action, 'EINVAL', einvalReason(route, verb) ?? undefined, err);
+  return asKernelError(action, err);
+}
+
+/**
+ * A device name with no ifindex, so no kernel call: a delete finds nothing to
+ * delete (ESRCH, "already gone"); an add has no device (ENODEV).
+ */
+const noInterface = (action: string, verb: Verb, device: string): KernelError =>
+  kernelError(action, verb === 'adding' ? 'ENODEV' : 'ESRCH', `no interface named ${JSON.stringify(device)}`);
+
 export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): KernelTable {
   const { table, protocol, logger } = options;
   const subscribers = new Set<() => void>();
@@ -186,18 +205,14 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
     }
   }
 
-  async function change(verb: 'adding' | 'deleting', spec: RouteSpec): Promise<void> {
+  async function change(verb: Verb, spec: RouteSpec): Promise<void> {
     const action = `${verb} route ${describeRoute(spec)}`;
     ensureOpen(action);
     try {
       const problem = specProblem(spec);
       if (problem) throw kernelError(action, 'EINVAL', problem);
       const ifindex = await linkIndex(spec.device);
-      if (ifindex === null) {
-        // No kernel call: there is no ifindex to send. A delete finds nothing
-        // to delete (ESRCH, "already gone"); an add has no device (ENODEV).
-        throw kernelError(action, verb === 'adding' ? 'ENODEV' : 'ESRCH', `no interface named ${JSON.stringify(spec.device)}`);
-      }
+      if (ifindex === null) throw noInterface(action, verb, spec.device);
       const encoded = encodeRouteRequest(spec, ifindex);
       if (!Buffer.isBuffer(encoded)) throw kernelError(action, 'EINVAL', encoded.problem);
       const body = [encoded];
@@ -205,10 +220,7 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
         if (verb === 'adding') await requests().request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body);
         else await requests().request(RTM_DELROUTE, 0, body);
       } catch (err) {
-        if (err instanceof NetlinkError && err.errno === 'EINVAL') {
-          throw kernelError(action, 'EINVAL', einvalReason(spec, verb) ?? undefined, err);
-        }
-        throw err;
+        throw changeError(action, verb, spec, err);
       }
     } catch (err) {
       throw asKernelError(action, err);
@@ -222,7 +234,8 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
    */
   async function applyAll(list: readonly RouteChange[]): Promise<(KernelError | null)[]> {
     const results: (KernelError | null)[] = new Array<KernelError | null>(list.length).fill(null);
-    const actionOf = (c: RouteChange): string => `${c.op === 'add' ? 'adding' : 'deleting'} route ${describeRoute(c.route)}`;
+    const verbOf = (c: RouteChange): Verb => (c.op === 'add' ? 'adding' : 'deleting');
+    const actionOf = (c: RouteChange): string => `${verbOf(c)} route ${describeRoute(c.route)}`;
     const indexes = new Map<string, number | null | { readonly error: unknown }>();
     const requests: BatchRequest[] = [];
     const sent: number[] = [];
@@ -252,7 +265,7 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
         continue;
       }
       if (ifindex === null) {
-        results[i] = kernelError(actionOf(c), c.op === 'add' ? 'ENODEV' : 'ESRCH', `no interface named ${JSON.stringify(c.route.device)}`);
+        results[i] = noInterface(actionOf(c), verbOf(c), c.route.device);
         continue;
       }
       setRequestIfindex(encoded, ifindex);
@@ -271,10 +284,7 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
       if (!err) continue;
       const i = sent[k]!;
       const c = list[i]!;
-      const action = actionOf(c);
-      results[i] = err.errno === 'EINVAL'
-        ? kernelError(action, 'EINVAL', einvalReason(c.route, c.op === 'add' ? 'adding' : 'deleting') ?? undefined, err)
-        : asKernelError(action, err);
+      results[i] = changeError(actionOf(c), verbOf(c), c.route, err);
     }
     return results;
   }

@@ -8,6 +8,7 @@ import type { Family } from '../core/types.ts';
 import type { KubeVipReport } from '../core/model.ts';
 import type { Report } from '../core/report.ts';
 import type { LimitationId, TransientWindow } from '../core/diff.ts';
+import type { GuardReason } from '../core/repair.ts';
 import { SETTINGS } from '../kubevip/resolve.ts';
 import type { CheckObserver, RepairObserver } from '../app/ports.ts';
 
@@ -18,17 +19,23 @@ export const SOURCES = ['kernel', 'kubernetes'] as const;
 export const STRATEGIES = ['flush-rebuild', 'surgical'] as const;
 export const REMEDIATION_RESULTS = ['success', 'failure', 'blocked', 'dry_run'] as const;
 export const REMEDIATION_ACTIONS = ['add', 'delete'] as const;
-/** Every guard that can refuse a repair (docs/repair.md, safety rules), as `reason` label values. */
-export const BLOCK_REASONS = [
-  'kubernetes_not_synced',
-  'kernel_read_failed',
-  'grace_period',
-  'empty_expected_set',
-  'max_deletions',
-  'rate_limited',
-  'kube_vip_transient',
-] as const;
-export type BlockReason = (typeof BLOCK_REASONS)[number];
+/**
+ * Every guard that can refuse a repair (core/repair.ts, docs/repair.md) and
+ * its `reason` label value, which is the guard's own name: `satisfies` makes a
+ * guard without a label, a label without a guard, or a label that differs from
+ * its guard's name a compile error, so a verdict's reason is a label as is.
+ */
+const BLOCK_REASON_LABELS = {
+  kubernetes_not_synced: 'kubernetes_not_synced',
+  kernel_read_failed: 'kernel_read_failed',
+  grace_period: 'grace_period',
+  empty_expected_set: 'empty_expected_set',
+  max_deletions: 'max_deletions',
+  rate_limited: 'rate_limited',
+  kube_vip_transient: 'kube_vip_transient',
+} as const satisfies { readonly [R in GuardReason]: R };
+export const BLOCK_REASONS: readonly BlockReason[] = Object.values(BLOCK_REASON_LABELS);
+export type BlockReason = (typeof BLOCK_REASON_LABELS)[GuardReason];
 /** Transient windows and limitation ids (core/diff.ts), as label values. */
 export const TRANSIENT_WINDOWS = ['kube-vip-starting', 'kube-vip-terminating', 'lease-handover', 'startup-cleanup'] as const satisfies readonly TransientWindow[];
 export const LIMITATION_IDS = ['E11', 'E12', 'E15', 'E16', 'E17', 'proto-boot'] as const satisfies readonly LimitationId[];
