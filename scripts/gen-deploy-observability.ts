@@ -8,9 +8,9 @@
 
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { config as alertConfig } from '../alerts/generate.ts';
+import { config as alertConfig, YAML_OPTIONS } from '../alerts/generate.ts';
 import { buildRuleGroups, type AlertConfig } from '../alerts/rules.ts';
-import { toYaml } from '../alerts/yaml.ts';
+import { stringify } from 'yaml';
 import { renderDashboard } from '../dashboards/generate.ts';
 
 const DIR = new URL('../deploy/observability/', import.meta.url);
@@ -28,27 +28,33 @@ const LABELS = {
 export function renderPrometheusRule(c: AlertConfig = alertConfig): string {
   return (
     HEADER +
-    toYaml({
-      apiVersion: 'monitoring.coreos.com/v1',
-      kind: 'PrometheusRule',
-      metadata: { name: 'routewarden', labels: LABELS },
-      spec: { groups: buildRuleGroups(c) },
-    })
+    stringify(
+      {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'PrometheusRule',
+        metadata: { name: 'routewarden', labels: LABELS },
+        spec: { groups: buildRuleGroups(c) },
+      },
+      YAML_OPTIONS,
+    )
   );
 }
 
 export function renderDashboardsConfigMap(): string {
   return (
     HEADER +
-    toYaml({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name: 'routewarden-dashboards',
-        labels: { ...LABELS, grafana_dashboard: '1' },
+    stringify(
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: 'routewarden-dashboards',
+          labels: { ...LABELS, grafana_dashboard: '1' },
+        },
+        data: { 'routewarden.json': renderDashboard() },
       },
-      data: { 'routewarden.json': renderDashboard() },
-    })
+      YAML_OPTIONS,
+    )
   );
 }
 

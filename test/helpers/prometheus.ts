@@ -13,7 +13,7 @@ import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { toYaml } from '../../alerts/yaml.ts';
+import { stringify } from 'yaml';
 
 export interface ScrapeTarget {
   /** host:port, on loopback. */
@@ -152,7 +152,7 @@ export function prometheusConfig(opts: PrometheusOptions): string {
       throw new Error(`scrape target ${t.address} is not on loopback`);
     }
   }
-  return toYaml({
+  return stringify({
     global: {
       scrape_interval: opts.scrapeInterval ?? '1s',
       scrape_timeout: opts.scrapeInterval ?? '1s',
