@@ -9,9 +9,8 @@ import { parseArgs } from 'node:util';
 import { objectKey, type ClusterSnapshot, type EndpointSliceInfo, type ServiceInfo } from '../src/core/cluster.ts';
 import { diff } from '../src/core/diff.ts';
 import { expectedRoutes } from '../src/core/expected.ts';
-import { memoizedExpectedRoutes } from '../src/core/expected-memo.ts';
 import { formatIp, parseIp } from '../src/core/ip.ts';
-import { evaluate } from '../src/core/report.ts';
+import { EvaluationCache, evaluate } from '../src/core/report.ts';
 import { DriftTracker } from '../src/core/tracker.ts';
 import { RTN_UNICAST, routeProtocol, tableId, type KernelDump, type KernelRoute } from '../src/core/types.ts';
 import { toEndpointSliceInfo, toServiceInfo } from '../src/kube/translate.ts';
@@ -54,6 +53,8 @@ const interfaces = [{ name: 'lo', ifindex: 1, up: true, addresses: ['127.0.0.1/8
 const model = benchConfig().model;
 const metrics = createMetrics({ version: 'bench' });
 const tracker = new DriftTracker();
+/** What the checker keeps between checks. */
+const cache = new EvaluationCache();
 
 const times: Record<string, number[]> = { expectedRoutes: [], 'after 1 change': [], diff: [], evaluate: [], tracker: [], recordCheck: [] };
 const time = <T>(name: string, fn: () => T): T => {
@@ -68,8 +69,8 @@ for (let i = 0; i < Number(values.reps); i++) {
   // One Service changed: a new snapshot, as the cluster index hands out, with one new object.
   const [firstKey, first] = services.entries().next().value!;
   const changed: ClusterSnapshot = { ...snapshot, services: new Map([...services, [firstKey, { ...first }]]) };
-  time('after 1 change', () => memoizedExpectedRoutes({ snapshot: changed, model, interfaces, now: Date.now() }));
-  const result = time('evaluate', () => evaluate({ model, now: Date.now(), kernel: { status: { state: 'ok' }, dump, interfaces }, kubernetes: { status: { state: 'ok' }, snapshot } }));
+  time('after 1 change', () => cache.expected.expectedRoutes({ snapshot: changed, model, interfaces, now: Date.now() }));
+  const result = time('evaluate', () => evaluate({ model, now: Date.now(), kernel: { status: { state: 'ok' }, dump, interfaces }, kubernetes: { status: { state: 'ok' }, snapshot } }, cache));
   if (!result.report.inSync) throw new Error(`not in sync: ${JSON.stringify(result.report.counts)}`);
   const { entered } = time('tracker', () => tracker.update(result.report, Date.now()));
   time('recordCheck', () => recordCheck(metrics, result.report, entered, 0.01));

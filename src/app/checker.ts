@@ -4,7 +4,7 @@
 import type { ClusterSource, KernelTable } from '../core/ports.ts';
 import { KernelError } from '../core/ports.ts';
 import type { KubeVipModel } from '../core/model.ts';
-import { evaluate } from '../core/report.ts';
+import { EvaluationCache, evaluate } from '../core/report.ts';
 import type { CheckResult, Report } from '../core/report.ts';
 import { DriftTracker } from '../core/tracker.ts';
 import type { InterfaceInfo } from '../core/cluster.ts';
@@ -41,6 +41,8 @@ export interface Checker {
 export function createChecker(deps: CheckerDeps): Checker {
   const clock = deps.clock ?? Date.now;
   const tracker = new DriftTracker();
+  /** Expected sets and in-sync rows reused between this checker's checks. */
+  const cache = new EvaluationCache();
   const leases = new LeaseChangeTracker();
   const logged = new Set<string>();
   let last: Report | null = null;
@@ -93,9 +95,9 @@ export function createChecker(deps: CheckerDeps): Checker {
           kernel,
           kubernetes: { status: kubeStatus, snapshot },
           kubeVip: { context: { instances: view.instances, startGraceMs: kv.startGraceMs, ...(leaseChanges ? { leaseChanges } : {}) }, report: view.report },
-        });
+        }, cache);
       } else {
-        result = evaluate({ model: deps.model, now, kernel, kubernetes: { status: kubeStatus, snapshot } });
+        result = evaluate({ model: deps.model, now, kernel, kubernetes: { status: kubeStatus, snapshot } }, cache);
       }
       const { entered } = tracker.update(result.report, now);
       const seconds = (performance.now() - started) / 1000;

@@ -17,6 +17,9 @@
 //
 // Relies on snapshots never being mutated once handed out (ClusterSnapshot is
 // read-only by type; ClusterIndex builds a new one per batch of changes).
+//
+// No process-wide state: an ExpectedMemo is an object its owner (the checker,
+// through report.ts's EvaluationCache) creates and drops.
 
 import type { ClusterSnapshot, InterfaceInfo } from './cluster.ts';
 import { expectedRoutes, leaseValidUntil, mergeExpected, newServiceSteps } from './expected.ts';
@@ -33,18 +36,6 @@ interface Entry {
 /** At most this many (model, interfaces) variants are kept per snapshot. */
 const VARIANTS = 8;
 
-const cache = new WeakMap<ClusterSnapshot, Map<string, Entry>>();
-/** Per-Service results by (model, interfaces), the most recently used last. */
-const steps = new Map<string, ServiceSteps>();
-
-function stepsFor(key: string): ServiceSteps {
-  const found = steps.get(key) ?? newServiceSteps();
-  steps.delete(key);
-  if (steps.size >= VARIANTS) steps.delete(steps.keys().next().value!);
-  steps.set(key, found);
-  return found;
-}
-
 const variantKey = (model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): string =>
   JSON.stringify([model, interfaces]);
 
@@ -60,37 +51,50 @@ export function leaseHorizon(leases: ClusterSnapshot['leases'], now: number, ske
   return horizon;
 }
 
-/** expectedRoutes(input), from the cache when the same inputs were seen and no lease can have expired since. */
-export function memoizedExpectedRoutes(input: ExpectedInput): ExpectedSet {
-  const { snapshot, model, interfaces, now } = input;
-  let variants = cache.get(snapshot);
-  if (!variants) {
-    variants = new Map();
-    cache.set(snapshot, variants);
+export class ExpectedMemo {
+  readonly #sets = new WeakMap<ClusterSnapshot, Map<string, Entry>>();
+  /** Per-Service results by (model, interfaces), the most recently used last. */
+  readonly #steps = new Map<string, ServiceSteps>();
+  readonly #merged = new WeakMap<ExpectedSet, { readonly parts: readonly { readonly id: string; readonly set: ExpectedSet }[]; readonly set: ExpectedSet }>();
+
+  #stepsFor(key: string): ServiceSteps {
+    const found = this.#steps.get(key) ?? newServiceSteps();
+    this.#steps.delete(key);
+    if (this.#steps.size >= VARIANTS) this.#steps.delete(this.#steps.keys().next().value!);
+    this.#steps.set(key, found);
+    return found;
   }
-  const key = variantKey(model, interfaces);
-  const hit = variants.get(key);
-  if (hit && now >= hit.computedAt && now <= hit.validUntil) return hit.set;
-  const set = expectedRoutes(input, stepsFor(key));
-  variants.delete(key);
-  if (variants.size >= VARIANTS) variants.delete(variants.keys().next().value!);
-  variants.set(key, { computedAt: now, validUntil: leaseHorizon(snapshot.leases, now, model.leaseSkewSeconds), set });
-  return set;
-}
 
-const merged = new WeakMap<ExpectedSet, { readonly parts: readonly { readonly id: string; readonly set: ExpectedSet }[]; readonly set: ExpectedSet }>();
+  /** expectedRoutes(input), from the memo when the same inputs were seen and no lease can have expired since. */
+  expectedRoutes(input: ExpectedInput): ExpectedSet {
+    const { snapshot, model, interfaces, now } = input;
+    let variants = this.#sets.get(snapshot);
+    if (!variants) {
+      variants = new Map();
+      this.#sets.set(snapshot, variants);
+    }
+    const key = variantKey(model, interfaces);
+    const hit = variants.get(key);
+    if (hit && now >= hit.computedAt && now <= hit.validUntil) return hit.set;
+    const set = expectedRoutes(input, this.#stepsFor(key));
+    variants.delete(key);
+    if (variants.size >= VARIANTS) variants.delete(variants.keys().next().value!);
+    variants.set(key, { computedAt: now, validUntil: leaseHorizon(snapshot.leases, now, model.leaseSkewSeconds), set });
+    return set;
+  }
 
-/**
- * mergeExpected(parts), the same object again while every instance's set and
- * id are the ones of the last call: with kube-vip discovery on, the merge
- * copies every route and claim, at every check.
- */
-export function memoizedMergeExpected(parts: readonly { readonly id: string; readonly set: ExpectedSet }[]): ExpectedSet {
-  const first = parts[0];
-  if (!first) return mergeExpected(parts);
-  const hit = merged.get(first.set);
-  if (hit && hit.parts.length === parts.length && hit.parts.every((p, i) => p.id === parts[i]!.id && p.set === parts[i]!.set)) return hit.set;
-  const set = mergeExpected(parts);
-  merged.set(first.set, { parts: [...parts], set });
-  return set;
+  /**
+   * mergeExpected(parts), the same object again while every instance's set and
+   * id are the ones of the last call: with kube-vip discovery on, the merge
+   * copies every route and claim, at every check.
+   */
+  mergeExpected(parts: readonly { readonly id: string; readonly set: ExpectedSet }[]): ExpectedSet {
+    const first = parts[0];
+    if (!first) return mergeExpected(parts);
+    const hit = this.#merged.get(first.set);
+    if (hit && hit.parts.length === parts.length && hit.parts.every((p, i) => p.id === parts[i]!.id && p.set === parts[i]!.set)) return hit.set;
+    const set = mergeExpected(parts);
+    this.#merged.set(first.set, { parts: [...parts], set });
+    return set;
+  }
 }

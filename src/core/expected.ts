@@ -280,9 +280,8 @@ function draftRoute(vip: Vip, prefix: number, device: string, model: KubeVipMode
   return { family, destination: formatCidr({ ip: vip.ip, prefix }), device };
 }
 
-const singleDevices = new Map<string, readonly string[]>();
-/** The `devices` list of a route on one device: one shared frozen list per device name. */
-function oneDevice(device: string): readonly string[] {
+/** The `devices` list of a route on one device: one shared frozen list per device name (kept in ServiceSteps). */
+function oneDevice(singleDevices: Map<string, readonly string[]>, device: string): readonly string[] {
   let list = singleDevices.get(device);
   if (list === undefined) {
     if (singleDevices.size >= 1_000) singleDevices.clear();
@@ -326,12 +325,12 @@ class Builder {
     if (draft.device !== r.device && !r.more?.has(draft.device)) (r.more ??= new Map()).set(draft.device, service);
   }
 
-  build(model: KubeVipModel): ExpectedSet {
+  build(model: KubeVipModel, singleDevices: Map<string, readonly string[]>): ExpectedSet {
     const routes = new Map<string, ExpectedRoute>();
     for (const [key, r] of this.routes) {
       // Deterministic choice among conflicting devices: the first service's.
       const ordered = r.more === null
-        ? oneDevice(r.device)
+        ? oneDevice(singleDevices, r.device)
         : [[r.device, r.services[0]!] as const, ...r.more].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([d]) => d);
       // The Builder's own list, made for this build: sorted in place, not copied.
       const services = r.services.length > 1 ? r.services.sort() : r.services;
@@ -400,9 +399,11 @@ interface StepEntry {
 export interface ServiceSteps {
   entries: ReadonlyMap<string, StepEntry>;
   global: string;
+  /** oneDevice()'s shared lists. */
+  readonly singleDevices: Map<string, readonly string[]>;
 }
 
-export const newServiceSteps = (): ServiceSteps => ({ entries: new Map(), global: '' });
+export const newServiceSteps = (): ServiceSteps => ({ entries: new Map(), global: '', singleDevices: new Map() });
 
 const EMPTY_SLICES: readonly EndpointSliceInfo[] = [];
 
@@ -446,7 +447,7 @@ export function expectedRoutes(input: ExpectedInput, steps?: ServiceSteps): Expe
   }
 
   addControlPlane(b, model, interfaces);
-  return b.build(model);
+  return b.build(model, steps?.singleDevices ?? new Map());
 }
 
 /** What kube-vip does with one Service (docs/kube-vip-routing.md §3–§4), told to `b`. */

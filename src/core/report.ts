@@ -7,7 +7,7 @@ import type { ClusterSnapshot, InterfaceInfo } from './cluster.ts';
 import { diff } from './diff.ts';
 import { byDestination, driftClass } from './diff.ts';
 import type { DiffResult, DriftClass, MissingRoute, OrphanRoute } from './diff.ts';
-import { memoizedExpectedRoutes as expectedRoutes, memoizedMergeExpected as mergeExpected } from './expected-memo.ts';
+import { ExpectedMemo } from './expected-memo.ts';
 import type { ExcludedVip, ExpectedRoute, ExpectedSet } from './expected.ts';
 import { annotate } from './kubevip-context.ts';
 import type { KubeVipContext, LimitationNote } from './kubevip-context.ts';
@@ -91,7 +91,7 @@ export interface CheckResult {
 const zeroFamily = () => ({ expected: 0, kernel: 0, orphan: 0, missing: 0, foreign: 0 });
 
 /** One full comparison from what was read. */
-export function evaluate(input: CheckInput): CheckResult {
+export function evaluate(input: CheckInput, cache: EvaluationCache = new EvaluationCache()): CheckResult {
   const { model, now } = input;
   const kernelOk = input.kernel.status.state === 'ok' && input.kernel.dump !== null;
   const kubeOk = input.kubernetes.status.state === 'ok' && input.kubernetes.snapshot !== null;
@@ -100,8 +100,8 @@ export function evaluate(input: CheckInput): CheckResult {
   const expected = !kubeOk
     ? null
     : instances && instances.length > 0
-      ? mergeExpected(instances.map((i) => ({ id: i.id, set: expectedRoutes({ snapshot, model: i.model, interfaces: input.kernel.interfaces, now }) })))
-      : expectedRoutes({ snapshot, model, interfaces: input.kernel.interfaces, now });
+      ? cache.expected.mergeExpected(instances.map((i) => ({ id: i.id, set: cache.expected.expectedRoutes({ snapshot, model: i.model, interfaces: input.kernel.interfaces, now }) })))
+      : cache.expected.expectedRoutes({ snapshot, model, interfaces: input.kernel.interfaces, now });
   const raw = kernelOk && expected ? diff(expected, input.kernel.dump!, input.kernel.interfaces) : null;
   const annotated = raw && input.kubeVip ? annotate(raw, input.kubeVip.context, snapshot, expected!, input.kernel.dump!, now) : null;
   const d = annotated?.diff ?? raw;
@@ -129,7 +129,7 @@ export function evaluate(input: CheckInput): CheckResult {
       rows.push({ destination: m.destination, family: m.family, device: m.device, verdict: 'missing', reason: m.reason, class: cls, services: m.services, inKernel: false, expected: true });
     }
     if (rows.length === 0 && expected && d.matched.every((ok) => ok.route.device === ok.expected.device)) {
-      rows = inSyncRows(expected);
+      rows = inSyncRows(cache, expected);
     } else {
       for (const ok of d.matched) rows.push(okRow(ok.expected, ok.route.device));
       rows.sort(byDestination);
@@ -171,7 +171,16 @@ export function evaluate(input: CheckInput): CheckResult {
 const okRow = (exp: ExpectedRoute, device: string | null): ReportRow =>
   ({ destination: exp.destination, family: exp.family, device, verdict: 'ok', services: exp.services, inKernel: true, expected: true });
 
-const syncedRows = new WeakMap<ExpectedSet, ReportRow[]>();
+/**
+ * What evaluate() reuses from one check to the next: the expected sets
+ * (expected-memo.ts) and the rows of an in-sync table. The checker owns one;
+ * a call without one computes everything afresh. No state lives in the
+ * module.
+ */
+export class EvaluationCache {
+  readonly expected = new ExpectedMemo();
+  readonly syncedRows = new WeakMap<ExpectedSet, ReportRow[]>();
+}
 
 /**
  * The rows of a table that holds exactly `expected`, each route on its
@@ -180,12 +189,12 @@ const syncedRows = new WeakMap<ExpectedSet, ReportRow[]>();
  * (at 10,000 routes, building them again was a third of a warm check).
  * Frozen: reports hand them out.
  */
-function inSyncRows(expected: ExpectedSet): ReportRow[] {
-  let rows = syncedRows.get(expected);
+function inSyncRows(cache: EvaluationCache, expected: ExpectedSet): ReportRow[] {
+  let rows = cache.syncedRows.get(expected);
   if (!rows) {
     rows = [...expected.routes.values()].map((exp) => Object.freeze(okRow(exp, exp.device))).sort(byDestination);
     Object.freeze(rows);
-    syncedRows.set(expected, rows);
+    cache.syncedRows.set(expected, rows);
   }
   return rows;
 }

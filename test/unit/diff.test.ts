@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InterfaceInfo, LeaseInfo, ServiceInfo, EndpointSliceInfo } from '../../src/core/cluster.ts';
-import { evaluate } from '../../src/core/report.ts';
+import { EvaluationCache, evaluate } from '../../src/core/report.ts';
 import type { KubeVipModel } from '../../src/core/model.ts';
 import { routeProtocol, routeType } from '../../src/core/types.ts';
 import type { KernelRoute } from '../../src/core/types.ts';
@@ -120,10 +120,13 @@ describe('evaluate', () => {
     ]);
   });
 
-  it('in sync with the same API view: the rows are shared between reports, not built again', () => {
-    const first = evaluate(synced).report.routes;
-    const again = evaluate({ ...synced, kernel: { ...synced.kernel, dump: { owned: [...synced.kernel.dump.owned].reverse(), foreign: [] } } }).report.routes;
+  it('in sync with the same API view: the rows are shared between reports with one cache, not built again', () => {
+    const cache = new EvaluationCache();
+    const first = evaluate(synced, cache).report.routes;
+    const again = evaluate({ ...synced, kernel: { ...synced.kernel, dump: { owned: [...synced.kernel.dump.owned].reverse(), foreign: [] } } }, cache).report.routes;
     expect(again).toBe(first);
+    // Nothing is shared outside the owner's cache.
+    expect(evaluate(synced).report.routes).not.toBe(first);
     expect(Object.isFrozen(again) && Object.isFrozen(again[0])).toBe(true);
   });
 

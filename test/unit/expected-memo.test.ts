@@ -1,30 +1,43 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { expectedRoutes, mergeExpected, newServiceSteps } from '../../src/core/expected.ts';
-import { leaseHorizon, memoizedExpectedRoutes, memoizedMergeExpected } from '../../src/core/expected-memo.ts';
+import { ExpectedMemo, leaseHorizon } from '../../src/core/expected-memo.ts';
 import type { ClusterSnapshot, EndpointSliceInfo } from '../../src/core/cluster.ts';
 import { ep, lease, model, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 
 const web = () => snapshot([svc('web', { ip: '10.0.0.5' })], [slice('web', 'IPv4', [ep('10.1.0.1')])]);
 const lo = [{ name: 'lo', ifindex: 1, up: true, addresses: ['127.0.0.1/8'] }];
 
-describe('memoizedExpectedRoutes', () => {
+describe('ExpectedMemo.expectedRoutes', () => {
+  let memo: ExpectedMemo;
+  beforeEach(() => {
+    memo = new ExpectedMemo();
+  });
+
+  it('the memo is its owner\'s: another memo shares nothing with it', () => {
+    const s = web();
+    const a = memo.expectedRoutes({ snapshot: s, model: model(), interfaces: lo, now: NOW });
+    const b = new ExpectedMemo().expectedRoutes({ snapshot: s, model: model(), interfaces: lo, now: NOW });
+    expect(b).not.toBe(a);
+    expect(b).toEqual(a);
+  });
+
   it('same snapshot, model and interfaces => the same set, not recomputed', () => {
     const s = web();
-    const a = memoizedExpectedRoutes({ snapshot: s, model: model(), interfaces: lo, now: NOW });
-    const b = memoizedExpectedRoutes({ snapshot: s, model: model(), interfaces: [...lo], now: NOW + 60_000 });
+    const a = memo.expectedRoutes({ snapshot: s, model: model(), interfaces: lo, now: NOW });
+    const b = memo.expectedRoutes({ snapshot: s, model: model(), interfaces: [...lo], now: NOW + 60_000 });
     expect(b).toBe(a);
     expect([...a.routes.keys()]).toEqual(['10.0.0.5/32']);
   });
 
   it('a new snapshot, another model or other interfaces => computed afresh, equal to expectedRoutes()', () => {
     const s = web();
-    const a = memoizedExpectedRoutes({ snapshot: s, model: model(), interfaces: lo, now: NOW });
+    const a = memo.expectedRoutes({ snapshot: s, model: model(), interfaces: lo, now: NOW });
     for (const input of [
       { snapshot: web(), model: model(), interfaces: lo, now: NOW },
       { snapshot: s, model: model({ interface: 'eth0' }), interfaces: null, now: NOW },
       { snapshot: s, model: model(), interfaces: [{ ...lo[0]!, up: false }], now: NOW },
     ]) {
-      const b = memoizedExpectedRoutes(input);
+      const b = memo.expectedRoutes(input);
       expect(b).not.toBe(a);
       expect(b).toEqual(expectedRoutes(input));
     }
@@ -33,15 +46,15 @@ describe('memoizedExpectedRoutes', () => {
   it('a lease expiring after the set was computed => recomputed: the route goes', () => {
     const m = model({ election: 'service' });
     const s = snapshot([svc('web', { ip: '10.0.0.5' })], [slice('web', 'IPv4', [ep('10.1.0.1')])], [lease('default', 'kubevip-web', 'worker-1', { renewTime: NOW - 2_000, leaseDurationSeconds: 15 })]);
-    expect(memoizedExpectedRoutes({ snapshot: s, model: m, interfaces: lo, now: NOW }).routes.size).toBe(1);
-    expect(memoizedExpectedRoutes({ snapshot: s, model: m, interfaces: lo, now: NOW + 13_000 }).routes.size).toBe(1);
-    expect(memoizedExpectedRoutes({ snapshot: s, model: m, interfaces: lo, now: NOW + 13_001 }).routes.size).toBe(0);
+    expect(memo.expectedRoutes({ snapshot: s, model: m, interfaces: lo, now: NOW }).routes.size).toBe(1);
+    expect(memo.expectedRoutes({ snapshot: s, model: m, interfaces: lo, now: NOW + 13_000 }).routes.size).toBe(1);
+    expect(memo.expectedRoutes({ snapshot: s, model: m, interfaces: lo, now: NOW + 13_001 }).routes.size).toBe(0);
   });
 
   it('a clock that went back => recomputed', () => {
     const s = web();
-    const a = memoizedExpectedRoutes({ snapshot: s, model: model(), interfaces: lo, now: NOW });
-    expect(memoizedExpectedRoutes({ snapshot: s, model: model(), interfaces: lo, now: NOW - 1 })).not.toBe(a);
+    const a = memo.expectedRoutes({ snapshot: s, model: model(), interfaces: lo, now: NOW });
+    expect(memo.expectedRoutes({ snapshot: s, model: model(), interfaces: lo, now: NOW - 1 })).not.toBe(a);
   });
 });
 
@@ -113,15 +126,16 @@ describe('expectedRoutes with per-Service steps kept between calls', () => {
   });
 });
 
-describe('memoizedMergeExpected', () => {
+describe('ExpectedMemo.mergeExpected', () => {
+  const memo = new ExpectedMemo();
   const a = () => expectedRoutes({ snapshot: web(), model: model(), interfaces: lo, now: NOW });
   it('the same sets and ids => the same merged set; anything else => merged afresh, equal to mergeExpected()', () => {
     const x = a();
     const y = a();
-    const first = memoizedMergeExpected([{ id: 'p1', set: x }, { id: 'p2', set: y }]);
-    expect(memoizedMergeExpected([{ id: 'p1', set: x }, { id: 'p2', set: y }])).toBe(first);
+    const first = memo.mergeExpected([{ id: 'p1', set: x }, { id: 'p2', set: y }]);
+    expect(memo.mergeExpected([{ id: 'p1', set: x }, { id: 'p2', set: y }])).toBe(first);
     for (const parts of [[{ id: 'p1', set: x }], [{ id: 'p1', set: x }, { id: 'p3', set: y }], [{ id: 'p1', set: x }, { id: 'p2', set: a() }]]) {
-      const m = memoizedMergeExpected(parts);
+      const m = memo.mergeExpected(parts);
       expect(m).not.toBe(first);
       expect(m).toEqual(mergeExpected(parts));
     }

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../../src/core/report.ts';
+import { EvaluationCache, evaluate } from '../../src/core/report.ts';
 import { createMetrics, recordCheck } from '../../src/surface/metrics.ts';
 import { ep, kroute, model, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 
 const api = snapshot([svc('web', { ip: '10.0.0.5' }), svc('db', { ip: '10.0.0.6' })], [slice('web', 'IPv4', [ep('10.244.1.5')]), slice('db', 'IPv4', [ep('10.244.1.6')])]);
+/** One cache for the file, as the checker keeps one for its life. */
+const cache = new EvaluationCache();
 const check = (owned: ReturnType<typeof kroute>[]) =>
-  evaluate({ model: model(), now: NOW, kernel: { status: { state: 'ok' }, dump: { owned, foreign: [] }, interfaces: null }, kubernetes: { status: { state: 'ok' }, snapshot: api } }).report;
+  evaluate({ model: model(), now: NOW, kernel: { status: { state: 'ok' }, dump: { owned, foreign: [] }, interfaces: null }, kubernetes: { status: { state: 'ok' }, snapshot: api } }, cache).report;
 
 async function expectedSeries(m: ReturnType<typeof createMetrics>): Promise<string[]> {
   const text = await m.registry.getSingleMetricAsString('routewarden_expected_route_info');
