@@ -71,6 +71,7 @@ export interface MemoryKernel extends MemoryKernelHooks {
 }
 
 export interface MemoryKernelTable extends KernelTable, Omit<MemoryKernelHooks, 'remove'> {
+  applyAll: NonNullable<KernelTable['applyAll']>;
   /** Remove routes with this destination from `table` (default: this view's), whatever their device or protocol. */
   remove(key: { readonly destination: string; readonly table?: TableId }): number;
   /** The next `op` call on this table fails with `code` and changes nothing. Calls queue up. */
@@ -249,6 +250,9 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
       }
     };
 
+    const change = (op: 'add' | 'delete', spec: RouteSpec): void =>
+      operate(op, `${op === 'add' ? 'adding' : 'deleting'} route ${describeRoute(spec)}`, spec, () => (op === 'add' ? add(spec) : del(spec)));
+
     const view: MemoryKernelTable = {
       ...hooks,
       remove: (key) => hooks.remove({ destination: key.destination, table: key.table ?? table }),
@@ -265,10 +269,23 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
         });
       },
       async add(spec) {
-        operate('add', `adding route ${describeRoute(spec)}`, spec, () => add(spec));
+        change('add', spec);
       },
       async delete(spec) {
-        operate('delete', `deleting route ${describeRoute(spec)}`, spec, () => del(spec));
+        change('delete', spec);
+      },
+      // As the netlink adapter: every change is tried whatever happens to the
+      // others, one result each (null, or what add()/delete() would throw), so
+      // in-process repairs take the path production takes.
+      async applyAll(list) {
+        return list.map((c) => {
+          try {
+            change(c.op, c.route);
+            return null;
+          } catch (err) {
+            return err instanceof KernelError ? err : new KernelError('EIO', `${c.op === 'add' ? 'adding' : 'deleting'} route ${describeRoute(c.route)}: ${String(err)}`);
+          }
+        });
       },
       async interfaces() {
         if (closed) throw new KernelError('EIO', 'listing interfaces: kernel table is closed');

@@ -375,6 +375,41 @@ export const kernelContractCases: readonly ContractCase[] = [
       await expectCode(k.add(spec('10.0.0.5/32')), 'EIO');
     },
   },
+  {
+    name: 'applyAll tries every change and answers each as add/delete would: done, EEXIST, ESRCH, ENODEV, EINVAL',
+    async run(env) {
+      const k = await env.open(TABLE, PROTO);
+      if (!k.applyAll) throw new Error('this kernel table has no applyAll(): repairs would not take the production path');
+      await k.add(spec('10.0.0.1/32'));
+      const changes = [
+        { op: 'add', route: spec('10.0.0.2/32') },
+        { op: 'add', route: spec('10.0.0.1/32') },
+        { op: 'delete', route: spec('10.0.0.9/32') },
+        { op: 'add', route: spec('10.0.0.3/32', { device: 'nosuchdev0' }) },
+        { op: 'add', route: spec('10.0.1.5/24') },
+        { op: 'add', route: spec('fd00::2/128') },
+        { op: 'delete', route: spec('10.0.0.1/32') },
+      ] as const;
+      const results = await k.applyAll(changes);
+      expect(results.map((r) => (r === null ? null : r.code))).toEqual([null, 'EEXIST', 'ESRCH', 'ENODEV', 'EINVAL', null, null]);
+      expect(results[1]!.message).toBe('adding route 10.0.0.1/32 dev lo table 198: EEXIST (File exists)');
+      // Each error is the one add()/delete() throws for the same change.
+      for (const [i, c] of changes.entries()) {
+        if (results[i] === null || i === 1) continue;
+        const alone = await kernelErrorOf(c.op === 'add' ? k.add(c.route) : k.delete(c.route));
+        expect(alone.message).toBe(results[i]!.message);
+      }
+      expect(normalised(await k.dump())).toEqual({ owned: [kubeVipV4('10.0.0.2/32'), kubeVipV6('fd00::2/128')], foreign: [] });
+    },
+  },
+  {
+    name: 'applyAll of nothing is nothing',
+    async run(env) {
+      const k = await env.open(TABLE, PROTO);
+      expect(await k.applyAll!([])).toEqual([]);
+      expect(await k.dump()).toEqual({ owned: [], foreign: [] });
+    },
+  },
 ];
 
 /** Register every contract case as an `it`, each in a fresh environment from `harness`. */

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { KernelError } from '../../src/core/ports.ts';
 import { routeProtocol, tableId } from '../../src/core/types.ts';
 import { createNetlinkKernelTable } from '../../src/kernel/netlink.ts';
-import type { DriverMessage, DriverRequest } from './kernel-remote.ts';
+import type { DriverMessage, DriverRequest, WireOutcome } from './kernel-remote.ts';
 
 const { values } = parseArgs({ options: { table: { type: 'string' }, protocol: { type: 'string' } } });
 const table = createNetlinkKernelTable({
@@ -37,6 +37,8 @@ async function handle(request: DriverRequest): Promise<unknown> {
       return table.add(request.route);
     case 'delete':
       return table.delete(request.route);
+    case 'apply-all':
+      return (await table.applyAll!(request.changes)).map((e): WireOutcome => (e === null ? null : { code: e.code, message: e.message }));
     case 'interfaces':
       return table.interfaces();
     case 'subscribe-events':

@@ -6,13 +6,17 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { InterfaceInfo } from '../../src/core/cluster.ts';
-import { KernelError, type KernelErrorCode, type KernelTable } from '../../src/core/ports.ts';
+import { KernelError, type KernelErrorCode, type KernelTable, type RouteChange } from '../../src/core/ports.ts';
 import type { KernelDump, RouteProtocol, RouteSpec, TableId } from '../../src/core/types.ts';
 import { killAndWait, type Netns } from './netns.ts';
 
 export type DriverRequest =
   | { readonly id: number; readonly op: 'dump' | 'interfaces' | 'subscribe-events' | 'unsubscribe-events' | 'close' }
-  | { readonly id: number; readonly op: 'add' | 'delete'; readonly route: RouteSpec };
+  | { readonly id: number; readonly op: 'add' | 'delete'; readonly route: RouteSpec }
+  | { readonly id: number; readonly op: 'apply-all'; readonly changes: readonly RouteChange[] };
+
+/** applyAll()'s results on the wire: null, or the KernelError's code and message. */
+export type WireOutcome = { readonly code: KernelErrorCode; readonly message: string } | null;
 
 export type DriverMessage =
   | { readonly ready: true }
@@ -56,10 +60,10 @@ export function createRemoteKernelTable(options: RemoteKernelTableOptions): Prom
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
 
-  const call = (op: Op, route?: RouteSpec): Promise<unknown> => {
+  const call = (op: Op, route?: RouteSpec, changes?: readonly RouteChange[]): Promise<unknown> => {
     if (exited) return Promise.reject(gone());
     const id = nextId++;
-    const request = (route ? { id, op, route } : { id, op }) as DriverRequest;
+    const request = (changes ? { id, op, changes } : route ? { id, op, route } : { id, op }) as DriverRequest;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
       child.stdin?.write(`${JSON.stringify(request)}\n`);
@@ -74,6 +78,10 @@ export function createRemoteKernelTable(options: RemoteKernelTableOptions): Prom
     },
     delete: async (route) => {
       await call('delete', route);
+    },
+    applyAll: async (changes) => {
+      const outcomes = (await call('apply-all', undefined, changes)) as WireOutcome[];
+      return outcomes.map((o) => (o === null ? null : new KernelError(o.code, o.message)));
     },
     interfaces: () => call('interfaces') as Promise<InterfaceInfo[]>,
     subscribe(onChange) {
