@@ -3,6 +3,7 @@
 // What must hold whatever happens: the namespace, the processes in it and the
 // port are gone when the demo is.
 
+import { PATIENCE_MS } from '../helpers/patience.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,7 +32,7 @@ describeIfRoot('routewarden demo in a network namespace (root)', () => {
     expect(existsSync(socketDir)).toBe(true);
     killed.child.kill('SIGKILL');
     await finished(killed, 10_000);
-    await expect.poll(() => orphaned.filter(alive), { timeout: 15_000 }).toEqual([]);
+    await expect.poll(() => orphaned.filter(alive), { timeout: PATIENCE_MS }).toEqual([]);
     expect(namespaces()).toContain(stale);
     // The child, last to leave, removed the socket and the directory.
     expect(existsSync(socketDir)).toBe(false);

@@ -2,6 +2,7 @@
 // in a child process, reading what it prints, optionally on a pseudo-terminal
 // (util-linux `script`) so that --step and Ctrl-C behave as at a keyboard.
 
+import { PATIENCE_MS } from '../helpers/patience.ts';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -55,7 +56,7 @@ export function startDemo(args: readonly string[], opts: { pty?: boolean; env?: 
     output: () => out,
     exited,
     type: (text) => void child.stdin!.write(text),
-    waitFor(re, timeoutMs = 30_000) {
+    waitFor(re, timeoutMs = PATIENCE_MS) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
           const m = re.exec(out);
@@ -83,7 +84,7 @@ export function startDemo(args: readonly string[], opts: { pty?: boolean; env?: 
 }
 
 /** The exit of a demo, or a failure with its output when it takes longer than `timeoutMs`. */
-export async function finished(demo: DemoProcess, timeoutMs = 50_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+export async function finished(demo: DemoProcess, timeoutMs = 2 * PATIENCE_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

@@ -5,6 +5,7 @@
 // itself, and at a phone's width nothing overflows sideways.
 // Screenshots go to test-artifacts/ for a person to look at.
 
+import { PATIENCE_MS } from '../helpers/patience.ts';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +60,7 @@ async function view(page: Page): Promise<PageView> {
 
 /** Text of one element (the locator waits for it, across the page's own reloads). */
 async function text(page: Page, selector: string): Promise<string> {
-  return (await page.locator(selector).textContent({ timeout: 5_000 })) ?? '';
+  return (await page.locator(selector).textContent({ timeout: PATIENCE_MS })) ?? '';
 }
 
 async function shoot(page: Page, name: string): Promise<void> {
@@ -127,7 +128,7 @@ describe.skipIf(!haveChromium)('the status page during the demo, in headless chr
         }
         if (at === 'seed-762/restart') {
           // Repaired. The open page was not reloaded by us: it refreshes itself.
-          await expect.poll(async () => (await view(page)).state, { timeout: 15_000 }).toBe('in sync');
+          await expect.poll(async () => (await view(page)).state, { timeout: PATIENCE_MS }).toBe('in sync');
           expect((await view(page)).rows).toEqual({ '192.0.2.11/32': 'ok', '192.0.2.20/32': 'ok' });
           await shoot(page, 'demo-seed-762-repaired');
         }

@@ -2,6 +2,7 @@
 // client-node: a double on a loopback port, a KubeConfig for it, and a poll
 // helper (assertions wait on conditions with a deadline, never on sleeps).
 
+import { PATIENCE_MS } from './patience.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createApiDouble, type ApiDouble, type ApiDoubleOptions } from '../../tools/apidouble/index.ts';
 
@@ -30,7 +31,7 @@ export async function waitFor<T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   opts: { timeoutMs?: number; intervalMs?: number; describe?: () => unknown } = {},
 ): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? PATIENCE_MS);
   let lastError: unknown;
   for (;;) {
     try {

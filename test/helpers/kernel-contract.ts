@@ -4,6 +4,7 @@
 // adapter in a network namespace (test/integration/kernel-netlink.test.ts).
 // When the kernel and the fake disagree, the kernel is right: fix the fake.
 
+import { PATIENCE_MS } from './patience.ts';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { KernelError, type KernelErrorCode, type KernelTable } from '../../src/core/ports.ts';
 import {
@@ -59,12 +60,12 @@ export function spec(destination: string, overrides: Partial<RouteSpec> = {}): R
   return { family: familyOf(destination), destination, table: TABLE, protocol: PROTO, type: RTN_UNICAST, device: 'lo', ...overrides };
 }
 
-/** Poll `condition` until it holds or `timeoutMs` passes; no fixed sleeps. */
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<number> {
+/** Polls `condition`; gives up after PATIENCE_MS (a bound on hangs, not a speed test). */
+export async function waitFor(condition: () => boolean, what: string): Promise<void> {
   const start = performance.now();
   for (;;) {
-    if (condition()) return performance.now() - start;
-    if (performance.now() - start > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    if (condition()) return;
+    if (performance.now() - start > PATIENCE_MS) throw new Error(`${what}: not within ${PATIENCE_MS} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -326,15 +327,14 @@ export const kernelContractCases: readonly ContractCase[] = [
     },
   },
   {
-    name: 'a subscriber hears about an external route added to the table within a second',
+    name: 'a subscriber hears about an external route added to the table',
     async run(env) {
       const k = await env.open(TABLE, PROTO);
       let calls = 0;
       const unsubscribe = k.subscribe(() => calls++);
       await k.dump(); // a round trip: the subscription is live once this returns
-      const start = performance.now();
       await env.externalAdd([{ destination: '10.0.0.20/32', table: TABLE, protocol: PROTO, device: 'lo' }]);
-      await waitFor(() => calls > 0, 1000 - (performance.now() - start), 'route notification');
+      await waitFor(() => calls > 0, 'route notification');
       unsubscribe();
     },
   },
@@ -347,10 +347,10 @@ export const kernelContractCases: readonly ContractCase[] = [
       const unsubscribe = k.subscribe(() => calls++);
       await k.dump();
       await env.externalAdd([{ destination: '10.0.0.21/32', table: TABLE, protocol: PROTO_STATIC, device: 'lo' }]);
-      await waitFor(() => calls > 0, 2000, 'foreign route notification');
+      await waitFor(() => calls > 0, 'foreign route notification');
       const before = calls;
       await env.setInterfaceUp('rw-d', false);
-      await waitFor(() => calls > before, 2000, 'link notification');
+      await waitFor(() => calls > before, 'link notification');
       unsubscribe();
     },
   },

@@ -3,6 +3,7 @@
 // `ip -n <ns> ...` or `ip netns exec <ns> ...`, and every namespace is deleted
 // on destroy() (and, as a last resort, when the test process exits).
 
+import { PATIENCE_MS } from './patience.ts';
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { describe } from 'vitest';
@@ -51,7 +52,7 @@ export function describeIfRoot(name: string, fn: () => void): void {
 
 function run(file: string, args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
-    const child = execFile(file, args, { timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(file, args, { timeout: options.timeoutMs ?? PATIENCE_MS, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ stdout, stderr: stderr || (err && typeof err.code !== 'number' ? err.message : ''), code });
     });
@@ -184,7 +185,7 @@ process.stdin.resume();
  * Unix socket `socketPath` on the filesystem. Unix sockets are reachable from
  * any network namespace; the host's loopback is not. Resolves once listening.
  */
-export function forwardTcpToUnix(ns: Netns, port: number, socketPath: string, timeoutMs = 10_000): Promise<TcpForwarder> {
+export function forwardTcpToUnix(ns: Netns, port: number, socketPath: string, timeoutMs = PATIENCE_MS): Promise<TcpForwarder> {
   const child = ns.spawn([process.execPath, '-e', FORWARDER, String(port), socketPath]);
   return new Promise((resolve, reject) => {
     let stdout = '';
@@ -243,7 +244,7 @@ export interface HostExposure {
  * Make TCP 127.0.0.1:<port> inside `ns` reachable from the host's loopback:
  * host TCP -> Unix socket (a file, visible from both) -> namespace TCP.
  */
-export async function exposeToHost(ns: Netns, port: number, socketPath: string, timeoutMs = 10_000): Promise<HostExposure> {
+export async function exposeToHost(ns: Netns, port: number, socketPath: string, timeoutMs = PATIENCE_MS): Promise<HostExposure> {
   const child = ns.spawn([process.execPath, '-e', UNIX_TO_TCP, socketPath, String(port)]);
   await new Promise<void>((resolve, reject) => {
     let out = '';

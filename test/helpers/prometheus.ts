@@ -8,6 +8,7 @@
 //   const alerts = await prom.alerts();
 //   await prom.stop();
 
+import { PATIENCE_MS } from './patience.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -115,7 +116,7 @@ export async function freePort(): Promise<number> {
 export async function pollUntil<T>(
   what: string,
   check: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
+  timeoutMs = PATIENCE_MS,
   intervalMs = 100,
   context: () => string = () => '',
 ): Promise<T> {
@@ -295,7 +296,7 @@ async function launch(opts: LoopbackServerOptions, port: number): Promise<Loopba
     clearTimeout(timer);
   };
 
-  const waitFor = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> =>
+  const waitFor = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = PATIENCE_MS): Promise<T> =>
     pollUntil(what, check, timeoutMs, 100, () => `${opts.name} log (tail):\n${logs().slice(-3000)}`);
 
   try {

@@ -3,6 +3,7 @@
 // from inside the namespace through a TCP->unix forwarder), and the real
 // `routewarden` CLI run inside the namespace exactly as a user runs it.
 
+import { PATIENCE_MS } from './patience.ts';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,7 +100,7 @@ export async function createWorld(): Promise<World> {
         const timer = setTimeout(() => {
           child.kill('SIGKILL');
           reject(new Error(`routewarden ${args.join(' ')} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
-        }, opts?.timeoutMs ?? 45_000);
+        }, opts?.timeoutMs ?? PATIENCE_MS);
         child.once('exit', (code) => {
           clearTimeout(timer);
           resolve({ code, stdout, stderr });
@@ -117,8 +118,9 @@ export async function createWorld(): Promise<World> {
 }
 
 /** Poll until `fn` returns a truthy value or the deadline passes. */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
+/** Polls `fn` until it yields a value; gives up after PATIENCE_MS (a bound on hangs, not a speed test). */
+export async function eventually<T>(fn: () => Promise<T> | T, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + PATIENCE_MS;
   let lastErr: unknown;
   for (;;) {
     try {

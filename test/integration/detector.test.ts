@@ -2,6 +2,7 @@
 // network namespace (a real kernel table) against the Kubernetes API double
 // over the real list/watch protocol, through @kubernetes/client-node.
 
+import { PATIENCE_MS } from '../helpers/patience.ts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { endpointSlice, lease, service } from '../../tools/apidouble/index.ts';
@@ -150,18 +151,18 @@ describeIfRoot('routewarden run reacts to the kernel and the API', () => {
       const m = new RegExp(`^${name}\\{family="${family}"\\} (\\S+)$`, 'm').exec(body);
       return m ? Number(m[1]) : NaN;
     };
-    await eventually(async () => (await get('/readyz')).status === 200, 20_000, `readiness (logs: ${logs})`);
+    await eventually(async () => (await get('/readyz')).status === 200, `readiness (logs: ${logs})`);
     let metrics = (await get('/metrics')).body;
     expect(gauge(metrics, 'routewarden_missing_routes', 'ipv4')).toBe(1);
 
     await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
-    await eventually(async () => gauge((await get('/metrics')).body, 'routewarden_missing_routes', 'ipv4') === 0, 5_000, 'missing route to clear after ip route add');
+    await eventually(async () => gauge((await get('/metrics')).body, 'routewarden_missing_routes', 'ipv4') === 0, 'missing route to clear after ip route add');
     await w.ip('route add 10.0.0.99/32 dev lo table 198 proto 248');
-    await eventually(async () => gauge((await get('/metrics')).body, 'routewarden_orphan_routes', 'ipv4') === 1, 5_000, 'orphan after ip route add');
+    await eventually(async () => gauge((await get('/metrics')).body, 'routewarden_orphan_routes', 'ipv4') === 1, 'orphan after ip route add');
 
     // A Service change in the API double is seen through the watch, too.
     w.api.delete('Service', 'default', 'web');
-    await eventually(async () => gauge((await get('/metrics')).body, 'routewarden_orphan_routes', 'ipv4') === 2, 5_000, 'orphan after Service deletion');
+    await eventually(async () => gauge((await get('/metrics')).body, 'routewarden_orphan_routes', 'ipv4') === 2, 'orphan after Service deletion');
 
     const drift = JSON.parse((await get('/drift')).body) as Report;
     expect(drift.orphans.map((o) => o.destination).sort()).toEqual(['10.0.0.5/32', '10.0.0.99/32']);
@@ -184,15 +185,15 @@ describeIfRoot('routewarden run reacts to the kernel and the API', () => {
     // An API outage: run keeps serving, says the source is down, reports no drift from it.
     await w.api.outage(true);
     try {
-      await eventually(async () => /^routewarden_source_up\{source="kubernetes"\} 0$/m.test((await get('/metrics')).body), 20_000, 'kubernetes source down');
-      await eventually(async () => (JSON.parse((await get('/drift')).body) as Report).sources.kubernetes !== 'ok', 10_000, 'report says kubernetes not ok');
+      await eventually(async () => /^routewarden_source_up\{source="kubernetes"\} 0$/m.test((await get('/metrics')).body), 'kubernetes source down');
+      await eventually(async () => (JSON.parse((await get('/drift')).body) as Report).sources.kubernetes !== 'ok', 'report says kubernetes not ok');
       const during = JSON.parse((await get('/drift')).body) as Report;
       expect(during.orphans).toEqual([]);
       expect((await get('/healthz')).status).toBe(200);
     } finally {
       await w.api.outage(false);
     }
-    await eventually(async () => /^routewarden_source_up\{source="kubernetes"\} 1$/m.test((await get('/metrics')).body), 30_000, 'kubernetes source back');
+    await eventually(async () => /^routewarden_source_up\{source="kubernetes"\} 1$/m.test((await get('/metrics')).body), 'kubernetes source back');
 
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -205,7 +206,7 @@ describe('bad input', () => {
     spawnSync(process.execPath, [new URL('../../bin/routewarden.js', import.meta.url).pathname, ...args], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', NODE_NAME: 'worker-1', ...env },
-      timeout: 20_000,
+      timeout: PATIENCE_MS,
     });
   it.each([
     [['check', '--table', '0'], {}, 'routewarden: invalid --table "0": must be an integer from 1 to 4294967295'],

@@ -3,6 +3,7 @@
 // in-memory table passes), then what only the real adapter has to prove:
 // permissions, process lifetime, kernel notifications without routes.
 
+import { PATIENCE_MS } from '../helpers/patience.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { KernelTable } from '../../src/core/ports.ts';
 import {
@@ -64,7 +65,7 @@ const withTable = (body: string): string => `
 /** Run a TypeScript snippet with Node inside `ns`, optionally as an unprivileged user. */
 async function runSnippet(ns: Netns, code: string, unprivileged: boolean): Promise<{ stdout: string; stderr: string; code: number }> {
   const user = unprivileged ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-  return ns.exec([...user, process.execPath, '--input-type=module-typescript', '-e', code], { timeoutMs: 20_000 });
+  return ns.exec([...user, process.execPath, '--input-type=module-typescript', '-e', code], { timeoutMs: PATIENCE_MS });
 }
 
 describeIfRoot('netlink kernel table beyond the contract', () => {
@@ -135,7 +136,7 @@ describeIfRoot('netlink kernel table beyond the contract', () => {
       await k.dump(); // the kernel has delivered the first notification by now
       const afterForeignTable = calls;
       await ns.ip(`route add 10.3.0.10/32 dev lo table ${TABLE} proto ${PROTO}`);
-      await waitFor(() => calls > afterForeignTable, 1000, 'notification for our table');
+      await waitFor(() => calls > afterForeignTable, 'notification for our table');
       expect(afterForeignTable).toBe(0);
     } finally {
       await k.close();

@@ -38,7 +38,7 @@ function monitorDeletions(w: World): { deleted: () => string[]; stop: () => Prom
       await w.ip('route replace 192.0.2.254/32 dev lo table 4242');
       await w.ip('route del 192.0.2.254/32 dev lo table 4242');
       return out.includes('Deleted 192.0.2.254');
-    }, 10_000, 'ip monitor to subscribe');
+    }, 'ip monitor to subscribe');
   })();
   return {
     ready,
@@ -104,7 +104,7 @@ describeIfRoot('check --remediate', () => {
       const r = await w.cli(['check', '--remediate', '--strategy', strategy]);
       expect(r.code, r.stderr).toBe(0);
       // Let the monitor drain what the kernel already sent.
-      await eventually(() => mon.deleted().includes('10.0.0.5'), 5_000, 'the orphan deletion to show');
+      await eventually(() => mon.deleted().includes('10.0.0.5'), 'the orphan deletion to show');
       const deletedExpected = mon.deleted().filter((d) => d === '10.0.0.7');
       await mon.stop();
       if (strategy === 'surgical') expect(deletedExpected).toEqual([]);
@@ -193,7 +193,7 @@ describeIfRoot('check --remediate', () => {
     const mon = monitorDeletions(w);
     await mon.ready;
     const child = w.spawnCli(['check', '--remediate', '--strategy', 'flush-rebuild', '--max-deletions', '100000']);
-    await eventually(() => mon.deleted().length > 0, 30_000, 'the flush to start deleting');
+    await eventually(() => mon.deleted().length > 0, 'the flush to start deleting');
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     await mon.stop();
@@ -222,9 +222,9 @@ describeIfRoot('run --remediate', () => {
     const child = w.spawnCli(['run', '--listen', '127.0.0.1:19801', '--interval', '1s', '--remediate', '--strategy', 'surgical', '--grace', '3s', '--min-repair-interval', '1s']);
     try {
       const metrics = async () => (await w.get(19801, '/metrics')).body;
-      await eventually(async () => sample(await metrics(), 'routewarden_remediation_blocked_total', 'reason="grace_period"') >= 1, 20_000, 'a grace-period block');
+      await eventually(async () => sample(await metrics(), 'routewarden_remediation_blocked_total', 'reason="grace_period"') >= 1, 'a grace-period block');
       expect(await ownedRoutes(w)).toContain('10.0.0.5/32 lo');
-      await eventually(async () => sample(await metrics(), 'routewarden_remediations_total', 'strategy="surgical",result="success"') === 1, 20_000, 'a successful repair');
+      await eventually(async () => sample(await metrics(), 'routewarden_remediations_total', 'strategy="surgical",result="success"') === 1, 'a successful repair');
       expect(await ownedRoutes(w)).toEqual(EXPECTED_AFTER);
       const m = await metrics();
       expect(sample(m, 'routewarden_remediated_routes_total', 'action="add"')).toBe(2);
@@ -245,7 +245,7 @@ describeIfRoot('run --remediate', () => {
     const child = w.spawnCli(['run', '--listen', '127.0.0.1:19802', '--interval', '1s', '--remediate', '--strategy', 'surgical', '--grace', '0s', '--min-repair-interval', '2s']);
     const started = Date.now();
     try {
-      await eventually(async () => (await w.get(19802, '/readyz')).status === 200, 20_000, 'readiness');
+      await eventually(async () => (await w.get(19802, '/readyz')).status === 200, 'readiness');
       // The writer adds stray routes and takes them back, as a confused kube-vip would.
       for (let i = 0; i < 20; i++) {
         await w.ip(`route add 10.3.0.${i + 1}/32 dev lo table 198 proto 248`).catch(() => '');

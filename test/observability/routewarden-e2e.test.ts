@@ -46,7 +46,7 @@ suite('a real Prometheus scraping a real routewarden run', () => {
     await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248 scope global');
     // Dry-run repair: the plan is counted (repair panels get data) and the drift stays for the alerts.
     run = w.spawnCli(['run', '--listen', `127.0.0.1:${PORT}`, '--interval', '1s', '--remediate', '--dry-run', '--grace', '0s', '--min-repair-interval', '1s']);
-    await eventually(async () => (await w.get(PORT, '/readyz')).status === 200, 20_000, 'routewarden ready');
+    await eventually(async () => (await w.get(PORT, '/readyz')).status === 200, 'routewarden ready');
     exposed = await exposeToHost(w.ns, PORT, join(dir, 'metrics.sock'));
     const rules = join(dir, 'routewarden.rules.yaml');
     writeFileSync(rules, renderRules(withShortFor(config, '5s')));
