@@ -2,7 +2,7 @@
 // Pure. Label selectors are the one parser of core/label-selector.ts; field
 // selectors follow k8s.io/apimachinery/pkg/fields, reduced to what clients send.
 
-import { parseLabelSelector as parseLabels, SelectorError } from '../core/label-selector.ts';
+import { parseLabelSelector as parseLabels, SelectorError } from '../../src/core/label-selector.ts';
 
 export { SelectorError };
 
