@@ -35,7 +35,8 @@ module.exports = {
     },
     {
       name: 'app-owns-its-ports',
-      comment: 'src/app imports core and kubevip only: settings types and observer interfaces are its own (src/app/ports.ts); cli passes the adapters and surface implements the observers.',
+      comment:
+        'src/app imports core and kubevip only: settings types and observer interfaces are its own (src/app/ports.ts); cli passes the adapters and surface implements the observers.',
       severity: 'error',
       from: { path: '^src/app/' },
       to: { path: '^(src|tools)/', pathNot: ['^src/(app|core|kubevip)/'] },

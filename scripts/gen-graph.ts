@@ -26,15 +26,17 @@ export interface FolderEdge {
   readonly dynamic: boolean;
 }
 
-/**
- * dependency-cruiser's result for `paths` under `baseDir`, with the options
- * and rules of `configFile` (the repository's own by default) and `extra`.
- */
-export async function cruiseWith(paths: string[], extra: ICruiseOptions = {}, baseDir = ROOT, configFile = join(ROOT, '.dependency-cruiser.cjs')): Promise<ICruiseResult> {
-  const options = await extractDepcruiseOptions(configFile);
+/** dependency-cruiser's result for `paths` under `baseDir`, with .dependency-cruiser.cjs's options and rules and `extra`. */
+export async function cruiseWith(paths: string[], extra: ICruiseOptions = {}, baseDir = ROOT): Promise<ICruiseResult> {
+  const options = await extractDepcruiseOptions(join(ROOT, '.dependency-cruiser.cjs'));
   // The config names tsconfig.json relative to the working directory (as the CLI runs it): make it absolute.
   const tsConfig = join(ROOT, 'tsconfig.json');
-  const { output } = await cruise(paths, { ...options, tsConfig: { fileName: tsConfig }, baseDir, outputType: 'json', ...extra }, {}, { tsConfig: extractTSConfig(tsConfig) });
+  const { output } = await cruise(
+    paths,
+    { ...options, tsConfig: { fileName: tsConfig }, baseDir, outputType: 'json', ...extra },
+    {},
+    { tsConfig: extractTSConfig(tsConfig) },
+  );
   return typeof output === 'string' ? (JSON.parse(output) as ICruiseResult) : output;
 }
 

@@ -21,9 +21,6 @@ export const ANNOTATION = {
   egressIPv6: 'kube-vip.io/egress-ipv6',
 } as const;
 
-/** The label kube-vip (and the API server) put on a Service's EndpointSlices. */
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-
 /** Tracker object kube-vip uses for the control-plane VIP; shown as the "service". */
 export const CONTROL_PLANE = 'control-plane';
 

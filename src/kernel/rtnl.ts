@@ -15,7 +15,6 @@ import { errnoName, errnoNameOf } from './errors.ts';
 export const NETLINK_ROUTE = 0;
 
 export const NLM_F_REQUEST = 0x1;
-export const NLM_F_MULTI = 0x2;
 export const NLM_F_ACK = 0x4;
 /** The dump was interrupted by a concurrent change: its content may be inconsistent. */
 export const NLM_F_DUMP_INTR = 0x10;

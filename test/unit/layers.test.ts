@@ -15,7 +15,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 type Cruise = Awaited<ReturnType<typeof cruiseWith>>;
 /** `rule: from -> to`, a package by its name (wherever node_modules really is). */
 const violations = (r: Cruise): string[] =>
-  [...new Set(r.summary.violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+).*$/, 'node_modules/$1')}`))].sort();
+  [
+    ...new Set(r.summary.violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+).*$/, 'node_modules/$1')}`)),
+  ].sort();
 
 describe('the layers of src/ and tools/', () => {
   it('break none of the rules of .dependency-cruiser.cjs', async () => {

@@ -202,26 +202,3 @@ export function pod(input: PodInput): KubeObject {
     status: { phase: input.phase ?? 'Running' },
   };
 }
-
-export interface NodeInput {
-  readonly name: string;
-  readonly internalIPs?: readonly string[];
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly ready?: boolean;
-}
-
-export function node(input: NodeInput): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: input.name, labels: { 'kubernetes.io/hostname': input.name, ...input.labels } },
-    spec: {},
-    status: {
-      addresses: [
-        ...(input.internalIPs ?? []).map((address) => ({ type: 'InternalIP', address })),
-        { type: 'Hostname', address: input.name },
-      ],
-      conditions: [{ type: 'Ready', status: input.ready === false ? 'False' : 'True' }],
-    },
-  };
-}

@@ -13,11 +13,10 @@ import { createHandler, sendStatus, type FaultState, type OutageMode, type Watch
 import { Counters, type ApiDoubleStats, type Verb } from './stats.ts';
 import { Store, type KubeObject } from './store.ts';
 
-export { endpointSlice, lease, microTime, node, pod, service } from './builders.ts';
-export type { EndpointInput, EndpointSliceInput, LeaseInput, NodeInput, PodInput, ServiceSpecInput } from './builders.ts';
+export { endpointSlice, lease, pod, service } from './builders.ts';
 export type { KindName, ResourceId } from './resources.ts';
 export type { ApiDoubleStats, Verb } from './stats.ts';
-export type { KubeObject, ObjectMeta } from './store.ts';
+export type { KubeObject } from './store.ts';
 export type { OutageMode } from './server.ts';
 
 export interface ApiDoubleOptions {
