@@ -9,6 +9,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { createKubeClusterSource } from '../../src/kube/source.ts';
+import { PATIENCE_MS } from './patience.ts';
 
 const [kubeconfigPath, mode] = process.argv.slice(2);
 if (kubeconfigPath === undefined || (mode !== 'synced' && mode !== 'failing')) {
@@ -23,7 +24,7 @@ if (kubeconfigPath === undefined || (mode !== 'synced' && mode !== 'failing')) {
     console.error(`never reached ${want}: ${JSON.stringify(source.status())}`);
     process.exitCode = 1;
     void source.stop();
-  }, 10_000);
+  }, PATIENCE_MS);
   const done = source.onChange(() => {
     if (source.status().state !== want) return;
     done();
