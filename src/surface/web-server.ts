@@ -125,7 +125,7 @@ function tlsOptions(t: TlsSettings, prefix: string): NonNullable<LoadedWebConfig
   try {
     createSecureContext(options);
   } catch (err) {
-    throw new WebConfigError(`${prefix}: tls_server_config: ${oneLine((err as Error).message)} (cert_file ${t.certFile}, key_file ${t.keyFile})`);
+    throw new WebConfigError(`${prefix}: tls_server_config: ${oneLine((err as Error).message).replace(/^error:[0-9A-Fa-f]+:[^:]*::?/, '')} (cert_file ${t.certFile}, key_file ${t.keyFile})`);
   }
   return options;
 }
