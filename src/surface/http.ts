@@ -5,6 +5,7 @@
 import express from 'express';
 import type { Express } from 'express';
 import { Registry } from 'prom-client';
+import type { Metric } from 'prom-client';
 import type { Report } from '../core/report.ts';
 import { renderStatusPage } from './status-page.ts';
 
@@ -82,9 +83,16 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
   return accept !== undefined && /(^|,)\s*application\/openmetrics-text\s*(;|,|$)/i.test(accept) && !/application\/openmetrics-text[^,]*;\s*q=0(\.0*)?\s*(,|$)/i.test(accept);
 }
 
-/** The same metric objects, rendered in OpenMetrics (prom-client's format switch is per registry). */
+/**
+ * The same metrics in an OpenMetrics registry (prom-client's format switch is
+ * per registry). Each metric is wrapped in an object inheriting from it:
+ * prom-client's OpenMetrics rendering renames counters in place (drops
+ * `_total` from `metric.name`), which on the shared objects would break every
+ * later text-format scrape; the rename lands on the wrapper instead.
+ */
 function openMetricsView(registry: Registry): Registry {
-  const view = Registry.merge([registry]) as Registry;
+  const view = new Registry();
   view.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as typeof Registry.PROMETHEUS_CONTENT_TYPE);
+  for (const metric of registry.getMetricsAsArray()) view.registerMetric(Object.create(metric) as Metric);
   return view;
 }
