@@ -21,9 +21,9 @@ export class WebConfigError extends Error {
 }
 
 /** exporter-toolkit's client_auth_type values (RequireClientCert is its old alias of RequireAnyClientCert). */
-export type ClientAuth = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
+type ClientAuth = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
 
-export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
 export interface TlsSettings {
   /** Absolute paths (relative ones are resolved against the web config file's folder, as exporter-toolkit does). */
@@ -51,7 +51,7 @@ export interface WebConfig {
 }
 
 /** Go's crypto/tls.CipherSuites() names → OpenSSL names. TLS 1.3 suites keep their names. */
-export const GO_CIPHERS: Readonly<Record<string, string>> = {
+const GO_CIPHERS: Readonly<Record<string, string>> = {
   TLS_RSA_WITH_AES_128_CBC_SHA: 'AES128-SHA',
   TLS_RSA_WITH_AES_256_CBC_SHA: 'AES256-SHA',
   TLS_RSA_WITH_AES_128_GCM_SHA256: 'AES128-GCM-SHA256',
@@ -79,7 +79,7 @@ export const GO_CIPHERS: Readonly<Record<string, string>> = {
 const TLS13_SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 
 /** exporter-toolkit's curve names → OpenSSL group names. */
-export const GO_CURVES: Readonly<Record<string, string>> = {
+const GO_CURVES: Readonly<Record<string, string>> = {
   CurveP256: 'P-256',
   CurveP384: 'P-384',
   CurveP521: 'P-521',

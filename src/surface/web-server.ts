@@ -28,7 +28,7 @@ import type { Logger } from './logger.ts';
 export { WebConfigError } from './web-config.ts';
 
 /** A loaded configuration with the certificate bytes it names. */
-export interface LoadedWebConfig {
+interface LoadedWebConfig {
   readonly config: WebConfig;
   /** Options for https.createServer / setSecureContext; null without TLS. */
   readonly tls: (HttpsOptions & { requestCert: boolean; rejectUnauthorized: boolean }) | null;
@@ -144,7 +144,7 @@ function signatureOf(path: string, config: WebConfig): string {
 }
 
 /** Whether a TLS connection's client certificate satisfies client_auth_type. */
-export function clientCertAllowed(socket: TLSSocket, config: WebConfig): boolean {
+function clientCertAllowed(socket: TLSSocket, config: WebConfig): boolean {
   const auth = config.tls?.clientAuth ?? 'NoClientCert';
   if (auth === 'NoClientCert' || auth === 'RequestClientCert') return true;
   const given = Object.keys(socket.getPeerCertificate() ?? {}).length > 0;

@@ -15,7 +15,7 @@ import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, renderRules } from '../../alerts/generate.ts';
 import { withShortFor } from '../../alerts/rules.ts';
-import { endpointSlice, service } from '../../src/apidouble/index.ts';
+import { endpointSlice, service } from '../../tools/apidouble/index.ts';
 import { certDir, opensslBinary } from '../helpers/certs.ts';
 import type { CertDir, Pair } from '../helpers/certs.ts';
 import { describeIfRoot, exposeToHost, killAndWait } from '../helpers/netns.ts';
