@@ -230,10 +230,16 @@ export function createWebServer(handler: RequestListener, web: WebConfigSource |
   const first = web.current();
   if (!first.tls) return createHttpServer(guarded);
   const server = createHttpsServer({ ...first.tls }, guarded);
-  // Before OpenSSL sees the ClientHello: new certificates and policy for this connection.
+  // Before OpenSSL sees the ClientHello: new certificates and policy for this
+  // connection. Compared by identity, not by refresh()'s answer: a request on
+  // an older connection may have been the one to load the new files.
+  let applied = first;
   server.prependListener('connection', () => {
-    if (!web.refresh()) return;
-    const tls = web.current().tls!;
+    web.refresh();
+    const current = web.current();
+    if (current === applied) return;
+    applied = current;
+    const tls = current.tls!;
     server.setSecureContext(tls);
     Object.assign(server, { requestCert: tls.requestCert, rejectUnauthorized: tls.rejectUnauthorized });
   });

@@ -5,7 +5,7 @@
 
 import { readFileSync, renameSync, writeFileSync, copyFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -162,6 +162,32 @@ suite('createWebServer with a web configuration file', () => {
     expect(after.status).toBe(200);
     expect(after.serial).toBe(certs.serial(renewed.cert));
     expect(after.serial).not.toBe(before.serial);
+  });
+
+  it('a rotation first noticed by a request on an older connection is still served to the next connection', async () => {
+    copyFileSync(server.cert, join(certs.dir, 'kept.crt'));
+    copyFileSync(server.key, join(certs.dir, 'kept.key'));
+    const { port } = await start('tls_server_config:\n  cert_file: kept.crt\n  key_file: kept.key\n', 'kept.yml');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(ca.cert) });
+    try {
+      const onKept = (): Promise<string | undefined> => new Promise((resolve, reject) => {
+        httpsRequest({ host: '127.0.0.1', port, path: '/', agent, servername: 'localhost' }, (res) => {
+          // Read now: a kept-alive socket goes back to the agent at the end.
+          const serial = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber?.toUpperCase();
+          res.resume();
+          res.on('end', () => resolve(serial));
+        }).on('error', reject).end();
+      });
+      expect(await onKept()).toBe(certs.serial(server.cert));
+      const renewed = certs.leaf('server-kept-renewed', ca, { san: 'IP:127.0.0.1,DNS:localhost', usage: 'serverAuth' });
+      copyFileSync(renewed.cert, join(certs.dir, 'kept.crt'));
+      copyFileSync(renewed.key, join(certs.dir, 'kept.key'));
+      // The kept-alive connection's request notices the change (its own certificate cannot change).
+      expect(await onKept()).toBe(certs.serial(server.cert));
+      expect((await get(port, '/', { ca: ca.cert })).serial).toBe(certs.serial(renewed.cert));
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('a changed file takes effect on the next request; a broken one keeps the last good configuration', async () => {
