@@ -247,6 +247,8 @@ export function loadConfig(command: Command, flags: Raw, ctx: LoadContext): Conf
     kubeconfig: o.kubeconfig || undefined,
     intervalMs: o.intervalMs,
     listen: o.listen,
+    webConfigFile: o.webConfigFile,
+    webDisableStatus: o.webDisableStatus,
     remediate: o.remediate,
     strategy: o.strategy,
     dryRun: o.dryRun,

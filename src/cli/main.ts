@@ -18,6 +18,7 @@ import { openCluster, openEvents, openKernel, waitForSync } from './adapters.ts'
 import type { CheckResult } from '../core/report.ts';
 import type { KernelTable } from '../core/ports.ts';
 import { startupConfig } from '../app/kubevip.ts';
+import { openWebConfig, WebConfigError } from '../surface/web-server.ts';
 
 /** Exit codes of `check` (docs/configuration.md, "Commands and exit codes"). */
 export const EXIT = { inSync: 0, drift: 1, error: 2 } as const;
@@ -102,7 +103,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       stderr(`routewarden: ${err.message.replace(/^error: /, '')}\n`);
       return EXIT.error;
     }
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof WebConfigError) {
       stderr(`routewarden: ${err.message}\n`);
       return EXIT.error;
     }
@@ -145,6 +146,8 @@ export function exitCodeOf(result: CheckResult): number {
 
 async function runCommand(flagsConfig: Config): Promise<number> {
   const logger = createLogger({ level: flagsConfig.logLevel });
+  // Before anything starts: a bad web configuration serves nothing (exit 2).
+  const web = flagsConfig.webConfigFile === undefined ? null : openWebConfig(flagsConfig.webConfigFile, logger);
   const cluster = openCluster(flagsConfig, logger);
   // Discovery binds the kernel adapter to kube-vip's (table, protocol): read
   // the node's pods once before opening it (bounded; flags when the API is slow).
@@ -160,6 +163,7 @@ async function runCommand(flagsConfig: Config): Promise<number> {
     cluster,
     logger,
     kubeVip: discovery,
+    web,
     afterCheck: config.remediate
       ? (await import('../app/repair.ts')).repairAfterCheck({ config, kernel, logger, events: openEvents(flagsConfig, logger) })
       : undefined,

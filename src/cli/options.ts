@@ -55,6 +55,8 @@ const TABLE = [
   { flag: 'route-type', kind: 'integer', default: '1', min: 1, max: 11, description: "kube-vip's route type (vip_routingtabletype; 1 = unicast)", commands: DETECT },
   { flag: 'interval', kind: 'duration', default: '30s', atLeast: '1s', description: 'full re-check period (events trigger checks in between)', commands: ['run', 'demo'] },
   { flag: 'listen', kind: 'string', format: 'listen', default: ':9798', description: 'HTTP address for /metrics, /healthz, /readyz, /drift and /', commands: ['run', 'demo'] },
+  { flag: 'web-config-file', kind: 'string', format: 'path', description: "exporter-toolkit web configuration file (node_exporter's --web.config.file): TLS, client certificates, basic auth, headers; re-read when it or its certificates change (default: none, plain HTTP without authentication)", commands: ['run'] },
+  { flag: 'web-disable-status', kind: 'boolean', default: 'false', description: 'serve only /metrics, /healthz and /readyz: no /drift and no status page', commands: ['run'] },
   { flag: 'remediate', kind: 'boolean', default: 'false', description: 'turn automatic repair on', commands: DETECT },
   { flag: 'strategy', kind: 'enum', default: 'flush-rebuild', choices: ['flush-rebuild', 'surgical'], description: 'repair strategy', commands: DETECT },
   { flag: 'dry-run', kind: 'boolean', default: 'false', description: 'with --remediate: log and count the plan, change nothing', commands: DETECT },

@@ -20,6 +20,8 @@ import { createMetrics, metricsObserver } from '../surface/metrics.ts';
 import type { Metrics } from '../surface/metrics.ts';
 import { createApp } from '../surface/http.ts';
 import type { Logger } from '../surface/logger.ts';
+import { createWebServer } from '../surface/web-server.ts';
+import type { WebConfigSource } from '../surface/web-server.ts';
 import { VERSION } from '../version.ts';
 
 export interface ServiceDeps {
@@ -39,6 +41,8 @@ export interface ServiceDeps {
    * reach; a socket file is not, so the demo relays host TCP to it.
    */
   readonly listenPath?: string;
+  /** --web-config-file, already loaded: TLS, authentication and headers in front of every request. */
+  readonly web?: WebConfigSource | null;
 }
 
 export interface Service {
@@ -85,6 +89,7 @@ export function createService(deps: ServiceDeps): Service {
     version: VERSION,
     banner: deps.banner,
     refreshSeconds: Math.max(2, Math.min(30, Math.round(config.intervalMs / 1000))),
+    statusPages: !config.webDisableStatus,
   });
   let server: Server | null = null;
   const unsubscribe: (() => void)[] = [];
@@ -99,9 +104,9 @@ export function createService(deps: ServiceDeps): Service {
         // Express 5 calls the listen callback with the error when binding fails
         // (EADDRINUSE): without this check the service "starts" serving nothing.
         const done = (err?: Error): void => (err ? reject(new Error(`listening on ${where}: ${err.message}`)) : resolve(s));
-        const s = deps.listenPath !== undefined
-          ? app.listen(deps.listenPath, done)
-          : app.listen(config.listen.port, config.listen.host ?? '::', done);
+        const s = createWebServer(app, deps.web ?? null).once('error', done);
+        if (deps.listenPath !== undefined) s.listen(deps.listenPath, done);
+        else s.listen(config.listen.port, config.listen.host ?? '::', done);
       });
       unsubscribe.push(deps.kernel.subscribe(() => loop.markDirty('kernel route event')));
       unsubscribe.push(deps.cluster.onChange(() => loop.markDirty('kubernetes event')));

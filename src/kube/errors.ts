@@ -22,7 +22,22 @@ function statusFromBody(body: unknown): StatusBody | undefined {
 
 const firstLine = (s: string): string => s.split('\n')[0]?.trim() ?? '';
 
+/**
+ * Credentials never leave in an error text, which the endpoints and logs show:
+ * a URL's user:password@ (undici puts the whole URL in its message) and a
+ * bearer or basic Authorization value.
+ */
+export function redactCredentials(text: string): string {
+  return text
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi, '$1<redacted>@')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, '$1 <redacted>');
+}
+
 export function describeKubeError(err: unknown): string {
+  return redactCredentials(describeUnredacted(err));
+}
+
+function describeUnredacted(err: unknown): string {
   if (err === null || err === undefined) return 'unknown error';
   if (typeof err !== 'object') return firstLine(String(err));
   const e = err as { name?: unknown; message?: unknown; code?: unknown; statusCode?: unknown; body?: unknown; cause?: unknown };

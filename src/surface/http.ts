@@ -4,7 +4,8 @@
 
 import express from 'express';
 import type { Express } from 'express';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import type { Metric } from 'prom-client';
 import type { Report } from '../core/report.ts';
 import { renderStatusPage } from './status-page.ts';
 
@@ -23,6 +24,8 @@ export interface AppDeps {
   readonly banner?: () => string | undefined;
   /** Status page refresh period. */
   readonly refreshSeconds?: number;
+  /** false (--web-disable-status): no /drift and no status page, only /metrics, /healthz and /readyz. */
+  readonly statusPages?: boolean;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -30,9 +33,10 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
     try {
-      res.type(deps.registry.contentType).send(await deps.registry.metrics());
+      const registry = wantsOpenMetrics(req.headers.accept) ? openMetricsView(deps.registry) : deps.registry;
+      res.type(registry.contentType).send(await registry.metrics());
     } catch (err) {
       res.status(500).type('text/plain').send(`collecting metrics: ${(err as Error).message}\n`);
     }
@@ -49,7 +53,8 @@ export function createApp(deps: AppDeps): Express {
     else res.status(503).type('text/plain').send('not ready: waiting for both sources to sync and a first full check\n');
   });
 
-  app.get('/drift', (_req, res) => {
+  const statusPages = deps.statusPages ?? true;
+  if (statusPages) app.get('/drift', (_req, res) => {
     const report = deps.report();
     if (!report) {
       res.status(503).json({ error: 'no check has finished yet' });
@@ -58,7 +63,7 @@ export function createApp(deps: AppDeps): Express {
     res.json(report);
   });
 
-  app.get('/', (_req, res) => {
+  if (statusPages) app.get('/', (_req, res) => {
     res.type('html').send(renderStatusPage(deps.report(), {
       version: deps.version,
       banner: deps.banner?.(),
@@ -68,7 +73,26 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use((_req, res) => {
-    res.status(404).type('text/plain').send('not found: try /, /metrics, /drift, /healthz, /readyz\n');
+    res.status(404).type('text/plain').send(`not found: try ${statusPages ? '/, /metrics, /drift' : '/metrics'}, /healthz, /readyz\n`);
   });
   return app;
+}
+
+/** True when the scraper prefers OpenMetrics (Prometheus sends it first in Accept). */
+export function wantsOpenMetrics(accept: string | undefined): boolean {
+  return accept !== undefined && /(^|,)\s*application\/openmetrics-text\s*(;|,|$)/i.test(accept) && !/application\/openmetrics-text[^,]*;\s*q=0(\.0*)?\s*(,|$)/i.test(accept);
+}
+
+/**
+ * The same metrics in an OpenMetrics registry (prom-client's format switch is
+ * per registry). Each metric is wrapped in an object inheriting from it:
+ * prom-client's OpenMetrics rendering renames counters in place (drops
+ * `_total` from `metric.name`), which on the shared objects would break every
+ * later text-format scrape; the rename lands on the wrapper instead.
+ */
+function openMetricsView(registry: Registry): Registry {
+  const view = new Registry();
+  view.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as typeof Registry.PROMETHEUS_CONTENT_TYPE);
+  for (const metric of registry.getMetricsAsArray()) view.registerMetric(Object.create(metric) as Metric);
+  return view;
 }

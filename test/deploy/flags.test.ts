@@ -28,9 +28,12 @@ interface Site {
   readonly container: Container;
 }
 
+/** Sidecars with flags of their own (deploy/overlays/kube-rbac-proxy), not routewarden's. */
+const SIDECARS = new Set(['kube-rbac-proxy']);
+
 function containersOf(obj: KubeObject): Container[] {
   const spec = (obj as { spec?: { template?: { spec?: { containers?: Container[] } } } }).spec?.template?.spec;
-  return spec?.containers ?? [];
+  return (spec?.containers ?? []).filter((c) => !SIDECARS.has(c.name));
 }
 
 /** Every container in the raw files (base and patches) and, with kubectl, in every rendered kustomization. */

@@ -30,6 +30,9 @@ import {
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
 const isKustomization = (f: string): boolean => basename(f) === 'kustomization.yaml';
 
+/** The kube-rbac-proxy container in front of routewarden, if any. */
+const proxyOf = (objects: KubeObject[]): Container | undefined => podSpecOf(objects).containers.find((c) => c.name === 'kube-rbac-proxy');
+
 /** routewarden's configuration as a pod of these manifests would load it. */
 function configOf(objects: KubeObject[]) {
   const c = routewardenContainer(objects);
@@ -149,11 +152,20 @@ describe.skipIf(kubectl === null)('kubectl kustomize', () => {
     it('serves probes and metrics on the port routewarden listens on', () => {
       const objects = objectsOf(dir);
       const c = routewardenContainer(objects);
-      const metrics = c.ports?.find((p) => p.name === 'metrics');
-      expect(metrics).toBeDefined();
-      expect(configOf(objects).listen.port).toBe(metrics!.containerPort);
-      expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
-      expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+      const listen = configOf(objects).listen;
+      if (proxyOf(objects)) {
+        // Behind kube-rbac-proxy: loopback only, probed there by the kubelet (host network).
+        expect(listen.host).toBe('127.0.0.1');
+        expect(c.ports ?? []).toEqual([]);
+        expect(c.livenessProbe?.httpGet).toEqual({ host: '127.0.0.1', path: '/healthz', port: listen.port });
+        expect(c.readinessProbe?.httpGet).toEqual({ host: '127.0.0.1', path: '/readyz', port: listen.port });
+      } else {
+        const metrics = c.ports?.find((p) => p.name === 'metrics');
+        expect(metrics).toBeDefined();
+        expect(listen.port).toBe(metrics!.containerPort);
+        expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+        expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+      }
       expect(c.resources?.requests?.cpu).toBeDefined();
       expect(c.resources?.requests?.memory).toBeDefined();
       expect(c.resources?.limits?.memory).toBeDefined();
@@ -171,8 +183,10 @@ describe.skipIf(kubectl === null)('kubectl kustomize', () => {
       // A pod that is not ready (API unreachable) must still be scraped: its
       // routewarden_source_up of 0 is what the alerts fire on.
       expect(svc.spec.publishNotReadyAddresses).toBe(true);
-      const port = svc.spec.ports.find((p) => p.targetPort === 'metrics');
-      expect(port, 'a Service port targeting the container port "metrics"').toBeDefined();
+      // The proxy's TLS port when kube-rbac-proxy is in front, routewarden's own otherwise.
+      const exposed = proxyOf(objects) ? 'https' : 'metrics';
+      const port = svc.spec.ports.find((p) => p.targetPort === exposed);
+      expect(port, `a Service port targeting the container port "${exposed}"`).toBeDefined();
 
       const sm = one(objects, 'ServiceMonitor') as KubeObject & {
         spec: { jobLabel?: string; selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path?: string }[]; namespaceSelector?: unknown };
@@ -227,9 +241,34 @@ describe.skipIf(kubectl === null)('kubectl kustomize', () => {
       expect([c.model.table, c.model.protocol, c.model.election]).toEqual([Number(env.ROUTEWARDEN_TABLE), Number(env.ROUTEWARDEN_PROTOCOL), env.ROUTEWARDEN_ELECTION]);
     });
 
+    it('kube-rbac-proxy: routewarden on loopback only, the proxy (pinned) passes only /metrics to it, the ServiceMonitor scrapes with its token over TLS', () => {
+      const objects = objectsOf('deploy/overlays/kube-rbac-proxy');
+      const c = cfg('deploy/overlays/kube-rbac-proxy');
+      expect(c.listen).toEqual({ host: '127.0.0.1', port: 9798 });
+      expect(c.webDisableStatus).toBe(true);
+      const proxy = proxyOf(objects)!;
+      expect(proxy.image).toMatch(/^quay\.io\/brancz\/kube-rbac-proxy:v\d+\.\d+\.\d+$/);
+      expect(proxy.args).toEqual(expect.arrayContaining([
+        '--secure-listen-address=[$(NODE_IP)]:9798',
+        `--upstream=http://127.0.0.1:${c.listen.port}/`,
+        '--allow-paths=/metrics',
+      ]));
+      expect(proxy.env).toContainEqual({ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+      expect(proxy.ports).toEqual([{ name: 'https', containerPort: 9798, protocol: 'TCP' }]);
+      const sc = proxy.securityContext!;
+      expect([sc.runAsNonRoot, sc.allowPrivilegeEscalation, sc.readOnlyRootFilesystem, sc.capabilities]).toEqual([true, false, true, { drop: ['ALL'] }]);
+      const sm = one(objects, 'ServiceMonitor') as KubeObject & { spec: { endpoints: Record<string, unknown>[] } };
+      expect(sm.spec.endpoints).toEqual([expect.objectContaining({
+        port: 'https', scheme: 'https', path: '/metrics',
+        bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+        tlsConfig: expect.any(Object),
+      })]);
+    });
+
     it("overlays leave the base's other objects as they are", () => {
+      // The proxy overlay re-points the Service and the ServiceMonitor at the proxy (tested above).
       const base = objectsOf('deploy/base').filter((o) => o.kind !== 'DaemonSet');
-      for (const dir of dirs.filter((d) => d !== 'deploy/base')) {
+      for (const dir of dirs.filter((d) => d !== 'deploy/base' && d !== 'deploy/overlays/kube-rbac-proxy')) {
         const objects = objectsOf(dir);
         for (const b of base) expect(objects.find((o) => o.kind === b.kind && o.metadata.name === b.metadata.name), `${dir}: ${b.kind}/${b.metadata.name}`).toEqual(b);
       }

@@ -86,20 +86,47 @@ describe('RBAC: the ClusterRole against the API calls in src/kube', () => {
   if (kubectl === null) console.warn('[deploy] kubectl not found: skipping the RBAC checks on rendered kustomizations');
   describe.skipIf(kubectl === null)('in every rendered kustomization', () => {
     for (const dir of kustomizations()) {
-      it(`${rel(dir)}: same ClusterRole, bound to the DaemonSet's ServiceAccount`, () => {
+      it(`${rel(dir)}: same ClusterRole, bound to the DaemonSet's ServiceAccount; nothing else but kube-rbac-proxy's reviews and the /metrics reader`, () => {
         const objects = render(kubectl!, dir);
-        const role = one(objects, 'ClusterRole') as KubeObject & { rules?: [] };
+        const roles = objects.filter((o) => o.kind === 'ClusterRole') as (KubeObject & { rules?: [] })[];
+        const role = roles.find((r) => r.metadata.name === baseClusterRole().metadata.name)!;
+        expect(role, "the base's ClusterRole").toBeDefined();
         const diff = compareGrants(expected, grantsOfRole(role).grants);
         expect(diff).toEqual({ missing: [], extra: [] });
 
-        const binding = one(objects, 'ClusterRoleBinding') as KubeObject & {
-          roleRef: { apiGroup: string; kind: string; name: string };
-          subjects: { kind: string; name: string; namespace?: string }[];
+        type Binding = KubeObject & { roleRef: { apiGroup: string; kind: string; name: string }; subjects: { kind: string; name: string; namespace?: string }[] };
+        const bindings = objects.filter((o) => o.kind === 'ClusterRoleBinding') as Binding[];
+        const bindingOf = (name: string): Binding => {
+          const found = bindings.filter((b) => b.roleRef.name === name);
+          expect(found, `one ClusterRoleBinding of ${name}`).toHaveLength(1);
+          expect(found[0]!.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name });
+          return found[0]!;
         };
-        expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
+        expect(bindings, 'a binding per ClusterRole, no other').toHaveLength(roles.length);
+        const binding = bindingOf(role.metadata.name);
         const ds = one(objects, 'DaemonSet');
         const sa = podSpecOf(objects).serviceAccountName;
-        expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa, namespace: ds.metadata.namespace }]);
+        const own = [{ kind: 'ServiceAccount', name: sa, namespace: ds.metadata.namespace }];
+        expect(binding.subjects).toEqual(own);
+
+        // The only other roles an overlay may add: kube-rbac-proxy's (its
+        // container runs as routewarden's ServiceAccount) and the scrapers'.
+        const proxy = podSpecOf(objects).containers.some((c) => c.name === 'kube-rbac-proxy');
+        const others = roles.filter((r) => r !== role);
+        expect(others.map((r) => r.metadata.name).sort()).toEqual(proxy ? ['routewarden-kube-rbac-proxy', 'routewarden-metrics-reader'] : []);
+        for (const r of others) {
+          if (r.metadata.name === 'routewarden-kube-rbac-proxy') {
+            expect(r.rules).toEqual([
+              { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+              { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+            ]);
+            expect(bindingOf(r.metadata.name).subjects).toEqual(own);
+          } else {
+            expect(r.rules).toEqual([{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]);
+            // Granted to the scraper, never to routewarden itself.
+            expect(bindingOf(r.metadata.name).subjects.some((x) => x.name === sa && x.namespace === ds.metadata.namespace)).toBe(false);
+          }
+        }
         const account = one(objects, 'ServiceAccount');
         expect([account.metadata.name, account.metadata.namespace]).toEqual([sa, ds.metadata.namespace]);
       });

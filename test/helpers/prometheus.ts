@@ -31,6 +31,10 @@ export interface PrometheusOptions {
   readonly scrapeInterval?: string;
   readonly evaluationInterval?: string;
   readonly metricsPath?: string;
+  /** More keys for the scrape job (scheme, tls_config, basic_auth…). */
+  readonly scrape?: Readonly<Record<string, unknown>>;
+  /** Further scrape jobs, as written in prometheus.yml (their targets are not checked: keep them on loopback). */
+  readonly extraJobs?: readonly Readonly<Record<string, unknown>>[];
   /** Path or name of the binary; default $PROMETHEUS_BIN, else `prometheus` on PATH. */
   readonly binary?: string;
   readonly readyTimeoutMs?: number;
@@ -165,7 +169,9 @@ export function prometheusConfig(opts: PrometheusOptions): string {
         job_name: opts.job ?? 'routewarden',
         metrics_path: opts.metricsPath ?? '/metrics',
         static_configs: targets.map((t) => ({ targets: [t.address], labels: { ...(t.labels ?? {}) } })),
+        ...opts.scrape,
       },
+      ...(opts.extraJobs ?? []),
     ],
   });
 }

@@ -2,7 +2,7 @@
 
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { describeKubeError } from '../../src/kube/errors.ts';
+import { describeKubeError, redactCredentials } from '../../src/kube/errors.ts';
 
 const status = JSON.stringify({ kind: 'Status', status: 'Failure', message: 'services is forbidden: User "x" cannot list', reason: 'Forbidden', code: 403 });
 const watchError = Object.assign(new Error('Service Unavailable'), { statusCode: 503 });
@@ -21,5 +21,19 @@ describe('describeKubeError', () => {
   ];
   it.each(cases)('$name', ({ err, expected }) => {
     expect(describeKubeError(err)).toBe(expected);
+  });
+});
+
+describe('redactCredentials', () => {
+  it("drops a URL's user:password@ and Authorization values, keeps the rest", () => {
+    expect(redactCredentials('Request cannot be constructed from a URL that includes credentials: https://admin:s3cret@10.0.0.1:6443/api/v1/services?limit=500'))
+      .toBe('Request cannot be constructed from a URL that includes credentials: https://<redacted>@10.0.0.1:6443/api/v1/services?limit=500');
+    expect(redactCredentials('header Authorization: Bearer eyJhbGciOi.abc-def_ghi rejected')).toBe('header Authorization: Bearer <redacted> rejected');
+    expect(redactCredentials('Basic YWRtaW46cGFzcw==')).toBe('Basic <redacted>');
+    expect(redactCredentials('connect ECONNREFUSED 10.0.0.1:6443')).toBe('connect ECONNREFUSED 10.0.0.1:6443');
+  });
+
+  it('describeKubeError applies it', () => {
+    expect(describeKubeError(new TypeError('fetch to http://u:p@h/ failed'))).toBe('TypeError: fetch to http://<redacted>@h/ failed');
   });
 });
