@@ -6,7 +6,7 @@ import express from 'express';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import type { Report } from '../core/report.ts';
-import { renderStatusPage } from './status-page.ts';
+import { renderStatusPage, type StatusExtras } from './status-page.ts';
 
 export interface AppDeps {
   readonly registry: Registry;
@@ -23,6 +23,8 @@ export interface AppDeps {
   readonly banner?: () => string | undefined;
   /** Status page refresh period. */
   readonly refreshSeconds?: number;
+  /** Drift ages and the repair state, for the status page. */
+  readonly status?: () => StatusExtras;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -64,6 +66,7 @@ export function createApp(deps: AppDeps): Express {
       banner: deps.banner?.(),
       refreshSeconds: deps.refreshSeconds ?? 5,
       ready: deps.ready(),
+      status: deps.status?.(),
     }));
   });
 
