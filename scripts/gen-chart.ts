@@ -84,7 +84,7 @@ function optionSchema(o: OptionDef): Record<string, unknown> {
   }
 }
 
-export function configSchema(): Record<string, unknown> {
+function configSchema(): Record<string, unknown> {
   return {
     type: 'object',
     description: "routewarden's flags; null = not set (routewarden's default applies)",
