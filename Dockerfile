@@ -19,7 +19,7 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 # --- build: every dependency, the bundle into dist/ (scripts/build.ts) ------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/build.ts ./scripts/
@@ -34,7 +34,7 @@ RUN npm run build
 # prebuilt addon and compiles nothing, so no toolchain is needed.
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 
 # --- runtime -------------------------------------------------------------------

@@ -15,9 +15,24 @@ export interface RepairState {
   lastRepairAt: number | null;
   /** Last RepairBlocked event per guard, to send at most one per hour. */
   readonly blockedEventAt: Map<string, number>;
+  /** Drift waiting out the grace period: when the youngest of it becomes repairable (for the status page). */
+  repairableAt: number | null;
+  /** The guard other than the grace period that held the last attempt back. */
+  blocked: { readonly reason: string; readonly message: string; readonly at: number } | null;
+  /** The last repair that ran (or was planned, with --dry-run), and its result. */
+  last: RepairRecord | null;
 }
 
-export const newRepairState = (): RepairState => ({ lastRepairAt: null, blockedEventAt: new Map() });
+export interface RepairRecord {
+  readonly at: number;
+  readonly result: 'success' | 'failure' | 'dry-run';
+  /** Routes added and deleted (planned, for a dry run). */
+  readonly added: number;
+  readonly deleted: number;
+  readonly failures: number;
+}
+
+export const newRepairState = (): RepairState => ({ lastRepairAt: null, blockedEventAt: new Map(), repairableAt: null, blocked: null, last: null });
 
 export interface RepairDeps {
   readonly config: RepairSettings;
@@ -46,7 +61,11 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   const clock = deps.clock ?? Date.now;
   const report = result.report;
   const compared = result.diff !== null;
-  if (compared && report.inSync) return { kind: 'nothing-to-do' };
+  if (compared && report.inSync) {
+    state.repairableAt = null;
+    state.blocked = null;
+    return { kind: 'nothing-to-do' };
+  }
   const now = clock();
   const d = result.diff;
   const plan = d && result.expected && result.kernel
@@ -59,12 +78,13 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
       ...d.missing.filter((m) => !m.transient).map((m) => driftKey('missing', m.destination, m.device)),
     ]
     : [];
+  const youngestDriftAgeMs = graceMs === 0 ? Infinity : deps.checker.tracker.youngestAge(keys, now);
   const verdict = guards({
     report,
     plan,
     expectedCount: result.expected?.routes.size ?? 0,
     ownedCount: result.kernel?.owned.length ?? 0,
-    youngestDriftAgeMs: graceMs === 0 ? Infinity : deps.checker.tracker.youngestAge(keys, now),
+    youngestDriftAgeMs,
     graceMs,
     maxDeletions: config.maxDeletions,
     allowEmpty: config.allowEmpty,
@@ -72,6 +92,8 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
     lastRepairAt: state.lastRepairAt,
     now,
   });
+  state.repairableAt = verdict?.reason === 'grace_period' ? now + graceMs - youngestDriftAgeMs : null;
+  state.blocked = verdict && verdict.reason !== 'grace_period' ? { reason: verdict.reason, message: verdict.message, at: now } : null;
   if (verdict) {
     observer?.blocked(config.strategy, verdict.reason);
     // Waiting out the grace period is routine, not news.
@@ -90,6 +112,7 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   if (config.dryRun) {
     observer?.dryRun(config.strategy);
     logger.info({ strategy: config.strategy, steps: plan.steps.map(describeStep), skipped: plan.skipped }, 'dry run: repair plan (nothing changed)');
+    state.last = { at: now, result: 'dry-run', added: plan.steps.filter((s) => s.op === 'add').length, deleted: plan.steps.filter((s) => s.op === 'delete').length, failures: 0 };
     return { kind: 'dry-run', plan };
   }
 
@@ -114,6 +137,7 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
 
   const verified = await deps.checker.check();
   const ok = verified.report.inSync && failures.length === 0;
+  state.last = { at: state.lastRepairAt, result: ok ? 'success' : 'failure', added, deleted, failures: failures.length };
   observer?.finished(config.strategy, ok);
   const summary = {
     strategy: config.strategy,
@@ -158,8 +182,7 @@ async function emitSafely(deps: RepairDeps, e: Parameters<EventSink['emit']>[0])
 }
 
 /** `run --remediate`: a hook for the loop, repairing after each check that found drift. */
-export function repairAfterCheck(deps: Omit<RepairDeps, 'checker' | 'observer'>): (result: CheckResult, ctx: { observer: RepairObserver; checker: Checker }) => Promise<void> {
-  const state = newRepairState();
+export function repairAfterCheck(deps: Omit<RepairDeps, 'checker' | 'observer'>, state: RepairState = newRepairState()): (result: CheckResult, ctx: { observer: RepairObserver; checker: Checker }) => Promise<void> {
   return async (result, ctx) => {
     await attemptRepair({ ...deps, checker: ctx.checker, observer: ctx.observer }, state, result, deps.config.graceMs);
   };

@@ -68,7 +68,7 @@ export type Config = Omit<OptionValues, ModelKey> & {
 
 // ---- the schema, generated from the table
 
-const DURATION_RE = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$/;
+export const DURATION_RE = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$/;
 const PART_RE = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

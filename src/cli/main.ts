@@ -157,6 +157,8 @@ async function runCommand(flagsConfig: Config): Promise<number> {
   }
   const { config, discovery } = startupConfig(flagsConfig, cluster.status().state === 'ok' ? cluster.snapshot() : null, logger);
   const kernel = openKernel(config, logger);
+  const repair = config.remediate ? await import('../app/repair.ts') : null;
+  const repairState = repair?.newRepairState();
   const service = createService({
     config,
     kernel,
@@ -164,9 +166,8 @@ async function runCommand(flagsConfig: Config): Promise<number> {
     logger,
     kubeVip: discovery,
     web,
-    afterCheck: config.remediate
-      ? (await import('../app/repair.ts')).repairAfterCheck({ config, kernel, logger, events: openEvents(flagsConfig, logger) })
-      : undefined,
+    afterCheck: repair ? repair.repairAfterCheck({ config, kernel, logger, events: openEvents(flagsConfig, logger) }, repairState) : undefined,
+    repairState: () => repairState,
   });
   await service.start();
   return waitForSignal(logger, () => service.stop());

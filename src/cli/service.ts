@@ -15,6 +15,8 @@ import type { Checker } from '../app/checker.ts';
 import { createLoop } from '../app/loop.ts';
 import { collectOnceSynced } from '../app/sync-gc.ts';
 import type { Loop } from '../app/loop.ts';
+import type { RepairState } from '../app/repair.ts';
+import { driftKey } from '../core/tracker.ts';
 import type { RepairObserver } from '../app/ports.ts';
 import { createMetrics, metricsObserver } from '../surface/metrics.ts';
 import type { Metrics } from '../surface/metrics.ts';
@@ -43,6 +45,8 @@ export interface ServiceDeps {
   readonly listenPath?: string;
   /** --web-config-file, already loaded: TLS, authentication and headers in front of every request. */
   readonly web?: WebConfigSource | null;
+  /** The repair hook's state (repairAfterCheck's), shown on the status page; absent while nothing repairs. */
+  readonly repairState?: () => RepairState | undefined;
 }
 
 export interface Service {
@@ -90,6 +94,21 @@ export function createService(deps: ServiceDeps): Service {
     banner: deps.banner,
     refreshSeconds: Math.max(2, Math.min(30, Math.round(config.intervalMs / 1000))),
     statusPages: !config.webDisableStatus,
+    status: () => {
+      const state = deps.repairState?.();
+      return {
+        now: (deps.clock ?? Date.now)(),
+        driftSince: (kind, destination, device) => checker.tracker.since(driftKey(kind, destination, device)),
+        repair: {
+          mode: !config.remediate ? 'off' : config.dryRun ? 'dry-run' : 'on',
+          strategy: config.strategy,
+          graceMs: config.graceMs,
+          repairableAt: state?.repairableAt ?? null,
+          blocked: state?.blocked ?? null,
+          last: state?.last ?? null,
+        },
+      };
+    },
   });
   let server: Server | null = null;
   const unsubscribe: (() => void)[] = [];

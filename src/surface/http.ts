@@ -7,7 +7,7 @@ import type { Express } from 'express';
 import { Registry } from 'prom-client';
 import type { Metric } from 'prom-client';
 import type { Report } from '../core/report.ts';
-import { renderStatusPage } from './status-page.ts';
+import { renderStatusPage, type StatusExtras } from './status-page.ts';
 
 export interface AppDeps {
   readonly registry: Registry;
@@ -26,6 +26,8 @@ export interface AppDeps {
   readonly refreshSeconds?: number;
   /** false (--web-disable-status): no /drift and no status page, only /metrics, /healthz and /readyz. */
   readonly statusPages?: boolean;
+  /** Drift ages and the repair state, for the status page. */
+  readonly status?: () => StatusExtras;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -69,6 +71,7 @@ export function createApp(deps: AppDeps): Express {
       banner: deps.banner?.(),
       refreshSeconds: deps.refreshSeconds ?? 5,
       ready: deps.ready(),
+      status: deps.status?.(),
     }));
   });
 

@@ -9,6 +9,27 @@ export interface StatusPageOptions {
   readonly banner?: string | undefined;
   readonly refreshSeconds: number;
   readonly ready: boolean;
+  /** How long routes have drifted and what repair is doing; without it the page shows neither. */
+  readonly status?: StatusExtras | undefined;
+}
+
+/** Repair as the page shows it: the mode (--remediate, --dry-run) and what the repair loop last did. */
+export interface RepairView {
+  readonly mode: 'off' | 'dry-run' | 'on';
+  readonly strategy: string;
+  readonly graceMs: number;
+  /** Drift is waiting out the grace period: when it becomes repairable. */
+  readonly repairableAt: number | null;
+  /** A guard other than the grace period held the last attempt back. */
+  readonly blocked: { readonly reason: string; readonly message: string; readonly at: number } | null;
+  readonly last: { readonly at: number; readonly result: 'success' | 'failure' | 'dry-run'; readonly added: number; readonly deleted: number; readonly failures: number } | null;
+}
+
+export interface StatusExtras {
+  readonly now: number;
+  /** Since when a route has been drifted in an unbroken run of checks (the drift tracker), or undefined. */
+  readonly driftSince: (verdict: 'orphan' | 'missing', destination: string, device: string | null) => number | undefined;
+  readonly repair: RepairView;
 }
 
 const esc = (s: unknown): string =>
@@ -29,11 +50,31 @@ h1{font-size:19px;margin:0 0 4px}main{padding:12px 16px;max-width:1100px}
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:var(--bg);font-weight:600}td.dst{font-family:ui-monospace,Menlo,monospace;word-break:break-all}
 tr.orphan td,tr.missing td{background:#ffebe9}.verdict{font-weight:700}.verdict.ok{color:var(--ok)}.verdict.orphan,.verdict.missing{color:var(--bad)}
-.wrap{overflow-x:auto}.reason{color:var(--muted);font-size:13px}
+.wrap{overflow-x:auto}.reason{color:var(--muted);font-size:13px}.since{color:var(--bad)}.since .at{color:var(--muted)}
+.card.unknown b{color:var(--muted)}.repair{margin:6px 0}.mode.on{color:var(--bad)}.mode.dry-run{color:var(--warn)}.mode.off{color:var(--muted)}
+.countdown{color:var(--warn);font-weight:600}.blocked{color:var(--bad)}.last.failure b{color:var(--bad)}.last.success b{color:var(--ok)}a{color:#0969da}
 .svc-inline{display:none;font-family:system-ui,-apple-system,"Segoe UI",sans-serif}.legend{color:var(--muted);font-size:13px;margin:8px 0 0}
 @media (max-width:600px){th.svc,td.svc,th.fam,td.fam{display:none}.svc-inline{display:block}
 .cards{grid-template-columns:repeat(3,1fr);gap:6px}.card{padding:6px 8px}.card b{font-size:18px}main,header{padding-left:10px;padding-right:10px}}
 `;
+
+/** 95s -> "1m 35s"; the two largest units, so that it reads at a glance. */
+export function formatAge(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const units: [string, number][] = [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]];
+  const parts: string[] = [];
+  let rest = total;
+  for (const [name, size] of units) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    // From the first unit that is not 0, that one and the next: 1h 0m, not 1h 5s.
+    if (parts.length > 0 || n > 0 || size === 1) parts.push(`${n}${name}`);
+    if (parts.length === 2) break;
+  }
+  return parts.join(' ');
+}
+
+const isoSeconds = (t: number): string => new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** The one-line explanation of a drifted route (e.g. "vips0 is down"), kept in the report's orphans/missing. */
 function details(report: Report): Map<string, string> {
@@ -43,16 +84,23 @@ function details(report: Report): Map<string, string> {
   return out;
 }
 
-function row(r: ReportRow, detail: string | undefined): string {
+function row(r: ReportRow, detail: string | undefined, status: StatusExtras | undefined): string {
   const services = r.services.map(esc).join('<br>');
+  const since = status && (r.verdict === 'orphan' || r.verdict === 'missing') ? status.driftSince(r.verdict, r.destination, r.device) : undefined;
+  const age = since === undefined
+    ? ''
+    : `<div class="reason since" data-since="${esc(isoSeconds(since))}">drifting for ${esc(formatAge(status!.now - since))} <span class="at">(since ${esc(isoSeconds(since))})</span></div>`;
   return `<tr class="${esc(r.verdict)}" data-destination="${esc(r.destination)}" data-verdict="${esc(r.verdict)}">`
     // On a phone the services column is hidden; they move under the destination.
     + `<td class="dst">${esc(r.destination)}${services ? `<div class="svc-inline reason">${services}</div>` : ''}</td>`
     + `<td class="fam">${esc(r.family)}</td><td>${esc(r.device ?? '-')}</td>`
     + `<td><span class="verdict ${esc(r.verdict)}">${esc(r.verdict)}</span>${r.reason ? `<div class="reason">${esc(r.reason)}</div>` : ''}`
-    + `${detail ? `<div class="reason detail">${esc(detail)}</div>` : ''}</td>`
+    + `${detail ? `<div class="reason detail">${esc(detail)}</div>` : ''}${age}</td>`
     + `<td class="svc">${services || '<span class="reason">none</span>'}</td></tr>`;
 }
+
+// Relative links, so that they also work behind a path prefix (kubectl proxy, an ingress).
+const LINKS = ' · <a href="metrics" id="link-metrics">/metrics</a> · <a href="drift" id="link-drift">/drift</a> (JSON)';
 
 const LEGEND = '<p class="legend"><b>orphan</b>: in the table, but no Service puts it on this node · '
   + '<b>missing</b>: a Service puts it on this node, the kernel lacks it · '
@@ -62,6 +110,26 @@ const LEGEND = '<p class="legend"><b>orphan</b>: in the table, but no Service pu
 function stateOf(report: Report): readonly [string, string] {
   if (report.sources.kernel !== 'ok' || report.sources.kubernetes !== 'ok') return ['unknown', 'cannot compare'];
   return report.inSync ? ['ok', 'in sync'] : ['drift', 'drift'];
+}
+
+/** One line on repair: off, dry-run or on; the grace countdown; a guard holding it back; the last repair and its result. */
+function repairSection(status: StatusExtras): string {
+  const r = status.repair;
+  const parts: string[] = [];
+  if (r.mode === 'off') parts.push('<b class="mode off">off</b> (detection only; --remediate turns it on)');
+  else parts.push(`<b class="mode ${r.mode}">${r.mode === 'on' ? 'on' : 'dry-run'}</b> · ${esc(r.strategy)} · grace ${esc(formatAge(r.graceMs))}`);
+  if (r.mode !== 'off') {
+    if (r.repairableAt !== null) {
+      parts.push(`<span class="countdown" data-repairable-at="${esc(isoSeconds(r.repairableAt))}">${r.mode === 'on' ? 'repair' : 'dry run'} in ${esc(formatAge(r.repairableAt - status.now))} if the drift persists</span>`);
+    }
+    if (r.blocked !== null) parts.push(`<span class="blocked">held back (${esc(r.blocked.reason)}): ${esc(r.blocked.message)}</span>`);
+    const last = r.last;
+    parts.push(last === null
+      ? '<span class="last">no repair yet</span>'
+      : `<span class="last ${esc(last.result)}" data-result="${esc(last.result)}">last ${last.result === 'dry-run' ? 'plan (dry run)' : 'repair'} ${esc(formatAge(status.now - last.at))} ago (${esc(isoSeconds(last.at))}): `
+        + `<b>${esc(last.result)}</b>, ${last.added} added, ${last.deleted} deleted${last.failures ? `, ${last.failures} failed` : ''}</span>`);
+  }
+  return `<div class="src repair" id="repair">repair: ${parts.join(' · ')}</div>`;
 }
 
 /** kube-vip as routewarden sees it: the instances found, their state, and settings that disagree. */
@@ -91,17 +159,22 @@ export function renderStatusPage(report: Report | null, opts: StatusPageOptions)
   const banner = opts.banner ? `<p class="banner">${esc(opts.banner)}</p>` : '';
   if (!report) {
     return `${head}<header><h1>routewarden</h1><div class="meta">v${esc(opts.version)}</div></header>`
-      + `<main>${banner}<p><span class="state unknown">waiting</span> no check has finished yet.</p></main></body></html>`;
+      + `<main>${banner}<p><span class="state unknown">waiting</span> no check has finished yet.</p><p class="meta">${LINKS.slice(3)}</p></main></body></html>`;
   }
   const compared = report.sources.kernel === 'ok' && report.sources.kubernetes === 'ok';
   const state = stateOf(report);
   const c = report.counts;
-  const card = (label: string, n: number, bad = false) => `<div class="card${bad && n > 0 ? ' bad' : ''}"><span>${label}</span><b data-count="${label}">${n}</b></div>`;
+  // A count that depends on a side that cannot be read is unknown, not 0.
+  const kernelOk = report.sources.kernel === 'ok';
+  const kubeOk = report.sources.kubernetes === 'ok';
+  const card = (label: string, n: number, known: boolean, bad = false) => known
+    ? `<div class="card${bad && n > 0 ? ' bad' : ''}"><span>${label}</span><b data-count="${label}">${n}</b></div>`
+    : `<div class="card unknown"><span>${label}</span><b data-count="${label}" title="cannot be read">—</b></div>`;
   const sources = (['kernel', 'kubernetes'] as const).map((s) =>
     `<div class="src">${s}: <span class="${esc(report.sources[s])}">${esc(report.sources[s])}</span>${report.errors[s] ? ` <span class="reason">${esc(report.errors[s])}</span>` : ''}</div>`).join('');
   const notes = details(report);
   const rows = report.routes.length
-    ? report.routes.map((r) => row(r, r.verdict === 'ok' ? undefined : notes.get(`${r.verdict} ${r.destination}`))).join('')
+    ? report.routes.map((r) => row(r, r.verdict === 'ok' ? undefined : notes.get(`${r.verdict} ${r.destination}`), opts.status)).join('')
     : `<tr><td colspan="5" class="reason">${compared ? 'no routes expected and none in the table' : 'not compared: a source is not ok'}</td></tr>`;
   const excluded = report.excluded.length
     ? `<h2>Not judged</h2><p class="reason">VIPs kube-vip has that routewarden does not compare (DHCP, hostnames, addresses kube-vip cannot install).</p>`
@@ -110,8 +183,8 @@ export function renderStatusPage(report: Report | null, opts: StatusPageOptions)
       + `</tbody></table></div>`
     : '';
   return `${head}<header><h1>routewarden <span class="state ${state[0]}" id="state">${state[1]}</span></h1>`
-    + `<div class="meta">node <b>${esc(report.node)}</b> · table ${report.table} · protocol ${report.protocol} · checked ${esc(report.checkedAt)} · refreshes every ${opts.refreshSeconds}s · v${esc(opts.version)}${opts.ready ? '' : ' · not ready'}</div></header>`
-    + `<main>${banner}${sources}<div class="cards">${card('expected', c.expected)}${card('kernel', c.kernel)}${card('orphan', c.orphan, true)}${card('missing', c.missing, true)}${card('foreign', c.foreign)}</div>`
+    + `<div class="meta">node <b>${esc(report.node)}</b> · table ${report.table} · protocol ${report.protocol} · checked ${esc(report.checkedAt)} · refreshes every ${opts.refreshSeconds}s · v${esc(opts.version)}${opts.ready ? '' : ' · not ready'}${LINKS}</div></header>`
+    + `<main>${banner}${sources}${opts.status ? repairSection(opts.status) : ''}<div class="cards">${card('expected', c.expected, kubeOk)}${card('kernel', c.kernel, kernelOk)}${card('orphan', c.orphan, compared, true)}${card('missing', c.missing, compared, true)}${card('foreign', c.foreign, kernelOk)}</div>`
     + `<div class="wrap"><table id="routes"><thead><tr><th>Destination</th><th class="fam">Family</th><th>Device</th><th>Verdict</th><th class="svc">Services</th></tr></thead><tbody>${rows}</tbody></table></div>${LEGEND}`
     + `${excluded}${kubeVipSection(report)}</main></body></html>`;
 }

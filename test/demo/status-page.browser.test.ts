@@ -113,6 +113,11 @@ describe.skipIf(!haveChromium)('the status page during the demo, in headless chr
           expect(drift.state).toBe('drift');
           expect(drift.rows).toEqual({ '192.0.2.10/32': 'orphan', '192.0.2.11/32': 'ok', '192.0.2.20/32': 'missing' });
           expect(await text(page, 'tr[data-destination="192.0.2.10/32"]')).toContain('no-service');
+          // How long each route has drifted, and what repair will do: the demo runs with --remediate.
+          expect(await text(page, 'tr[data-destination="192.0.2.10/32"] .since')).toMatch(/^drifting for \d+s \(since \d{4}-\d\d-\d\dT[\d:]+Z\)$/);
+          expect(await text(page, 'tr[data-destination="192.0.2.20/32"] .since')).toMatch(/^drifting for /);
+          expect(await page.locator('tr[data-destination="192.0.2.11/32"] .since').count()).toBe(0);
+          expect(await text(page, '#repair')).toMatch(/^repair: on · flush-rebuild · grace \d+s · .*no repair yet$/);
           await shoot(page, 'demo-seed-762-drift');
 
           await page.setViewportSize(PHONE);
@@ -130,7 +135,14 @@ describe.skipIf(!haveChromium)('the status page during the demo, in headless chr
           // Repaired. The open page was not reloaded by us: it refreshes itself.
           await expect.poll(async () => (await view(page)).state, { timeout: PATIENCE_MS }).toBe('in sync');
           expect((await view(page)).rows).toEqual({ '192.0.2.11/32': 'ok', '192.0.2.20/32': 'ok' });
+          expect(await text(page, '#repair')).toMatch(/· last repair \d+s ago \([\d:TZ-]+\): success, [1-9]\d* added, [1-9]\d* deleted$/);
+          expect(await page.locator('.since').count()).toBe(0);
           await shoot(page, 'demo-seed-762-repaired');
+          // The links lead to the metrics and the JSON report.
+          const drift = await (await page.context().request.get(new URL(await page.locator('#link-drift').getAttribute('href') ?? '', `${session.url}/`).href)).json() as { node: string; inSync: boolean };
+          expect([drift.node, drift.inSync]).toEqual(['demo-node', true]);
+          const metrics = await (await page.context().request.get(new URL(await page.locator('#link-metrics').getAttribute('href') ?? '', `${session.url}/`).href)).text();
+          expect(metrics).toMatch(/^routewarden_orphan_routes\{/m);
         }
         if (at === 'dual-stack-bounce/link-up') {
           await page.goto(`${session.url}/`);

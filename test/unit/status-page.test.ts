@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/core/report.ts';
 import type { Report } from '../../src/core/report.ts';
-import { renderStatusPage } from '../../src/surface/status-page.ts';
+import { formatAge, renderStatusPage, type RepairView, type StatusExtras } from '../../src/surface/status-page.ts';
 import { ep, kroute, model, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 
 const opts = { version: '1.2.3', refreshSeconds: 5, ready: true };
@@ -46,7 +46,105 @@ describe('status page', () => {
     expect(html).toContain("differ from kube-vip's effective value for: table");
   });
 
-  it('says so when no check has finished yet', () => {
-    expect(renderStatusPage(null, opts)).toContain('no check has finished yet');
+  it('says so when no check has finished yet, and links to /metrics and /drift', () => {
+    const html = renderStatusPage(null, opts);
+    expect(html).toContain('no check has finished yet');
+    expect(html).toContain('<a href="metrics" id="link-metrics">');
+    expect(html).toContain('<a href="drift" id="link-drift">');
+  });
+
+  it('links to /metrics and /drift, relative so that a path prefix (kubectl proxy) keeps working', () => {
+    const html = renderStatusPage(seedReport(), opts);
+    expect(html).toContain('<a href="metrics" id="link-metrics">/metrics</a>');
+    expect(html).toContain('<a href="drift" id="link-drift">/drift</a>');
+  });
+});
+
+describe('status page: counts of a side that cannot be read', () => {
+  const failing = (side: 'kernel' | 'kubernetes'): Report => {
+    const r = seedReport();
+    return { ...r, sources: { ...r.sources, [side]: 'error' }, errors: { ...r.errors, [side]: `${side} unreachable` } };
+  };
+  const count = (html: string, label: string): string => new RegExp(`data-count="${label}"[^>]*>([^<]*)<`).exec(html)![1]!;
+
+  it('shows — rather than 0 for every count that needs the kernel when the kernel cannot be read', () => {
+    const html = renderStatusPage(failing('kernel'), opts);
+    expect(['kernel', 'orphan', 'missing', 'foreign'].map((l) => count(html, l))).toEqual(['—', '—', '—', '—']);
+    expect(count(html, 'expected')).toMatch(/^\d+$/);
+    expect(html).toContain('kernel unreachable');
+  });
+
+  it('shows — for the counts that need the API when the API cannot be read', () => {
+    const html = renderStatusPage(failing('kubernetes'), opts);
+    expect(['expected', 'orphan', 'missing'].map((l) => count(html, l))).toEqual(['—', '—', '—']);
+    expect(count(html, 'kernel')).toMatch(/^\d+$/);
+  });
+
+  it('shows the numbers when both sides are read, 0 included', () => {
+    const html = renderStatusPage(seedReport(), opts);
+    expect(['expected', 'kernel', 'orphan', 'missing', 'foreign'].map((l) => count(html, l))).toEqual(['1', '1', '1', '1', '0']);
+  });
+});
+
+describe('status page: drift ages and repair', () => {
+  const repair = (over: Partial<RepairView> = {}): RepairView => ({ mode: 'on', strategy: 'flush-rebuild', graceMs: 60_000, repairableAt: null, blocked: null, last: null, ...over });
+  const extras = (r: RepairView, since: Record<string, number> = {}): StatusExtras => ({
+    now: NOW,
+    driftSince: (verdict, destination) => since[`${verdict} ${destination}`],
+    repair: r,
+  });
+  const repairLine = (html: string): string => /<div class="src repair" id="repair">(.*?)<\/div>/.exec(html)![1]!.replace(/<[^>]+>/g, '');
+
+  it('says how long each drifted route has been drifting, and since when', () => {
+    const html = renderStatusPage(seedReport(), { ...opts, status: extras(repair(), { 'orphan 10.0.0.5/32': NOW - 95_000, 'missing 10.0.0.6/32': NOW - 3_605_000 }) });
+    const rowOf = (dst: string) => new RegExp(`<tr[^>]*data-destination="${dst.replace('.', '\\.')}"[^>]*>(.*?)</tr>`).exec(html)![1]!;
+    expect(rowOf('10.0.0.5/32')).toContain('drifting for 1m 35s <span class="at">(since 2026-11-26T11:58:25Z)');
+    expect(rowOf('10.0.0.6/32')).toContain('drifting for 1h 0m');
+  });
+
+  it('says nothing of age for a route the tracker does not know', () => {
+    expect(renderStatusPage(seedReport(), { ...opts, status: extras(repair()) })).not.toContain('drifting for');
+  });
+
+  it('shows repair off', () => {
+    const line = repairLine(renderStatusPage(seedReport(), { ...opts, status: extras(repair({ mode: 'off' })) }));
+    expect(line).toBe('repair: off (detection only; --remediate turns it on)');
+  });
+
+  it('shows repair on with the grace countdown and no repair yet', () => {
+    const line = repairLine(renderStatusPage(seedReport(), { ...opts, status: extras(repair({ repairableAt: NOW + 42_000 })) }));
+    expect(line).toBe('repair: on · flush-rebuild · grace 1m 0s · repair in 42s if the drift persists · no repair yet');
+  });
+
+  it('shows dry-run, a guard holding repair back, and the last plan', () => {
+    const r = repair({ mode: 'dry-run', strategy: 'surgical', blocked: { reason: 'max_deletions', message: 'would delete 120 routes, more than --max-deletions 100', at: NOW }, last: { at: NOW - 30_000, result: 'dry-run', added: 0, deleted: 2, failures: 0 } });
+    const line = repairLine(renderStatusPage(seedReport(), { ...opts, status: extras(r) }));
+    expect(line).toBe('repair: dry-run · surgical · grace 1m 0s · held back (max_deletions): would delete 120 routes, more than --max-deletions 100 · last plan (dry run) 30s ago (2026-11-26T11:59:30Z): dry-run, 0 added, 2 deleted');
+  });
+
+  it('shows the last repair and its result, failures included', () => {
+    const r = repair({ last: { at: NOW - 7_200_000, result: 'failure', added: 1, deleted: 3, failures: 2 } });
+    const html = renderStatusPage(seedReport(), { ...opts, status: extras(r) });
+    expect(repairLine(html)).toContain('last repair 2h 0m ago (2026-11-26T10:00:00Z): failure, 1 added, 3 deleted, 2 failed');
+    expect(html).toContain('data-result="failure"');
+  });
+
+  it('escapes what a guard says', () => {
+    const r = repair({ blocked: { reason: 'x', message: '<img src=x>', at: NOW } });
+    expect(renderStatusPage(seedReport(), { ...opts, status: extras(r) })).toContain('&lt;img src=x&gt;');
+  });
+
+  it.each([
+    [0, '0s'],
+    [999, '0s'],
+    [5_000, '5s'],
+    [95_000, '1m 35s'],
+    [3_600_000, '1h 0m'],
+    [3_605_000, '1h 0m'],
+    [3_665_000, '1h 1m'],
+    [90_061_000, '1d 1h'],
+    [-5_000, '0s'],
+  ])('formatAge(%i) is %s', (ms, text) => {
+    expect(formatAge(ms)).toBe(text);
   });
 });

@@ -1,6 +1,10 @@
-// PATCH bodies: RFC 7386 merge patch (strategic merge patch is treated as a
-// merge patch: the double has no per-field merge keys, so lists are replaced)
-// and RFC 6902 JSON patch, which is client-node's default patch content type.
+// PATCH bodies: RFC 7386 merge patch, RFC 6902 JSON patch (client-node's
+// default patch content type), and strategic merge patch as kubectl apply
+// writes it. The double has no per-field merge keys (they live in the Go
+// types), so a strategic patch merges a list by key only where the patch
+// names the key: kubectl's three-way patch sends `$setElementOrder/<list>`
+// with every merged list it changes, each element reduced to its merge key.
+// Without that directive a list is replaced, as in a merge patch.
 
 export class PatchError extends Error {
   constructor(message: string) {
@@ -19,6 +23,88 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+const SET_ORDER = '$setElementOrder/';
+const DELETE_PRIMITIVES = '$deleteFromPrimitiveList/';
+
+/** The merge key an `$setElementOrder` list implies: every element an object with the same single key. */
+function mergeKeyOf(order: unknown): string | null {
+  if (!Array.isArray(order) || order.length === 0 || !order.every(isObject)) return null;
+  const keys = new Set(order.flatMap((o) => Object.keys(o as object)));
+  return keys.size === 1 ? [...keys][0]! : null;
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** Orders `items` as `order` lists them (by `key`, or by value for primitives); the rest keep their place after. */
+function reorder(items: unknown[], order: unknown, key: string | null): unknown[] {
+  if (!Array.isArray(order)) return items;
+  const id = (v: unknown): unknown => (key !== null && isObject(v) ? v[key] : v);
+  const wanted = order.map((o) => (key !== null && isObject(o) ? o[key] : o));
+  const listed = wanted.flatMap((w) => items.filter((i) => same(id(i), w)));
+  return [...listed, ...items.filter((i) => !wanted.some((w) => same(id(i), w)))];
+}
+
+function mergeList(target: unknown, patch: unknown[], order: unknown): unknown[] {
+  const key = mergeKeyOf(order);
+  const current = Array.isArray(target) ? [...target] : [];
+  if (key !== null) {
+    for (const item of patch) {
+      if (!isObject(item)) continue;
+      const at = current.findIndex((c) => isObject(c) && same(c[key], item[key]));
+      if (item.$patch === 'delete') {
+        if (at >= 0) current.splice(at, 1);
+      } else if (at >= 0) current[at] = strategicMergePatch(current[at], item);
+      else current.push(strategicMergePatch(undefined, item));
+    }
+    return reorder(current, order, key);
+  }
+  if (Array.isArray(order) && patch.every((v) => !isObject(v))) {
+    // A primitive list with the merge strategy (finalizers): the union, in the patch's order.
+    for (const v of patch) if (!current.some((c) => same(c, v))) current.push(v);
+    return reorder(current, order, null);
+  }
+  return structuredClone(patch);
+}
+
+/**
+ * Strategic merge patch with the directives kubectl apply sends:
+ * `$setElementOrder/<list>`, `$patch: delete | replace`, `$retainKeys`,
+ * `$deleteFromPrimitiveList/<list>`. Returns undefined for `$patch: delete`.
+ */
+export function strategicMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return structuredClone(patch);
+  if (patch.$patch === 'delete') return undefined;
+  if (patch.$patch === 'replace') {
+    const { $patch: _p, ...rest } = patch;
+    return structuredClone(rest);
+  }
+  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (k.startsWith('$')) continue;
+    if (v === null) delete out[k];
+    else if (Array.isArray(v)) out[k] = mergeList(out[k], v, patch[`${SET_ORDER}${k}`]);
+    else {
+      const merged = isObject(v) ? strategicMergePatch(out[k], v) : structuredClone(v);
+      if (merged === undefined) delete out[k];
+      else out[k] = merged;
+    }
+  }
+  for (const [k, v] of Object.entries(patch)) {
+    if (k.startsWith(DELETE_PRIMITIVES) && Array.isArray(v)) {
+      const field = k.slice(DELETE_PRIMITIVES.length);
+      if (Array.isArray(out[field])) out[field] = (out[field] as unknown[]).filter((x) => !v.some((d) => same(d, x)));
+    } else if (k.startsWith(SET_ORDER) && !(k.slice(SET_ORDER.length) in patch) && Array.isArray(out[k.slice(SET_ORDER.length)])) {
+      const field = k.slice(SET_ORDER.length);
+      out[field] = reorder(out[field] as unknown[], v, mergeKeyOf(v));
+    }
+  }
+  if (Array.isArray(patch.$retainKeys)) {
+    const keep = new Set(patch.$retainKeys as unknown[]);
+    for (const k of Object.keys(out)) if (!keep.has(k)) delete out[k];
   }
   return out;
 }

@@ -4,7 +4,9 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiGroup, apiGroupList, apiVersions, resourceList, SERVER_VERSION } from './discovery.ts';
-import { jsonPatch, mergePatch, PatchError } from './patch.ts';
+import { openApiV3, openApiV3Root, unknownFields } from './openapi.ts';
+import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.ts';
+import { decodeKubernetesProtobuf, PROTOBUF, ProtobufError } from './protobuf.ts';
 import { groupVersion, resourceByPath, type ResourceDef, type ResourceId } from './resources.ts';
 import { parseFieldSelector, parseLabelSelector, SelectorError, type Matcher } from './selectors.ts';
 import type { Counters, Verb } from './stats.ts';
@@ -116,6 +118,12 @@ export function sendStatus(res: ServerResponse, code: number, message: string, r
 function route(pathname: string, host: string): Route | undefined {
   const segs = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
   if (segs.length === 1 && segs[0] === 'version') return { kind: 'doc', body: SERVER_VERSION };
+  if (segs[0] === 'openapi' && segs[1] === 'v3') {
+    if (segs.length === 2) return { kind: 'doc', body: openApiV3Root() };
+    const gv = segs[2] === 'api' && segs.length === 4 ? segs[3]! : segs[2] === 'apis' && segs.length === 5 ? `${segs[3]}/${segs[4]}` : undefined;
+    const doc = gv === undefined ? undefined : openApiV3(gv);
+    return doc ? { kind: 'doc', body: doc } : undefined;
+  }
   let gv: string;
   let rest: string[];
   if (segs[0] === 'api') {
@@ -185,7 +193,16 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new HttpError(413, 'RequestEntityTooLarge', `request body larger than ${MAX_BODY_BYTES} bytes`);
     chunks.push(buf);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const raw = Buffer.concat(chunks);
+  if ((req.headers['content-type'] ?? '').split(';')[0]?.trim() === PROTOBUF && raw.length > 0) {
+    try {
+      return decodeKubernetesProtobuf(raw);
+    } catch (err) {
+      if (err instanceof ProtobufError) throw new HttpError(415, 'UnsupportedMediaType', err.message);
+      throw err;
+    }
+  }
+  const text = raw.toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -364,12 +381,36 @@ function applyPatch(contentType: string, current: KubeObject, patch: unknown): K
   const type = contentType.split(';')[0]?.trim() ?? '';
   let patched: unknown;
   if (type === 'application/json-patch+json') patched = jsonPatch(current, patch);
-  else if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json') patched = mergePatch(current, patch);
+  else if (type === 'application/merge-patch+json') patched = mergePatch(current, patch);
+  else if (type === 'application/strategic-merge-patch+json') patched = strategicMergePatch(current, patch);
   else throw new HttpError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${JSON.stringify(type)})`);
   return requireObject(patched);
 }
 
-async function serveWrite(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, r: Extract<Route, { kind: 'resource' }>, verb: Verb): Promise<void> {
+const FIELD_VALIDATION = ['Ignore', 'Warn', 'Strict'] as const;
+
+/**
+ * Server-side field validation (?fieldValidation=, Warn when absent, as the
+ * apiserver does): unknown fields fail the request (Strict), come back as
+ * Warning headers (Warn), or are dropped silently (Ignore). kubectl sends
+ * Strict because /openapi/v3 says the double supports it.
+ */
+function validateFields(res: ServerResponse, r: Extract<Route, { kind: 'resource' }>, obj: KubeObject, query: URLSearchParams): void {
+  const directive = query.get('fieldValidation') ?? 'Warn';
+  if (!(FIELD_VALIDATION as readonly string[]).includes(directive)) {
+    throw new HttpError(400, 'BadRequest', `fieldValidation must be one of ${FIELD_VALIDATION.join(', ')}, not ${JSON.stringify(directive)}`);
+  }
+  if (directive === 'Ignore') return;
+  const unknown = unknownFields(r.res, obj);
+  if (unknown.length === 0) return;
+  if (directive === 'Strict') {
+    const list = unknown.map((f) => `unknown field ${JSON.stringify(f)}`).join(', ');
+    throw new HttpError(400, 'BadRequest', `${r.res.kind} in version "${r.res.version}" cannot be handled as a ${r.res.kind}: strict decoding error: ${list}`);
+  }
+  res.setHeader('Warning', unknown.map((f) => `299 - ${JSON.stringify(`unknown field ${JSON.stringify(f)}`)}`));
+}
+
+async function serveWrite(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, r: Extract<Route, { kind: 'resource' }>, verb: Verb, query: URLSearchParams): Promise<void> {
   const { store } = ctx;
   if (verb === 'DELETE') {
     await readBody(req); // DeleteOptions: accepted and ignored.
@@ -379,7 +420,9 @@ async function serveWrite(ctx: HandlerContext, req: IncomingMessage, res: Server
   const body = await readBody(req);
   if (verb === 'CREATE') {
     if (r.res.namespaced && r.namespace === undefined) throw new HttpError(404, 'NotFound', `${r.res.plural} must be created in a namespace`);
-    sendJson(res, 201, store.create(r.res, requireObject(body), r.namespace));
+    const obj = requireObject(body);
+    validateFields(res, r, obj, query);
+    sendJson(res, 201, store.create(r.res, obj, r.namespace));
     return;
   }
   const name = r.name ?? '';
@@ -388,6 +431,7 @@ async function serveWrite(ctx: HandlerContext, req: IncomingMessage, res: Server
     throw new HttpError(404, 'NotFound', `${r.res.plural} "${name}" not found`, { name, kind: r.res.plural, group: r.res.group });
   }
   let next = verb === 'UPDATE' ? requireObject(body) : applyPatch(req.headers['content-type'] ?? '', current, body);
+  validateFields(res, r, next, query);
   if (next.metadata?.name !== undefined && next.metadata.name !== name) {
     throw new HttpError(400, 'BadRequest', `the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
   }
@@ -441,7 +485,7 @@ export function createHandler(ctx: HandlerContext): (req: IncomingMessage, res: 
         return;
       }
       default:
-        await serveWrite(ctx, req, res, r, verb);
+        await serveWrite(ctx, req, res, r, verb, url.searchParams);
     }
   };
 

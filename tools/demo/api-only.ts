@@ -51,7 +51,7 @@ export async function runApiOnly(config: Config, listenExplicit: boolean, env: N
 
     narrator.heading('routewarden demo --api-only: a simulated Kubernetes API, nothing else');
     narrator.blank();
-    narrator.field('API server', `${url} (plain HTTP; list, watch, get, create, update, delete)`);
+    narrator.field('API server', `${url} (plain HTTP; list, watch, get, create, apply, update, delete)`);
     narrator.field('kubeconfig', kubeconfig);
     narrator.field('objects', 'Services web, api, dual (dual-stack), shop/frontend (Local, endpoint on worker-2), internal (ClusterIP);');
     narrator.field('', `their EndpointSlices (endpoints on ${DEMO_NODE}); Leases kube-system/plndr-svcs-lock, kubevip-web, kubevip-api`);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiDouble } from '../apidouble/index.ts';
 import type { ApiDouble } from '../apidouble/index.ts';
-import { repairAfterCheck } from '../../src/app/repair.ts';
+import { newRepairState, repairAfterCheck, type RepairState } from '../../src/app/repair.ts';
 import { createService } from '../../src/cli/service.ts';
 import type { Service, ServiceDeps } from '../../src/cli/service.ts';
 import { openCluster, openEvents } from '../../src/cli/adapters.ts';
@@ -75,6 +75,7 @@ export async function startSession(opts: SessionOptions): Promise<DemoSession> {
     const config: Config = Object.freeze({ ...opts.config, kubeconfig: api.kubeconfig(join(dir, 'kubeconfig')) });
     const events = openEvents(config, logger);
     let repair: AfterCheck | null = null;
+    let repairState: RepairState | undefined;
     let progress: string | undefined;
     const svc = createService({
       config,
@@ -84,6 +85,7 @@ export async function startSession(opts: SessionOptions): Promise<DemoSession> {
       afterCheck: async (result, ctx) => {
         if (repair) await repair(result, ctx);
       },
+      repairState: () => repairState,
       banner: () => `Demo: simulated cluster, ${stage.description}.${progress ? ` ${progress}` : ''}`,
       ...(opts.listenPath !== undefined && { listenPath: opts.listenPath }),
     });
@@ -120,7 +122,8 @@ export async function startSession(opts: SessionOptions): Promise<DemoSession> {
       get: (path) => httpGet(target, path),
       allowRepair(strategy) {
         showStrategy(strategy);
-        repair = repairAfterCheck({ config: withStrategy(config, strategy), kernel: stage.routewardenKernel, logger, events });
+        repairState = newRepairState();
+        repair = repairAfterCheck({ config: withStrategy(config, strategy), kernel: stage.routewardenKernel, logger, events }, repairState);
         svc.loop.markDirty('demo: repair allowed');
       },
       holdRepair() {
