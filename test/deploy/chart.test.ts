@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYamlDoc } from 'yaml';
-import { loadConfig, resolveOptions } from '../../src/cli/config.ts';
+import { keyOf, loadConfig, resolveOptions } from '../../src/cli/config.ts';
 import { camel, envName, optionsFor, type OptionDef } from '../../src/cli/options.ts';
 import {
   CHART_DASHBOARD_FILE,
@@ -187,6 +187,18 @@ describe.skipIf(unavailable !== null)('helm', () => {
     });
 
     /** A valid value other than routewarden's default, and the typed value routewarden must read from it. */
+    const STRING_SAMPLES: Record<string, string> = {
+      interface: 'eth7',
+      'services-interface': 'eth8',
+      'vip-subnet': '24,64',
+      'kube-vip-selector': 'app in (kube-vip)',
+      'services-namespace': 'apps',
+      'lease-name': 'kv/lock',
+      'lease-namespace': 'kv',
+      'lb-class-name': 'example.com/class',
+      'web-config-file': '/etc/routewarden/web.yml',
+      kubeconfig: '/etc/kubeconfig',
+    };
     function otherValue(o: OptionDef): [unknown, unknown] {
       switch (o.kind) {
         case 'integer':
@@ -201,7 +213,10 @@ describe.skipIf(unavailable !== null)('helm', () => {
         case 'duration':
           return ['1m30s', 90_000];
         case 'string':
-          return o.flag === 'listen' ? ['127.0.0.1:9911', '127.0.0.1:9911'] : [`value-of-${o.flag}`, `value-of-${o.flag}`];
+          // A valid value of the option's format, unlike its default.
+          if (o.flag === 'listen') return ['127.0.0.1:9911', { host: '127.0.0.1', port: 9911 }];
+          if (o.flag === 'control-plane-address') return ['10.9.9.9', ['10.9.9.9']];
+          return [STRING_SAMPLES[o.flag] ?? `value-of-${o.flag}`, STRING_SAMPLES[o.flag] ?? `value-of-${o.flag}`];
       }
     }
 
@@ -216,7 +231,7 @@ describe.skipIf(unavailable !== null)('helm', () => {
       // Repair on needs what it needs; dry-run (set above, true) waives it, but keep the check honest.
       const c = routewardenContainer(template({ values: { config } }));
       const resolved = resolveOptions('run', {}, envOf(c)) as Record<string, unknown>;
-      for (const o of chartFlags()) expect(resolved[camel(o.flag)], `config.${camel(o.flag)}`).toEqual(expected[camel(o.flag)]);
+      for (const o of chartFlags()) expect(resolved[keyOf(o)], `config.${camel(o.flag)}`).toEqual(expected[camel(o.flag)]);
       expect(c.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(9911);
     });
 
