@@ -21,6 +21,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { gitRevision } from '../src/version.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Where `npm run build` writes, relative to the package root (the Dockerfile copies it from there). */
@@ -99,6 +100,9 @@ export async function buildBundle(outdir = join(ROOT, OUT_DIR)): Promise<string>
     legalComments: 'external',
     logLevel: 'warning',
     plugins: [narrowClientNode, toolsStayOutside],
+    // src/version.ts: the revision baked in, ROUTEWARDEN_BUILD_REVISION (the
+    // Dockerfile's build argument: its context has no .git) else git's answer.
+    define: { __ROUTEWARDEN_REVISION__: JSON.stringify(process.env.ROUTEWARDEN_BUILD_REVISION || gitRevision(ROOT)) },
   });
   const text = readFileSync(outfile);
   const at = text.findIndex((b) => b > 0x7f);
