@@ -5,7 +5,7 @@
 # buildx build, podman build):
 #
 #   npm run image          (buildah, docker or podman; tags routewarden:<version>)
-#   docker build -t routewarden:0.1.0 --build-arg ROUTEWARDEN_BUILD_REVISION=$(git rev-parse HEAD) .
+#   docker build -t routewarden:0.1.0 --build-arg BUILD_REVISION=$(git rev-parse HEAD) .
 #   docker buildx build --platform linux/amd64,linux/arm64 -t REGISTRY/routewarden:0.1.0 --push .
 #
 # Base image: the official node:24-bookworm-slim, for the build and at run
@@ -27,7 +27,7 @@ COPY scripts/build.ts ./scripts/
 COPY src ./src
 # The git revision baked into the bundle (--version, routewarden_build_info):
 # the context has no .git, so `npm run image` passes it; "unknown" without.
-ARG ROUTEWARDEN_BUILD_REVISION
+ARG BUILD_REVISION
 RUN npm run build
 
 # --- prod-deps: production dependencies only ---------------------------------
@@ -43,12 +43,12 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 
 # --- runtime -------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
-ARG ROUTEWARDEN_BUILD_REVISION=unknown
+ARG BUILD_REVISION=unknown
 LABEL org.opencontainers.image.title="routewarden" \
       org.opencontainers.image.description="Keeps kube-vip's routing table honest" \
       org.opencontainers.image.source="https://github.com/routewarden/routewarden" \
       org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.revision="${ROUTEWARDEN_BUILD_REVISION}"
+      org.opencontainers.image.revision="${BUILD_REVISION}"
 ENV NODE_ENV=production
 WORKDIR /app
 # npm, npx, corepack and yarn are not needed to run routewarden; without them

@@ -100,9 +100,9 @@ export async function buildBundle(outdir = join(ROOT, OUT_DIR)): Promise<string>
     legalComments: 'external',
     logLevel: 'warning',
     plugins: [narrowClientNode, toolsStayOutside],
-    // src/version.ts: the revision baked in, ROUTEWARDEN_BUILD_REVISION (the
+    // src/version.ts: the revision baked in, BUILD_REVISION (the
     // Dockerfile's build argument: its context has no .git) else git's answer.
-    define: { __ROUTEWARDEN_REVISION__: JSON.stringify(process.env.ROUTEWARDEN_BUILD_REVISION || gitRevision(ROOT)) },
+    define: { __ROUTEWARDEN_REVISION__: JSON.stringify(process.env.BUILD_REVISION || gitRevision(ROOT)) },
   });
   const text = readFileSync(outfile);
   const at = text.findIndex((b) => b > 0x7f);

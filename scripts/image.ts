@@ -1,7 +1,7 @@
 // `npm run image`: builds the container image from the Dockerfile, tagged
 // routewarden:<package version>, with the first builder found: buildah
 // (needs no daemon), else docker (when its engine answers), else podman.
-// The git revision goes in as the build argument ROUTEWARDEN_BUILD_REVISION
+// The git revision goes in as the build argument BUILD_REVISION
 // (the build context holds no .git), so that --version and
 // routewarden_build_info name the commit inside the image too.
 //
@@ -25,7 +25,7 @@ export const DEFAULT_TAG = `routewarden:${VERSION}`;
 
 /** The build arguments `npm run image` passes: what the build context cannot know. */
 export function imageBuildArgs(): Record<string, string> {
-  return { ROUTEWARDEN_BUILD_REVISION: gitRevision(ROOT) };
+  return { BUILD_REVISION: gitRevision(ROOT) };
 }
 
 function works(cmd: string, args: string[]): boolean {

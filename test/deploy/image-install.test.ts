@@ -147,7 +147,7 @@ describe('the image, played without Docker: a production-only install runs the e
   it('routewarden --version prints the package version, the revision `npm run image` passed in, and the Node.js version', () => {
     const r = entry(['--version']);
     expect(r.error).toBeUndefined();
-    expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, `${pkg.version} (revision ${buildArgs.ROUTEWARDEN_BUILD_REVISION}, node ${process.version})`, '']);
+    expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, `${pkg.version} (revision ${buildArgs.BUILD_REVISION}, node ${process.version})`, '']);
   });
 
   it('routewarden --help lists the commands', () => {
@@ -210,7 +210,7 @@ describe('the image, played without Docker: a production-only install runs the e
         }
         expect(ready, `never ready; output:\n${output}`).toBe(200);
         const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        expect(metrics).toContain(`routewarden_build_info{version="${pkg.version}",revision="${buildArgs.ROUTEWARDEN_BUILD_REVISION}",node_version="${process.version}"} 1`);
+        expect(metrics).toContain(`routewarden_build_info{version="${pkg.version}",revision="${buildArgs.BUILD_REVISION}",node_version="${process.version}"} 1`);
         expect(metrics).toMatch(/^routewarden_source_up\{source="kubernetes"\} 1$/m);
       } finally {
         child.kill('SIGTERM');
