@@ -31,9 +31,10 @@ ARG BUILD_REVISION
 RUN npm run build
 
 # --- prod-deps: production dependencies only ---------------------------------
-# Its own stage rather than `npm prune --omit=dev` after the build: the result
-# depends on package.json and the lockfile alone, so this layer (most of the
-# image) stays cached and unchanged across source changes. netlink's install
+# The packages the bundle leaves outside (netlink, pino and theirs: 6 MB);
+# everything else is inside dist/. Its own stage rather than `npm prune
+# --omit=dev` after the build: the result depends on package.json and the
+# lockfile alone, so this layer stays cached across source changes. netlink's install
 # script (node-gyp-build, allowed in package.json "allowScripts") finds its
 # prebuilt addon and compiles nothing, so no toolchain is needed.
 FROM ${NODE_IMAGE} AS prod-deps

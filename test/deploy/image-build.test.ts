@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { endpointSlice, service } from '../../src/apidouble/index.ts';
+import { endpointSlice, service } from '../../tools/apidouble/index.ts';
 import { gitRevision } from '../../src/version.ts';
 import { buildImage, DEFAULT_TAG } from '../../scripts/image.ts';
 import { isRoot, killAndWait } from '../helpers/netns.ts';

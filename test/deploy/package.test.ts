@@ -11,6 +11,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { optionsFor } from '../../src/cli/options.ts';
 import { gitRevision } from '../../src/version.ts';
+import { BUNDLE_EXTERNAL } from '../../scripts/build.ts';
 import { ROOT } from './manifests.ts';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -117,6 +118,10 @@ describe('the npm package: packed, installed into an empty folder, run with npx'
 });
 
 describe('the entry script and package.json', () => {
+  it('has as production dependencies exactly the packages the bundle leaves outside', () => {
+    expect(Object.keys(pkg.dependencies).sort()).toEqual([...BUNDLE_EXTERNAL].sort());
+  });
+
   it('requires the Node.js major that package.json engines names', () => {
     expect(requiredMajor).toBeGreaterThanOrEqual(24);
     const script = readFileSync(join(ROOT, 'bin', 'routewarden.js'), 'utf8');
