@@ -106,7 +106,7 @@ module.exports = {
       to: {
         dependencyTypes: ['npm-dev'],
         dependencyTypesNot: ['type-only'],
-        pathNot: '(^|/)node_modules/(@kubernetes/client-node|commander|express|prom-client|undici|zod)/',
+        pathNot: '(^|/)node_modules/(@kubernetes/client-node|bcryptjs|commander|express|prom-client|undici|yaml|zod)/',
       },
     },
   ],

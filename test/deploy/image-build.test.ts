@@ -180,7 +180,7 @@ describe.skipIf(skip !== null)(`the image, built by npm run image's code with bu
     const port = Number((env.ROUTEWARDEN_LISTEN ?? ':9798').split(':').at(-1));
     // The image's own USER: no --user, whatever the read-only overlay's securityContext says (dockerfile.test.ts checks they agree).
     const { child, output } = runImage(config.Cmd, { env });
-    await eventually(async () => (await w.get(port, '/readyz')).status === 200, 90_000, `/readyz 200; output:\n${output()}`);
+    await eventually(async () => (await w.get(port, '/readyz')).status === 200, `/readyz 200; output:\n${output()}`);
     const metrics = (await w.get(port, '/metrics')).body;
     expect(sample(metrics, 'routewarden_orphan_routes', 'family="ipv4"'), metrics).toBe(1);
     expect(sample(metrics, 'routewarden_missing_routes', 'family="ipv4"')).toBe(1);
@@ -206,7 +206,7 @@ describe.skipIf(skip !== null)(`the image, built by npm run image's code with bu
     expect(env.ROUTEWARDEN_REMEDIATE).toBe('true');
     const port = Number((env.ROUTEWARDEN_LISTEN ?? ':9798').split(':').at(-1));
     const { child, output } = runImage(config.Cmd, { env, flags: securityFlags(c.securityContext) });
-    await eventually(async () => JSON.stringify(await ownedRoutes(w)) === JSON.stringify(['10.0.0.6', '10.0.0.7']), 90_000, `the repair; table ${JSON.stringify(await ownedRoutes(w))}; output:\n${output()}`);
+    await eventually(async () => JSON.stringify(await ownedRoutes(w)) === JSON.stringify(['10.0.0.6', '10.0.0.7']), `the repair; table ${JSON.stringify(await ownedRoutes(w))}; output:\n${output()}`);
     const proc = processWithMarker(`RW_IMAGE_TEST=${marker}`);
     expect(proc, 'the image\'s node process').not.toBeNull();
     expect(proc!.uid.split(/\s+/)).toEqual(['0', '0', '0', '0']);
@@ -214,7 +214,7 @@ describe.skipIf(skip !== null)(`the image, built by npm run image's code with bu
     const metrics = await eventually(async () => {
       const body = (await w.get(port, '/metrics')).body;
       return sample(body, 'routewarden_orphan_routes', 'family="ipv4"') === 0 ? body : null;
-    }, 60_000, '/metrics to show the table in sync');
+    }, '/metrics to show the table in sync');
     expect(sample(metrics, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="success"')).toBeGreaterThanOrEqual(1);
     process.kill(proc!.pid, 'SIGTERM');
     const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));

@@ -98,6 +98,7 @@ describe('loadConfig', () => {
     ['a CP address that is neither IP nor name', { controlPlane: true, controlPlaneAddress: '10.0.0.1,not an address' }, {}, 'invalid --control-plane-address "10.0.0.1,not an address": must be IP addresses or DNS names, comma-separated ("not an address" is neither)'],
     ['cp without an address', { controlPlane: true }, {}, '--control-plane needs --control-plane-address'],
     ['an unknown log level', {}, { ROUTEWARDEN_LOG_LEVEL: 'verbose' }, 'invalid ROUTEWARDEN_LOG_LEVEL "verbose": must be one of trace, debug, info, warn, error, fatal, silent'],
+    ['an unknown log format', { logFormat: 'logfmt' }, {}, 'invalid --log-format "logfmt": must be one of json, text'],
     ['a control character in a value', { lbClassName: 'a\u0007b' }, {}, 'invalid --lb-class-name "a\\u0007b": must be one line without control characters'],
   ];
   it.each(bad)('%s => one clear line', (_name, flags, env, message, command = 'run') => {
