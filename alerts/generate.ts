@@ -17,15 +17,18 @@
 // observations spanning more than the 15 s lease), orphans 5 minutes (they do
 // not drop traffic, and kube-vip's own cleanup may still take them).
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildRuleGroups, type AlertConfig } from './rules.ts';
 import { stringify } from 'yaml';
 
+/** package.json's homepage, the repository: runbook links point into it. */
+const HOMEPAGE = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { homepage: string }).homepage;
+
 export const config: AlertConfig = {
   selector: 'job="routewarden"',
   clusterLabels: [],
-  runbookBaseUrl: 'https://github.com/routewarden/routewarden/blob/main/docs/runbooks',
+  runbookBaseUrl: `${HOMEPAGE}/blob/main/docs/runbooks`,
   checkInterval: '30s',
   for: {
     RouteWardenMissingRoutes: '3m',

@@ -21,8 +21,15 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { gitRevision } from '../src/version.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * The packages the bundle loads from node_modules at run time (see the header):
+ * package.json's production dependencies, exactly (test/deploy/package.test.ts).
+ */
+export const BUNDLE_EXTERNAL = ['netlink', 'pino'] as const;
+
 /** Where `npm run build` writes, relative to the package root (the Dockerfile copies it from there). */
 export const OUT_DIR = 'dist';
 
@@ -88,7 +95,7 @@ export async function buildBundle(outdir = join(ROOT, OUT_DIR)): Promise<string>
     sourcemap: true,
     minifyWhitespace: true,
     minifySyntax: true,
-    external: ['netlink', 'pino'],
+    external: [...BUNDLE_EXTERNAL],
     // CommonJS dependencies inside an ES module bundle still call require().
     banner: { js: "import { createRequire as __routewardenRequire } from 'node:module'; const require = __routewardenRequire(import.meta.url);" },
     // Node keeps a module's source for lazy compilation, as one string: a
@@ -99,6 +106,9 @@ export async function buildBundle(outdir = join(ROOT, OUT_DIR)): Promise<string>
     legalComments: 'external',
     logLevel: 'warning',
     plugins: [narrowClientNode, toolsStayOutside],
+    // src/version.ts: the revision baked in, BUILD_REVISION (the
+    // Dockerfile's build argument: its context has no .git) else git's answer.
+    define: { __ROUTEWARDEN_REVISION__: JSON.stringify(process.env.BUILD_REVISION || gitRevision(ROOT)) },
   });
   const text = readFileSync(outfile);
   const at = text.findIndex((b) => b > 0x7f);

@@ -264,6 +264,7 @@ export function loadConfig(command: Command, flags: Raw, ctx: LoadContext): Conf
     explicit,
     logLevel: o.logLevel,
     logLevelExplicit: explicit.has('log-level'),
+    logFormat: o.logFormat,
   });
 }
 

@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from './config.ts';
 import type { Config } from './config.ts';
 import { envName, optionsFor } from './options.ts';
-import { VERSION } from '../version.ts';
+import { VERSION_LINE } from '../version.ts';
 import { DEMO_DEFAULTS } from './demo-defaults.ts';
 import { DEMO_NEEDS_CHECKOUT, loadDemo } from './demo.ts';
 import { createLogger } from '../surface/logger.ts';
@@ -38,7 +38,7 @@ export function buildProgram(actions: Record<'run' | 'check' | 'demo', Action>, 
   let pending: Promise<number> | null = null;
   const program = new Command('routewarden')
     .description("Keeps kube-vip's routing table honest: detects orphan and missing routes, exports Prometheus metrics, repairs on request.")
-    .version(VERSION, '--version')
+    .version(VERSION_LINE, '--version')
     .exitOverride()
     .configureOutput({ writeOut: out.stdout, writeErr: out.stderr, outputError: () => {} })
     .showHelpAfterError(false);
@@ -114,7 +114,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
 async function checkCommand(flagsConfig: Config): Promise<number> {
   // stdout is the report; logs go to stderr, quiet unless asked for.
-  const logger = createLogger({ level: flagsConfig.logLevelExplicit ? flagsConfig.logLevel : 'warn', toStderr: true });
+  const logger = createLogger({ level: flagsConfig.logLevelExplicit ? flagsConfig.logLevel : 'warn', format: flagsConfig.logFormat, toStderr: true });
   const cluster = openCluster(flagsConfig, logger);
   let kernel: KernelTable | null = null;
   try {
@@ -145,7 +145,7 @@ export function exitCodeOf(result: CheckResult): number {
 }
 
 async function runCommand(flagsConfig: Config): Promise<number> {
-  const logger = createLogger({ level: flagsConfig.logLevel });
+  const logger = createLogger({ level: flagsConfig.logLevel, format: flagsConfig.logFormat });
   // Before anything starts: a bad web configuration serves nothing (exit 2).
   const web = flagsConfig.webConfigFile === undefined ? null : openWebConfig(flagsConfig.webConfigFile, logger);
   const cluster = openCluster(flagsConfig, logger);

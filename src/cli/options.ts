@@ -84,6 +84,7 @@ const TABLE = [
   { flag: 'control-plane', kind: 'boolean', default: 'false', description: 'kube-vip runs with cp_enable on this node', commands: DETECT },
   { flag: 'control-plane-address', kind: 'string', format: 'addresses', default: '', description: 'the CP VIP(s), comma-separated (kube-vip `address`)', commands: DETECT },
   { flag: 'log-level', kind: 'enum', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], description: 'log level', commands: ALL },
+  { flag: 'log-format', kind: 'enum', default: 'json', choices: ['json', 'text'], description: 'log line format: json (one object a line, level names) or text (logfmt)', commands: ALL },
 ] as const satisfies readonly OptionDef[];
 
 /** The table's literal type: config.ts maps it to the Config type. */

@@ -24,7 +24,7 @@ import { createApp } from '../surface/http.ts';
 import type { Logger } from '../surface/logger.ts';
 import { createWebServer } from '../surface/web-server.ts';
 import type { WebConfigSource } from '../surface/web-server.ts';
-import { VERSION } from '../version.ts';
+import { NODE_VERSION, REVISION, VERSION } from '../version.ts';
 
 export interface ServiceDeps {
   readonly config: Config;
@@ -60,7 +60,7 @@ export interface Service {
 
 export function createService(deps: ServiceDeps): Service {
   const { config, logger } = deps;
-  const metrics = createMetrics({ version: VERSION });
+  const metrics = createMetrics({ version: VERSION, revision: REVISION, nodeVersion: NODE_VERSION });
   metrics.configInfo.set({
     node: config.model.nodeName,
     table: String(config.model.table),

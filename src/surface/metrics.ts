@@ -67,7 +67,7 @@ export interface Metrics {
   readonly remediations: Counter<'strategy' | 'result'>;
   readonly remediatedRoutes: Counter<'action'>;
   readonly remediationBlocked: Counter<'reason'>;
-  readonly buildInfo: Gauge<'version'>;
+  readonly buildInfo: Gauge<'version' | 'revision' | 'node_version'>;
   readonly configInfo: Gauge<'node' | 'table' | 'protocol' | 'remediate' | 'strategy' | 'election'>;
   readonly kubeVipConfigMismatch: Gauge<'setting'>;
   readonly kubeVipInstances: Gauge;
@@ -79,6 +79,10 @@ export interface Metrics {
 export interface MetricsOptions {
   readonly registry?: Registry;
   readonly version: string;
+  /** Git revision of the build (routewarden_build_info); default "unknown". */
+  readonly revision?: string;
+  /** Node.js version (routewarden_build_info); default this process's. */
+  readonly nodeVersion?: string;
   /** Collect process_* and nodejs_* metrics (default true). */
   readonly defaultMetrics?: boolean;
 }
@@ -184,8 +188,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     }),
     buildInfo: new Gauge({
       name: 'routewarden_build_info',
-      help: 'Build information (value 1).',
-      labelNames: ['version'],
+      help: 'Build information (value 1): version, git revision and Node.js version.',
+      labelNames: ['version', 'revision', 'node_version'],
       registers,
     }),
     configInfo: new Gauge({
@@ -247,7 +251,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     for (const limitation of LIMITATION_IDS) m.limitationRoutes.set({ kind, limitation }, 0);
   }
   m.kubeVipInstances.set(0);
-  m.buildInfo.set({ version: opts.version }, 1);
+  m.buildInfo.set({ version: opts.version, revision: opts.revision ?? 'unknown', node_version: opts.nodeVersion ?? process.version }, 1);
 
   if (opts.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: registry });

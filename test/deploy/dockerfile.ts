@@ -49,6 +49,8 @@ export interface Stage {
   readonly image: string;
   readonly workdir: string;
   readonly steps: readonly Step[];
+  /** Build arguments the stage declares (ARG after its FROM), with their defaults or null. */
+  readonly args: Readonly<Record<string, string | null>>;
   readonly env: Readonly<Record<string, string>>;
   readonly user: string | null;
   readonly expose: readonly string[];
@@ -100,7 +102,7 @@ export function parseDockerfile(text: string = readFileSync(DOCKERFILE, 'utf8'))
     });
 
   const stages: Stage[] = [];
-  let cur: { name: string; image: string; workdir: string; steps: Step[]; env: Record<string, string>; user: string | null; expose: string[]; entrypoint: string[] | null; cmd: string[] | null } | null = null;
+  let cur: { name: string; image: string; workdir: string; steps: Step[]; args: Record<string, string | null>; env: Record<string, string>; user: string | null; expose: string[]; entrypoint: string[] | null; cmd: string[] | null } | null = null;
   for (const instr of df.getInstructions()) {
     const kw = instr.getKeyword();
     const line = instr.getRange().start.line + 1;
@@ -108,7 +110,7 @@ export function parseDockerfile(text: string = readFileSync(DOCKERFILE, 'utf8'))
     if (kw === 'FROM') {
       if (cur) stages.push(cur);
       const from = df.getFROMs().find((f) => f.getRange().start.line === instr.getRange().start.line)!;
-      cur = { name: from.getBuildStage() ?? String(stages.length), image: resolve(from.getImage() ?? ''), workdir: '/', steps: [], env: {}, user: null, expose: [], entrypoint: null, cmd: null };
+      cur = { name: from.getBuildStage() ?? String(stages.length), image: resolve(from.getImage() ?? ''), workdir: '/', steps: [], args: {}, env: {}, user: null, expose: [], entrypoint: null, cmd: null };
       continue;
     }
     if (cur === null) {
@@ -140,6 +142,12 @@ export function parseDockerfile(text: string = readFileSync(DOCKERFILE, 'utf8'))
         const m = /^(\w+)=(.*)$/.exec(content.trim());
         if (m) cur.env[m[1]!] = m[2]!.replace(/^"(.*)"$/, '$1');
         else problems.push(`line ${line}: ENV in a form this test does not read; use ENV KEY=value`);
+        break;
+      }
+      case 'ARG': {
+        const m = /^(\w+)(?:=(.*))?$/.exec(content.trim());
+        if (m) cur.args[m[1]!] = m[2] === undefined ? null : m[2].replace(/^"(.*)"$/, '$1');
+        else problems.push(`line ${line}: ARG in a form this test does not read; use ARG NAME[=default]`);
         break;
       }
       case 'USER':

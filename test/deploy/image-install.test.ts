@@ -21,15 +21,17 @@ import { createApiDouble, type ApiDouble } from '../../tools/apidouble/index.ts'
 import { optionsFor } from '../../src/cli/options.ts';
 import { dockerignore, parseDockerfile, symlinksIn, type Stage } from './dockerfile.ts';
 import { ROOT } from './manifests.ts';
+import { imageBuildArgs } from '../../scripts/image.ts';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
 const ignored = dockerignore();
+const buildArgs: Record<string, string> = imageBuildArgs();
 
 /** Node.js 24 (vitest's own) first on PATH: the `#!/usr/bin/env node` line and npm's scripts find it. */
 const PATH = [dirname(process.execPath), process.env.PATH ?? ''].join(delimiter);
 
-function sh(cmd: string, args: string[], cwd: string, timeoutMs = 240_000): SpawnSyncReturns<string> {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, PATH } });
+function sh(cmd: string, args: string[], cwd: string, timeoutMs = 240_000, extraEnv: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, PATH, ...extraEnv } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} in ${cwd} exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
   return r;
 }
@@ -64,7 +66,12 @@ function playStage(stage: Stage, roots: Map<string, string>, work: string): void
         // The liberty stated at the top: the repository's own devDependency install.
         symlinkSync(join(ROOT, 'node_modules'), join(cwd, 'node_modules'), 'dir');
       } else if (/^npm (ci|run) /.test(part)) {
-        sh('npm', words.slice(1), cwd);
+        // The stage's build arguments, as `npm run image` passes them (unset ones stay unset).
+        const args = Object.fromEntries(Object.entries(stage.args).flatMap(([k, d]) => {
+          const v = buildArgs[k] ?? d;
+          return v === null || v === undefined ? [] : [[k, v]];
+        }));
+        sh('npm', words.slice(1), cwd, 240_000, args);
       } else if (words[0] === 'rm') {
         // Removes system files of the base image; the played root has none.
       } else if (symlinksIn(part).length === 1) {
@@ -137,10 +144,10 @@ describe('the image, played without Docker: a production-only install runs the e
     expect(r.stdout.trim()).toMatch(/^24\./);
   });
 
-  it('routewarden --version prints the package version', () => {
+  it('routewarden --version prints the package version, the revision `npm run image` passed in, and the Node.js version', () => {
     const r = entry(['--version']);
     expect(r.error).toBeUndefined();
-    expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, pkg.version, '']);
+    expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, `${pkg.version} (revision ${buildArgs.BUILD_REVISION}, node ${process.version})`, '']);
   });
 
   it('routewarden --help lists the commands', () => {
@@ -203,7 +210,7 @@ describe('the image, played without Docker: a production-only install runs the e
         }
         expect(ready, `never ready; output:\n${output}`).toBe(200);
         const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        expect(metrics).toContain(`routewarden_build_info{version="${pkg.version}"} 1`);
+        expect(metrics).toContain(`routewarden_build_info{version="${pkg.version}",revision="${buildArgs.BUILD_REVISION}",node_version="${process.version}"} 1`);
         expect(metrics).toMatch(/^routewarden_source_up\{source="kubernetes"\} 1$/m);
       } finally {
         child.kill('SIGTERM');

@@ -119,7 +119,21 @@ describeIfRoot('check --remediate', () => {
     const r = await w.cli(['check', '--remediate', '--dry-run', '--log-level', 'info']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('dry run: repair plan (nothing changed)');
+    // JSON logs (the default) name their level.
+    const planned = r.stderr.split('\n').filter((l) => l.includes('dry run: repair plan')).map((l) => JSON.parse(l) as { level: unknown });
+    expect(planned.map((l) => l.level)).toEqual(['info']);
     expect(await ownedRoutes(w)).toEqual(before);
+  });
+
+  it('--log-format text logs the same dry run as logfmt lines', async () => {
+    seedCluster(w);
+    await seedKernel(w);
+    const r = await w.cli(['check', '--remediate', '--dry-run', '--log-level', 'info', '--log-format', 'text']);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatch(/^time=\S+ level=(trace|debug|info|warn|error|fatal) name=routewarden( |$)/);
+    expect(lines.filter((l) => l.includes('msg="dry run: repair plan (nothing changed)"'))).toHaveLength(1);
   });
 
   it('an empty expected set never empties the table, unless --allow-empty', async () => {

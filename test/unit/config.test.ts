@@ -100,6 +100,7 @@ describe('loadConfig', () => {
     ['an unknown log level', {}, { ROUTEWARDEN_LOG_LEVEL: 'verbose' }, 'invalid ROUTEWARDEN_LOG_LEVEL "verbose": must be one of trace, debug, info, warn, error, fatal, silent'],
     ['an empty web config path', {}, { ROUTEWARDEN_WEB_CONFIG_FILE: '' }, 'invalid ROUTEWARDEN_WEB_CONFIG_FILE "": must be a file path'],
     ['web-disable-status not a boolean', { webDisableStatus: 'maybe' }, {}, 'invalid --web-disable-status "maybe": must be true or false'],
+    ['an unknown log format', { logFormat: 'logfmt' }, {}, 'invalid --log-format "logfmt": must be one of json, text'],
     ['a control character in a value', { lbClassName: 'a\u0007b' }, {}, 'invalid --lb-class-name "a\\u0007b": must be one line without control characters'],
   ];
   it.each(bad)('%s => one clear line', (_name, flags, env, message, command = 'run') => {

@@ -107,7 +107,7 @@ function watchParent(onGone: () => void): () => void {
 export async function runDemoHere(o: RunHereOptions): Promise<number> {
   const config = demoConfig(o.options.flags, o.ctx);
   const narrator = stdoutNarrator(o.ctx.env);
-  const logger: Logger = createLogger({ level: config.logLevel, toStderr: true });
+  const logger: Logger = createLogger({ level: config.logLevel, format: config.logFormat, toStderr: true });
   const controller = new AbortController();
   let stoppedBy: NodeJS.Signals | null = null;
   const removeSignals = onTermination((signal) => {
