@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { describeIfRoot, killAndWait } from '../helpers/netns.ts';
+import { PATIENCE_MS } from '../helpers/patience.ts';
 import { createWorld, eventually } from '../helpers/world.ts';
 import type { World } from '../helpers/world.ts';
 import type { ChildProcess } from 'node:child_process';
@@ -72,7 +73,7 @@ describeIfRoot('the endpoints never show kubeconfig credentials', () => {
       const r = await w.get(PORT_URL, '/drift');
       return r.status === 200 && (JSON.parse(r.body) as { errors: { kubernetes?: string } }).errors.kubernetes !== undefined;
     }, 'the userinfo run reporting the API error').catch((err: Error) => { throw new Error(`${err.message}\n${logs.join('')}`); });
-  }, 150_000);
+  }, 3 * PATIENCE_MS);
 
   afterAll(async () => {
     for (const r of runs) await killAndWait(r);

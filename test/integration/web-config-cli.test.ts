@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certDir, opensslBinary } from '../helpers/certs.ts';
 import type { CertDir } from '../helpers/certs.ts';
 import { freePort } from '../helpers/prometheus.ts';
+import { PATIENCE_MS } from '../helpers/patience.ts';
 
 const suite = opensslBinary() === null ? describe.skip : describe;
 
@@ -42,7 +43,7 @@ suite('run with an unusable web configuration file', () => {
   ], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...(how === 'env' ? { ROUTEWARDEN_WEB_CONFIG_FILE: file } : {}) },
-    timeout: 20_000,
+    timeout: PATIENCE_MS,
   });
 
   const cases: [string, string, (f: string) => string][] = [

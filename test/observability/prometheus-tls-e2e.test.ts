@@ -82,7 +82,7 @@ suite('a real Prometheus scraping routewarden over TLS with client certificates 
     await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248 scope global');
     run = w.spawnCli(['run', '--listen', `127.0.0.1:${PORT}`, '--interval', '1s', '--web-config-file', webConfig]);
     exposed = await exposeToHost(w.ns, PORT, join(dir, 'metrics.sock'));
-    await pollUntil('routewarden ready over TLS', async () => (await get('/readyz', { cert: client, password: PASSWORD })).status === 200, 30_000);
+    await pollUntil('routewarden ready over TLS', async () => (await get('/readyz', { cert: client, password: PASSWORD })).status === 200);
 
     const rules = join(dir, 'routewarden.rules.yaml');
     writeFileSync(rules, renderRules(withShortFor(config, '5s')));
@@ -110,11 +110,11 @@ suite('a real Prometheus scraping routewarden over TLS with client certificates 
   });
 
   it('the authenticated job scrapes the drift', async () => {
-    await prom.waitFor('routewarden scraped over TLS', async () => (await prom.query('up{job="routewarden"} == 1')).length === 1, 30_000);
+    await prom.waitFor('routewarden scraped over TLS', async () => (await prom.query('up{job="routewarden"} == 1')).length === 1);
     const samples = await prom.waitFor('missing routes scraped', async () => {
       const s = await prom.query('routewarden_missing_routes{job="routewarden",family="ipv4"}');
       return s.length > 0 ? s : undefined;
-    }, 30_000);
+    });
     expect(samples.map((s) => s.value)).toEqual(['1']);
   });
 
@@ -124,7 +124,7 @@ suite('a real Prometheus scraping routewarden over TLS with client certificates 
       const body = (await res.json()) as { data: { activeTargets: { labels: { job: string }; health: string; lastError: string }[] } };
       const t = body.data.activeTargets.find((a) => a.labels.job === 'no-password');
       return t && t.health === 'down' ? t : undefined;
-    }, 30_000);
+    });
     expect(target.lastError).toContain('401');
     expect((await prom.query('up{job="no-password"}')).map((s) => s.value)).toEqual(['0']);
   });
@@ -142,7 +142,7 @@ suite('a real Prometheus scraping routewarden over TLS with client certificates 
     const firing = await prom.waitFor('RouteWardenMissingRoutes firing', async () => {
       const a = (await prom.alerts()).find((x) => x.labels.alertname === 'RouteWardenMissingRoutes' && x.state === 'firing');
       return a ?? undefined;
-    }, 60_000);
+    });
     expect(firing.labels).toMatchObject({ node: 'worker-1', family: 'ipv4', job: 'routewarden' });
   });
 });

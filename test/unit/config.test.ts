@@ -66,6 +66,8 @@ describe('loadConfig', () => {
     ['a bad duration', { interval: '30' }, {}, 'invalid --interval "30": must be a duration such as 500ms, 30s, 1m'],
     ['an interval under a second', { interval: '10ms' }, {}, 'invalid --interval "10ms": must be a duration of at least 1s'],
     ['a bad listen address', { listen: '9798' }, {}, 'invalid --listen "9798": must be [host]:port, e.g. :9798 or 127.0.0.1:9798'],
+    ['an empty web config path', {}, { ROUTEWARDEN_WEB_CONFIG_FILE: '' }, 'invalid ROUTEWARDEN_WEB_CONFIG_FILE "": must be a file path'],
+    ['web-disable-status not a boolean', { webDisableStatus: 'maybe' }, {}, 'invalid --web-disable-status "maybe": must be true or false'],
     ['a listen port above 65535', { listen: ':70000' }, {}, 'invalid --listen ":70000": must be [host]:port, e.g. :9798 or 127.0.0.1:9798'],
     ['a bad boolean', {}, { ROUTEWARDEN_REMEDIATE: 'maybe' }, 'invalid ROUTEWARDEN_REMEDIATE "maybe": must be true or false'],
     ['an unknown strategy', { strategy: 'yolo' }, {}, 'invalid --strategy "yolo": must be one of flush-rebuild, surgical'],
