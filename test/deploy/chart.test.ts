@@ -200,10 +200,31 @@ describe.skipIf(unavailable !== null)('helm', () => {
         }
         case 'duration':
           return ['1m30s', 90_000];
-        case 'string':
-          return o.flag === 'listen' ? ['127.0.0.1:9911', '127.0.0.1:9911'] : [`value-of-${o.flag}`, `value-of-${o.flag}`];
+        case 'string': {
+          const given = STRING_VALUES[o.flag] ?? `value-of-${o.flag}`;
+          if (o.flag === 'listen') return [given, { host: '127.0.0.1', port: 9911 }];
+          if (o.flag === 'control-plane-address') return [given, given.split(',')];
+          return [given, given];
+        }
       }
     }
+
+    /** Valid values for the string flags that have a format (an interface name, a selector, addresses). */
+    const STRING_VALUES: Readonly<Record<string, string>> = {
+      kubeconfig: '/etc/routewarden/kubeconfig',
+      listen: '127.0.0.1:9911',
+      'kube-vip-selector': 'app=kube-vip',
+      'services-namespace': 'lb-system',
+      'lease-name': 'kube-system/my-lock',
+      'lease-namespace': 'kube-vip',
+      'lb-class-name': 'example.com/lb',
+      interface: 'eth1',
+      'services-interface': 'auto',
+      'vip-subnet': '24,64',
+      'control-plane-address': '192.0.2.1,2001:db8::1',
+    };
+    /** resolveOptions' key of an option: durations in milliseconds, as <name>Ms. */
+    const resolvedKey = (o: OptionDef): string => (o.kind === 'duration' ? `${camel(o.flag)}Ms` : camel(o.flag));
 
     it('reach routewarden, every one of them, as the value it was given', () => {
       const config: Record<string, unknown> = {};
@@ -215,8 +236,8 @@ describe.skipIf(unavailable !== null)('helm', () => {
       }
       // Repair on needs what it needs; dry-run (set above, true) waives it, but keep the check honest.
       const c = routewardenContainer(template({ values: { config } }));
-      const resolved = resolveOptions('run', {}, envOf(c)) as Record<string, unknown>;
-      for (const o of chartFlags()) expect(resolved[camel(o.flag)], `config.${camel(o.flag)}`).toEqual(expected[camel(o.flag)]);
+      const resolved = resolveOptions('run', {}, envOf(c)) as unknown as Record<string, unknown>;
+      for (const o of chartFlags()) expect(resolved[resolvedKey(o)], `config.${camel(o.flag)}`).toEqual(expected[camel(o.flag)]);
       expect(c.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(9911);
     });
 
