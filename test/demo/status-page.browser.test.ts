@@ -63,6 +63,18 @@ async function text(page: Page, selector: string): Promise<string> {
   return (await page.locator(selector).textContent({ timeout: PATIENCE_MS })) ?? '';
 }
 
+/** page.goto, again when the page's own refresh navigates at the same moment (it reloads every 2 s). */
+async function open(page: Page, url: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(url);
+      return;
+    } catch (err) {
+      if (attempt >= 5 || !/interrupted by another navigation/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
 async function shoot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
@@ -108,7 +120,7 @@ describe.skipIf(!haveChromium)('the status page during the demo, in headless chr
         if (at === 'seed-762/repair') {
           // The drift step is done; routewarden may not repair until the story goes on.
           await page.setViewportSize(DESKTOP);
-          await page.goto(`${session.url}/`);
+          await open(page, `${session.url}/`);
           const drift = await view(page);
           expect(drift.state).toBe('drift');
           expect(drift.rows).toEqual({ '192.0.2.10/32': 'orphan', '192.0.2.11/32': 'ok', '192.0.2.20/32': 'missing' });
@@ -121,7 +133,7 @@ describe.skipIf(!haveChromium)('the status page during the demo, in headless chr
           await shoot(page, 'demo-seed-762-drift');
 
           await page.setViewportSize(PHONE);
-          await page.goto(`${session.url}/`);
+          await open(page, `${session.url}/`);
           const phone = await view(page);
           expect(phone.overflow).toBe(false);
           // On a phone the Services column is gone; the Service moves under the destination.
@@ -145,7 +157,7 @@ describe.skipIf(!haveChromium)('the status page during the demo, in headless chr
           expect(metrics).toMatch(/^routewarden_orphan_routes\{/m);
         }
         if (at === 'dual-stack-bounce/link-up') {
-          await page.goto(`${session.url}/`);
+          await open(page, `${session.url}/`);
           expect((await view(page)).rows).toEqual({ '192.0.2.30/32': 'missing', '2001:db8::30/128': 'missing', '2001:db8::31/128': 'ok' });
           const row = await text(page, 'tr[data-destination="2001:db8::30/128"]');
           expect(row).toContain('interface-down');
@@ -159,7 +171,7 @@ describe.skipIf(!haveChromium)('the status page during the demo, in headless chr
     expect(seen).toContain('dual-stack-bounce/link-up');
 
     await page.setViewportSize(PHONE);
-    await page.goto(`${session.url}/`);
+    await open(page, `${session.url}/`);
     const final = await view(page);
     expect(final.state).toBe('in sync');
     expect(Object.values(final.rows).filter((v) => v !== 'ok')).toEqual([]);

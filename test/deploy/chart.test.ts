@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYamlDoc } from 'yaml';
-import { keyOf, loadConfig, resolveOptions } from '../../src/cli/config.ts';
+import { loadConfig, resolveOptions } from '../../src/cli/config.ts';
 import { camel, envName, optionsFor, type OptionDef } from '../../src/cli/options.ts';
 import {
   CHART_DASHBOARD_FILE,
@@ -187,18 +187,6 @@ describe.skipIf(unavailable !== null)('helm', () => {
     });
 
     /** A valid value other than routewarden's default, and the typed value routewarden must read from it. */
-    const STRING_SAMPLES: Record<string, string> = {
-      interface: 'eth7',
-      'services-interface': 'eth8',
-      'vip-subnet': '24,64',
-      'kube-vip-selector': 'app in (kube-vip)',
-      'services-namespace': 'apps',
-      'lease-name': 'kv/lock',
-      'lease-namespace': 'kv',
-      'lb-class-name': 'example.com/class',
-      'web-config-file': '/etc/routewarden/web.yml',
-      kubeconfig: '/etc/kubeconfig',
-    };
     function otherValue(o: OptionDef): [unknown, unknown] {
       switch (o.kind) {
         case 'integer':
@@ -212,13 +200,31 @@ describe.skipIf(unavailable !== null)('helm', () => {
         }
         case 'duration':
           return ['1m30s', 90_000];
-        case 'string':
-          // A valid value of the option's format, unlike its default.
-          if (o.flag === 'listen') return ['127.0.0.1:9911', { host: '127.0.0.1', port: 9911 }];
-          if (o.flag === 'control-plane-address') return ['10.9.9.9', ['10.9.9.9']];
-          return [STRING_SAMPLES[o.flag] ?? `value-of-${o.flag}`, STRING_SAMPLES[o.flag] ?? `value-of-${o.flag}`];
+        case 'string': {
+          const given = STRING_VALUES[o.flag] ?? `value-of-${o.flag}`;
+          if (o.flag === 'listen') return [given, { host: '127.0.0.1', port: 9911 }];
+          if (o.flag === 'control-plane-address') return [given, given.split(',')];
+          return [given, given];
+        }
       }
     }
+
+    /** Valid values for the string flags that have a format (an interface name, a selector, addresses). */
+    const STRING_VALUES: Readonly<Record<string, string>> = {
+      kubeconfig: '/etc/routewarden/kubeconfig',
+      listen: '127.0.0.1:9911',
+      'kube-vip-selector': 'app=kube-vip',
+      'services-namespace': 'lb-system',
+      'lease-name': 'kube-system/my-lock',
+      'lease-namespace': 'kube-vip',
+      'lb-class-name': 'example.com/lb',
+      interface: 'eth1',
+      'services-interface': 'auto',
+      'vip-subnet': '24,64',
+      'control-plane-address': '192.0.2.1,2001:db8::1',
+    };
+    /** resolveOptions' key of an option: durations in milliseconds, as <name>Ms. */
+    const resolvedKey = (o: OptionDef): string => (o.kind === 'duration' ? `${camel(o.flag)}Ms` : camel(o.flag));
 
     it('reach routewarden, every one of them, as the value it was given', () => {
       const config: Record<string, unknown> = {};
@@ -230,8 +236,8 @@ describe.skipIf(unavailable !== null)('helm', () => {
       }
       // Repair on needs what it needs; dry-run (set above, true) waives it, but keep the check honest.
       const c = routewardenContainer(template({ values: { config } }));
-      const resolved = resolveOptions('run', {}, envOf(c)) as Record<string, unknown>;
-      for (const o of chartFlags()) expect(resolved[keyOf(o)], `config.${camel(o.flag)}`).toEqual(expected[camel(o.flag)]);
+      const resolved = resolveOptions('run', {}, envOf(c)) as unknown as Record<string, unknown>;
+      for (const o of chartFlags()) expect(resolved[resolvedKey(o)], `config.${camel(o.flag)}`).toEqual(expected[camel(o.flag)]);
       expect(c.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(9911);
     });
 
