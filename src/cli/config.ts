@@ -164,7 +164,7 @@ function fieldSchema(def: OptionDef): z.ZodType<unknown, string> {
   }
 }
 
-export const keyOf = (def: OptionDef): string => (def.kind === 'duration' ? `${camel(def.flag)}Ms` : camel(def.flag));
+const keyOf = (def: OptionDef): string => (def.kind === 'duration' ? `${camel(def.flag)}Ms` : camel(def.flag));
 
 /** The options' schema: an object of their texts (absent = no value) to their typed values. */
 export const optionsSchema = z.strictObject(
