@@ -31,6 +31,10 @@ export interface Config {
   readonly maxDeletions: number;
   readonly allowEmpty: boolean;
   readonly minRepairIntervalMs: number;
+  /** --allow-system-table: repairs may change table 253, 254 or 255. */
+  readonly allowSystemTable: boolean;
+  /** --notification-buffer: SO_RCVBUF asked for the kernel notification socket (run). */
+  readonly notificationBufferBytes: number;
   readonly output: 'text' | 'json';
   readonly kubeVipConfig: 'auto' | 'off';
   /** --kube-vip-selector; "" = recognise kube-vip pods by their image. */
@@ -172,7 +176,7 @@ export function loadConfig(command: Config['command'], flags: Raw, ctx: LoadCont
   const intervalMs = get<number>('interval', 30_000);
   if (command !== 'check' && intervalMs < 1000) throw new ConfigError(`invalid --interval: must be at least 1s`);
 
-  return deepFreeze({
+  return checkSystemTable(deepFreeze({
     command,
     model,
     kubeconfig: get<string | undefined>('kubeconfig', undefined) || undefined,
@@ -186,6 +190,8 @@ export function loadConfig(command: Config['command'], flags: Raw, ctx: LoadCont
     maxDeletions: get<number>('maxDeletions', 100),
     allowEmpty: get<boolean>('allowEmpty', false),
     minRepairIntervalMs: get<number>('minRepairInterval', 30_000),
+    allowSystemTable: get<boolean>('allowSystemTable', false),
+    notificationBufferBytes: get<number>('notificationBuffer', 4 * 1024 * 1024),
     output: get<'text' | 'json'>('output', 'text'),
     kubeVipConfig: get<'auto' | 'off'>('kubeVipConfig', 'auto'),
     kubeVipSelector: get<string>('kubeVipSelector', ''),
@@ -193,7 +199,24 @@ export function loadConfig(command: Config['command'], flags: Raw, ctx: LoadCont
     explicit: explicitFlags(command, flags, ctx.env),
     logLevel: get<string>('logLevel', 'info'),
     logLevelExplicit: flags.logLevel !== undefined || ctx.env[envName('log-level')] !== undefined,
-  });
+  }));
+}
+
+/** The kernel's own routing tables (RT_TABLE_DEFAULT, RT_TABLE_MAIN, RT_TABLE_LOCAL). */
+const SYSTEM_TABLES: ReadonlyMap<number, string> = new Map([[253, 'default'], [254, 'main'], [255, 'local']]);
+
+/**
+ * Repairs in one of the kernel's own tables change the host's routing (the
+ * main table holds its default route), so they happen only when the user
+ * says so with --allow-system-table; --dry-run changes nothing and is let
+ * through. Returns the config; throws a one-line ConfigError (exit 2).
+ */
+export function checkSystemTable(config: Config): Config {
+  const name = SYSTEM_TABLES.get(config.model.table);
+  if (name && config.remediate && !config.dryRun && !config.allowSystemTable) {
+    throw new ConfigError(`refusing --remediate on table ${config.model.table} (${name}), one of the kernel's own tables: repairs there change the host's routes; add --allow-system-table to allow it`);
+  }
+  return config;
 }
 
 /** Which flags were given, and how: on the command line or as ROUTEWARDEN_* env. */

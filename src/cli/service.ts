@@ -103,7 +103,11 @@ export function createService(deps: ServiceDeps): Service {
           ? app.listen(deps.listenPath, done)
           : app.listen(config.listen.port, config.listen.host ?? '::', done);
       });
-      unsubscribe.push(deps.kernel.subscribe(() => loop.markDirty('kernel route event')));
+      unsubscribe.push(deps.kernel.subscribe((change) => {
+        // Lost notifications: only a full re-read (the next check) knows what changed.
+        if (change) metrics.kernelNotificationsLost.inc(change.lost);
+        loop.markDirty(change ? 'kernel notifications lost' : 'kernel route event');
+      }));
       unsubscribe.push(deps.cluster.onChange(() => loop.markDirty('kubernetes event')));
       // The loop first: the kernel side is checked and /healthz fed even while
       // the API server is slow to answer the informers' first LIST.

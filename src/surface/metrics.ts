@@ -27,6 +27,9 @@ export const BLOCK_REASONS = [
   'max_deletions',
   'rate_limited',
   'kube_vip_transient',
+  'not_permitted',
+  'no_progress',
+  'flapping',
 ] as const;
 export type BlockReason = (typeof BLOCK_REASONS)[number];
 /** Transient windows and limitation ids (core/diff.ts), as label values. */
@@ -60,6 +63,9 @@ export interface Metrics {
   readonly remediations: Counter<'strategy' | 'result'>;
   readonly remediatedRoutes: Counter<'action'>;
   readonly remediationBlocked: Counter<'reason'>;
+  readonly repairCapable: Gauge;
+  readonly flappingRoutes: Gauge;
+  readonly kernelNotificationsLost: Counter;
   readonly buildInfo: Gauge<'version'>;
   readonly configInfo: Gauge<'node' | 'table' | 'protocol' | 'remediate' | 'strategy' | 'election'>;
   readonly kubeVipConfigMismatch: Gauge<'setting'>;
@@ -175,6 +181,21 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       labelNames: ['reason'],
       registers,
     }),
+    repairCapable: new Gauge({
+      name: 'routewarden_repair_capable',
+      help: '1 when the process may change routes (CAP_NET_ADMIN is effective), else 0; read once at start.',
+      registers,
+    }),
+    flappingRoutes: new Gauge({
+      name: 'routewarden_flapping_routes',
+      help: 'Destinations repair has stopped fighting for: their drift came back after too many repairs (guard flapping).',
+      registers,
+    }),
+    kernelNotificationsLost: new Counter({
+      name: 'routewarden_kernel_notifications_lost_total',
+      help: "Kernel route notifications dropped because routewarden's receive buffer overflowed; each loss forces a full re-read of the table.",
+      registers,
+    }),
     buildInfo: new Gauge({
       name: 'routewarden_build_info',
       help: 'Build information (value 1).',
@@ -240,6 +261,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     for (const limitation of LIMITATION_IDS) m.limitationRoutes.set({ kind, limitation }, 0);
   }
   m.kubeVipInstances.set(0);
+  m.flappingRoutes.set(0);
   m.buildInfo.set({ version: opts.version }, 1);
 
   if (opts.defaultMetrics ?? true) {
@@ -269,6 +291,7 @@ export function metricsObserver(m: Metrics): CheckObserver & RepairObserver {
       m.remediatedRoutes.inc({ action: 'delete' }, deleted);
     },
     finished: (strategy, ok) => m.remediations.inc({ strategy, result: ok ? 'success' : 'failure' }),
+    flapping: (destinations) => m.flappingRoutes.set(destinations),
   };
 }
 
