@@ -89,6 +89,7 @@ describeIfRoot('kernel notifications under a burst', () => {
     await eventually(async () => (await w.get(port, '/readyz')).status === 200, 30_000, 'readiness');
     expect(sample(await metrics(w, port), 'routewarden_orphan_routes', 'family="ipv4"')).toBe(0);
 
+    const burstStarted = Date.now();
     const burst = w.ns.spawnNode(BURST, ['10000', '10.51.0.1']);
     let out = '';
     burst.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -100,7 +101,10 @@ describeIfRoot('kernel notifications under a burst', () => {
 
     // The table now holds the VIP and one orphan; the view must say so.
     expect(await owned(w)).toEqual(['10.0.0.6', '10.51.0.1']);
+    const burstEnded = Date.now();
     await eventually(async () => sample(await metrics(w, port), 'routewarden_orphan_routes', 'family="ipv4"') === 1, 30_000, 'the orphan left by the burst to be seen');
+    // Figures for docs/reliability.md, not assertions.
+    console.log(`view right ${Date.now() - burstEnded} ms after the burst ended (${Date.now() - burstStarted} ms after it began)`);
     expect(proc.exited(), proc.log()).toBeNull();
     const lost = sample(await metrics(w, port), 'routewarden_kernel_notifications_lost_total');
     console.log(`notifications lost: ${lost} (${extra.join(' ') || 'default buffer'})`);
@@ -188,8 +192,10 @@ describeIfRoot('repair safety', () => {
     // The writer: puts 10.3.0.1 back whenever it is gone (at most 120 s).
     const writer = w.ns.spawn(['sh', '-c', 'for i in $(seq 600); do ip route add 10.3.0.1/32 dev lo table 198 proto 248 2>/dev/null; sleep 0.2; done']);
     children.push(writer);
+    const writerStarted = Date.now();
     await eventually(async () => sample(await metrics(w, port), 'routewarden_remediation_blocked_total', 'reason="flapping"') >= 3, 110_000, 'repairs blocked as flapping');
     const m = await metrics(w, port);
+    console.log(`flapping detected within ${Date.now() - writerStarted} ms of the writer starting`);
     expect(sample(m, 'routewarden_flapping_routes')).toBe(1);
     const repairs = sample(m, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="success"') + sample(m, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="failure"');
     // Five repairs of 10.3.0.1 make it flapping (a race with the writer between a repair and its read-back may add one held back as no_progress).
