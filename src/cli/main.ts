@@ -175,7 +175,7 @@ async function runCommand(flagsConfig: Config): Promise<number> {
       ? (await import('../app/repair.ts')).repairAfterCheck({ config, kernel, logger, capable, events: openEvents(flagsConfig, logger) })
       : undefined,
   });
-  service.metrics.repairCapable.set(capable === false ? 0 : 1);
+  service.metrics.repairCapable.set(capable === true ? 1 : 0);
   await service.start();
   return waitForSignal(logger, () => service.stop());
 }

@@ -9,8 +9,8 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { endpointSlice, service } from '../../src/apidouble/index.ts';
-import type { KubeObject } from '../../src/apidouble/index.ts';
+import { endpointSlice, service } from '../../tools/apidouble/index.ts';
+import type { KubeObject } from '../../tools/apidouble/index.ts';
 import { describeIfRoot, killAndWait } from '../helpers/netns.ts';
 import { CLI, eventually, resetWorld, sample, useWorld } from '../helpers/world.ts';
 import type { World } from '../helpers/world.ts';
