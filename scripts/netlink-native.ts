@@ -53,6 +53,7 @@ const build = spawnSync(cmd, args, { cwd: pkgDir!, stdio: ['ignore', 'inherit', 
 if (build.status !== 0) fail(`building the patched netlink binding failed (${build.error?.message ?? `exit ${build.status}`}); it needs python3, make and a C++ compiler`);
 
 // node-gyp-build prefers build/Release over the prebuilds: make sure that is what loads.
-const binding = require('node-gyp-build')(pkgDir!) as { routewardenPatch?: number };
+// node-gyp-build as the netlink package itself resolves it (its dependency, not ours).
+const binding = createRequire(join(pkgDir!, 'package.json'))('node-gyp-build')(pkgDir!) as { routewardenPatch?: number };
 if (binding.routewardenPatch === undefined) fail('the patched netlink binding was built but the prebuilt one still loads');
 console.log(`routewarden postinstall: netlink ${VERSION} native binding built with routewarden's patch ${binding.routewardenPatch}`);

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 
 /** CAP_NET_ADMIN's bit in the capability masks (linux/capability.h). */
-export const CAP_NET_ADMIN = 12;
+const CAP_NET_ADMIN = 12;
 
 /** The CapEff mask of a /proc/<pid>/status text, or null when it has none. */
 export function effectiveCapabilities(status: string): bigint | null {
