@@ -11,16 +11,22 @@
 # Base image: the official node:24-bookworm-slim, for the build and at run
 # time. The runtime needs /usr/bin/env, because `routewarden` on PATH is
 # bin/routewarden.js with its `#!/usr/bin/env node` line, and the glibc that the
-# `netlink` package's prebuilt addons (linux-x64, linux-arm64, shipped inside
-# the npm package) are linked against. Distroless nodejs24 has glibc but no
+# `netlink` package's native binding (built in prod-deps on the same image) is
+# linked against. Distroless nodejs24 has glibc but no
 # /usr/bin/env, so it could only run `node /app/bin/routewarden.js`, not the
 # `routewarden` entrypoint. Pin NODE_IMAGE to a digest in your release build.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: every dependency, the bundle into dist/ (scripts/build.ts) ------
+# npm ci's postinstall (scripts/netlink-native.ts) compiles the netlink
+# package's native binding from routewarden's patched copy (native/netlink/
+# binding.cc says why), so both install stages need python3, make and g++.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc ./
+COPY scripts/netlink-native.ts ./scripts/
+COPY native ./native
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/build.ts ./scripts/
@@ -31,15 +37,18 @@ ARG BUILD_REVISION
 RUN npm run build
 
 # --- prod-deps: production dependencies only ---------------------------------
-# The packages the bundle leaves outside (netlink, pino and theirs: 6 MB);
-# everything else is inside dist/. Its own stage rather than `npm prune
-# --omit=dev` after the build: the result depends on package.json and the
-# lockfile alone, so this layer stays cached across source changes. netlink's install
-# script (node-gyp-build, allowed in package.json "allowScripts") finds its
-# prebuilt addon and compiles nothing, so no toolchain is needed.
+# Its own stage rather than `npm prune --omit=dev` after the build: the result
+# depends on package.json and the lockfile alone, so this layer (most of the
+# image) stays cached and unchanged across source changes. The postinstall
+# builds netlink's patched binding into node_modules/netlink/build/Release,
+# which node-gyp-build loads before the package's prebuilt addons; the
+# toolchain stays in this stage, only node_modules reaches the runtime.
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc ./
+COPY scripts/netlink-native.ts ./scripts/
+COPY native ./native
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 
 # --- runtime -------------------------------------------------------------------

@@ -50,4 +50,6 @@ export interface RepairObserver {
   changed(added: number, deleted: number): void;
   /** The repair ran; `ok` when every change succeeded and the read-back is in sync. */
   finished(strategy: Strategy, ok: boolean): void;
+  /** How many destinations repair leaves alone because their repairs keep being undone. */
+  flapping(destinations: number): void;
 }

@@ -8,6 +8,8 @@ import { guards, plan as makePlan } from '../core/repair.ts';
 import type { GuardVerdict, RepairPlan, Step } from '../core/repair.ts';
 import type { CheckResult } from '../core/report.ts';
 import { driftKey } from '../core/tracker.ts';
+import { driftedDestinations, driftSignature, flappingAt, newRepairHistory, noProgressHold, recordRepair } from '../core/repair-history.ts';
+import type { RepairHistory } from '../core/repair-history.ts';
 import type { Checker } from './checker.ts';
 import type { Logger, RepairObserver, RepairSettings } from './ports.ts';
 
@@ -21,6 +23,8 @@ export interface RepairState {
   blocked: { readonly reason: string; readonly message: string; readonly at: number } | null;
   /** The last repair that ran (or was planned, with --dry-run), and its result. */
   last: RepairRecord | null;
+  /** Repairs without progress and destinations that keep drifting back. */
+  readonly history: RepairHistory;
 }
 
 export interface RepairRecord {
@@ -32,7 +36,7 @@ export interface RepairRecord {
   readonly failures: number;
 }
 
-export const newRepairState = (): RepairState => ({ lastRepairAt: null, blockedEventAt: new Map(), repairableAt: null, blocked: null, last: null });
+export const newRepairState = (): RepairState => ({ lastRepairAt: null, blockedEventAt: new Map(), repairableAt: null, blocked: null, last: null, history: newRepairHistory() });
 
 export interface RepairDeps {
   readonly config: RepairSettings;
@@ -43,6 +47,8 @@ export interface RepairDeps {
   readonly observer?: RepairObserver;
   readonly events?: EventSink;
   readonly clock?: () => number;
+  /** False without CAP_NET_ADMIN: every repair is refused (guard not_permitted) instead of failing. */
+  readonly capable?: boolean | null;
 }
 
 export type RepairOutcome =
@@ -68,9 +74,12 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   }
   const now = clock();
   const d = result.diff;
+  const flapping = flappingAt(state.history, now);
+  observer?.flapping(flapping.length);
   const plan = d && result.expected && result.kernel
-    ? makePlan(config.strategy, config.model, result.expected, result.kernel, d)
+    ? makePlan(config.strategy, config.model, result.expected, result.kernel, d, new Set(flapping))
     : { strategy: config.strategy, steps: [], netDeletions: 0, skipped: [], transient: 0 };
+  const drifted = d ? new Set(driftedDestinations(d)) : new Set<string>();
   // The grace period runs over actionable drift only; transient drift is skipped by the plan.
   const keys = d
     ? [
@@ -91,6 +100,9 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
     minRepairIntervalMs: config.minRepairIntervalMs,
     lastRepairAt: state.lastRepairAt,
     now,
+    capable: deps.capable,
+    flapping: flapping.filter((dest) => drifted.has(dest)),
+    noProgress: d ? noProgressHold(state.history, driftSignature(d), now) : null,
   });
   state.repairableAt = verdict?.reason === 'grace_period' ? now + graceMs - youngestDriftAgeMs : null;
   state.blocked = verdict && verdict.reason !== 'grace_period' ? { reason: verdict.reason, message: verdict.message, at: now } : null;
@@ -138,6 +150,20 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   const verified = await deps.checker.check();
   const ok = verified.report.inSync && failures.length === 0;
   state.last = { at: state.lastRepairAt, result: ok ? 'success' : 'failure', added, deleted, failures: failures.length };
+  const judged = d ? recordRepair(state.history, d, verified.diff, clock()) : { noProgress: false, newlyFlapping: [] };
+  if (judged.noProgress) {
+    const hold = state.history.noProgress;
+    state.blockedEventAt.set('no_progress', clock()); // this Event says it; the blocks that follow do not repeat it within the hour
+    logger.warn({ strategy: config.strategy, attempts: hold?.attempts, retryInSeconds: hold ? Math.round((hold.until - clock()) / 1000) : undefined }, 'repair made no progress: the drift is the same as before; not repeating it until the hold ends or the drift changes');
+    await emitSafely(deps, { type: 'Warning', reason: 'RepairBlocked', message: `routewarden's ${config.strategy} repair of table ${config.model.table} changed nothing (the same drift before and after); it is not repeated for ${hold ? Math.round((hold.until - clock()) / 1000) : 0}s unless the drift changes` });
+  }
+  if (judged.newlyFlapping.length > 0) {
+    observer?.flapping(flappingAt(state.history, clock()).length);
+    state.blockedEventAt.set('flapping', clock()); // one Event for this, not one per blocked repair
+    const list = judged.newlyFlapping.length > 10 ? `${judged.newlyFlapping.slice(0, 10).join(', ')} and ${judged.newlyFlapping.length - 10} more` : judged.newlyFlapping.join(', ');
+    logger.warn({ destinations: judged.newlyFlapping }, 'routes keep drifting back after repair: another writer competes for them; leaving them alone');
+    await emitSafely(deps, { type: 'Warning', reason: 'RepairBlocked', message: `routewarden stops repairing ${list} in table ${config.model.table}: each repair was undone (flapping); it leaves them alone for an hour` });
+  }
   observer?.finished(config.strategy, ok);
   const summary = {
     strategy: config.strategy,

@@ -2,6 +2,7 @@
 
 import type { ClusterSource, EventSink, KernelTable } from '../core/ports.ts';
 import { createNodeEventSink } from '../kube/events.ts';
+import { hasNetAdmin } from '../kernel/capabilities.ts';
 import { createNetlinkKernelTable } from '../kernel/netlink.ts';
 import { createKubeClusterSource } from '../kube/source.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
@@ -10,7 +11,25 @@ import type { Config } from './config.ts';
 import type { Logger } from '../surface/logger.ts';
 
 export function openKernel(config: Config, logger: Logger): KernelTable {
-  return createNetlinkKernelTable({ table: config.model.table, protocol: config.model.protocol, logger: logger.child({ component: 'kernel' }) });
+  return createNetlinkKernelTable({
+    table: config.model.table,
+    protocol: config.model.protocol,
+    notifyBufferSize: config.notificationBuffer,
+    logger: logger.child({ component: 'kernel' }),
+  });
+}
+
+/**
+ * Whether repairs can change routes (CAP_NET_ADMIN effective; null when it
+ * cannot be told). --remediate without it says so once, at start, instead of
+ * failing at every repair.
+ */
+export function repairCapability(config: Config, logger: Logger): boolean | null {
+  const capable = hasNetAdmin();
+  if (config.remediate && !config.dryRun && capable === false) {
+    logger.warn('--remediate without CAP_NET_ADMIN: routewarden reports drift but cannot change routes, so every repair is refused (guard not_permitted); grant NET_ADMIN or drop --remediate');
+  }
+  return capable;
 }
 
 export function openCluster(config: Config, logger: Logger): ClusterSource {

@@ -241,7 +241,7 @@ export function loadConfig(command: Command, flags: Raw, ctx: LoadContext): Conf
     controlPlane: { enabled: o.controlPlane, addresses: o.controlPlaneAddress },
   };
 
-  return deepFreeze({
+  return checkSystemTable(deepFreeze({
     command,
     model,
     kubeconfig: o.kubeconfig || undefined,
@@ -257,6 +257,8 @@ export function loadConfig(command: Command, flags: Raw, ctx: LoadContext): Conf
     maxDeletions: o.maxDeletions,
     allowEmpty: o.allowEmpty,
     minRepairIntervalMs: o.minRepairIntervalMs,
+    allowSystemTable: o.allowSystemTable,
+    notificationBuffer: o.notificationBuffer,
     output: o.output,
     kubeVipConfig: o.kubeVipConfig,
     kubeVipSelector: o.kubeVipSelector,
@@ -265,7 +267,24 @@ export function loadConfig(command: Command, flags: Raw, ctx: LoadContext): Conf
     logLevel: o.logLevel,
     logLevelExplicit: explicit.has('log-level'),
     logFormat: o.logFormat,
-  });
+  }));
+}
+
+/** The kernel's own routing tables (RT_TABLE_DEFAULT, RT_TABLE_MAIN, RT_TABLE_LOCAL). */
+const SYSTEM_TABLES: ReadonlyMap<number, string> = new Map([[253, 'default'], [254, 'main'], [255, 'local']]);
+
+/**
+ * Repairs in one of the kernel's own tables change the host's routing (the
+ * main table holds its default route), so they happen only when the user
+ * says so with --allow-system-table; --dry-run changes nothing and is let
+ * through. Returns the config; throws a one-line ConfigError (exit 2).
+ */
+export function checkSystemTable(config: Config): Config {
+  const name = SYSTEM_TABLES.get(config.model.table);
+  if (name && config.remediate && !config.dryRun && !config.allowSystemTable) {
+    throw new ConfigError(`refusing --remediate on table ${config.model.table} (${name}), one of the kernel's own tables: repairs there change the host's routes; add --allow-system-table to allow it`);
+  }
+  return config;
 }
 
 /** Which flags were given, and how: on the command line or as ROUTEWARDEN_* env. */

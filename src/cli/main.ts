@@ -4,7 +4,7 @@
 
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, loadConfig } from './config.ts';
+import { checkSystemTable, ConfigError, loadConfig } from './config.ts';
 import type { Config } from './config.ts';
 import { envName, optionsFor } from './options.ts';
 import { VERSION_LINE } from '../version.ts';
@@ -14,7 +14,7 @@ import { createLogger } from '../surface/logger.ts';
 import type { Logger } from '../surface/logger.ts';
 import { formatTextReport } from './text-report.ts';
 import { createService } from './service.ts';
-import { openCluster, openEvents, openKernel, waitForSync } from './adapters.ts';
+import { openCluster, openEvents, openKernel, repairCapability, waitForSync } from './adapters.ts';
 import type { CheckResult } from '../core/report.ts';
 import type { KernelTable } from '../core/ports.ts';
 import { startupConfig } from '../app/kubevip.ts';
@@ -123,12 +123,15 @@ async function checkCommand(flagsConfig: Config): Promise<number> {
     await waitForSync(cluster);
     // The kernel adapter reads the (table, protocol) kube-vip actually uses.
     const { config, discovery } = startupConfig(flagsConfig, cluster.status().state === 'ok' ? cluster.snapshot() : null, logger);
+    // kube-vip's pod may name a system table the flags did not.
+    checkSystemTable(config);
     kernel = openKernel(config, logger);
     const checker = createChecker({ kernel, cluster, model: config.model, kubeVip: discovery, logger });
     let result = await checker.check();
     if (config.remediate) {
       const { repairOnce } = await import('../app/repair.ts');
-      result = await repairOnce({ config, kernel, checker, logger, events: openEvents(flagsConfig, logger) }, result);
+      const capable = repairCapability(config, logger);
+      result = await repairOnce({ config, kernel, checker, logger, capable, events: openEvents(flagsConfig, logger) }, result);
     }
     process.stdout.write(config.output === 'json' ? JSON.stringify(result.report, null, 2) + '\n' : formatTextReport(result.report));
     return exitCodeOf(result);
@@ -156,6 +159,14 @@ async function runCommand(flagsConfig: Config): Promise<number> {
     await waitForSync(cluster);
   }
   const { config, discovery } = startupConfig(flagsConfig, cluster.status().state === 'ok' ? cluster.snapshot() : null, logger);
+  try {
+    // kube-vip's pod may name a system table the flags did not.
+    checkSystemTable(config);
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  const capable = repairCapability(config, logger);
   const kernel = openKernel(config, logger);
   const repair = config.remediate ? await import('../app/repair.ts') : null;
   const repairState = repair?.newRepairState();
@@ -166,9 +177,10 @@ async function runCommand(flagsConfig: Config): Promise<number> {
     logger,
     kubeVip: discovery,
     web,
-    afterCheck: repair ? repair.repairAfterCheck({ config, kernel, logger, events: openEvents(flagsConfig, logger) }, repairState) : undefined,
+    afterCheck: repair ? repair.repairAfterCheck({ config, kernel, logger, capable, events: openEvents(flagsConfig, logger) }, repairState) : undefined,
     repairState: () => repairState,
   });
+  service.metrics.repairCapable.set(capable === true ? 1 : 0);
   await service.start();
   return waitForSignal(logger, () => service.stop());
 }

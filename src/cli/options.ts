@@ -64,6 +64,8 @@ const TABLE = [
   { flag: 'max-deletions', kind: 'integer', default: '100', min: 0, max: 1_000_000, description: 'a repair that would delete more routes is refused', commands: DETECT },
   { flag: 'allow-empty', kind: 'boolean', default: 'false', description: 'allow a repair that empties the table (expected set empty)', commands: DETECT },
   { flag: 'min-repair-interval', kind: 'duration', default: '30s', description: 'at most one repair per interval', commands: DETECT },
+  { flag: 'allow-system-table', kind: 'boolean', default: 'false', description: "with --remediate: allow repairs when the table is one of the kernel's own, 253 (default), 254 (main) or 255 (local); without it such a --table is refused (exit 2)", commands: DETECT },
+  { flag: 'notification-buffer', kind: 'integer', default: '4194304', min: 4096, max: 1_073_741_824, description: 'receive buffer asked for kernel route notifications, bytes (the kernel caps it at net.core.rmem_max; an overflow is detected, counted and followed by a full re-read)', commands: ['run'] },
   { flag: 'output', kind: 'enum', default: 'text', choices: ['text', 'json'], description: 'check only: report format', commands: ['check'] },
   { flag: 'kube-vip-config', kind: 'enum', default: 'auto', choices: ['auto', 'off'], description: "read kube-vip's effective settings from its pod on this node (auto; explicit flags still win), or use flags only (off)", commands: DETECT },
   { flag: 'kube-vip-selector', kind: 'string', format: 'label-selector', default: '', description: 'label selector of the kube-vip pods on this node ("" = any pod with a kube-vip image)', commands: DETECT },

@@ -127,7 +127,11 @@ export function createService(deps: ServiceDeps): Service {
         if (deps.listenPath !== undefined) s.listen(deps.listenPath, done);
         else s.listen(config.listen.port, config.listen.host ?? '::', done);
       });
-      unsubscribe.push(deps.kernel.subscribe(() => loop.markDirty('kernel route event')));
+      unsubscribe.push(deps.kernel.subscribe((change) => {
+        // Lost notifications: only a full re-read (the next check) knows what changed.
+        if (change) metrics.kernelNotificationsLost.inc(change.lost);
+        loop.markDirty(change ? 'kernel notifications lost' : 'kernel route event');
+      }));
       unsubscribe.push(deps.cluster.onChange(() => loop.markDirty('kubernetes event')));
       // The loop first: the kernel side is checked and /healthz fed even while
       // the API server is slow to answer the informers' first LIST.

@@ -34,6 +34,14 @@ export interface RouteChange {
  * kube-vip's table on this node. An implementation is bound to one
  * (table, protocol) pair at construction.
  */
+/** Said with a notification when the adapter's view of changes has a hole. */
+export interface KernelChange {
+  /** Notifications the kernel dropped since the last report (receive buffer overflow). */
+  readonly lost: number;
+  /** Notifications were not listened to for a while (the socket was reopened): what changed is unknown. */
+  readonly resync?: boolean;
+}
+
 export interface KernelTable {
   /** Every route of the table, both families, split into owned (protocol matches) and foreign. */
   dump(): Promise<KernelDump>;
@@ -52,9 +60,11 @@ export interface KernelTable {
   interfaces(): Promise<InterfaceInfo[]>;
   /**
    * Call `onChange` whenever a route notification for the table (or a link
-   * change) arrives. Returns an unsubscribe function.
+   * change) arrives, and with a KernelChange when notifications were lost or
+   * could not be listened to: then only a full re-read is right. Returns an
+   * unsubscribe function.
    */
-  subscribe(onChange: () => void): () => void;
+  subscribe(onChange: (change?: KernelChange) => void): () => void;
   close(): Promise<void>;
 }
 

@@ -42,20 +42,34 @@ export function isOwned(model: KubeVipModel, r: { table: number; protocol: numbe
   return r.table === model.table && r.protocol === model.protocol;
 }
 
-export function plan(strategy: Strategy, model: KubeVipModel, expected: ExpectedSet, kernel: KernelDump, all: DiffResult): RepairPlan {
+/**
+ * The repair of `all`'s drift. Drift at a destination in `leaveAlone`
+ * (flapping: repairs of it keep being undone, repair-history.ts) is not acted
+ * on, and flush-rebuild neither deletes nor re-adds anything there.
+ */
+export function plan(strategy: Strategy, model: KubeVipModel, expected: ExpectedSet, kernel: KernelDump, all: DiffResult, leaveAlone: ReadonlySet<string> = new Set()): RepairPlan {
   const foreignDest = new Set(kernel.foreign.map((r) => r.destination));
   const skipped: { destination: string; why: string }[] = [];
   // Transient drift (kube-vip starting or terminating, a lease changing hands,
   // kube-vip's own start-up cleanup) resolves by itself: never act on it.
   const waiting = [...all.orphans, ...all.missing].filter((r) => r.transient);
   for (const r of waiting) skipped.push({ destination: r.destination, why: `transient: ${r.transient!.window} until ${r.transient!.until}` });
-  const d: DiffResult = { ...all, orphans: all.orphans.filter((o) => !o.transient), missing: all.missing.filter((m) => !m.transient) };
+  const alone = new Set<string>();
+  const acted = (r: { destination: string; transient?: unknown }): boolean => {
+    if (r.transient) return false;
+    if (!leaveAlone.has(r.destination)) return true;
+    alone.add(r.destination);
+    return false;
+  };
+  const d: DiffResult = { ...all, orphans: all.orphans.filter(acted), missing: all.missing.filter(acted) };
+  for (const destination of [...alone].sort()) skipped.push({ destination, why: 'flapping: repairs of it keep being undone' });
   if (strategy === 'flush-rebuild' && waiting.length > 0) {
     // A flush while kube-vip is mid-change races its own adds and deletes
     // (E26): wait until the window ends; the guard says why.
     return { strategy, steps: [], netDeletions: 0, skipped, transient: waiting.length };
   }
   const addable = (dest: string): boolean => {
+    if (leaveAlone.has(dest)) return false;
     if (!foreignDest.has(dest)) return true;
     skipped.push({ destination: dest, why: 'destination taken by a route of another protocol (never touched)' });
     return false;
@@ -64,12 +78,31 @@ export function plan(strategy: Strategy, model: KubeVipModel, expected: Expected
   const steps: Step[] = [];
 
   if (strategy === 'flush-rebuild') {
-    // Delete every owned route, then add the expected set: the seed's "clean
-    // first, then rebuild", done from outside kube-vip.
-    for (const r of owned) steps.push({ op: 'delete', route: deleteSpec(r), why: 'flush' });
-    for (const e of expected.routes.values()) {
-      if (addable(e.destination)) steps.push({ op: 'add', route: addSpec(model, e), why: 'rebuild' });
+    // Drift the rebuild cannot fix (an expected route whose destination a
+    // foreign route holds) is no reason to flush: without any other drift,
+    // there is nothing to do, and the guard says so.
+    const fixable = d.orphans.length > 0 || d.missing.some((m) => !foreignDest.has(m.destination));
+    if (!fixable) {
+      for (const m of d.missing) addable(m.destination);
+      return { strategy, steps: [], netDeletions: 0, skipped, transient: 0 };
     }
+    // Delete the owned routes, then add the expected set: the seed's "clean
+    // first, then rebuild", done from outside kube-vip. Never delete what the
+    // rebuild cannot put back: an owned route that is not an orphan stays
+    // unless its destination is re-added (a foreign route at the same
+    // destination makes the plan skip the add, and the kernel would refuse it).
+    const rebuild: Step[] = [];
+    const readded = new Set<string>();
+    for (const e of expected.routes.values()) {
+      if (!addable(e.destination)) continue;
+      rebuild.push({ op: 'add', route: addSpec(model, e), why: 'rebuild' });
+      readded.add(e.destination);
+    }
+    const orphaned = new Set(d.orphans.map((o) => o.route));
+    for (const r of owned) {
+      if (orphaned.has(r) || readded.has(r.destination)) steps.push({ op: 'delete', route: deleteSpec(r), why: 'flush' });
+    }
+    steps.push(...rebuild);
     return { strategy, steps, netDeletions: d.orphans.length, skipped, transient: 0 };
   }
 
@@ -109,7 +142,10 @@ export type GuardReason =
   | 'empty_expected_set'
   | 'max_deletions'
   | 'rate_limited'
-  | 'kube_vip_transient';
+  | 'kube_vip_transient'
+  | 'not_permitted'
+  | 'no_progress'
+  | 'flapping';
 
 export interface GuardInput {
   readonly report: Report;
@@ -125,6 +161,12 @@ export interface GuardInput {
   /** Epoch ms of the last repair that changed something; null if none. */
   readonly lastRepairAt: number | null;
   readonly now: number;
+  /** False when the process cannot change routes (no CAP_NET_ADMIN); unknown (null/absent) is let through. */
+  readonly capable?: boolean | null;
+  /** Destinations taken out of the plan because repairs of them keep being undone (repair-history.ts). */
+  readonly flapping?: readonly string[];
+  /** The same drift a repair already failed to change: held back until `until` (epoch ms). */
+  readonly noProgress?: { readonly until: number; readonly attempts: number } | null;
 }
 
 export interface GuardVerdict {
@@ -138,6 +180,9 @@ export function guards(g: GuardInput): GuardVerdict | null {
     return { reason: 'kubernetes_not_synced', message: `Kubernetes view is ${g.report.sources.kubernetes}: an API failure is not a deletion` };
   }
   if (g.report.sources.kernel !== 'ok') return { reason: 'kernel_read_failed', message: `kernel table could not be read: ${g.report.errors.kernel ?? 'unknown error'}` };
+  if (g.capable === false) {
+    return { reason: 'not_permitted', message: 'routewarden lacks CAP_NET_ADMIN: it cannot change routes (grant NET_ADMIN, or run without --remediate)' };
+  }
   if (g.plan.transient > 0 && g.plan.steps.length === 0) {
     const first = g.plan.skipped.find((s) => s.why.startsWith('transient'));
     return {
@@ -156,8 +201,26 @@ export function guards(g: GuardInput): GuardVerdict | null {
   if (g.plan.netDeletions > g.maxDeletions) {
     return { reason: 'max_deletions', message: `repair would delete ${g.plan.netDeletions} routes, more than --max-deletions ${g.maxDeletions}` };
   }
+  const flapping = g.flapping ?? [];
+  if (flapping.length > 0 && g.plan.steps.length === 0) {
+    return { reason: 'flapping', message: `repairs of ${listed(flapping)} keep being undone (another writer competes for them): left alone` };
+  }
+  if (g.noProgress && g.now < g.noProgress.until) {
+    return {
+      reason: 'no_progress',
+      message: `the last ${g.noProgress.attempts === 1 ? 'repair' : `${g.noProgress.attempts} repairs`} of this drift changed nothing; next try in ${Math.ceil((g.noProgress.until - g.now) / 1000)}s unless the drift changes`,
+    };
+  }
+  if (g.plan.steps.length === 0) {
+    const why = g.plan.skipped.filter((s) => !s.why.startsWith('transient'));
+    return { reason: 'no_progress', message: `no repair can change this drift: ${why.length ? why.map((s) => `${s.destination} (${s.why})`).join(', ') : 'the plan is empty'}` };
+  }
   if (g.lastRepairAt !== null && g.now - g.lastRepairAt < g.minRepairIntervalMs) {
     return { reason: 'rate_limited', message: `last repair ${Math.round((g.now - g.lastRepairAt) / 1000)}s ago, less than --min-repair-interval ${Math.round(g.minRepairIntervalMs / 1000)}s` };
   }
   return null;
+}
+
+function listed(xs: readonly string[]): string {
+  return xs.length > 5 ? `${xs.slice(0, 5).join(', ')} and ${xs.length - 5} more` : xs.join(', ');
 }

@@ -6,10 +6,10 @@
 import { AttrStream, rt } from 'netlink';
 import type { Logger } from 'pino';
 import type { InterfaceInfo } from '../core/cluster.ts';
-import { KernelError, type KernelTable, type RouteChange } from '../core/ports.ts';
+import { KernelError, type KernelChange, type KernelTable, type RouteChange } from '../core/ports.ts';
 import type { KernelDump, KernelRoute, RouteProtocol, RouteSpec, TableId } from '../core/types.ts';
 import { describeRoute, kernelError } from './errors.ts';
-import { DumpInterruptedError, NetlinkError, NLM_F_CREATE, NLM_F_EXCL, RtnlSocket, type BatchRequest } from './rtnl.ts';
+import { DumpInterruptedError, nativeBindingPatched, NetlinkError, NLM_F_CREATE, NLM_F_EXCL, RtnlSocket, socketDrops, type BatchRequest, type MessageSink } from './rtnl.ts';
 import {
   AF_INET,
   AF_INET6,
@@ -49,9 +49,14 @@ const DUMP_ATTEMPTS = 5;
 /** Above this many distinct devices one link dump beats one lookup per device. */
 const LINK_LOOKUP_LIMIT = 8;
 /** Notifications can burst (a flush of 10k routes); the kernel drops what does not fit. */
-const NOTIFY_RCVBUF = 4 * 1024 * 1024;
+export const NOTIFY_RCVBUF = 4 * 1024 * 1024;
+/** After notifications were lost, how often the socket's drop counter is read until it stops growing. */
+const DROPS_POLL_MS = 1000;
+/** A notification socket that failed is reopened after this long (doubling, up to the cap). */
+const REOPEN_MIN_MS = 100;
+const REOPEN_MAX_MS = 30_000;
 
-export type KernelLogger = Pick<Logger, 'warn' | 'debug'>;
+export type KernelLogger = Pick<Logger, 'warn' | 'debug' | 'info'>;
 
 export interface NetlinkKernelTableOptions {
   readonly table: TableId;
@@ -59,6 +64,8 @@ export interface NetlinkKernelTableOptions {
   readonly logger?: KernelLogger;
   /** Per-request timeout; default 10 s. */
   readonly timeoutMs?: number;
+  /** SO_RCVBUF asked for the notification socket; default NOTIFY_RCVBUF (the kernel caps it at net.core.rmem_max). */
+  readonly notifyBufferSize?: number;
 }
 
 const rtmsg = (family: number): Buffer => {
@@ -100,7 +107,7 @@ const noInterface = (action: string, verb: Verb, device: string): KernelError =>
 
 export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): KernelTable {
   const { table, protocol, logger } = options;
-  const subscribers = new Set<() => void>();
+  const subscribers = new Set<(change?: KernelChange) => void>();
   let socket: RtnlSocket | null = null;
   let notifySocket: RtnlSocket | null = null;
   let changeSocket: RtnlSocket | null = null;
@@ -125,24 +132,42 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
     if (closed) throw new KernelError('EIO', `${action}: kernel table is closed`);
   };
 
-  async function dumpFamily(af: number, into: KernelRoute[]): Promise<void> {
+  /**
+   * A dump the kernel flagged NLM_F_DUMP_INTR (a change ran through it, so it
+   * may have skipped or doubled entries) is thrown away and run again;
+   * `fresh` gives each attempt a new sink so that nothing of a failed attempt
+   * is kept.
+   */
+  async function consistentDump(type: number, payload: readonly Uint8Array[], fresh: () => { sink: MessageSink; keep(): void }): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const found: KernelRoute[] = [];
+      const { sink, keep } = fresh();
       try {
-        await requests().dump(RTM_GETROUTE, [rtmsg(af)], (type, buf, start, end) => {
+        await requests().dump(type, payload, sink);
+        keep();
+        return;
+      } catch (err) {
+        if (!(err instanceof DumpInterruptedError) || attempt >= DUMP_ATTEMPTS) throw err;
+        logger?.debug({ attempt, type }, 'dump interrupted by a concurrent change, retrying');
+      }
+    }
+  }
+
+  async function dumpFamily(af: number, into: KernelRoute[]): Promise<void> {
+    await consistentDump(RTM_GETROUTE, [rtmsg(af)], () => {
+      const found: KernelRoute[] = [];
+      return {
+        sink: (type, buf, start, end) => {
           // Every table comes back (no strict-check filtering without
           // NETLINK_GET_STRICT_CHK); skip foreign tables before decoding.
           if (type !== RTM_NEWROUTE || routeTableOf(buf, start, end) !== table) return;
           const route = routeFromBytes(buf, start, end);
           if (route) found.push(route);
-        });
-        for (const r of found) into.push(r);
-        return;
-      } catch (err) {
-        if (!(err instanceof DumpInterruptedError) || attempt >= DUMP_ATTEMPTS) throw err;
-        logger?.debug({ attempt, af }, 'route dump interrupted by a concurrent change, retrying');
-      }
-    }
+        },
+        keep: () => {
+          for (const r of found) into.push(r);
+        },
+      };
+    });
   }
 
   /** ifindex -> name for the devices our routes use. */
@@ -154,7 +179,7 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
       names.set(link.ifindex, link.name);
     };
     if (indexes.size > LINK_LOOKUP_LIMIT) {
-      await requests().dump(RTM_GETLINK, [ifinfomsg(0)], keep);
+      await consistentDump(RTM_GETLINK, [ifinfomsg(0)], () => ({ sink: keep, keep: () => {} }));
       return names;
     }
     for (const index of indexes) {
@@ -292,13 +317,29 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
   async function interfaces(): Promise<InterfaceInfo[]> {
     ensureOpen('listing interfaces');
     try {
-      const links: LinkHeader[] = [];
-      await requests().dump(RTM_GETLINK, [ifinfomsg(0)], (type, buf, start, end) => {
-        if (type === RTM_NEWLINK) links.push(decodeLinkHeader(buf.subarray(start, end)));
+      let links: LinkHeader[] = [];
+      await consistentDump(RTM_GETLINK, [ifinfomsg(0)], () => {
+        const found: LinkHeader[] = [];
+        return {
+          sink: (type, buf, start, end) => {
+            if (type === RTM_NEWLINK) found.push(decodeLinkHeader(buf.subarray(start, end)));
+          },
+          keep: () => {
+            links = found;
+          },
+        };
       });
-      const addresses: rt.AddressMessage[] = [];
-      await requests().dump(RTM_GETADDR, [Buffer.alloc(8)], (type, buf, start, end) => {
-        if (type === RTM_NEWADDR) addresses.push(rt.parseAddressMessage(buf.subarray(start, end)));
+      let addresses: rt.AddressMessage[] = [];
+      await consistentDump(RTM_GETADDR, [Buffer.alloc(8)], () => {
+        const found: rt.AddressMessage[] = [];
+        return {
+          sink: (type, buf, start, end) => {
+            if (type === RTM_NEWADDR) found.push(rt.parseAddressMessage(buf.subarray(start, end)));
+          },
+          keep: () => {
+            addresses = found;
+          },
+        };
       });
       links.sort((a, b) => a.ifindex - b.ifindex);
       return links.map((link) => toInterfaceInfo(link, addresses));
@@ -307,10 +348,10 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
     }
   }
 
-  const notifyAll = (): void => {
+  const notifyAll = (change?: KernelChange): void => {
     for (const cb of [...subscribers]) {
       try {
-        cb();
+        cb(change);
       } catch (err) {
         logger?.warn({ err }, 'kernel change subscriber threw');
       }
@@ -336,27 +377,116 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
     return false;
   };
 
+  // Notification loss. The kernel drops what does not fit the receive buffer
+  // (net.core.rmem_max caps what we ask for: 212,992 bytes on many
+  // distributions), counts it in the socket's Drops, and sets ENOBUFS once
+  // per congestion. Then what changed is unknown: subscribers are told to
+  // re-read everything (a full dump resyncs the view), with the number of
+  // notifications lost. Drops keep growing while the socket is congested,
+  // so the counter is read again until it stops growing; each growth is
+  // another loss and another resync. rtnetlink notifications carry no
+  // sequence of their own (nlmsg_seq is the requester's), so there are no
+  // gaps to look for: ENOBUFS and Drops are the kernel's signals.
+  let drops = 0;
+  let dropsTimer: NodeJS.Timeout | null = null;
+  let reopenTimer: NodeJS.Timeout | null = null;
+  let reopenDelay = REOPEN_MIN_MS;
+  let warnedUnpatched = false;
+
+  /** Notifications lost on `sock` since the last look (at least 1 when the kernel said so but Drops cannot be read). */
+  const lostSince = (sock: RtnlSocket, signalled: boolean): number => {
+    const port = sock.port();
+    const now = port === null ? null : socketDrops(port);
+    if (now === null) return signalled ? 1 : 0;
+    const lost = Math.max(0, now - drops);
+    drops = now;
+    return signalled ? Math.max(1, lost) : lost;
+  };
+
+  const watchDrops = (sock: RtnlSocket): void => {
+    if (dropsTimer) return;
+    dropsTimer = setTimeout(() => {
+      dropsTimer = null;
+      if (notifySocket !== sock) return;
+      const lost = lostSince(sock, false);
+      if (lost === 0) return;
+      logger?.warn({ lost }, 'more kernel notifications lost; re-reading the whole table');
+      notifyAll({ lost });
+      watchDrops(sock);
+    }, DROPS_POLL_MS);
+    dropsTimer.unref();
+  };
+
+  const reopenLater = (): void => {
+    if (reopenTimer || closed || subscribers.size === 0) return;
+    const delay = reopenDelay;
+    reopenDelay = Math.min(REOPEN_MAX_MS, reopenDelay * 2);
+    reopenTimer = setTimeout(() => {
+      reopenTimer = null;
+      if (closed || subscribers.size === 0) return;
+      openNotifications();
+      // Whatever changed while no socket listened is unknown: re-read it.
+      if (notifySocket) notifyAll({ lost: 0, resync: true });
+    }, delay);
+    reopenTimer.unref();
+  };
+
   const openNotifications = (): void => {
     if (notifySocket || closed) return;
+    if (!warnedUnpatched && !nativeBindingPatched()) {
+      warnedUnpatched = true;
+      logger?.warn("the netlink package's prebuilt native binding is loaded, not routewarden's patched build (npm's postinstall did not run): a burst of route notifications can abort the process");
+    }
+    let sock: RtnlSocket;
     try {
-      notifySocket = new RtnlSocket({
+      const asked = options.notifyBufferSize ?? NOTIFY_RCVBUF;
+      sock = new RtnlSocket({
         groups: [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE],
-        recvBufferSize: NOTIFY_RCVBUF,
+        recvBufferSize: asked,
         peek: true,
         onNotification: (datagram) => {
           if (relevant(datagram)) notifyAll();
         },
         onError: (err) => {
-          // ENOBUFS: notifications were dropped; what changed is unknown, so
-          // tell subscribers to re-read everything.
-          logger?.warn({ err, errno: err.errno }, 'kernel notifications lost; forcing a re-check');
-          notifyAll();
+          if (notifySocket !== sock) return;
+          const lost = lostSince(sock, true);
+          // ENOBUFS (overflow) and EMSGSIZE (a truncated datagram) leave the
+          // socket working; anything else may not: open a new one.
+          const healthy = err.errno === 'ENOBUFS' || err.errno === 'EMSGSIZE';
+          logger?.warn({ errno: err.errno, lost, reopening: !healthy }, 'kernel notifications lost; re-reading the whole table');
+          if (healthy) watchDrops(sock);
+          else {
+            notifySocket = null;
+            sock.close();
+            reopenLater();
+          }
+          notifyAll({ lost });
         },
       });
+      const got = sock.receiveBufferSize();
+      // The kernel doubles what it is asked for (bookkeeping); less means rmem_max capped it.
+      if (got !== null && got < 2 * asked) {
+        logger?.info({ asked, got }, 'kernel notification receive buffer capped by net.core.rmem_max; overflows are detected and resynced');
+      }
     } catch (err) {
-      // Without notifications the periodic re-check still runs: degrade, do not fail.
+      // Without notifications the periodic re-check still runs: degrade, do
+      // not fail; and try again later.
       logger?.warn({ err }, 'cannot subscribe to kernel route notifications');
+      reopenLater();
+      return;
     }
+    notifySocket = sock;
+    drops = 0;
+    reopenDelay = REOPEN_MIN_MS;
+  };
+
+  const closeNotifications = (): void => {
+    if (dropsTimer) clearTimeout(dropsTimer);
+    if (reopenTimer) clearTimeout(reopenTimer);
+    dropsTimer = null;
+    reopenTimer = null;
+    notifySocket?.close();
+    notifySocket = null;
   };
 
   return {
@@ -366,22 +496,18 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
     applyAll,
     interfaces,
     subscribe(onChange) {
-      const cb = (): void => onChange();
+      const cb = (change?: KernelChange): void => onChange(change);
       subscribers.add(cb);
       openNotifications();
       return () => {
         subscribers.delete(cb);
-        if (subscribers.size === 0) {
-          notifySocket?.close();
-          notifySocket = null;
-        }
+        if (subscribers.size === 0) closeNotifications();
       };
     },
     async close() {
       closed = true;
       subscribers.clear();
-      notifySocket?.close();
-      notifySocket = null;
+      closeNotifications();
       socket?.close();
       socket = null;
       changeSocket?.close();

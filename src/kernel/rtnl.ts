@@ -9,6 +9,8 @@
 // parsers for the payloads. It also lets a dump stream through a callback
 // instead of materialising 50k parsed messages first.
 
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { RawNetlinkSocket } from 'netlink';
 import { errnoName, errnoNameOf } from './errors.ts';
 
@@ -180,6 +182,26 @@ export class RtnlSocket {
     const result = this.#queue.then(run, run);
     this.#queue = result.catch(() => undefined);
     return result;
+  }
+
+  /** The socket's netlink port id (nl_pid), as /proc/net/netlink lists it; null once closed. */
+  port(): number | null {
+    if (this.#closed) return null;
+    try {
+      return (this.#raw.address() as { port: number }).port;
+    } catch {
+      return null;
+    }
+  }
+
+  /** SO_RCVBUF as the kernel set it (twice what was asked, capped by net.core.rmem_max); null once closed. */
+  receiveBufferSize(): number | null {
+    if (this.#closed) return null;
+    try {
+      return this.#raw.getRecvBufferSize();
+    } catch {
+      return null;
+    }
   }
 
   close(): void {
@@ -371,5 +393,51 @@ export class RtnlSocket {
         return;
       }
     }
+  }
+}
+
+/**
+ * How many messages the kernel has dropped for the NETLINK_ROUTE socket with
+ * this port id in this network namespace (the Drops column of
+ * /proc/self/net/netlink, which counts every notification that did not fit the
+ * receive buffer); null when the file or the socket cannot be found.
+ */
+export function socketDrops(port: number, table = '/proc/self/net/netlink'): number | null {
+  let text: string;
+  try {
+    text = readFileSync(table, 'latin1');
+  } catch {
+    return null;
+  }
+  const lines = text.split('\n');
+  const header = (lines[0] ?? '').trim().split(/\s+/);
+  const eth = header.indexOf('Eth');
+  const pid = header.indexOf('Pid');
+  const drops = header.indexOf('Drops');
+  if (eth < 0 || pid < 0 || drops < 0) return null;
+  for (const line of lines.slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[eth] === String(NETLINK_ROUTE) && cols[pid] === String(port)) {
+      const n = Number(cols[drops]);
+      return Number.isSafeInteger(n) ? n : null;
+    }
+  }
+  return null;
+}
+
+/**
+ * True when the `netlink` package loads routewarden's patched native binding
+ * (native/netlink/binding.cc, built at install by scripts/netlink-native.ts)
+ * rather than the package's prebuilt one, which aborts the process when
+ * notifications overflow.
+ */
+export function nativeBindingPatched(): boolean {
+  try {
+    const fromNetlink = createRequire(createRequire(import.meta.url).resolve('netlink/package.json'));
+    const dir = fromNetlink.resolve('./package.json').replace(/package\.json$/, '');
+    const binding = (fromNetlink('node-gyp-build') as (dir: string) => { routewardenPatch?: unknown })(dir);
+    return typeof binding.routewardenPatch === 'number';
+  } catch {
+    return false;
   }
 }

@@ -33,6 +33,9 @@ const BLOCK_REASON_LABELS = {
   max_deletions: 'max_deletions',
   rate_limited: 'rate_limited',
   kube_vip_transient: 'kube_vip_transient',
+  not_permitted: 'not_permitted',
+  no_progress: 'no_progress',
+  flapping: 'flapping',
 } as const satisfies { readonly [R in GuardReason]: R };
 export const BLOCK_REASONS: readonly BlockReason[] = Object.values(BLOCK_REASON_LABELS);
 export type BlockReason = (typeof BLOCK_REASON_LABELS)[GuardReason];
@@ -67,6 +70,9 @@ export interface Metrics {
   readonly remediations: Counter<'strategy' | 'result'>;
   readonly remediatedRoutes: Counter<'action'>;
   readonly remediationBlocked: Counter<'reason'>;
+  readonly repairCapable: Gauge;
+  readonly flappingRoutes: Gauge;
+  readonly kernelNotificationsLost: Counter;
   readonly buildInfo: Gauge<'version' | 'revision' | 'node_version'>;
   readonly configInfo: Gauge<'node' | 'table' | 'protocol' | 'remediate' | 'strategy' | 'election'>;
   readonly kubeVipConfigMismatch: Gauge<'setting'>;
@@ -186,6 +192,21 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       labelNames: ['reason'],
       registers,
     }),
+    repairCapable: new Gauge({
+      name: 'routewarden_repair_capable',
+      help: '1 when the process may change routes (CAP_NET_ADMIN is effective), else 0; read once at start.',
+      registers,
+    }),
+    flappingRoutes: new Gauge({
+      name: 'routewarden_flapping_routes',
+      help: 'Destinations repair has stopped fighting for: their drift came back after too many repairs (guard flapping).',
+      registers,
+    }),
+    kernelNotificationsLost: new Counter({
+      name: 'routewarden_kernel_notifications_lost_total',
+      help: "Kernel route notifications dropped because routewarden's receive buffer overflowed; each loss forces a full re-read of the table.",
+      registers,
+    }),
     buildInfo: new Gauge({
       name: 'routewarden_build_info',
       help: 'Build information (value 1): version, git revision and Node.js version.',
@@ -251,6 +272,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     for (const limitation of LIMITATION_IDS) m.limitationRoutes.set({ kind, limitation }, 0);
   }
   m.kubeVipInstances.set(0);
+  m.flappingRoutes.set(0);
   m.buildInfo.set({ version: opts.version, revision: opts.revision ?? 'unknown', node_version: opts.nodeVersion ?? process.version }, 1);
 
   if (opts.defaultMetrics ?? true) {
@@ -280,6 +302,7 @@ export function metricsObserver(m: Metrics): CheckObserver & RepairObserver {
       m.remediatedRoutes.inc({ action: 'delete' }, deleted);
     },
     finished: (strategy, ok) => m.remediations.inc({ strategy, result: ok ? 'success' : 'failure' }),
+    flapping: (destinations) => m.flappingRoutes.set(destinations),
   };
 }
 

@@ -5,6 +5,21 @@ import { camel, OPTIONS, envName } from '../../src/cli/options.ts';
 const ctx = (env: Record<string, string> = {}) => ({ env, hostname: 'Node-A.example' });
 
 describe('loadConfig', () => {
+  it.each(['253', '254', '255'])('--remediate on the kernel\'s own table %s needs --allow-system-table (one line, ConfigError)', (table) => {
+    const load = (flags: Record<string, string | boolean>) => loadConfig('run', { table, ...flags }, ctx({ NODE_NAME: 'w' }));
+    expect(() => load({ remediate: true })).toThrow(ConfigError);
+    expect(() => load({ remediate: true })).toThrow(/^refusing --remediate on table \d+ \(\w+\), one of the kernel's own tables: .* add --allow-system-table to allow it$/);
+    expect(load({ remediate: true, allowSystemTable: true }).allowSystemTable).toBe(true);
+    expect(load({ remediate: true, dryRun: true }).remediate).toBe(true);
+    expect(load({}).remediate).toBe(false);
+    expect(() => loadConfig('check', { table, remediate: true }, ctx({ NODE_NAME: 'w' }))).toThrow(ConfigError);
+    expect(() => loadConfig('run', { table }, ctx({ NODE_NAME: 'w', ROUTEWARDEN_REMEDIATE: 'true' }))).toThrow(ConfigError);
+  });
+
+  it('--remediate on table 252 or 198 needs nothing more', () => {
+    for (const table of ['198', '252']) expect(loadConfig('run', { table, remediate: true }, ctx({ NODE_NAME: 'w' })).remediate).toBe(true);
+  });
+
   it('defaults follow docs/configuration.md', () => {
     const c = loadConfig('run', {}, ctx({ NODE_NAME: 'worker-1' }));
     expect(c.model.table).toBe(198);

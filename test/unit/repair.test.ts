@@ -50,6 +50,38 @@ describe('plan', () => {
     expect(p.skipped.map((s) => s.destination)).toEqual(['10.0.0.6/32']);
   });
 
+  it('flush-rebuild never deletes an in-sync route it cannot put back (a foreign route at the same destination)', () => {
+    // The VIP 10.0.0.6 is in sync; a foreign route (another protocol, another
+    // metric) shares its destination. The add would be skipped, so the delete must go too.
+    const foreign = [kroute('10.0.0.6/32', { protocol: routeProtocol(3) })];
+    const services = [svc('web', { ip: '10.0.0.6' }), svc('api', { ip: '10.0.0.7' })];
+    const { lines } = steps('flush-rebuild', services, [v4('web'), v4('api')], [kroute('10.0.0.6/32'), kroute('10.0.0.9/32')], foreign);
+    expect(lines).toEqual(['delete 10.0.0.9/32 lo', 'add 10.0.0.7/32 lo']);
+  });
+
+  it('flush-rebuild does not flush for drift it cannot fix (only a missing route whose destination a foreign route holds)', () => {
+    const foreign = [kroute('10.0.0.6/32', { protocol: routeProtocol(3) })];
+    const services = [svc('web', { ip: '10.0.0.6' }), svc('api', { ip: '10.0.0.7' })];
+    const { lines, p } = steps('flush-rebuild', services, [v4('web'), v4('api')], [kroute('10.0.0.7/32')], foreign);
+    expect(lines).toEqual([]);
+    expect(p.skipped.map((s) => s.destination)).toEqual(['10.0.0.6/32']);
+  });
+
+  it.each<Strategy>(['flush-rebuild', 'surgical'])('%s leaves flapping destinations alone and still repairs the rest', (strategy) => {
+    const m = model();
+    const r = evaluate({
+      model: m,
+      now: NOW,
+      kernel: { status: { state: 'ok' }, dump: { owned: [kroute('10.0.0.5/32'), kroute('10.0.0.9/32')], foreign: [] }, interfaces: null },
+      kubernetes: { status: { state: 'ok' }, snapshot: snapshot([svc('web', { ip: '10.0.0.6' }), svc('api', { ip: '10.0.0.9' })], [v4('web'), v4('api')]) },
+    });
+    const p = plan(strategy, m, r.expected!, r.kernel!, r.diff!, new Set(['10.0.0.5/32']));
+    const lines = p.steps.map((s) => `${s.op} ${s.route.destination}`);
+    expect(lines).not.toContain('delete 10.0.0.5/32');
+    expect(lines).toContain('add 10.0.0.6/32');
+    expect(p.skipped).toContainEqual({ destination: '10.0.0.5/32', why: 'flapping: repairs of it keep being undone' });
+  });
+
   it('adds carry exactly kube-vip attributes: table, protocol, type unicast, device', () => {
     const { p } = steps('surgical', [svc('web', { ip: '10.0.0.6' })], [v4('web')], []);
     expect(p.steps[0]).toMatchObject({ op: 'add', route: { family: 'ipv4', destination: '10.0.0.6/32', table: 198, protocol: 248, type: 1, device: 'lo' } });
@@ -97,6 +129,13 @@ describe('guards', () => {
     ['exactly --max-deletions => may run', { maxDeletions: 2 }, null],
     ['a repair 10s ago with a 30s minimum interval => blocked', { lastRepairAt: NOW - 10_000 }, 'rate_limited'],
     ['a repair 31s ago => may run', { lastRepairAt: NOW - 31_000 }, null],
+    ['no CAP_NET_ADMIN => blocked', { capable: false }, 'not_permitted'],
+    ['capabilities unknown => may run (the kernel decides)', { capable: null }, null],
+    ['the same drift a repair could not change, hold not over => blocked', { noProgress: { until: NOW + 1000, attempts: 1 } }, 'no_progress'],
+    ['the hold is over => may run', { noProgress: { until: NOW, attempts: 3 } }, null],
+    ['an empty plan for persistent drift => blocked', { plan: { strategy: 'flush-rebuild', steps: [], netDeletions: 0, skipped: [{ destination: '10.0.0.6/32', why: 'destination taken' }], transient: 0 } }, 'no_progress'],
+    ['only flapping drift left => blocked', { flapping: ['10.0.0.5/32'], plan: { strategy: 'flush-rebuild', steps: [], netDeletions: 0, skipped: [], transient: 0 } }, 'flapping'],
+    ['flapping drift beside drift it can repair => may run', { flapping: ['10.0.0.5/32'] }, null],
   ];
   it.each(cases)('%s', (_name, over, want) => {
     expect(guards({ ...base(), ...over })?.reason ?? null).toBe(want);

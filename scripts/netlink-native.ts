@@ -1,0 +1,59 @@
+// postinstall: build the `netlink` package's native binding from
+// native/netlink/binding.cc, routewarden's patched copy (its header says what
+// it fixes and why the fix has to be native: a notification overflow aborted
+// the process). Runs at every `npm ci` / `npm install`, from a clean clone as
+// in CI and the image's build stages.
+//
+// It refuses to go on, and so fails the install, when the package is not the
+// 0.3.0 release the patch was made from (a silent mismatch would ship either
+// the crash or a binding built for another package version), and when the
+// build fails: a routewarden that can be killed by a route burst must not
+// install quietly. node-gyp is npm's own (npm sets npm_config_node_gyp for
+// lifecycle scripts); the headers are where npm's `nodedir` points, or
+// node-gyp's usual download.
+
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PATCHED = fileURLToPath(new URL('../native/netlink/binding.cc', import.meta.url));
+const VERSION = '0.3.0';
+/** sha256 of netlink 0.3.0's src/binding.cc, the file the patch was made from. */
+const UPSTREAM_SHA256 = '1fffbbd4ec97cef1d6808d0c38354d0b3980d77a6e1450c1b1c76c140a60346d';
+
+const fail = (message: string): never => {
+  console.error(`routewarden postinstall: ${message}`);
+  process.exit(1);
+};
+const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+const require = createRequire(import.meta.url);
+let pkgDir: string;
+try {
+  pkgDir = dirname(require.resolve('netlink/package.json'));
+} catch {
+  fail('the netlink package is not installed');
+}
+const version = (JSON.parse(readFileSync(join(pkgDir!, 'package.json'), 'utf8')) as { version: string }).version;
+if (version !== VERSION) fail(`netlink ${version} is installed; native/netlink/binding.cc patches ${VERSION}: update the patch with the version`);
+
+const target = join(pkgDir!, 'src', 'binding.cc');
+const current = existsSync(target) ? sha256(target) : '';
+if (current !== sha256(PATCHED)) {
+  if (current !== UPSTREAM_SHA256) fail(`${target} is neither netlink ${VERSION}'s binding.cc nor routewarden's patched copy`);
+  copyFileSync(PATCHED, target);
+}
+
+const gyp = process.env.npm_config_node_gyp;
+const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
+const build = spawnSync(cmd, args, { cwd: pkgDir!, stdio: ['ignore', 'inherit', 'inherit'] });
+if (build.status !== 0) fail(`building the patched netlink binding failed (${build.error?.message ?? `exit ${build.status}`}); it needs python3, make and a C++ compiler`);
+
+// node-gyp-build prefers build/Release over the prebuilds: make sure that is what loads.
+// node-gyp-build as the netlink package itself resolves it (its dependency, not ours).
+const binding = createRequire(join(pkgDir!, 'package.json'))('node-gyp-build')(pkgDir!) as { routewardenPatch?: number };
+if (binding.routewardenPatch === undefined) fail('the patched netlink binding was built but the prebuilt one still loads');
+console.log(`routewarden postinstall: netlink ${VERSION} native binding built with routewarden's patch ${binding.routewardenPatch}`);
