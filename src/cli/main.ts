@@ -13,7 +13,10 @@ import { DEMO_NEEDS_CHECKOUT, loadDemo } from './demo.ts';
 import { createLogger } from '../surface/logger.ts';
 import type { Logger } from '../surface/logger.ts';
 import { formatTextReport } from './text-report.ts';
-import { createService } from './service.ts';
+import { createService, openHttpFront } from './service.ts';
+import { createApp } from '../surface/http.ts';
+import { createMetrics } from '../surface/metrics.ts';
+import type { RepairOutcome } from '../app/repair.ts';
 import { openCluster, openEvents, openKernel, waitForSync } from './adapters.ts';
 import type { CheckResult } from '../core/report.ts';
 import type { KernelTable } from '../core/ports.ts';
@@ -112,8 +115,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 async function checkCommand(flagsConfig: Config): Promise<number> {
-  // stdout is the report; logs go to stderr, quiet unless asked for.
-  const logger = createLogger({ level: flagsConfig.logLevelExplicit ? flagsConfig.logLevel : 'warn', toStderr: true });
+  // stdout is the report; logs go to stderr, at --log-level (info by default, as --help says).
+  const logger = createLogger({ level: flagsConfig.logLevel, toStderr: true });
+  if (flagsConfig.explicit.get('remediate') === 'env') logger.info('ROUTEWARDEN_REMEDIATE is ignored by check: it repairs only with --remediate on its command line');
   const cluster = openCluster(flagsConfig, logger);
   let kernel: KernelTable | null = null;
   try {
@@ -125,11 +129,12 @@ async function checkCommand(flagsConfig: Config): Promise<number> {
     kernel = openKernel(config, logger);
     const checker = createChecker({ kernel, cluster, model: config.model, kubeVip: discovery, logger });
     let result = await checker.check();
+    let repair: RepairOutcome | undefined;
     if (config.remediate) {
       const { repairOnce } = await import('../app/repair.ts');
-      result = await repairOnce({ config, kernel, checker, logger, events: openEvents(flagsConfig, logger) }, result);
+      ({ result, outcome: repair } = await repairOnce({ config, kernel, checker, logger, cluster, events: openEvents(flagsConfig, logger) }, result));
     }
-    process.stdout.write(config.output === 'json' ? JSON.stringify(result.report, null, 2) + '\n' : formatTextReport(result.report));
+    process.stdout.write(config.output === 'json' ? JSON.stringify(result.report, null, 2) + '\n' : formatTextReport(result.report, repair));
     return exitCodeOf(result);
   } finally {
     await cluster.stop();
@@ -146,26 +151,50 @@ export function exitCodeOf(result: CheckResult): number {
 async function runCommand(flagsConfig: Config): Promise<number> {
   const logger = createLogger({ level: flagsConfig.logLevel });
   const cluster = openCluster(flagsConfig, logger);
-  // Discovery binds the kernel adapter to kube-vip's (table, protocol): read
-  // the node's pods once before opening it (bounded; flags when the API is slow).
-  if (flagsConfig.kubeVipConfig === 'auto') {
-    await cluster.start();
-    await waitForSync(cluster);
-  }
-  const { config, discovery } = startupConfig(flagsConfig, cluster.status().state === 'ok' ? cluster.snapshot() : null, logger);
-  const kernel = openKernel(config, logger);
-  const service = createService({
-    config,
-    kernel,
-    cluster,
-    logger,
-    kubeVip: discovery,
-    afterCheck: config.remediate
-      ? (await import('../app/repair.ts')).repairAfterCheck({ config, kernel, logger, events: openEvents(flagsConfig, logger) })
-      : undefined,
+  // The port first, before anything starts: one that cannot be bound is exit
+  // 2 at once (it used to hang with the informers running), and /healthz and
+  // /metrics answer from the first second, also while kube-vip discovery
+  // waits for a slow API (a liveness probe must not kill the pod for that).
+  const metrics = createMetrics({ version: VERSION });
+  const boot = createApp({
+    registry: metrics.registry,
+    report: () => null,
+    heartbeatAgeMs: () => 0, // starting, bounded by waitForSync's timeout
+    heartbeatTimeoutMs: 1,
+    ready: () => false,
+    version: VERSION,
   });
-  await service.start();
-  return waitForSignal(logger, () => service.stop());
+  const front = await openHttpFront(flagsConfig.listen, boot);
+  let kernel: KernelTable | null = null;
+  try {
+    // Discovery binds the kernel adapter to kube-vip's (table, protocol): read
+    // the node's pods once before opening it (bounded; flags when the API is slow).
+    if (flagsConfig.kubeVipConfig === 'auto') {
+      void cluster.start().catch((err: unknown) => logger.error({ err }, 'starting the kubernetes source failed'));
+      await waitForSync(cluster);
+    }
+    const { config, discovery } = startupConfig(flagsConfig, cluster.status().state === 'ok' ? cluster.snapshot() : null, logger);
+    kernel = openKernel(config, logger);
+    const service = createService({
+      config,
+      kernel,
+      cluster,
+      logger,
+      metrics,
+      front,
+      kubeVip: discovery,
+      afterCheck: config.remediate
+        ? (await import('../app/repair.ts')).repairAfterCheck({ config, kernel, logger, cluster, events: openEvents(flagsConfig, logger) })
+        : undefined,
+    });
+    await service.start();
+    return await waitForSignal(logger, () => service.stop());
+  } catch (err) {
+    await cluster.stop().catch(() => undefined);
+    await kernel?.close().catch(() => undefined);
+    await front.close();
+    throw err;
+  }
 }
 
 export function waitForSignal(logger: Logger, stop: () => Promise<void>): Promise<number> {

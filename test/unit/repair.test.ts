@@ -97,6 +97,12 @@ describe('guards', () => {
     ['exactly --max-deletions => may run', { maxDeletions: 2 }, null],
     ['a repair 10s ago with a 30s minimum interval => blocked', { lastRepairAt: NOW - 10_000 }, 'rate_limited'],
     ['a repair 31s ago => may run', { lastRepairAt: NOW - 31_000 }, null],
+    ['the API heard from 5s ago, drift 120s old => may run', { kubeView: { ageMs: 5_000, staleAfterMs: 90_000 } }, null],
+    ['nothing from the API (no event, no bookmark) for 100s, bound 90s => blocked', { kubeView: { ageMs: 100_000, staleAfterMs: 90_000 } }, 'kube_view_stale'],
+    ['the view was never confirmed => blocked', { kubeView: { ageMs: Infinity, staleAfterMs: 90_000 } }, 'kube_view_stale'],
+    ['nothing from the API since the newest drift appeared (70s vs 65s) => waits for a bookmark', { youngestDriftAgeMs: 65_000, kubeView: { ageMs: 70_000, staleAfterMs: 90_000 } }, 'kube_view_unconfirmed'],
+    ['with no grace period (check) the drift age does not matter, only the bound', { graceMs: 0, youngestDriftAgeMs: 1_000, kubeView: { ageMs: 3_000, staleAfterMs: 90_000 } }, null],
+    ['one Kubernetes object rejected => blocked: what it decides cannot be judged', { report: { ...base().report, rejected: [{ kind: 'Service', namespace: 'default', name: 'bad', reason: 'x' }] } }, 'objects_rejected'],
   ];
   it.each(cases)('%s', (_name, over, want) => {
     expect(guards({ ...base(), ...over })?.reason ?? null).toBe(want);
