@@ -350,6 +350,8 @@ export class ResourceInformer<T extends KubernetesObject> {
       // inactivity timeout on an open watch: nothing, not even a bookmark, for
       // the idle bound: the stream cannot be shown to be current, re-list.
       if (err === null || err === undefined) finish({ kind: 'resume' });
+      // 410 as the HTTP status (not inside the stream): the same expired history, re-list now.
+      else if ((err as { statusCode?: unknown }).statusCode === 410) finish({ kind: 'gone' });
       else if (opened && (err as { name?: unknown }).name === 'TimeoutError') {
         finish({ kind: 'stale', message: `no event or bookmark for ${Math.round(this.#idleMs / 1000)}s` });
       } else finish({ kind: 'failed', message: describeKubeError(err) });
