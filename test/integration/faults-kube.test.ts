@@ -39,6 +39,9 @@ function startRun(w: World, port: number, extra: readonly string[]): { child: Ch
 // Each case starts routewarden, which on a loaded two-core machine alone can take 20 s.
 vi.setConfig({ testTimeout: 180_000 });
 
+/** Figures for docs/reliability.md: printed, never asserted (timing depends on the machine). */
+const measured = (what: string, since: number): void => console.log(`[measured] ${what}: ${((Date.now() - since) / 1000).toFixed(1)} s`);
+
 const metricsOf = async (w: World, port: number): Promise<string> => (await w.get(port, '/metrics')).body;
 
 describeIfRoot('faults in the Kubernetes view', () => {
@@ -66,13 +69,16 @@ describeIfRoot('faults in the Kubernetes view', () => {
       // A Service the view cannot see yet; kube-vip routes it at once.
       vip(w, 'api', '10.0.0.7');
       await addRoute(w, '10.0.0.7');
+      const missed = Date.now();
       // routewarden sees an orphan it must not trust, and finds out by itself that the watch is dead.
       await eventually(() => run.output().includes('services watch is dead; re-listing'), 20_000, 'the silent watch to be declared dead');
+      measured('silent watch: missed Service created -> watch declared dead (--watch-idle-timeout 6s)', missed);
       const m = await metricsOf(w, port);
       expect(sample(m, 'routewarden_remediated_routes_total', 'action="delete"')).toBe(0);
       expect(sample(m, 'routewarden_remediation_blocked_total', 'reason="kube_view_unconfirmed"') + sample(m, 'routewarden_remediation_blocked_total', 'reason="kube_view_stale"')).toBeGreaterThan(0);
       // The re-list saw the Service: in sync, nothing deleted.
       await eventually(async () => sample(await metricsOf(w, port), 'routewarden_orphan_routes', 'family="ipv4"') === 0, 20_000, 'the orphan to be explained by the re-list');
+      measured('silent watch: missed Service created -> view correct again (0 routes deleted)', missed);
       expect(await owned(w)).toEqual(['10.0.0.6/32', '10.0.0.7/32']);
       expect(sample(await metricsOf(w, port), 'routewarden_remediated_routes_total', 'action="delete"')).toBe(0);
     } finally {
@@ -89,8 +95,10 @@ describeIfRoot('faults in the Kubernetes view', () => {
     const run = startRun(w, port, ['--kube-vip-config', 'off', '--remediate', '--strategy', 'surgical', '--grace', '4s', '--min-repair-interval', '1s']);
     try {
       await eventually(async () => sample(await metricsOf(w, port), 'routewarden_orphan_routes', 'family="ipv4"') === 1, 60_000, 'the orphan to be seen');
+      const down = Date.now();
       await w.api.outage(true);
       await eventually(async () => sample(await metricsOf(w, port), 'routewarden_source_up', 'source="kubernetes"') === 0, 20_000, 'the source to go down');
+      measured('API outage: API down -> source_up 0', down);
       // Longer than the grace period: the drift's age before the outage would already allow a repair.
       await new Promise((r) => setTimeout(r, 5_000));
       expect((await w.get(port, '/healthz')).status).toBe(200);
@@ -98,7 +106,11 @@ describeIfRoot('faults in the Kubernetes view', () => {
       expect(await owned(w)).toEqual(['10.0.0.5/32', '10.0.0.6/32']);
       const graceBlocksAtRecovery = sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="grace_period"');
       await w.api.outage(false);
+      const recovered = Date.now();
+      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_source_up', 'source="kubernetes"') === 1, 30_000, 'the source back up');
+      measured('API outage: API back -> source_up 1', recovered);
       await eventually(async () => sample(await metricsOf(w, port), 'routewarden_remediations_total', 'strategy="surgical",result="success"') === 1, 30_000, 'the repair after recovery');
+      measured('API outage: API back -> repair of drift seen before the outage (--grace 4s)', recovered);
       // The first checks after recovery were held by the grace period: the drift's age started again.
       expect(sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="grace_period"')).toBeGreaterThan(graceBlocksAtRecovery);
       expect(await owned(w)).toEqual(['10.0.0.6/32']);
@@ -118,16 +130,20 @@ describeIfRoot('faults in the Kubernetes view', () => {
       let lists = w.api.requests('LIST', 'services');
       vip(w, 'api', '10.0.0.7');
       w.api.compactHistory();
+      const gone = Date.now();
       w.api.closeAllWatches();
       await eventually(() => w.api.requests('LIST', 'services') > lists, 10_000, 'the re-list after an in-stream 410');
       await eventually(async () => sample(await metricsOf(w, port), 'routewarden_expected_routes', 'family="ipv4"') === 2, 10_000, 'the new Service in the view');
+      measured('410 in the stream -> re-listed, new Service in the metrics', gone);
       // As the HTTP status of the watch request.
       lists = w.api.requests('LIST', 'services');
       w.api.failNextWatch('services', 410);
       vip(w, 'db', '10.0.0.8');
+      const goneHttp = Date.now();
       w.api.closeAllWatches();
       await eventually(() => w.api.requests('LIST', 'services') > lists, 10_000, 'the re-list after an HTTP 410');
       await eventually(async () => sample(await metricsOf(w, port), 'routewarden_expected_routes', 'family="ipv4"') === 3, 10_000, 'the third Service in the view');
+      measured('410 as HTTP status -> re-listed, new Service in the metrics', goneHttp);
       expect(sample(await metricsOf(w, port), 'routewarden_source_up', 'source="kubernetes"')).toBe(1);
       expect(await owned(w)).toEqual(['10.0.0.6/32']);
     } finally {
@@ -202,14 +218,18 @@ describeIfRoot('health from the first second', () => {
   it('an API that accepts connections and never answers: /healthz and /metrics are served at once (kube-vip discovery on), /readyz follows the view', async () => {
     await w.api.outage(true, 'hang');
     const port = 19816;
+    const spawned = Date.now();
     const run = startRun(w, port, []);
     try {
       // Served while the API still hangs (discovery waits up to 30 s for it).
       await eventually(async () => (await w.get(port, '/healthz')).status === 200, 60_000, '/healthz during the hang');
+      measured('hung API at start: process spawned -> /healthz 200 (includes Node start-up)', spawned);
       expect((await w.get(port, '/readyz')).status).toBe(503);
       expect((await w.get(port, '/metrics')).body).toContain('routewarden_build_info');
+      const answers = Date.now();
       await w.api.outage(false);
       await eventually(async () => (await w.get(port, '/readyz')).status === 200, 60_000, 'readiness once the API answers');
+      measured('hung API at start: API answers -> /readyz 200', answers);
       expect((await w.get(port, '/healthz')).status).toBe(200);
     } finally {
       await killAndWait(run.child);
@@ -221,7 +241,9 @@ describeIfRoot('health from the first second', () => {
     const first = startRun(w, port, ['--kube-vip-config', 'off']);
     try {
       await eventually(async () => (await w.get(port, '/healthz')).status === 200, 60_000, 'the first instance');
+      const spawned = Date.now();
       const busy = await w.cli(['run', '--listen', `127.0.0.1:${port}`, '--kube-vip-config', mode], { timeoutMs: 60_000 });
+      measured(`busy port (--kube-vip-config ${mode}): spawned -> exit 2 (includes Node start-up)`, spawned);
       expect(busy.code).toBe(2);
       expect(busy.stderr.trim().split('\n')).toEqual([`routewarden: listening on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`]);
       const foreign = await w.cli(['run', '--listen', '192.0.2.1:9798', '--kube-vip-config', mode], { timeoutMs: 60_000 });
