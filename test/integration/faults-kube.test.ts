@@ -5,7 +5,7 @@
 // codes, /healthz and /readyz, /metrics, the report and the kernel table.
 // docs/reliability.md states the promises these tests hold.
 
-import { beforeEach, expect, it, vi } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { endpointSlice, service } from '../../tools/apidouble/index.ts';
 import type { KubeObject } from '../../tools/apidouble/index.ts';
@@ -36,9 +36,6 @@ function startRun(w: World, port: number, extra: readonly string[]): { child: Ch
   return { child, output: () => output };
 }
 
-// Each case starts routewarden, which on a loaded two-core machine alone can take 20 s.
-vi.setConfig({ testTimeout: 180_000 });
-
 /** Figures for docs/reliability.md: printed, never asserted (timing depends on the machine). */
 const measured = (what: string, since: number): void => console.log(`[measured] ${what}: ${((Date.now() - since) / 1000).toFixed(1)} s`);
 
@@ -60,24 +57,24 @@ describeIfRoot('faults in the Kubernetes view', () => {
     const port = 19811;
     const run = startRun(w, port, ['--kube-vip-config', 'off', '--remediate', '--strategy', 'surgical', '--grace', '1s', '--min-repair-interval', '1s', '--watch-idle-timeout', '6s']);
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 60_000, 'readiness');
+      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
       const listsBefore = w.api.requests('LIST', 'services');
       w.api.silenceWatches('services', true);
       // The cut watch is replaced through a LIST; the watch after it hangs.
-      await eventually(() => w.api.requests('LIST', 'services') > listsBefore, 10_000, 'the re-list after the cut');
-      await eventually(() => (w.api.stats().openWatches.services ?? 0) > 0, 10_000, 'the silent watch to open');
+      await eventually(() => w.api.requests('LIST', 'services') > listsBefore, 'the re-list after the cut');
+      await eventually(() => (w.api.stats().openWatches.services ?? 0) > 0, 'the silent watch to open');
       // A Service the view cannot see yet; kube-vip routes it at once.
       vip(w, 'api', '10.0.0.7');
       await addRoute(w, '10.0.0.7');
       const missed = Date.now();
       // routewarden sees an orphan it must not trust, and finds out by itself that the watch is dead.
-      await eventually(() => run.output().includes('services watch is dead; re-listing'), 20_000, 'the silent watch to be declared dead');
+      await eventually(() => run.output().includes('services watch is dead; re-listing'), 'the silent watch to be declared dead');
       measured('silent watch: missed Service created -> watch declared dead (--watch-idle-timeout 6s)', missed);
       const m = await metricsOf(w, port);
       expect(sample(m, 'routewarden_remediated_routes_total', 'action="delete"')).toBe(0);
       expect(sample(m, 'routewarden_remediation_blocked_total', 'reason="kube_view_unconfirmed"') + sample(m, 'routewarden_remediation_blocked_total', 'reason="kube_view_stale"')).toBeGreaterThan(0);
       // The re-list saw the Service: in sync, nothing deleted.
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_orphan_routes', 'family="ipv4"') === 0, 20_000, 'the orphan to be explained by the re-list');
+      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_orphan_routes', 'family="ipv4"') === 0, 'the orphan to be explained by the re-list');
       measured('silent watch: missed Service created -> view correct again (0 routes deleted)', missed);
       expect(await owned(w)).toEqual(['10.0.0.6/32', '10.0.0.7/32']);
       expect(sample(await metricsOf(w, port), 'routewarden_remediated_routes_total', 'action="delete"')).toBe(0);
@@ -94,10 +91,10 @@ describeIfRoot('faults in the Kubernetes view', () => {
     const port = 19812;
     const run = startRun(w, port, ['--kube-vip-config', 'off', '--remediate', '--strategy', 'surgical', '--grace', '4s', '--min-repair-interval', '1s']);
     try {
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_orphan_routes', 'family="ipv4"') === 1, 60_000, 'the orphan to be seen');
+      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_orphan_routes', 'family="ipv4"') === 1, 'the orphan to be seen');
       const down = Date.now();
       await w.api.outage(true);
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_source_up', 'source="kubernetes"') === 0, 20_000, 'the source to go down');
+      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_source_up', 'source="kubernetes"') === 0, 'the source to go down');
       measured('API outage: API down -> source_up 0', down);
       // Longer than the grace period: the drift's age before the outage would already allow a repair.
       await new Promise((r) => setTimeout(r, 5_000));
@@ -107,9 +104,9 @@ describeIfRoot('faults in the Kubernetes view', () => {
       const graceBlocksAtRecovery = sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="grace_period"');
       await w.api.outage(false);
       const recovered = Date.now();
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_source_up', 'source="kubernetes"') === 1, 30_000, 'the source back up');
+      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_source_up', 'source="kubernetes"') === 1, 'the source back up');
       measured('API outage: API back -> source_up 1', recovered);
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_remediations_total', 'strategy="surgical",result="success"') === 1, 30_000, 'the repair after recovery');
+      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_remediations_total', 'strategy="surgical",result="success"') === 1, 'the repair after recovery');
       measured('API outage: API back -> repair of drift seen before the outage (--grace 4s)', recovered);
       // The first checks after recovery were held by the grace period: the drift's age started again.
       expect(sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="grace_period"')).toBeGreaterThan(graceBlocksAtRecovery);
@@ -125,15 +122,15 @@ describeIfRoot('faults in the Kubernetes view', () => {
     const port = 19813;
     const run = startRun(w, port, ['--kube-vip-config', 'off']);
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 60_000, 'readiness');
+      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
       // In the stream: history compacted, then every watch ends and resumes from a version now too old.
       let lists = w.api.requests('LIST', 'services');
       vip(w, 'api', '10.0.0.7');
       w.api.compactHistory();
       const gone = Date.now();
       w.api.closeAllWatches();
-      await eventually(() => w.api.requests('LIST', 'services') > lists, 10_000, 'the re-list after an in-stream 410');
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_expected_routes', 'family="ipv4"') === 2, 10_000, 'the new Service in the view');
+      await eventually(() => w.api.requests('LIST', 'services') > lists, 'the re-list after an in-stream 410');
+      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_expected_routes', 'family="ipv4"') === 2, 'the new Service in the view');
       measured('410 in the stream -> re-listed, new Service in the metrics', gone);
       // As the HTTP status of the watch request.
       lists = w.api.requests('LIST', 'services');
@@ -141,8 +138,8 @@ describeIfRoot('faults in the Kubernetes view', () => {
       vip(w, 'db', '10.0.0.8');
       const goneHttp = Date.now();
       w.api.closeAllWatches();
-      await eventually(() => w.api.requests('LIST', 'services') > lists, 10_000, 'the re-list after an HTTP 410');
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_expected_routes', 'family="ipv4"') === 3, 10_000, 'the third Service in the view');
+      await eventually(() => w.api.requests('LIST', 'services') > lists, 'the re-list after an HTTP 410');
+      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_expected_routes', 'family="ipv4"') === 3, 'the third Service in the view');
       measured('410 as HTTP status -> re-listed, new Service in the metrics', goneHttp);
       expect(sample(await metricsOf(w, port), 'routewarden_source_up', 'source="kubernetes"')).toBe(1);
       expect(await owned(w)).toEqual(['10.0.0.6/32']);
@@ -157,9 +154,9 @@ describeIfRoot('faults in the Kubernetes view', () => {
     const port = 19814;
     const run = startRun(w, port, ['--kube-vip-config', 'off', '--remediate', '--strategy', 'flush-rebuild', '--grace', '1s', '--min-repair-interval', '1s']);
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 60_000, 'readiness');
+      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
       w.api.delete('Service', 'default', 'web');
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="empty_expected_set"') >= 1, 20_000, 'the empty-set guard');
+      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="empty_expected_set"') >= 1, 'the empty-set guard');
       expect(await owned(w)).toEqual(['10.0.0.6/32']);
       expect(sample(await metricsOf(w, port), 'routewarden_remediated_routes_total', 'action="delete"')).toBe(0);
     } finally {
@@ -192,11 +189,11 @@ describeIfRoot('faults in the Kubernetes view', () => {
     const port = 19815;
     const run = startRun(w, port, ['--kube-vip-config', 'off', '--remediate', '--grace', '0s', '--min-repair-interval', '1s']);
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 60_000, 'readiness');
+      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
       w.api.upsert(malformed);
       await addRoute(w, '10.0.0.9'); // an orphan
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_objects_rejected_total', 'kind="Service"') === 1, 10_000, 'the rejection to be counted');
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="objects_rejected"') >= 1, 10_000, 'the rejected-objects guard');
+      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_objects_rejected_total', 'kind="Service"') === 1, 'the rejection to be counted');
+      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="objects_rejected"') >= 1, 'the rejected-objects guard');
       expect(await owned(w)).toEqual(['10.0.0.6/32', '10.0.0.9/32']);
       expect(sample(await metricsOf(w, port), 'routewarden_expected_routes', 'family="ipv4"')).toBe(1);
       expect(run.output()).toContain('kubernetes object rejected');
@@ -222,13 +219,13 @@ describeIfRoot('health from the first second', () => {
     const run = startRun(w, port, []);
     try {
       // Served while the API still hangs (discovery waits up to 30 s for it).
-      await eventually(async () => (await w.get(port, '/healthz')).status === 200, 60_000, '/healthz during the hang');
+      await eventually(async () => (await w.get(port, '/healthz')).status === 200, '/healthz during the hang');
       measured('hung API at start: process spawned -> /healthz 200 (includes Node start-up)', spawned);
       expect((await w.get(port, '/readyz')).status).toBe(503);
       expect((await w.get(port, '/metrics')).body).toContain('routewarden_build_info');
       const answers = Date.now();
       await w.api.outage(false);
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 60_000, 'readiness once the API answers');
+      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness once the API answers');
       measured('hung API at start: API answers -> /readyz 200', answers);
       expect((await w.get(port, '/healthz')).status).toBe(200);
     } finally {
@@ -240,13 +237,13 @@ describeIfRoot('health from the first second', () => {
     const port = 19817;
     const first = startRun(w, port, ['--kube-vip-config', 'off']);
     try {
-      await eventually(async () => (await w.get(port, '/healthz')).status === 200, 60_000, 'the first instance');
+      await eventually(async () => (await w.get(port, '/healthz')).status === 200, 'the first instance');
       const spawned = Date.now();
-      const busy = await w.cli(['run', '--listen', `127.0.0.1:${port}`, '--kube-vip-config', mode], { timeoutMs: 60_000 });
+      const busy = await w.cli(['run', '--listen', `127.0.0.1:${port}`, '--kube-vip-config', mode]);
       measured(`busy port (--kube-vip-config ${mode}): spawned -> exit 2 (includes Node start-up)`, spawned);
       expect(busy.code).toBe(2);
       expect(busy.stderr.trim().split('\n')).toEqual([`routewarden: listening on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`]);
-      const foreign = await w.cli(['run', '--listen', '192.0.2.1:9798', '--kube-vip-config', mode], { timeoutMs: 60_000 });
+      const foreign = await w.cli(['run', '--listen', '192.0.2.1:9798', '--kube-vip-config', mode]);
       expect(foreign.code).toBe(2);
       expect(foreign.stderr).toMatch(/^routewarden: listening on 192\.0\.2\.1:9798: listen EADDRNOTAVAIL/);
     } finally {
