@@ -54,7 +54,7 @@ export const config: AlertConfig = {
     repairBlockedWindow: '5m',
     // A drift younger than --grace and a repair inside --min-repair-interval
     // are refused by design, every check; only the other guards need a person.
-    ignoredBlockReasons: ['grace_period', 'rate_limited', 'kube_vip_transient'],
+    ignoredBlockReasons: ['grace_period', 'rate_limited', 'kube_vip_transient', 'kube_view_unconfirmed'],
     repairsPerHour: 6,
     targetNodeLookback: '1h',
   },

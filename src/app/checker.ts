@@ -45,6 +45,8 @@ export function createChecker(deps: CheckerDeps): Checker {
   const cache = new EvaluationCache();
   const leases = new LeaseChangeTracker();
   const logged = new Set<string>();
+  /** Rejections already counted, by kind (the source's counter is cumulative). */
+  const rejectedSeen: Record<string, number> = {};
   let last: Report | null = null;
 
   /** Log each kube-vip discovery outcome and each config mismatch once, not at every check. */
@@ -102,6 +104,11 @@ export function createChecker(deps: CheckerDeps): Checker {
       const { entered } = tracker.update(result.report, now);
       const seconds = (performance.now() - started) / 1000;
       deps.observer?.checked(result.report, entered, seconds);
+      const rejected = deps.cluster.rejectedTotal?.() ?? {};
+      for (const [kind, n] of Object.entries(rejected)) {
+        if (n > (rejectedSeen[kind] ?? 0)) deps.observer?.rejected?.(kind, n - (rejectedSeen[kind] ?? 0));
+        rejectedSeen[kind] = n;
+      }
       logCheck(deps.logger, result, entered.length, seconds);
       last = result.report;
       return result;

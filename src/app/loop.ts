@@ -2,6 +2,13 @@
 // contract): events only mark it dirty; one check runs at a time and always
 // reads the current state, so a burst of events collapses into one check; a
 // timer forces a full re-check every interval whatever happened.
+//
+// The heartbeat behind /healthz moves only when a check finished well: it
+// did not throw (nor did the repair after it) and the kernel table could be
+// read. A check that throws, or a kernel that stops answering netlink, once
+// kept /healthz at 200 for as long as it lasted. The Kubernetes side never
+// stops the heartbeat: restarting the pod does not bring an API server back
+// (/readyz says whether the view is ready).
 
 import type { CheckResult } from '../core/report.ts';
 import type { Checker } from './checker.ts';
@@ -23,8 +30,10 @@ export interface Loop {
   stop(): Promise<void>;
   /** Ask for a check soon. Cheap; call it from every event. */
   markDirty(reason: string): void;
-  /** Milliseconds since the loop last finished a check (or started). */
+  /** Milliseconds since the loop last finished a check well (or started). */
   heartbeatAgeMs(): number;
+  /** Why the last check did not count as finished well; undefined when it did. */
+  lastProblem(): string | undefined;
   /** True once a check has compared both sides. */
   ready(): boolean;
   /** Resolves after the next check that starts after this call finishes. */
@@ -41,6 +50,7 @@ export function createLoop(opts: LoopOptions): Loop {
   let stopped = true;
   let heartbeat = clock();
   let isReady = false;
+  let problem: string | undefined;
   let waiters: ((r: CheckResult) => void)[] = [];
 
   async function runOnce(): Promise<void> {
@@ -52,12 +62,17 @@ export function createLoop(opts: LoopOptions): Loop {
       if (result.diff) isReady = true;
       if (opts.afterCheck && !stopped) await opts.afterCheck(result);
       for (const w of mine) w(result);
+      const kernel = result.report?.sources?.kernel;
+      if (kernel === 'error') problem = `kernel table not read: ${result.report.errors?.kernel ?? 'unknown error'}`;
+      else {
+        problem = undefined;
+        heartbeat = clock();
+      }
     } catch (err) {
       // A check must never kill the loop; the next event or tick retries.
       opts.logger.error({ err }, 'check failed unexpectedly');
+      problem = `check failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
       waiters.push(...mine);
-    } finally {
-      heartbeat = clock();
     }
   }
 
@@ -104,6 +119,7 @@ export function createLoop(opts: LoopOptions): Loop {
       schedule(debounceMs);
     },
     heartbeatAgeMs: () => clock() - heartbeat,
+    lastProblem: () => problem,
     ready: () => isReady,
     nextCheck() {
       return new Promise((resolve) => {

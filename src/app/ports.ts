@@ -21,6 +21,8 @@ export interface RepairSettings {
   readonly maxDeletions: number;
   readonly allowEmpty: boolean;
   readonly minRepairIntervalMs: number;
+  /** --watch-idle-timeout: a Kubernetes view silent this long is not repaired from. */
+  readonly watchIdleTimeoutMs: number;
 }
 
 /** What kube-vip discovery reads (--kube-vip-config and the flags it weighs against kube-vip's pod). */
@@ -38,6 +40,8 @@ export interface DiscoverySettings {
 export interface CheckObserver {
   /** `entered`: the routes that newly drifted in this check. */
   checked(report: Report, entered: readonly { readonly kind: 'orphan' | 'missing' }[], durationSeconds: number): void;
+  /** `count` more objects of `kind` (Service, EndpointSlice, Lease, Pod) were rejected from the Kubernetes view. */
+  rejected?(kind: string, count: number): void;
 }
 
 /** Told what each repair attempt did. */

@@ -2,7 +2,7 @@
 // read-back that verifies. Used by `run` after every check (when --remediate)
 // and by `check --remediate` once.
 
-import type { EventSink, KernelTable } from '../core/ports.ts';
+import type { ClusterSource, EventSink, KernelTable } from '../core/ports.ts';
 import { KernelError } from '../core/ports.ts';
 import { guards, plan as makePlan } from '../core/repair.ts';
 import type { GuardVerdict, RepairPlan, Step } from '../core/repair.ts';
@@ -49,6 +49,8 @@ export interface RepairDeps {
   readonly clock?: () => number;
   /** False without CAP_NET_ADMIN: every repair is refused (guard not_permitted) instead of failing. */
   readonly capable?: boolean | null;
+  /** The Kubernetes side, for how fresh its view is shown to be (the kube_view_stale guard). */
+  readonly cluster?: Pick<ClusterSource, 'freshness'>;
 }
 
 export type RepairOutcome =
@@ -103,15 +105,17 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
     capable: deps.capable,
     flapping: flapping.filter((dest) => drifted.has(dest)),
     noProgress: d ? noProgressHold(state.history, driftSignature(d), now) : null,
+    ...kubeViewOf(deps, now),
   });
   state.repairableAt = verdict?.reason === 'grace_period' ? now + graceMs - youngestDriftAgeMs : null;
   state.blocked = verdict && verdict.reason !== 'grace_period' ? { reason: verdict.reason, message: verdict.message, at: now } : null;
   if (verdict) {
     observer?.blocked(config.strategy, verdict.reason);
     // Waiting out the grace period is routine, not news.
-    const log = verdict.reason === 'grace_period' ? logger.debug.bind(logger) : logger.warn.bind(logger);
+    const routine = verdict.reason === 'grace_period' || verdict.reason === 'kube_view_unconfirmed';
+    const log = routine ? logger.debug.bind(logger) : logger.warn.bind(logger);
     log({ guard: verdict.reason, strategy: config.strategy }, `repair blocked: ${verdict.message}`);
-    if (verdict.reason !== 'grace_period' && deps.events) {
+    if (!routine && deps.events) {
       const last = state.blockedEventAt.get(verdict.reason);
       if (last === undefined || now - last >= HOUR) {
         state.blockedEventAt.set(verdict.reason, now);
@@ -184,6 +188,12 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   return { kind: 'applied', plan, added, deleted, failures, verified };
 }
 
+function kubeViewOf(deps: RepairDeps, now: number): { kubeView?: { ageMs: number; staleAfterMs: number } } {
+  const fresh = deps.cluster?.freshness?.();
+  if (!fresh) return {};
+  return { kubeView: { ageMs: fresh.lastHeardAt === undefined ? Infinity : Math.max(0, now - fresh.lastHeardAt), staleAfterMs: deps.config.watchIdleTimeoutMs } };
+}
+
 /** One change after the other, for tables without applyAll(): null when done, else what was thrown. */
 async function applyEach(kernel: KernelTable, steps: readonly Step[]): Promise<unknown[]> {
   const outcomes: unknown[] = [];
@@ -218,7 +228,7 @@ export function repairAfterCheck(deps: Omit<RepairDeps, 'checker' | 'observer'>,
  * `check --remediate`: act on what is seen; with --grace, first wait until the
  * drift has persisted that long (re-checking every second).
  */
-export async function repairOnce(deps: RepairDeps, first: CheckResult): Promise<CheckResult> {
+export async function repairOnce(deps: RepairDeps, first: CheckResult): Promise<{ result: CheckResult; outcome: RepairOutcome }> {
   const clock = deps.clock ?? Date.now;
   let result = first;
   const graceMs = deps.config.graceMs;
@@ -230,5 +240,5 @@ export async function repairOnce(deps: RepairDeps, first: CheckResult): Promise<
     }
   }
   const outcome = await attemptRepair(deps, newRepairState(), result, graceMs);
-  return outcome.kind === 'applied' ? outcome.verified : result;
+  return { result: outcome.kind === 'applied' ? outcome.verified : result, outcome };
 }

@@ -42,6 +42,7 @@ export function openCluster(config: Config, logger: Logger): ClusterSource {
   return createKubeClusterSource({
     kubeConfig,
     logger: logger.child({ component: 'kubernetes' }),
+    idleTimeoutMs: config.watchIdleTimeoutMs,
     ...(config.model.servicesNamespace ? { namespace: config.model.servicesNamespace } : {}),
     // --kube-vip-config auto: the pods on this node, to read kube-vip's own settings.
     ...(config.kubeVipConfig === 'auto'

@@ -249,7 +249,11 @@ export function loadConfig(command: Command, flags: Raw, ctx: LoadContext): Conf
     listen: o.listen,
     webConfigFile: o.webConfigFile,
     webDisableStatus: o.webDisableStatus,
-    remediate: o.remediate,
+    // check repairs only when its own command line says --remediate: the
+    // runbooks' "confirm" step (kubectl exec ... routewarden check) runs in a
+    // container whose ROUTEWARDEN_REMEDIATE=true configures `run`, and a
+    // confirmation must never change the table.
+    remediate: command === 'check' ? explicit.get('remediate') === 'flag' && o.remediate : o.remediate,
     strategy: o.strategy,
     dryRun: o.dryRun,
     // A one-shot check acts on what it sees; --grace (flag or env) lets it wait.
@@ -259,6 +263,7 @@ export function loadConfig(command: Command, flags: Raw, ctx: LoadContext): Conf
     minRepairIntervalMs: o.minRepairIntervalMs,
     allowSystemTable: o.allowSystemTable,
     notificationBuffer: o.notificationBuffer,
+    watchIdleTimeoutMs: o.watchIdleTimeoutMs,
     output: o.output,
     kubeVipConfig: o.kubeVipConfig,
     kubeVipSelector: o.kubeVipSelector,

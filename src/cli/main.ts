@@ -7,13 +7,16 @@ import { Command, CommanderError, Option } from 'commander';
 import { checkSystemTable, ConfigError, loadConfig } from './config.ts';
 import type { Config } from './config.ts';
 import { envName, optionsFor } from './options.ts';
-import { VERSION_LINE } from '../version.ts';
+import { NODE_VERSION, REVISION, VERSION, VERSION_LINE } from '../version.ts';
 import { DEMO_DEFAULTS } from './demo-defaults.ts';
 import { DEMO_NEEDS_CHECKOUT, loadDemo } from './demo.ts';
 import { createLogger } from '../surface/logger.ts';
 import type { Logger } from '../surface/logger.ts';
 import { formatTextReport } from './text-report.ts';
-import { createService } from './service.ts';
+import { createService, openHttpFront } from './service.ts';
+import { createApp } from '../surface/http.ts';
+import { createMetrics } from '../surface/metrics.ts';
+import type { RepairOutcome } from '../app/repair.ts';
 import { openCluster, openEvents, openKernel, repairCapability, waitForSync } from './adapters.ts';
 import type { CheckResult } from '../core/report.ts';
 import type { KernelTable } from '../core/ports.ts';
@@ -113,8 +116,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 async function checkCommand(flagsConfig: Config): Promise<number> {
-  // stdout is the report; logs go to stderr, quiet unless asked for.
-  const logger = createLogger({ level: flagsConfig.logLevelExplicit ? flagsConfig.logLevel : 'warn', format: flagsConfig.logFormat, toStderr: true });
+  // stdout is the report; logs go to stderr, at --log-level (info by default, as --help says).
+  const logger = createLogger({ level: flagsConfig.logLevel, format: flagsConfig.logFormat, toStderr: true });
+  if (flagsConfig.explicit.get('remediate') === 'env') logger.info('ROUTEWARDEN_REMEDIATE is ignored by check: it repairs only with --remediate on its command line');
   const cluster = openCluster(flagsConfig, logger);
   let kernel: KernelTable | null = null;
   try {
@@ -128,12 +132,13 @@ async function checkCommand(flagsConfig: Config): Promise<number> {
     kernel = openKernel(config, logger);
     const checker = createChecker({ kernel, cluster, model: config.model, kubeVip: discovery, logger });
     let result = await checker.check();
+    let repair: RepairOutcome | undefined;
     if (config.remediate) {
       const { repairOnce } = await import('../app/repair.ts');
       const capable = repairCapability(config, logger);
-      result = await repairOnce({ config, kernel, checker, logger, capable, events: openEvents(flagsConfig, logger) }, result);
+      ({ result, outcome: repair } = await repairOnce({ config, kernel, checker, logger, capable, cluster, events: openEvents(flagsConfig, logger) }, result));
     }
-    process.stdout.write(config.output === 'json' ? JSON.stringify(result.report, null, 2) + '\n' : formatTextReport(result.report));
+    process.stdout.write(config.output === 'json' ? JSON.stringify(result.report, null, 2) + '\n' : formatTextReport(result.report, repair));
     return exitCodeOf(result);
   } finally {
     await cluster.stop();
@@ -152,37 +157,56 @@ async function runCommand(flagsConfig: Config): Promise<number> {
   // Before anything starts: a bad web configuration serves nothing (exit 2).
   const web = flagsConfig.webConfigFile === undefined ? null : openWebConfig(flagsConfig.webConfigFile, logger);
   const cluster = openCluster(flagsConfig, logger);
-  // Discovery binds the kernel adapter to kube-vip's (table, protocol): read
-  // the node's pods once before opening it (bounded; flags when the API is slow).
-  if (flagsConfig.kubeVipConfig === 'auto') {
-    await cluster.start();
-    await waitForSync(cluster);
-  }
-  const { config, discovery } = startupConfig(flagsConfig, cluster.status().state === 'ok' ? cluster.snapshot() : null, logger);
+  // The port first, before anything starts: one that cannot be bound is exit
+  // 2 at once (it used to hang with the informers running), and /healthz and
+  // /metrics answer from the first second, also while kube-vip discovery
+  // waits for a slow API (a liveness probe must not kill the pod for that).
+  const metrics = createMetrics({ version: VERSION, revision: REVISION, nodeVersion: NODE_VERSION });
+  const boot = createApp({
+    registry: metrics.registry,
+    report: () => null,
+    heartbeatAgeMs: () => 0, // starting, bounded by waitForSync's timeout
+    heartbeatTimeoutMs: 1,
+    ready: () => false,
+    version: VERSION,
+  });
+  const front = await openHttpFront(flagsConfig.listen, boot, web);
+  let kernel: KernelTable | null = null;
   try {
+    // Discovery binds the kernel adapter to kube-vip's (table, protocol): read
+    // the node's pods once before opening it (bounded; flags when the API is slow).
+    if (flagsConfig.kubeVipConfig === 'auto') {
+      void cluster.start().catch((err: unknown) => logger.error({ err }, 'starting the kubernetes source failed'));
+      await waitForSync(cluster);
+    }
+    const { config, discovery } = startupConfig(flagsConfig, cluster.status().state === 'ok' ? cluster.snapshot() : null, logger);
     // kube-vip's pod may name a system table the flags did not.
     checkSystemTable(config);
+    const capable = repairCapability(config, logger);
+    kernel = openKernel(config, logger);
+    const repair = config.remediate ? await import('../app/repair.ts') : null;
+    const repairState = repair?.newRepairState();
+    const service = createService({
+      config,
+      kernel,
+      cluster,
+      logger,
+      metrics,
+      front,
+      kubeVip: discovery,
+      web,
+      afterCheck: repair ? repair.repairAfterCheck({ config, kernel, logger, capable, cluster, events: openEvents(flagsConfig, logger) }, repairState) : undefined,
+      repairState: () => repairState,
+    });
+    service.metrics.repairCapable.set(capable === true ? 1 : 0);
+    await service.start();
+    return await waitForSignal(logger, () => service.stop());
   } catch (err) {
-    await cluster.stop();
+    await cluster.stop().catch(() => undefined);
+    await kernel?.close().catch(() => undefined);
+    await front.close();
     throw err;
   }
-  const capable = repairCapability(config, logger);
-  const kernel = openKernel(config, logger);
-  const repair = config.remediate ? await import('../app/repair.ts') : null;
-  const repairState = repair?.newRepairState();
-  const service = createService({
-    config,
-    kernel,
-    cluster,
-    logger,
-    kubeVip: discovery,
-    web,
-    afterCheck: repair ? repair.repairAfterCheck({ config, kernel, logger, capable, events: openEvents(flagsConfig, logger) }, repairState) : undefined,
-    repairState: () => repairState,
-  });
-  service.metrics.repairCapable.set(capable === true ? 1 : 0);
-  await service.start();
-  return waitForSignal(logger, () => service.stop());
 }
 
 export function waitForSignal(logger: Logger, stop: () => Promise<void>): Promise<number> {

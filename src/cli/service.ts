@@ -4,7 +4,7 @@
 // wires app's checker and loop to surface's metrics and HTTP, which is why it
 // lives in cli (only cli composes: docs/architecture.md, "Layers").
 
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ClusterSource, KernelTable } from '../core/ports.ts';
 import type { CheckResult } from '../core/report.ts';
@@ -47,6 +47,63 @@ export interface ServiceDeps {
   readonly web?: WebConfigSource | null;
   /** The repair hook's state (repairAfterCheck's), shown on the status page; absent while nothing repairs. */
   readonly repairState?: () => RepairState | undefined;
+  /** The metrics registry to use (one the caller already serves); default: a new one. */
+  readonly metrics?: Metrics;
+  /**
+   * An HTTP server already listening (openHttpFront): the service takes it
+   * over instead of listening itself. `run` binds its port before anything
+   * else, so that /healthz and /metrics answer from the first second and a
+   * port it cannot bind ends it at once.
+   */
+  readonly front?: HttpFront;
+}
+
+/**
+ * /healthz fails once no check has finished well for this long: two full
+ * intervals, at least 10 s. With the DaemonSet's liveness probe (every 10 s,
+ * 3 failures) a wedged or failing loop is restarted about 2 x --interval +
+ * 30 s after its last good check (docs/reliability.md).
+ */
+export const livenessBoundMs = (intervalMs: number): number => Math.max(2 * intervalMs, 10_000);
+
+export interface HttpFront {
+  /** Where it listens: port and host, or the Unix socket path. */
+  readonly bound: { port: number; host: string; path?: string };
+  /** Serve every request with this handler from now on. */
+  use(handler: RequestListener): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Binds the HTTP port now, serving `initial` until use() hands it another
+ * handler. Rejects with one line when the address cannot be bound.
+ */
+export function openHttpFront(where: { host: string | undefined; port: number } | { path: string }, initial: RequestListener, web: WebConfigSource | null = null): Promise<HttpFront> {
+  let handler = initial;
+  // Through the web configuration from the first request: TLS and authentication hold during start-up too.
+  const server = createWebServer((req, res) => handler(req, res), web);
+  const text = 'path' in where ? where.path : `${where.host ?? ''}:${where.port}`;
+  return new Promise<HttpFront>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`listening on ${text}: ${err.message}`)));
+    const done = (): void => {
+      const addr = server.address();
+      const bound = addr !== null && typeof addr === 'object'
+        ? { port: (addr as AddressInfo).port, host: (addr as AddressInfo).address }
+        : { port: 0, host: 'unix', path: 'path' in where ? where.path : undefined };
+      resolve({
+        bound,
+        use: (h) => {
+          handler = h;
+        },
+        close: () => {
+          server.closeAllConnections();
+          return new Promise<void>((r) => server.close(() => r()));
+        },
+      });
+    };
+    if ('path' in where) server.listen(where.path, done);
+    else server.listen(where.port, where.host ?? '::', done);
+  });
 }
 
 export interface Service {
@@ -60,7 +117,7 @@ export interface Service {
 
 export function createService(deps: ServiceDeps): Service {
   const { config, logger } = deps;
-  const metrics = createMetrics({ version: VERSION, revision: REVISION, nodeVersion: NODE_VERSION });
+  const metrics = deps.metrics ?? createMetrics({ version: VERSION, revision: REVISION, nodeVersion: NODE_VERSION });
   metrics.configInfo.set({
     node: config.model.nodeName,
     table: String(config.model.table),
@@ -87,8 +144,8 @@ export function createService(deps: ServiceDeps): Service {
     registry: metrics.registry,
     report: () => checker.lastReport(),
     heartbeatAgeMs: loop.heartbeatAgeMs,
-    // Three intervals without a finished check means the loop is wedged.
-    heartbeatTimeoutMs: Math.max(3 * config.intervalMs, 30_000),
+    heartbeatTimeoutMs: livenessBoundMs(config.intervalMs),
+    lastProblem: loop.lastProblem,
     ready: loop.ready,
     version: VERSION,
     banner: deps.banner,
@@ -111,6 +168,7 @@ export function createService(deps: ServiceDeps): Service {
     },
   });
   let server: Server | null = null;
+  let front: HttpFront | null = null;
   const unsubscribe: (() => void)[] = [];
 
   return {
@@ -119,7 +177,10 @@ export function createService(deps: ServiceDeps): Service {
     loop,
     async start() {
       const where = deps.listenPath ?? `${config.listen.host ?? ''}:${config.listen.port}`;
-      server = await new Promise<Server>((resolve, reject) => {
+      if (deps.front) {
+        front = deps.front;
+        front.use(app);
+      } else server = await new Promise<Server>((resolve, reject) => {
         // Express 5 calls the listen callback with the error when binding fails
         // (EADDRINUSE): without this check the service "starts" serving nothing.
         const done = (err?: Error): void => (err ? reject(new Error(`listening on ${where}: ${err.message}`)) : resolve(s));
@@ -137,8 +198,8 @@ export function createService(deps: ServiceDeps): Service {
       // the API server is slow to answer the informers' first LIST.
       loop.start();
       await deps.cluster.start();
-      const addr = server.address();
-      const bound = addr !== null && typeof addr === 'object'
+      const addr = front ? null : server!.address();
+      const bound = front ? front.bound : addr !== null && typeof addr === 'object'
         ? { port: (addr as AddressInfo).port, host: (addr as AddressInfo).address }
         : { port: 0, host: 'unix', path: deps.listenPath };
       logger.info({ listen: bound.path ?? `${bound.host}:${bound.port}`, node: config.model.nodeName, table: config.model.table, protocol: config.model.protocol, election: config.model.election, remediate: config.remediate }, 'routewarden started');
@@ -149,6 +210,10 @@ export function createService(deps: ServiceDeps): Service {
       await loop.stop();
       await deps.cluster.stop();
       await deps.kernel.close();
+      if (front) {
+        await front.close();
+        front = null;
+      }
       if (server) {
         const s = server;
         server = null;

@@ -1,13 +1,15 @@
 // `check --output text`: a readable table of the report.
 
 import type { Report } from '../core/report.ts';
+import type { RepairOutcome } from '../app/repair.ts';
+import type { Step } from '../core/repair.ts';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
-export function formatTextReport(report: Report): string {
+export function formatTextReport(report: Report, repair?: RepairOutcome): string {
   const lines: string[] = [];
   lines.push(`routewarden check: node ${report.node}, table ${report.table}, protocol ${report.protocol}, at ${report.checkedAt}`);
   lines.push(`sources: kernel ${report.sources.kernel}, kubernetes ${report.sources.kubernetes}`);
@@ -35,6 +37,10 @@ export function formatTextReport(report: Report): string {
   if (report.excluded.length > 0) {
     lines.push('', `not judged: ${report.excluded.map((e) => `${e.service} ${e.address || '(no address)'} (${e.reason})`).join('; ')}`);
   }
+  if (report.rejected && report.rejected.length > 0) {
+    lines.push('', `rejected (left out of the view): ${report.rejected.map((r) => `${r.kind} ${r.namespace}/${r.name} (${r.reason})`).join('; ')}`);
+  }
+  if (repair) lines.push('', ...formatRepair(repair));
   lines.push('');
   if (report.sources.kernel !== 'ok' || report.sources.kubernetes !== 'ok') lines.push('RESULT: could not check (no drift is reported from a view that is not ok)');
   else if (report.inSync) lines.push('RESULT: in sync');
@@ -58,4 +64,31 @@ function formatKubeVip(kv: NonNullable<Report['kubeVip']>): string[] {
   }
   if (kv.settings) settings(kv.settings, '  ');
   return out;
+}
+
+const stepLine = (s: Step): string => `${s.op} ${s.route.destination} dev ${s.route.device} (${s.why})`;
+
+/** `check --remediate`: what was planned, what was done, what was refused and why. */
+export function formatRepair(o: RepairOutcome): string[] {
+  switch (o.kind) {
+    case 'nothing-to-do':
+      return ['REPAIR: nothing to do'];
+    case 'blocked':
+      return [`REPAIR REFUSED (${o.guard.reason}): ${o.guard.message}`, 'nothing was changed'];
+    case 'dry-run':
+      return [
+        `REPAIR PLAN (--dry-run, nothing changed): ${o.plan.strategy}, ${o.plan.steps.length} steps`,
+        ...o.plan.steps.map((s) => `  would ${stepLine(s)}`),
+        ...o.plan.skipped.map((s) => `  left alone: ${s.destination} (${s.why})`),
+      ];
+    case 'applied': {
+      const failed = o.failures.length;
+      return [
+        `REPAIR DONE: ${o.plan.strategy}, ${o.added} added, ${o.deleted} deleted, ${failed} failed; table in sync afterwards: ${o.verified.report.inSync ? 'yes' : 'no'}`,
+        ...o.plan.steps.map((s) => `  ${stepLine(s)}`),
+        ...o.plan.skipped.map((s) => `  left alone: ${s.destination} (${s.why})`),
+        ...o.failures.map((f) => `  failed: ${f}`),
+      ];
+    }
+  }
 }

@@ -15,6 +15,11 @@ export interface ServiceInfo {
   /** spec.type, e.g. LoadBalancer, ClusterIP. */
   readonly type: string;
   readonly annotations: Readonly<Record<string, string>>;
+  /**
+   * The `kube-vip.io/loadbalancerIPs` annotation, parsed once per object
+   * version when the object is translated; when absent, read from annotations.
+   */
+  readonly loadbalancerIPs?: { readonly ips: readonly string[]; readonly hostnames: readonly string[] };
   readonly loadBalancerClass?: string;
   readonly loadBalancerIP?: string;
   readonly ingress: readonly IngressEntry[];
@@ -60,6 +65,20 @@ export interface LeaseInfo {
   readonly leaseDurationSeconds?: number;
 }
 
+/**
+ * An object the Kubernetes adapter could not translate, or refused because
+ * it costs more than one object may (docs/reliability.md). It is left out of
+ * the view; the rest of the view stands.
+ */
+export interface RejectedObject {
+  /** Kubernetes kind: Service, EndpointSlice, Lease, Pod. */
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** One line. */
+  readonly reason: string;
+}
+
 /** `namespace/name`, the key of services, leases and slice groups. */
 export const objectKey = (namespace: string, name: string): string => `${namespace}/${name}`;
 
@@ -73,6 +92,8 @@ export interface ClusterSnapshot {
   readonly leases: ReadonlyMap<string, LeaseInfo>;
   /** Pods on this node, present only when kube-vip discovery is on. */
   readonly nodePods?: NodePodsView;
+  /** Objects left out of the view because they could not be translated; absent or empty when none. */
+  readonly rejected?: readonly RejectedObject[];
 }
 
 /** A network interface, for `serviceInterface: auto` and interface-down causes. */

@@ -105,18 +105,23 @@ interface Vip {
   readonly text: string;
 }
 
-/** kube-vip's FetchServiceAddresses (docs/kube-vip-routing.md §3.2): IPs and hostnames, in precedence order. */
-export function serviceAddresses(svc: ServiceInfo): { ips: string[]; hostnames: string[] } {
-  const annotation = svc.annotations[ANNOTATION.loadbalancerIPs];
-  if (annotation !== undefined) {
-    const ips: string[] = [];
-    const hostnames: string[] = [];
-    for (const raw of annotation.split(',')) {
-      const item = raw.trim();
-      (parseIp(item) ? ips : hostnames).push(item);
-    }
-    return { ips, hostnames };
+/** The `kube-vip.io/loadbalancerIPs` annotation: comma-separated, each item an IP or else a hostname. */
+export function parseLoadbalancerIPs(annotation: string): { ips: string[]; hostnames: string[] } {
+  const ips: string[] = [];
+  const hostnames: string[] = [];
+  for (const raw of annotation.split(',')) {
+    const item = raw.trim();
+    (parseIp(item) ? ips : hostnames).push(item);
   }
+  return { ips, hostnames };
+}
+
+/** kube-vip's FetchServiceAddresses (docs/kube-vip-routing.md §3.2): IPs and hostnames, in precedence order. */
+export function serviceAddresses(svc: ServiceInfo): { ips: readonly string[]; hostnames: readonly string[] } {
+  // Parsed once per object version by the adapter; parsed here only for a ServiceInfo built without it.
+  if (svc.loadbalancerIPs !== undefined) return svc.loadbalancerIPs;
+  const annotation = svc.annotations[ANNOTATION.loadbalancerIPs];
+  if (annotation !== undefined) return parseLoadbalancerIPs(annotation);
   const statusIps = svc.ingress.flatMap((i) => (i.ip ? [i.ip] : []));
   const statusHostnames = svc.ingress.flatMap((i) => (i.hostname ? [i.hostname] : []));
   const specIp = svc.loadBalancerIP ?? '';

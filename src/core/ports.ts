@@ -78,6 +78,14 @@ export interface ClusterSource {
   snapshot(): ClusterSnapshot;
   /** Called on every informer event and on status changes. Returns unsubscribe. */
   onChange(cb: () => void): () => void;
+  /**
+   * When the server last proved the whole view current (epoch ms of the
+   * stalest part's last LIST, event or bookmark); undefined when unknown.
+   * Absent: the source cannot tell (a simulated one), freshness is not judged.
+   */
+  freshness?(): { readonly lastHeardAt: number | undefined };
+  /** Objects rejected so far, by Kubernetes kind, since start (a counter). */
+  rejectedTotal?(): Readonly<Record<string, number>>;
 }
 
 /** Kubernetes Events about this node (RoutesRepaired, RepairBlocked). */

@@ -145,7 +145,10 @@ export type GuardReason =
   | 'kube_vip_transient'
   | 'not_permitted'
   | 'no_progress'
-  | 'flapping';
+  | 'flapping'
+  | 'kube_view_stale'
+  | 'kube_view_unconfirmed'
+  | 'objects_rejected';
 
 export interface GuardInput {
   readonly report: Report;
@@ -167,6 +170,16 @@ export interface GuardInput {
   readonly flapping?: readonly string[];
   /** The same drift a repair already failed to change: held back until `until` (epoch ms). */
   readonly noProgress?: { readonly until: number; readonly attempts: number } | null;
+  /**
+   * How current the Kubernetes view is shown to be (docs/reliability.md).
+   * Absent: a source that cannot tell; freshness is not judged.
+   */
+  readonly kubeView?: {
+    /** ms since the server last proved the whole view current (LIST, event, bookmark); Infinity when unknown. */
+    readonly ageMs: number;
+    /** A view silent longer than this is stale (the informers' idle bound). */
+    readonly staleAfterMs: number;
+  };
 }
 
 export interface GuardVerdict {
@@ -195,6 +208,16 @@ export function guards(g: GuardInput): GuardVerdict | null {
   if (g.youngestDriftAgeMs < g.graceMs) {
     return { reason: 'grace_period', message: `drift has persisted ${Math.round(g.youngestDriftAgeMs / 1000)}s, less than the grace period of ${Math.round(g.graceMs / 1000)}s` };
   }
+  const rejected = g.report.rejected ?? [];
+  if (rejected.length > 0) {
+    const first = rejected[0]!;
+    return {
+      reason: 'objects_rejected',
+      message: `${rejected.length} Kubernetes object(s) could not be read (${first.kind} ${first.namespace}/${first.name}: ${first.reason}): routes they may decide cannot be judged`,
+    };
+  }
+  const stale = g.kubeView ? staleView(g.kubeView, g.graceMs > 0 ? g.youngestDriftAgeMs : Infinity) : null;
+  if (stale) return stale;
   if (g.expectedCount === 0 && g.ownedCount > 0 && !g.allowEmpty) {
     return { reason: 'empty_expected_set', message: `refusing to empty the table (${g.ownedCount} routes) while the expected set is empty; --allow-empty permits it` };
   }
@@ -223,4 +246,29 @@ export function guards(g: GuardInput): GuardVerdict | null {
 
 function listed(xs: readonly string[]): string {
   return xs.length > 5 ? `${xs.slice(0, 5).join(', ')} and ${xs.length - 5} more` : xs.join(', ');
+}
+
+/**
+ * Why a view cannot be shown to be current, or null (kube_view_stale needs a
+ * person when it lasts; kube_view_unconfirmed is routine). A watch can hang after
+ * its headers with the socket open: only what the server delivered (an event
+ * or a bookmark, about once a minute from the apiserver) proves the view
+ * current. Two rules: nothing heard for longer than the idle bound; and
+ * nothing heard since the newest drift appeared (a change the view missed
+ * would show up as exactly that drift, so it must be confirmed by something
+ * the server sent afterwards).
+ */
+function staleView(view: NonNullable<GuardInput['kubeView']>, youngestDriftAgeMs: number): GuardVerdict | null {
+  const s = (ms: number): string => (Number.isFinite(ms) ? `${Math.round(ms / 1000)}s` : 'never');
+  if (!(view.ageMs <= view.staleAfterMs)) {
+    return { reason: 'kube_view_stale', message: `Kubernetes view not confirmed for ${s(view.ageMs)} (no event or bookmark; bound ${s(view.staleAfterMs)}): it may be stale` };
+  }
+  if (view.ageMs >= youngestDriftAgeMs) {
+    // Routine on a quiet cluster: the next bookmark (about a minute) confirms it.
+    return {
+      reason: 'kube_view_unconfirmed',
+      message: `the API has sent nothing since the newest drift appeared ${s(youngestDriftAgeMs)} ago (last heard ${s(view.ageMs)} ago): waiting for an event or bookmark to confirm the view`,
+    };
+  }
+  return null;
 }

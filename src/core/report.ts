@@ -3,7 +3,7 @@
 // one check read. A side that could not be read yields no drift at all: an
 // API failure is not a deletion (docs/repair.md rule 2, E8).
 
-import type { ClusterSnapshot, InterfaceInfo } from './cluster.ts';
+import type { ClusterSnapshot, InterfaceInfo, RejectedObject } from './cluster.ts';
 import { diff } from './diff.ts';
 import { byDestination, driftClass } from './diff.ts';
 import type { DiffResult, DriftClass, MissingRoute, OrphanRoute } from './diff.ts';
@@ -65,6 +65,8 @@ export interface Report {
   readonly kubeVip?: KubeVipReport;
   /** Extra: known kube-vip limitations seen in the cluster, drift or not (docs/kube-vip-routing.md §8). */
   readonly limitations: readonly LimitationNote[];
+  /** Extra: Kubernetes objects left out of the view (they could not be translated); absent when none. */
+  readonly rejected?: readonly RejectedObject[];
 }
 
 export interface CheckInput {
@@ -164,6 +166,7 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
     routes: rows,
     ...(input.kubeVip ? { kubeVip: input.kubeVip.report } : {}),
     limitations: annotated?.limitations ?? [],
+    ...(kubeOk && snapshot.rejected && snapshot.rejected.length > 0 ? { rejected: snapshot.rejected } : {}),
   };
   return { report, diff: d, expected, kernel: kernelOk ? input.kernel.dump : null };
 }

@@ -8,12 +8,21 @@
 // kinds that changed (a Service update leaves the 10,000-entry slice map
 // shared with the previous snapshot), so a consumer that awaits between
 // reading the snapshot and using it never sees it change underneath.
+//
+// One object that cannot be translated (a translator throws, or refuses an
+// object that costs more than one object may) is rejected alone: it leaves
+// the view, is listed in snapshot().rejected and reported once per version
+// through onReject. It once failed every LIST for good (and vanished
+// silently from a watch).
 
 import type { V1EndpointSlice, V1Lease, V1Pod, V1Service } from '@kubernetes/client-node';
-import { objectKey, type ClusterSnapshot, type EndpointSliceInfo, type LeaseInfo, type PodInfo, type ServiceInfo } from '../core/cluster.ts';
+import { objectKey, type ClusterSnapshot, type RejectedObject, type EndpointSliceInfo, type LeaseInfo, type PodInfo, type ServiceInfo } from '../core/cluster.ts';
 import { keyOfObject, toEndpointSliceInfo, toLeaseInfo, toPodInfo, toServiceInfo } from './translate.ts';
 
 export type IndexedKind = 'services' | 'endpointslices' | 'leases' | 'pods';
+
+/** The Kubernetes kind of each indexed collection, as reports name it. */
+export const KIND_NAME: Readonly<Record<IndexedKind, string>> = { services: 'Service', endpointslices: 'EndpointSlice', leases: 'Lease', pods: 'Pod' };
 
 interface SliceEntry {
   readonly info: EndpointSliceInfo;
@@ -62,6 +71,15 @@ class Versioned<T> {
 }
 
 export class ClusterIndex {
+  /** Rejected objects by `kind ns/name`, with the version rejected. */
+  readonly #rejected = new Map<string, { readonly object: RejectedObject; readonly rv: string | undefined }>();
+  #rejectedList: readonly RejectedObject[] | undefined;
+  readonly #onReject: ((r: RejectedObject) => void) | undefined;
+
+  constructor(opts: { readonly onReject?: (r: RejectedObject) => void } = {}) {
+    this.#onReject = opts.onReject;
+  }
+
   readonly #services = new Versioned<ServiceInfo>();
   readonly #slices = new Versioned<SliceEntry>();
   readonly #slicesByService = new Map<string, readonly EndpointSliceInfo[]>();
@@ -74,11 +92,20 @@ export class ClusterIndex {
 
   /** Applies an added or modified object; returns true when the index changed. */
   upsert(kind: IndexedKind, obj: Meta): boolean {
+    try {
+      const changed = this.#upsert(kind, obj);
+      return this.#unreject(kind, obj) || changed;
+    } catch (err) {
+      return this.#reject(kind, obj, err);
+    }
+  }
+
+  #upsert(kind: IndexedKind, obj: Meta): boolean {
     switch (kind) {
       case 'services':
-        return this.#upsertSimple(this.#services, obj, toServiceInfo(obj as V1Service));
+        return this.#upsertSimple(this.#services, obj, () => toServiceInfo(obj as V1Service));
       case 'leases':
-        return this.#upsertSimple(this.#leases, obj, toLeaseInfo(obj as V1Lease));
+        return this.#upsertSimple(this.#leases, obj, () => toLeaseInfo(obj as V1Lease));
       case 'pods':
         return this.#upsertPod(obj);
       case 'endpointslices':
@@ -89,7 +116,46 @@ export class ClusterIndex {
   /** Applies a deletion; returns true when the index changed. */
   remove(kind: IndexedKind, obj: Meta): boolean {
     const key = keyOfObject(obj);
-    return key === undefined ? false : this.#removeKey(kind, key);
+    if (key === undefined) return false;
+    const unrejected = this.#dropRejected(kind, key);
+    return this.#removeKey(kind, key) || unrejected;
+  }
+
+  /** The objects currently rejected, sorted by kind and key. */
+  rejected(): readonly RejectedObject[] {
+    this.#rejectedList ??= Object.freeze([...this.#rejected.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, r]) => r.object));
+    return this.#rejectedList;
+  }
+
+  /** `obj` could not be translated: out of the view, listed, reported once per version. */
+  #reject(kind: IndexedKind, obj: Meta, err: unknown): boolean {
+    const key = keyOfObject(obj) ?? `${obj.metadata?.namespace ?? ''}/`;
+    const id = `${kind} ${key}`;
+    const rv = rvOf(obj);
+    const prev = this.#rejected.get(id);
+    if (prev && prev.rv !== undefined && prev.rv === rv) return false;
+    const message = err instanceof Error ? err.message : String(err);
+    const reason = (err instanceof Error && err.name === 'RejectedObjectError' ? message : `cannot be translated: ${message}`).split('\n')[0]!;
+    const object: RejectedObject = { kind: KIND_NAME[kind], namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '', reason };
+    this.#rejected.set(id, { object, rv });
+    this.#rejectedList = undefined;
+    // Whatever an earlier version said no longer holds.
+    if (keyOfObject(obj) !== undefined) this.#removeKey(kind, key);
+    this.#snapshot = undefined;
+    this.#onReject?.(object);
+    return true;
+  }
+
+  #unreject(kind: IndexedKind, obj: Meta): boolean {
+    const key = keyOfObject(obj);
+    return key !== undefined && this.#dropRejected(kind, key);
+  }
+
+  #dropRejected(kind: IndexedKind, key: string): boolean {
+    if (!this.#rejected.delete(`${kind} ${key}`)) return false;
+    this.#rejectedList = undefined;
+    this.#snapshot = undefined;
+    return true;
   }
 
   /**
@@ -102,6 +168,10 @@ export class ClusterIndex {
     let changed = false;
     for (const key of [...keys]) {
       if (!present.has(key)) changed = this.#removeKey(kind, key) || changed;
+    }
+    for (const id of [...this.#rejected.keys()]) {
+      const space = id.indexOf(' ');
+      if (id.slice(0, space) === kind && !present.has(id.slice(space + 1))) changed = this.#dropRejected(kind, id.slice(space + 1)) || changed;
     }
     return changed;
   }
@@ -123,9 +193,9 @@ export class ClusterIndex {
   #upsertPod(obj: Meta): boolean {
     const key = keyOfObject(obj);
     if (key === undefined) return false;
+    if (this.#pods.sameVersion(key, obj)) return false;
     const info = toPodInfo(obj as V1Pod);
     if (info === undefined) return this.#removeKey('pods', key);
-    if (this.#pods.sameVersion(key, obj)) return false;
     this.#pods.set(key, info, obj);
     this.#podList = undefined;
     return true;
@@ -136,6 +206,7 @@ export class ClusterIndex {
       services: this.#services.snapshot(),
       slicesByService: (this.#slicesView ??= new Map(this.#slicesByService)),
       leases: this.#leases.snapshot(),
+      ...(this.#rejected.size > 0 ? { rejected: this.rejected() } : {}),
     });
     return this.#snapshot;
   }
@@ -145,11 +216,13 @@ export class ClusterIndex {
     return true;
   }
 
-  #upsertSimple<T extends { namespace: string; name: string }>(map: Versioned<T>, obj: Meta, info: T | undefined): boolean {
+  #upsertSimple<T extends { namespace: string; name: string }>(map: Versioned<T>, obj: Meta, translate: () => T | undefined): boolean {
     const key = keyOfObject(obj);
     if (key === undefined) return false;
-    if (info === undefined) return map.delete(key) && this.#changed();
+    // Each version is translated once: a re-delivered one (a re-list) costs nothing.
     if (map.sameVersion(key, obj)) return false;
+    const info = translate();
+    if (info === undefined) return map.delete(key) && this.#changed();
     map.set(key, info, obj);
     return this.#changed();
   }
@@ -157,10 +230,10 @@ export class ClusterIndex {
   #upsertSlice(obj: Meta): boolean {
     const key = keyOfObject(obj);
     if (key === undefined) return false;
+    if (this.#slices.sameVersion(key, obj)) return false;
     const info = toEndpointSliceInfo(obj as V1EndpointSlice);
     // A slice that lost its service-name label no longer belongs to any Service.
     if (info === undefined) return this.#removeKey('endpointslices', key);
-    if (this.#slices.sameVersion(key, obj)) return false;
     const prev = this.#slices.infos.get(key);
     const serviceKey = objectKey(info.namespace, info.serviceName);
     if (prev && prev.serviceKey !== serviceKey) this.#ungroup(prev.serviceKey, key);

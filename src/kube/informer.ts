@@ -13,10 +13,21 @@
 // - The LIST is paged (`limit`, `continue`): the memory peak is one page, not
 //   the whole resource. The watch starts from the first page's
 //   resourceVersion, so a change made between two pages is replayed, not lost.
-// - A watch the server ends cleanly (its timeout, a restart) or that stays
-//   silent past client-node's 30 s inactivity timeout is resumed from the last
-//   resourceVersion: no LIST. 410 Gone (an ERROR event inside the 200 stream)
-//   means the history is compacted: unsynced, then a full LIST.
+// - A watch the server ends cleanly (its timeout, a restart) is resumed from
+//   the last resourceVersion: no LIST. 410 Gone (an ERROR event inside the
+//   200 stream) means the history is compacted: unsynced, then a full LIST.
+// - It can show how fresh its view is (lastHeardAt: the last LIST, event or
+//   bookmark). Like client-go's reflector every watch asks for
+//   `timeoutSeconds` (randomised, 5 to 10 minutes) and `allowWatchBookmarks`;
+//   the apiserver then sends a bookmark about once a minute even when nothing
+//   changes. A watch that delivers nothing (no event, no bookmark) for
+//   `idleTimeoutMs`, or that outlives its own timeoutSeconds plus a slack, is
+//   dead whatever its socket says: the informer re-lists (in doubt, a LIST,
+//   never a resume). A watch that went silent after its headers was once
+//   resumed for ever while the source said ok (docs/reliability.md).
+// - One object whose translation throws is the index's business (it rejects
+//   that object alone); an exception from a hook is caught here too, so one
+//   object can never fail a LIST or vanish silently from a watch.
 // - Any other failure (LIST or WATCH) is an error and restarts with capped,
 //   jittered exponential backoff through a full LIST, so that recovery never
 //   declares ok on a view that has not caught up (objects deleted while we
@@ -59,6 +70,8 @@ export interface InformerHooks<T extends KubernetesObject> {
   /** A LIST succeeded; `keys` (namespace/name) is the complete current set, every object already upserted. */
   listed(keys: ReadonlySet<string>): void;
   stateChanged(state: InformerState): void;
+  /** A hook threw on this object (a bug or an object nothing can read): it is skipped, the rest goes on. */
+  hookFailed?(obj: T, err: unknown): void;
   /** Restarts and recoveries are worth a log line; informer events are not. */
   log(level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>): void;
 }
@@ -71,6 +84,14 @@ export interface InformerOptions {
   /** Objects per LIST page. Default 500 (client-go's). */
   readonly pageSize?: number;
   readonly random?: () => number;
+  /**
+   * A watch that delivers no event and no bookmark for this long is dead: the
+   * informer re-lists. Default 90 s (the apiserver bookmarks every minute).
+   */
+  readonly idleTimeoutMs?: number;
+  /** Range of the `timeoutSeconds` every watch asks for. Default 300 to 600 (client-go's). */
+  readonly watchTimeoutSeconds?: { readonly min: number; readonly max: number };
+  readonly clock?: () => number;
 }
 
 interface ListPage {
@@ -79,11 +100,20 @@ interface ListPage {
 }
 
 /** A watch generation's outcome, decided by its first terminal event. */
-type WatchEnd = { readonly kind: 'resume' } | { readonly kind: 'gone' } | { readonly kind: 'failed'; readonly message: string };
+type WatchEnd =
+  | { readonly kind: 'resume' }
+  | { readonly kind: 'gone' }
+  /** Alive by its socket, but not by what it delivered: re-list. */
+  | { readonly kind: 'stale'; readonly message: string }
+  | { readonly kind: 'failed'; readonly message: string };
 
 const DEFAULT_PAGE_SIZE = 500;
 /** A watch that ended sooner than this is resumed only after the initial backoff. */
 const MIN_WATCH_MS = 1_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 90_000;
+const DEFAULT_WATCH_TIMEOUT_S = { min: 300, max: 600 } as const;
+/** How long past its own timeoutSeconds a watch may stay open before it is declared dead. */
+const WATCH_DEADLINE_SLACK_MS = 30_000;
 
 export class ResourceInformer<T extends KubernetesObject> {
   readonly #spec: InformerSpec;
@@ -91,6 +121,8 @@ export class ResourceInformer<T extends KubernetesObject> {
   readonly #opts: InformerOptions;
   readonly #random: () => number;
   readonly #watch: Watch;
+  readonly #clock: () => number;
+  readonly #idleMs: number;
 
   #state: InformerState;
   /** Bumped by stop() and by every restart: callbacks of an older generation are ignored. */
@@ -101,6 +133,8 @@ export class ResourceInformer<T extends KubernetesObject> {
   #restartTimer: NodeJS.Timeout | undefined;
   #attempt = 0;
   #okSince: number | undefined;
+  /** When the server last proved this view current: a LIST, an event, a bookmark. */
+  #lastHeardAt: number | undefined;
   /** The last resourceVersion seen; '' until a LIST succeeded. */
   #resourceVersion = '';
   #startSettled: (() => void) | undefined;
@@ -113,11 +147,35 @@ export class ResourceInformer<T extends KubernetesObject> {
     this.#opts = opts;
     this.#random = opts.random ?? Math.random;
     this.#watch = new Watch(opts.kubeConfig);
+    this.#clock = opts.clock ?? Date.now;
+    this.#idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    // client-node's inactivity timer (reset by every byte) is the idle bound;
+    // its default, 30 s, would cut a healthy watch between two bookmarks.
+    // It is private in the typings but a plain property, the only knob there is.
+    (this.#watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.#idleMs;
     this.#state = { phase: 'unsynced', message: `${spec.name}: waiting for the initial list` };
   }
 
   state(): InformerState {
     return this.#state;
+  }
+
+  /** Epoch ms at which the server last proved this view current (LIST, event or bookmark); undefined before the first LIST. */
+  lastHeardAt(): number | undefined {
+    return this.#lastHeardAt;
+  }
+
+  #heard(): void {
+    this.#lastHeardAt = this.#clock();
+  }
+
+  /** Calls a hook; one object that makes it throw is reported and skipped. */
+  #apply(fn: (obj: T) => void, obj: T): void {
+    try {
+      fn(obj);
+    } catch (err) {
+      this.#hooks.hookFailed?.(obj, err);
+    }
   }
 
   /** Starts listing and watching; resolves once the first attempt has either synced or failed. */
@@ -195,9 +253,14 @@ export class ResourceInformer<T extends KubernetesObject> {
         if (Date.now() - opened < MIN_WATCH_MS) await delay(this.#opts.backoff.initialMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
-      if (end.kind === 'gone') {
+      if (end.kind === 'gone' || end.kind === 'stale') {
         this.#resourceVersion = '';
-        this.#setState({ phase: 'unsynced', message: `${this.#spec.name}: resource version expired (410 Gone), re-listing` });
+        const why = end.kind === 'gone' ? 'resource version expired (410 Gone)' : end.message;
+        if (end.kind === 'stale') this.#hooks.log('warn', `${this.#spec.name} watch is dead; re-listing`, { reason: why });
+        this.#setState({ phase: 'unsynced', message: `${this.#spec.name}: ${why}, re-listing` });
+        // A server that answers every watch with silence must not make this a busy loop.
+        if (end.kind === 'stale' && Date.now() - opened < MIN_WATCH_MS) await delay(this.#opts.backoff.initialMs, undefined, { signal }).catch(() => undefined);
+        if (!live()) return;
         void this.#run();
         return;
       }
@@ -227,11 +290,12 @@ export class ResourceInformer<T extends KubernetesObject> {
       for (const item of page.items ?? []) {
         const key = keyOfObject(item);
         if (key !== undefined) present.add(key);
-        this.#hooks.upsert(item as T);
+        this.#apply((o) => this.#hooks.upsert(o), item as T);
       }
       cont = page.metadata?.continue || undefined;
     } while (cont !== undefined);
     this.#resourceVersion = resourceVersion;
+    this.#heard();
     this.#hooks.listed(present);
   }
 
@@ -247,9 +311,11 @@ export class ResourceInformer<T extends KubernetesObject> {
     let controller: AbortController | undefined;
     let outcome: WatchEnd | undefined;
     let opened = false;
+    let deadline: NodeJS.Timeout | undefined;
     /** The first terminal event decides; the request is closed and the loop told. */
     const finish = (end: WatchEnd): void => {
       outcome ??= end;
+      clearTimeout(deadline);
       controller?.abort();
       settle(live() ? outcome : null);
     };
@@ -259,12 +325,15 @@ export class ResourceInformer<T extends KubernetesObject> {
       switch (type) {
         case 'ADDED':
         case 'MODIFIED':
-          this.#hooks.upsert(o);
+          this.#heard();
+          this.#apply((x) => this.#hooks.upsert(x), o);
           break;
         case 'DELETED':
-          this.#hooks.remove(o);
+          this.#heard();
+          this.#apply((x) => this.#hooks.remove(x), o);
           break;
         case 'BOOKMARK':
+          this.#heard();
           break;
         case 'ERROR':
           // The apiserver answers an expired resourceVersion with a Status inside the 200 stream.
@@ -277,15 +346,25 @@ export class ResourceInformer<T extends KubernetesObject> {
       if (typeof rv === 'string' && rv !== '') this.#resourceVersion = rv;
     };
     const onDone = (err: unknown): void => {
-      // A clean end, or client-node's inactivity timeout on an open watch: resume.
-      const benign = err === null || err === undefined || (opened && (err as { name?: unknown }).name === 'TimeoutError');
-      finish(benign ? { kind: 'resume' } : { kind: 'failed', message: describeKubeError(err) });
+      // A clean end (the server's timeout, a restart): resume. client-node's
+      // inactivity timeout on an open watch: nothing, not even a bookmark, for
+      // the idle bound: the stream cannot be shown to be current, re-list.
+      if (err === null || err === undefined) finish({ kind: 'resume' });
+      // 410 as the HTTP status (not inside the stream): the same expired history, re-list now.
+      else if ((err as { statusCode?: unknown }).statusCode === 410) finish({ kind: 'gone' });
+      else if (opened && (err as { name?: unknown }).name === 'TimeoutError') {
+        finish({ kind: 'stale', message: `no event or bookmark for ${Math.round(this.#idleMs / 1000)}s` });
+      } else finish({ kind: 'failed', message: describeKubeError(err) });
     };
     const stopped = (): void => {
+      clearTimeout(deadline);
       controller?.abort();
       settle(null);
     };
-    const query = { ...this.#selectors(), resourceVersion: this.#resourceVersion, allowWatchBookmarks: true };
+    const { min, max } = this.#opts.watchTimeoutSeconds ?? DEFAULT_WATCH_TIMEOUT_S;
+    // Randomised so that the watches of many pods do not all end together.
+    const timeoutSeconds = Math.round(min + this.#random() * (max - min));
+    const query = { ...this.#selectors(), resourceVersion: this.#resourceVersion, allowWatchBookmarks: true, timeoutSeconds };
     try {
       // Not tracked for stop(): a connect to a hung server is only bounded by
       // client-node's 30 s timeout; it is aborted as soon as it returns.
@@ -301,6 +380,9 @@ export class ResourceInformer<T extends KubernetesObject> {
     }
     if (outcome === undefined) {
       opened = true;
+      // The server ends the watch at timeoutSeconds; one still open well after that is not being served.
+      deadline = setTimeout(() => finish({ kind: 'stale', message: `watch still open ${WATCH_DEADLINE_SLACK_MS / 1000}s past its timeoutSeconds=${timeoutSeconds}` }), timeoutSeconds * 1000 + WATCH_DEADLINE_SLACK_MS);
+      deadline.unref();
       signal.addEventListener('abort', stopped, { once: true });
       void ended.finally(() => signal.removeEventListener('abort', stopped));
       this.#setState({ phase: 'ok' });

@@ -2,13 +2,16 @@
 // EndpointSlices, Leases) feeding one incrementally maintained index. List
 // and watch only, never polling. status() is ok only while every informer has
 // listed successfully and is watching; an API failure is never mistaken for
-// "no Services" (docs/repair.md rule 2).
+// "no Services" (docs/repair.md rule 2). freshness() says when the server last
+// proved the view current (docs/reliability.md); rejected objects are left
+// out of the view alone, logged and counted.
 
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ClusterSnapshot } from '../core/cluster.ts';
 import type { ClusterSource } from '../core/ports.ts';
 import type { SourceStatus } from '../core/types.ts';
+import type { RejectedObject } from '../core/cluster.ts';
 import { ClusterIndex, type IndexedKind } from './cluster-index.ts';
 import { ResourceInformer, type Backoff, type InformerSpec, type InformerState } from './informer.ts';
 import { SERVICE_NAME_LABEL } from './translate.ts';
@@ -29,6 +32,10 @@ export interface KubeClusterSourceOptions {
   readonly listTimeoutMs?: number;
   /** Objects per LIST page. Default 500. */
   readonly pageSize?: number;
+  /** A watch silent (no event, no bookmark) this long is dead and re-listed. Default 90 s. */
+  readonly idleTimeoutMs?: number;
+  /** Range of every watch's timeoutSeconds. Default 300 to 600. */
+  readonly watchTimeoutSeconds?: { readonly min: number; readonly max: number };
   /**
    * kube-vip discovery (--kube-vip-config auto): also list and watch the pods
    * on this node (field selector spec.nodeName), optionally narrowed by a
@@ -58,7 +65,13 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
   if (!(backoff.initialMs > 0) || !(backoff.maxMs >= backoff.initialMs)) {
     throw new Error(`invalid informer backoff: initialMs ${backoff.initialMs}, maxMs ${backoff.maxMs}`);
   }
-  const index = new ClusterIndex();
+  const rejectedTotal: Record<string, number> = {};
+  const index = new ClusterIndex({
+    onReject: (r: RejectedObject) => {
+      rejectedTotal[r.kind] = (rejectedTotal[r.kind] ?? 0) + 1;
+      logger.warn({ kind: r.kind, namespace: r.namespace, name: r.name, reason: r.reason }, `kubernetes object rejected, left out of the view: ${r.kind} ${r.namespace}/${r.name}: ${r.reason}`);
+    },
+  });
   const listeners = new Set<() => void>();
   let last: SourceStatus = { state: 'unsynced', message: 'kubernetes: not started' };
 
@@ -135,9 +148,17 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
               notify();
             }
           },
+          hookFailed: (obj, err) => logger.error({ err, kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name }, 'applying a kubernetes object failed; skipped'),
           log: (level, msg, fields) => logger[level]({ ...fields }, msg),
         },
-        { kubeConfig, backoff, listTimeoutMs: opts.listTimeoutMs ?? 60_000, ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}) },
+        {
+          kubeConfig,
+          backoff,
+          listTimeoutMs: opts.listTimeoutMs ?? 60_000,
+          ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}),
+          ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+          ...(opts.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
+        },
       );
   const informers = Object.fromEntries(KINDS.map((kind) => [kind, makeInformer(kind, specs[kind])])) as Record<CoreKind, ResourceInformer<KubernetesObject>>;
   const podInformer = specs.pods ? makeInformer('pods', specs.pods) : null;
@@ -182,6 +203,19 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
         listeners.delete(cb);
       };
     },
+
+    freshness() {
+      // The view is as fresh as its stalest part: Services, EndpointSlices and Leases all decide routes.
+      let oldest: number | undefined;
+      for (const k of KINDS) {
+        const at = informers[k].lastHeardAt();
+        if (at === undefined) return { lastHeardAt: undefined };
+        oldest = oldest === undefined ? at : Math.min(oldest, at);
+      }
+      return { lastHeardAt: oldest };
+    },
+
+    rejectedTotal: () => ({ ...rejectedTotal }),
 
     informers: () => ({
       ...(Object.fromEntries(KINDS.map((k) => [k, informers[k].state()])) as Record<CoreKind, InformerState>),

@@ -21,6 +21,7 @@ import {
   type LeaseInfo,
   type ServiceInfo,
 } from '../core/cluster.ts';
+import { ANNOTATION, parseLoadbalancerIPs } from '../core/expected.ts';
 
 /** The label that ties an EndpointSlice to its Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -83,6 +84,51 @@ function stringRecord(r: Record<string, string> | undefined | null): Readonly<Re
   return out;
 }
 
+/**
+ * Thrown by a translator for an object it refuses: the index leaves that
+ * object alone out of the view and says why (docs/reliability.md).
+ */
+export class RejectedObjectError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RejectedObjectError';
+  }
+}
+
+// What one Service may cost. The apiserver caps all annotations of an object
+// at 256 KiB together; a dual-stack Service has two addresses, a shared-IP
+// setup a handful. A 1 MB list of addresses (accepted by a lax server, or
+// a bug) once made every check parse it again, 0.3 s each, and grew the
+// process by 300 MB a minute: beyond these bounds the Service is rejected.
+export const MAX_LB_IPS_ANNOTATION_BYTES = 16 * 1024;
+export const MAX_LB_ADDRESSES = 256;
+
+/** The loadbalancerIPs annotation, parsed once per object version and bounded. */
+function loadbalancerIPs(annotation: string | undefined): ServiceInfo['loadbalancerIPs'] {
+  if (annotation === undefined) return undefined;
+  if (annotation.length > MAX_LB_IPS_ANNOTATION_BYTES) {
+    throw new RejectedObjectError(`annotation ${ANNOTATION.loadbalancerIPs} is ${annotation.length} characters long, more than ${MAX_LB_IPS_ANNOTATION_BYTES}`);
+  }
+  const parsed = parseLoadbalancerIPs(annotation);
+  const n = parsed.ips.length + parsed.hostnames.length;
+  if (n > MAX_LB_ADDRESSES) throw new RejectedObjectError(`annotation ${ANNOTATION.loadbalancerIPs} lists ${n} addresses, more than ${MAX_LB_ADDRESSES}`);
+  return { ips: parsed.ips.map(intern), hostnames: parsed.hostnames };
+}
+
+/**
+ * A Service's kube-vip annotations: the only ones routewarden reads. Others
+ * (kubectl's last-applied-configuration, a whole copy of the object) would
+ * only cost memory; the loadbalancerIPs one is kept parsed instead.
+ */
+function kubeVipAnnotations(r: Record<string, string> | undefined | null): Readonly<Record<string, string>> {
+  if (r === undefined || r === null || typeof r !== 'object') return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r)) {
+    if (typeof v === 'string' && k.startsWith('kube-vip.io/') && k !== ANNOTATION.loadbalancerIPs) out[k] = v;
+  }
+  return out;
+}
+
 /** `namespace/name` of any object, or undefined when it has no name. */
 export function keyOfObject(obj: { metadata?: { name?: string; namespace?: string } }): string | undefined {
   const name = nonEmpty(obj.metadata?.name);
@@ -103,12 +149,15 @@ export function toServiceInfo(svc: V1Service): ServiceInfo | undefined {
   }
   const loadBalancerClass = nonEmpty(spec?.loadBalancerClass);
   const loadBalancerIP = nonEmpty(spec?.loadBalancerIP);
+  const rawLbIPs = svc.metadata?.annotations?.[ANNOTATION.loadbalancerIPs];
+  const lbIPs = loadbalancerIPs(typeof rawLbIPs === 'string' ? rawLbIPs : undefined);
   return {
     namespace: intern(svc.metadata?.namespace ?? ''),
     name,
     // The API defaults an omitted type to ClusterIP.
     type: intern(nonEmpty(spec?.type) ?? 'ClusterIP'),
-    annotations: stringRecord(svc.metadata?.annotations),
+    annotations: kubeVipAnnotations(svc.metadata?.annotations),
+    ...(lbIPs !== undefined ? { loadbalancerIPs: lbIPs } : {}),
     ...(loadBalancerClass !== undefined ? { loadBalancerClass } : {}),
     ...(loadBalancerIP !== undefined ? { loadBalancerIP } : {}),
     ingress: ingress.length === 0 ? NO_INGRESS : ingress.slice(),

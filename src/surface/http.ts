@@ -17,6 +17,8 @@ export interface AppDeps {
   readonly heartbeatAgeMs: () => number;
   /** A heartbeat older than this makes /healthz fail. */
   readonly heartbeatTimeoutMs: number;
+  /** Why the last check did not finish well, for /healthz's answer. */
+  readonly lastProblem?: () => string | undefined;
   /** Both sources synced and a full check finished. */
   readonly ready: () => boolean;
   readonly version: string;
@@ -47,7 +49,10 @@ export function createApp(deps: AppDeps): Express {
   app.get('/healthz', (_req, res) => {
     const age = deps.heartbeatAgeMs();
     if (age <= deps.heartbeatTimeoutMs) res.type('text/plain').send('ok\n');
-    else res.status(503).type('text/plain').send(`check loop stalled: no progress for ${Math.round(age / 1000)}s\n`);
+    else {
+      const problem = deps.lastProblem?.();
+      res.status(503).type('text/plain').send(`check loop stalled: no check finished well for ${Math.round(age / 1000)}s${problem ? ` (last: ${problem})` : ''}\n`);
+    }
   });
 
   app.get('/readyz', (_req, res) => {

@@ -36,9 +36,14 @@ const BLOCK_REASON_LABELS = {
   not_permitted: 'not_permitted',
   no_progress: 'no_progress',
   flapping: 'flapping',
+  kube_view_stale: 'kube_view_stale',
+  kube_view_unconfirmed: 'kube_view_unconfirmed',
+  objects_rejected: 'objects_rejected',
 } as const satisfies { readonly [R in GuardReason]: R };
 export const BLOCK_REASONS: readonly BlockReason[] = Object.values(BLOCK_REASON_LABELS);
 export type BlockReason = (typeof BLOCK_REASON_LABELS)[GuardReason];
+/** Kinds whose objects can be rejected (routewarden_objects_rejected_total). */
+export const REJECTED_KINDS = ['Service', 'EndpointSlice', 'Lease', 'Pod'] as const;
 /** Transient windows and limitation ids (core/diff.ts), as label values. */
 export const TRANSIENT_WINDOWS = ['kube-vip-starting', 'kube-vip-terminating', 'lease-handover', 'startup-cleanup'] as const satisfies readonly TransientWindow[];
 export const LIMITATION_IDS = ['E11', 'E12', 'E15', 'E16', 'E17', 'proto-boot'] as const satisfies readonly LimitationId[];
@@ -73,6 +78,7 @@ export interface Metrics {
   readonly repairCapable: Gauge;
   readonly flappingRoutes: Gauge;
   readonly kernelNotificationsLost: Counter;
+  readonly objectsRejected: Counter<'kind'>;
   readonly buildInfo: Gauge<'version' | 'revision' | 'node_version'>;
   readonly configInfo: Gauge<'node' | 'table' | 'protocol' | 'remediate' | 'strategy' | 'election'>;
   readonly kubeVipConfigMismatch: Gauge<'setting'>;
@@ -207,6 +213,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       help: "Kernel route notifications dropped because routewarden's receive buffer overflowed; each loss forces a full re-read of the table.",
       registers,
     }),
+    objectsRejected: new Counter({
+      name: 'routewarden_objects_rejected_total',
+      help: 'Kubernetes objects (versions) left out of the view because they could not be translated or cost more than one object may, by kind.',
+      labelNames: ['kind'],
+      registers,
+    }),
     buildInfo: new Gauge({
       name: 'routewarden_build_info',
       help: 'Build information (value 1): version, git revision and Node.js version.',
@@ -264,6 +276,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   }
   for (const action of REMEDIATION_ACTIONS) m.remediatedRoutes.inc({ action }, 0);
   for (const reason of BLOCK_REASONS) m.remediationBlocked.inc({ reason }, 0);
+  for (const kind of REJECTED_KINDS) m.objectsRejected.inc({ kind }, 0);
   m.driftedRoutesDropped.set(0);
   m.expectedRoutesDropped.set(0);
   for (const setting of SETTINGS) m.kubeVipConfigMismatch.set({ setting }, 0);
@@ -291,6 +304,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
 export function metricsObserver(m: Metrics): CheckObserver & RepairObserver {
   return {
     checked: (report, entered, durationSeconds) => recordCheck(m, report, entered, durationSeconds),
+    rejected: (kind, count) => m.objectsRejected.inc({ kind }, count),
     blocked(strategy, reason) {
       m.remediations.inc({ strategy, result: 'blocked' });
       // Every guard's reason is a label value declared above.

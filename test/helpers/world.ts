@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { createApiDouble } from '../../tools/apidouble/index.ts';
-import type { ApiDouble, KindName } from '../../tools/apidouble/index.ts';
+import type { ApiDouble, ApiDoubleOptions, KindName } from '../../tools/apidouble/index.ts';
 import type { Report } from '../../src/core/report.ts';
 import { afterAll, beforeAll } from 'vitest';
 import { createNetns, forwardTcpToUnix, killAndWait } from './netns.ts';
@@ -42,10 +42,16 @@ export interface World {
   destroy(): Promise<void>;
 }
 
-export async function createWorld(): Promise<World> {
+/**
+ * The double bookmarks every watch once a second by default: the apiserver
+ * does so about once a minute, and routewarden repairs only from a view the
+ * server confirmed after the drift appeared (docs/reliability.md); a second
+ * keeps tests with a short --grace fast.
+ */
+export async function createWorld(opts: { readonly api?: ApiDoubleOptions } = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'rw-world-'));
   const ns = await createNetns();
-  const api = createApiDouble();
+  const api = createApiDouble({ bookmarkIntervalMs: 1_000, ...opts.api });
   const socketPath = join(dir, 'api.sock');
   let forwarder: TcpForwarder | null = null;
   const children = new Set<ChildProcess>();
@@ -166,10 +172,10 @@ export async function checkJson(w: World, args: readonly string[] = []): Promise
  * One world for a describe block: created before its tests, destroyed after.
  * Returns a getter, since the world exists only once beforeAll has run.
  */
-export function useWorld(): () => World {
+export function useWorld(opts: Parameters<typeof createWorld>[0] = {}): () => World {
   let w: World | undefined;
   beforeAll(async () => {
-    w = await createWorld();
+    w = await createWorld(opts);
   });
   afterAll(async () => {
     await w?.destroy();

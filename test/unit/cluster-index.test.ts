@@ -67,3 +67,36 @@ describe('ClusterIndex snapshots', () => {
     expect(index.snapshot().services.has('default/web')).toBe(true);
   });
 });
+
+describe('ClusterIndex rejects one object alone', () => {
+  const broken = (rv: string) => withRv({ ...service({ name: 'bad' }), status: { loadBalancer: { ingress: 5 } } }, rv) as never;
+
+  it('an object whose translation throws is left out and listed; the rest of the view stands', () => {
+    const seen: string[] = [];
+    const index = new ClusterIndex({ onReject: (r) => seen.push(`${r.kind} ${r.namespace}/${r.name}`) });
+    index.upsert('services', web('10.0.0.5', '1'));
+    expect(index.upsert('services', broken('2'))).toBe(true);
+    const snap = index.snapshot();
+    expect([...snap.services.keys()]).toEqual(['default/web']);
+    expect(snap.rejected).toEqual([{ kind: 'Service', namespace: 'default', name: 'bad', reason: expect.stringContaining('cannot be translated') }]);
+    expect(seen).toEqual(['Service default/bad']);
+    // The same version again (a re-list) is not reported twice.
+    expect(index.upsert('services', broken('2'))).toBe(false);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('a fixed version, a deletion or a LIST without it clears the rejection', () => {
+    const index = new ClusterIndex();
+    index.upsert('services', broken('2'));
+    index.upsert('services', withRv(service({ name: 'bad', ingressIPs: ['10.0.0.9'] }), '3'));
+    expect(index.snapshot().rejected).toBeUndefined();
+    expect(index.snapshot().services.has('default/bad')).toBe(true);
+    index.upsert('services', broken('4'));
+    expect(index.snapshot().services.has('default/bad')).toBe(false);
+    index.retainOnly('services', new Set());
+    expect(index.snapshot().rejected).toBeUndefined();
+    index.upsert('services', broken('5'));
+    index.remove('services', broken('5'));
+    expect(index.rejected()).toEqual([]);
+  });
+});

@@ -91,6 +91,7 @@ describe('loadConfig', () => {
     ['max deletions not a number', { maxDeletions: 'all' }, {}, 'invalid --max-deletions "all": must be an integer from 0 to 1000000'],
     ['allow-empty not a boolean', {}, { ROUTEWARDEN_ALLOW_EMPTY: 'sure' }, 'invalid ROUTEWARDEN_ALLOW_EMPTY "sure": must be true or false'],
     ['min repair interval without a unit', { minRepairInterval: '30' }, {}, 'invalid --min-repair-interval "30": must be a duration such as 500ms, 30s, 1m'],
+    ['a watch idle timeout under a second', { watchIdleTimeout: '500ms' }, {}, 'invalid --watch-idle-timeout "500ms": must be a duration of at least 1s'],
     ['an unknown output', { output: 'yaml' }, {}, 'invalid --output "yaml": must be one of text, json', 'check'],
     ['an unknown kube-vip-config mode', { kubeVipConfig: 'on' }, {}, 'invalid --kube-vip-config "on": must be one of auto, off'],
     ['a label selector that does not parse', { kubeVipSelector: 'app in (kube-vip' }, {}, 'invalid --kube-vip-selector "app in (kube-vip": must be a label selector (invalid label selector "app in (kube-vip": unbalanced parentheses)'],

@@ -5,7 +5,7 @@
 
 import type { V1EndpointSlice, V1Lease, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { keyOfObject, toEndpointSliceInfo, toEpochMs, toLeaseInfo, toServiceInfo } from '../../src/kube/translate.ts';
+import { keyOfObject, RejectedObjectError, toEndpointSliceInfo, toEpochMs, toLeaseInfo, toServiceInfo } from '../../src/kube/translate.ts';
 
 // A kube-vip LoadBalancer Service as `kubectl get -o json` shows it on a v1.33 cluster.
 const rawService = {
@@ -101,7 +101,9 @@ describe('toServiceInfo', () => {
     namespace: 'prod',
     name: 'web',
     type: 'LoadBalancer',
-    annotations: { 'kube-vip.io/loadbalancerIPs': '192.168.10.50', 'kube-vip.io/vipHost': 'worker-1' },
+    // Only kube-vip's annotations are kept; loadbalancerIPs parsed once, here.
+    annotations: { 'kube-vip.io/vipHost': 'worker-1' },
+    loadbalancerIPs: { ips: ['192.168.10.50'], hostnames: [] },
     loadBalancerClass: 'kube-vip.io/kube-vip-class',
     loadBalancerIP: '192.168.10.50',
     ingress: [{ ip: '192.168.10.50' }],
@@ -169,6 +171,19 @@ describe('toServiceInfo', () => {
 
   it.each(cases)('$name', ({ input, expected }) => {
     expect(toServiceInfo(input)).toEqual(expected);
+  });
+
+  it('other annotations (kubectl last-applied-configuration) are not kept', () => {
+    const info = toServiceInfo(svc((s) => ((s.metadata as { annotations: Record<string, string> }).annotations = { 'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(100_000), 'kube-vip.io/ignore': 'true' })));
+    expect(info?.annotations).toEqual({ 'kube-vip.io/ignore': 'true' });
+  });
+
+  it.each([
+    { name: 'loadbalancerIPs longer than 16 KiB => rejected, with the length', value: '10.0.0.1,'.repeat(2_000), error: /is 18000 characters long, more than 16384/ },
+    { name: 'loadbalancerIPs listing 300 addresses => rejected, with the count', value: Array.from({ length: 300 }, (_, i) => `10.0.${i >> 8}.${i & 255}`).join(','), error: /lists 300 addresses, more than 256/ },
+  ])('$name', ({ value, error }) => {
+    expect(() => toServiceInfo(svc((s) => ((s.metadata as { annotations: Record<string, string> }).annotations = { 'kube-vip.io/loadbalancerIPs': value })))).toThrow(RejectedObjectError);
+    expect(() => toServiceInfo(svc((s) => ((s.metadata as { annotations: Record<string, string> }).annotations = { 'kube-vip.io/loadbalancerIPs': value })))).toThrow(error);
   });
 });
 

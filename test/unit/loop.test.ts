@@ -135,4 +135,50 @@ describe('check loop', () => {
     expect(f.calls()).toBe(1);
     await loop.stop();
   });
+
+  it('a check that keeps throwing never refreshes the heartbeat, so /healthz fails; a good check refreshes it', async () => {
+    let now = 0;
+    const f = fakeChecker();
+    let failing = true;
+    const inner = f.checker.check;
+    f.checker.check = async () => {
+      if (failing) throw new Error('boom');
+      return inner();
+    };
+    const loop = createLoop({ checker: f.checker, intervalMs: 1000, logger: silentLogger(), clock: () => now });
+    loop.start();
+    for (let i = 1; i <= 5; i++) {
+      now = i * 1000;
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    expect(loop.heartbeatAgeMs()).toBe(5000);
+    expect(loop.lastProblem()).toBe('check failed: boom');
+    failing = false;
+    now = 6000;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(loop.heartbeatAgeMs()).toBe(0);
+    expect(loop.lastProblem()).toBeUndefined();
+    await loop.stop();
+  });
+
+  it('a check whose kernel read failed does not count as progress; one that could not read the API does', async () => {
+    let now = 0;
+    let kernel = 'error';
+    const checker: Checker = {
+      tracker: new DriftTracker(),
+      lastReport: () => null,
+      check: async () => ({ report: { sources: { kernel, kubernetes: 'error' }, errors: { kernel: 'netlink request timed out' } }, diff: null, expected: null, kernel: null }) as unknown as CheckResult,
+    };
+    const loop = createLoop({ checker, intervalMs: 1000, logger: silentLogger(), clock: () => now });
+    loop.start();
+    now = 3000;
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(loop.heartbeatAgeMs()).toBe(3000);
+    expect(loop.lastProblem()).toContain('netlink request timed out');
+    kernel = 'ok';
+    now = 4000;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(loop.heartbeatAgeMs()).toBe(0);
+    await loop.stop();
+  });
 });

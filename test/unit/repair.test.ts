@@ -136,6 +136,12 @@ describe('guards', () => {
     ['an empty plan for persistent drift => blocked', { plan: { strategy: 'flush-rebuild', steps: [], netDeletions: 0, skipped: [{ destination: '10.0.0.6/32', why: 'destination taken' }], transient: 0 } }, 'no_progress'],
     ['only flapping drift left => blocked', { flapping: ['10.0.0.5/32'], plan: { strategy: 'flush-rebuild', steps: [], netDeletions: 0, skipped: [], transient: 0 } }, 'flapping'],
     ['flapping drift beside drift it can repair => may run', { flapping: ['10.0.0.5/32'] }, null],
+    ['the API heard from 5s ago, drift 120s old => may run', { kubeView: { ageMs: 5_000, staleAfterMs: 90_000 } }, null],
+    ['nothing from the API (no event, no bookmark) for 100s, bound 90s => blocked', { kubeView: { ageMs: 100_000, staleAfterMs: 90_000 } }, 'kube_view_stale'],
+    ['the view was never confirmed => blocked', { kubeView: { ageMs: Infinity, staleAfterMs: 90_000 } }, 'kube_view_stale'],
+    ['nothing from the API since the newest drift appeared (70s vs 65s) => waits for a bookmark', { youngestDriftAgeMs: 65_000, kubeView: { ageMs: 70_000, staleAfterMs: 90_000 } }, 'kube_view_unconfirmed'],
+    ['with no grace period (check) the drift age does not matter, only the bound', { graceMs: 0, youngestDriftAgeMs: 1_000, kubeView: { ageMs: 3_000, staleAfterMs: 90_000 } }, null],
+    ['one Kubernetes object rejected => blocked: what it decides cannot be judged', { report: { ...base().report, rejected: [{ kind: 'Service', namespace: 'default', name: 'bad', reason: 'x' }] } }, 'objects_rejected'],
   ];
   it.each(cases)('%s', (_name, over, want) => {
     expect(guards({ ...base(), ...over })?.reason ?? null).toBe(want);

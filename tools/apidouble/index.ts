@@ -69,6 +69,11 @@ export interface ApiDouble {
   failNextList(resource: ResourceId, status?: number, count?: number): void;
   /** The next `count` WATCH requests of `resource` get `status` (default 500) instead of a stream. */
   failNextWatch(resource: ResourceId, status?: number, count?: number): void;
+  /**
+   * On: every watch of `resource`, open or new, hangs after its headers (no
+   * event, no bookmark, never ended by the server). Off: new watches are served again.
+   */
+  silenceWatches(resource: ResourceId, on: boolean): void;
   /** Ends every open watch stream cleanly (clients resume from their resourceVersion). */
   closeAllWatches(): void;
   /** Drops the event history: the next watch resume from an earlier resourceVersion gets 410 Gone. */
@@ -96,7 +101,7 @@ const clone = <T>(o: T): T => structuredClone(o);
 export function createApiDouble(opts: ApiDoubleOptions = {}): ApiDouble {
   const store = new Store(opts.historySize ?? 10_000, opts.now);
   const counters = new Counters();
-  const faults: FaultState = { outage: null, failLists: new Map(), failWatches: new Map() };
+  const faults: FaultState = { outage: null, failLists: new Map(), failWatches: new Map(), silentWatches: new Set() };
   const watches = new Set<WatchSession>();
   const sockets = new Set<Socket>();
   const listeners: Listener[] = [];
@@ -267,6 +272,16 @@ export function createApiDouble(opts: ApiDoubleOptions = {}): ApiDouble {
 
     failNextWatch(resource, status = 500, count = 1) {
       faults.failWatches.set(resource, { status, remaining: count });
+    },
+
+    silenceWatches(resource, on) {
+      if (!on) {
+        faults.silentWatches.delete(resource);
+        return;
+      }
+      faults.silentWatches.add(resource);
+      // Open watches of the resource go silent too: cut them, their clients reconnect into the silence.
+      for (const w of [...watches]) if (w.resource === resource) w.destroy();
     },
 
     closeAllWatches() {

@@ -32,6 +32,8 @@ export interface FaultState {
   outage: OutageMode | null;
   readonly failLists: Map<ResourceId, InjectedFailure>;
   readonly failWatches: Map<ResourceId, InjectedFailure>;
+  /** Watches of these resources answer 200 and then send nothing at all: no event, no bookmark, no end. */
+  readonly silentWatches: Set<ResourceId>;
 }
 
 /** One open watch stream. */
@@ -300,6 +302,13 @@ function serveWatch(ctx: HandlerContext, req: IncomingMessage, res: ServerRespon
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
+  if (ctx.faults.silentWatches.has(r.res.id)) {
+    // A watch hung after its headers (a stuck proxy, a wedged apiserver): the socket stays open, nothing comes.
+    const session: WatchSession = { resource: r.res.id, end: () => res.end(), destroy: () => req.socket.destroy() };
+    ctx.watches.add(session);
+    res.on('close', () => ctx.watches.delete(session));
+    return;
+  }
   const write = (type: WatchEventType | 'BOOKMARK' | 'ERROR', objectJson: string): void => {
     if (!res.writableEnded && !res.destroyed) res.write(`{"type":"${type}","object":${objectJson}}\n`);
   };
