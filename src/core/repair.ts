@@ -60,12 +60,15 @@ export function plan(strategy: Strategy, model: KubeVipModel, expected: Expected
     skipped.push({ destination: dest, why: 'destination taken by a route of another protocol (never touched)' });
     return false;
   };
-  const owned = kernel.owned.filter((r) => isOwned(model, r));
+  // Routes routewarden cannot judge are never touched, not even by a flush.
+  const unjudged = new Set(all.unjudged.flatMap((u) => (u.route ? [u.route] : [])));
+  for (const r of unjudged) skipped.push({ destination: r.destination, why: 'not judged: never touched' });
+  const owned = kernel.owned.filter((r) => isOwned(model, r) && !unjudged.has(r));
   const steps: Step[] = [];
 
   if (strategy === 'flush-rebuild') {
-    // Delete every owned route, then add the expected set: the seed's "clean
-    // first, then rebuild", done from outside kube-vip.
+    // Delete every owned route that is judged, then add the expected set: the
+    // seed's "clean first, then rebuild", done from outside kube-vip.
     for (const r of owned) steps.push({ op: 'delete', route: deleteSpec(r), why: 'flush' });
     for (const e of expected.routes.values()) {
       if (addable(e.destination)) steps.push({ op: 'add', route: addSpec(model, e), why: 'rebuild' });
@@ -96,7 +99,7 @@ export function plan(strategy: Strategy, model: KubeVipModel, expected: Expected
   steps.push(...later);
   for (const o of d.orphans) {
     if (wrongAt.has(o.destination) && d.missing.some((m) => m.destination === o.destination)) continue;
-    if (!isOwned(model, o.route)) continue;
+    if (!isOwned(model, o.route) || unjudged.has(o.route)) continue;
     steps.push({ op: 'delete', route: deleteSpec(o.route), why: o.reason });
   }
   return { strategy, steps, netDeletions: d.orphans.length, skipped, transient: waiting.length };
