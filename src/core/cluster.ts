@@ -84,26 +84,6 @@ export interface InterfaceInfo {
   readonly addresses: readonly string[];
 }
 
-/**
- * This node's default routes as kube-vip's GetDefaultGatewayInterface reads
- * them (pkg/vip/util.go): in the main table, the first default route (or its
- * first multipath hop) with an output device, per family. The kernel adapter
- * supplies it; `changedAt`/`previous` say when routewarden last saw the
- * chosen device change (null: never seen changing).
- */
-export interface DefaultGateway {
-  readonly ipv4: string | null;
-  readonly ipv6: string | null;
-  /** Epoch ms of the last change of the chosen device that routewarden saw. */
-  readonly changedAt: number | null;
-  readonly previous: string | null;
-}
-
-/** kube-vip's choice: IPv4 first, then IPv6; null when there is no default route with a device. */
-export function defaultGatewayInterface(gw: Pick<DefaultGateway, 'ipv4' | 'ipv6'>): string | null {
-  return gw.ipv4 ?? gw.ipv6;
-}
-
 /** One `env` entry of a container: a literal value or a `valueFrom` reference. */
 export interface EnvVarInfo {
   readonly name: string;

@@ -51,8 +51,15 @@ export interface KernelTable {
   /** Interfaces with their addresses and state. */
   interfaces(): Promise<InterfaceInfo[]>;
   /**
-   * Call `onChange` whenever a route notification for the table (or a link
-   * change) arrives. Returns an unsubscribe function.
+   * The output devices of this node's default routes in the main table, per
+   * family, as kube-vip's GetDefaultGatewayInterface reads them (the first
+   * default route, or multipath hop, with a device). Optional: an adapter
+   * without it leaves kube-vip's default-gateway interface not judged.
+   */
+  defaultRoutes?(): Promise<{ readonly ipv4: string | null; readonly ipv6: string | null }>;
+  /**
+   * Call `onChange` whenever a route notification for the table, a default
+   * route of the main table, or a link change arrives. Returns an unsubscribe function.
    */
   subscribe(onChange: () => void): () => void;
   close(): Promise<void>;

@@ -13,8 +13,9 @@
 //   interface) is never guessed: routewarden's own value is used and said so;
 // - several instances on one node each contribute their routes (E25).
 
-import type { ContainerInfo, DefaultGateway, NodePodsView, PodInfo } from '../core/cluster.ts';
-import { defaultGatewayInterface } from '../core/cluster.ts';
+import type { ContainerInfo, NodePodsView, PodInfo } from '../core/cluster.ts';
+import { defaultGatewayInterface } from '../core/default-gateway.ts';
+import type { DefaultGateway } from '../core/default-gateway.ts';
 import { envName } from '../core/env-name.ts';
 import { familyOf } from '../core/ip.ts';
 import { parseLabelSelector } from '../core/label-selector.ts';
@@ -113,6 +114,8 @@ export interface KubeVipSide {
   readonly tableMode: boolean;
   readonly fatal: string | null;
   readonly notes: readonly string[];
+  /** vip_interface is unset: kube-vip's interface is this node's default-gateway interface. */
+  readonly usesGateway: boolean;
 }
 
 const value = (r: KnobResult): KnobValue | undefined => ('value' in r ? r.value : undefined);
@@ -328,7 +331,7 @@ export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: Ku
     renewDeadlineSeconds: numberOr(k.renewDeadline, DEFAULT_TIMING.renewDeadlineSeconds),
     retryPeriodSeconds: numberOr(k.retryPeriod, DEFAULT_TIMING.retryPeriodSeconds),
   };
-  return { model: m, sources, timing, cleanRoutingTable: value(k.cleanRoutingTable) === true, tableMode, fatal, notes };
+  return { model: m, sources, timing, cleanRoutingTable: value(k.cleanRoutingTable) === true, tableMode, fatal, notes, usesGateway: 'value' in k.interface && k.interface.value === '' };
 }
 
 const numberOr = (r: KnobResult, d: number): number => (typeof value(r) === 'number' ? (value(r) as number) : d);
@@ -448,6 +451,8 @@ export interface KubeVipView {
   /** The model of the first included instance (or the flags'): report header, repair attributes. */
   readonly primary: KubeVipModel;
   readonly report: KubeVipReport;
+  /** Some routing-table-mode instance takes its interface from this node's default route (resolve again with `gateway`). */
+  readonly needsGateway?: boolean;
 }
 
 /** Pure: everything --kube-vip-config needs from one look at the node's pods. */
@@ -468,6 +473,7 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
   const mismatches = new Set<string>();
   let bound = input.bound;
   let found = 0;
+  let needsGateway = false;
   for (const { pod, container } of findKubeVipContainers(pods.pods, input.selector)) {
     const id = `${pod.namespace}/${pod.name}`;
     const runtime = podRuntime(pod, container);
@@ -477,6 +483,7 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
     if (!kv.tableMode) excludedBecause = 'not in routing-table mode (vip_routingtable / --table is not true)';
     else if (kv.fatal) excludedBecause = kv.fatal;
     if (kv.tableMode) found++;
+    if (kv.tableMode && kv.usesGateway) needsGateway = true;
     if (excludedBecause === undefined) {
       bound ??= { table: merged.model.table, protocol: merged.model.protocol };
       if (merged.model.table !== bound.table || merged.model.protocol !== bound.protocol) {
@@ -510,6 +517,7 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
     return { ...v, report: { ...v.report, found, instances: reports } };
   }
   return {
+    ...(needsGateway ? { needsGateway } : {}),
     instances,
     primary: instances[0]!.model,
     report: {
