@@ -203,6 +203,8 @@ function classAccepted(cls: string | undefined, model: KubeVipModel): boolean {
 interface EndpointView {
   readonly v4: boolean;
   readonly v6: boolean;
+  /** An FQDN slice has an endpoint: kube-vip loads it into its IPv4 slot and its addresses parse as no IP. */
+  readonly fqdn: boolean;
 }
 
 /**
@@ -214,18 +216,19 @@ interface EndpointView {
 export function endpointView(svc: ServiceInfo, slices: readonly EndpointSliceInfo[], nodeName: string): EndpointView {
   let v4 = false;
   let v6 = false;
+  let fqdn = false;
   for (const slice of slices) {
-    if (slice.addressType === 'FQDN') continue;
-    const isV4 = slice.addressType === 'IPv4';
-    if (isV4 ? v4 : v6) continue;
+    const kind = slice.addressType === 'IPv4' ? 'v4' : slice.addressType === 'IPv6' ? 'v6' : 'fqdn';
+    if (kind === 'v4' ? v4 : kind === 'v6' ? v6 : fqdn) continue;
     for (const ep of slice.endpoints) {
       if (!endpointCounts(svc, ep, nodeName)) continue;
-      if (isV4) v4 = true;
-      else v6 = true;
+      if (kind === 'v4') v4 = true;
+      else if (kind === 'v6') v6 = true;
+      else fqdn = true;
       break;
     }
   }
-  return { v4, v6 };
+  return { v4, v6, fqdn };
 }
 
 type LeaseState = { held: 'here' } | { held: 'elsewhere'; holder: string } | { held: 'nobody'; detail: string };
@@ -259,8 +262,9 @@ export function leaseValidUntil(lease: LeaseInfo | undefined, now: number, skewS
 export function serviceLeaseKey(svc: ServiceInfo): string {
   const name = svc.annotations[ANNOTATION.leaseName] ?? '';
   if (name === '') return objectKey(svc.namespace, `kubevip-${svc.name}`);
-  const slash = name.indexOf('/');
-  return slash >= 0 ? name : objectKey(svc.namespace, name);
+  // lease.ServiceName: strings.Split(name, "/"), parts[0] and parts[1] (a third part is dropped).
+  const parts = name.split('/');
+  return parts.length > 1 ? objectKey(parts[0]!, parts[1]!) : objectKey(svc.namespace, name);
 }
 
 /** Prefix length kube-vip gives a VIP of this family (docs/kube-vip-routing.md §2.2); null when it cannot parse. */
@@ -668,11 +672,14 @@ function placement(
   globalLease: LeaseState | null,
   now: number,
 ): Placement | ((f: Family) => Placement) {
-  const any = eps.v4 || eps.v6;
+  // An FQDN slice's addresses count as endpoints, and as IPv6 ones where kube-vip
+  // compares families (net.ParseIP(hostname).To4() == nil); hasV6 skips them.
+  const any = eps.v4 || eps.v6 || eps.fqdn;
   // enable_endpoints: kube-vip decides from Endpoints, which routewarden does not watch.
   const endpointsUnknown = notJudgedFor(model, 'endpoints');
   const endpoints = (p: Placement | ((f: Family) => Placement)): Placement | ((f: Family) => Placement) => (endpointsUnknown ? { unjudged: endpointsUnknown } : p);
-  if (svc.annotations[ANNOTATION.egressIPv6] === 'true' && !eps.v6) return endpoints({ reason: 'egress-ipv6-without-ipv6-endpoint' });
+  // AddOrModify checks egress-ipv6 only when there are endpoints at all.
+  if (any && svc.annotations[ANNOTATION.egressIPv6] === 'true' && !eps.v6) return endpoints({ reason: 'egress-ipv6-without-ipv6-endpoint' });
   const noEndpoints: Placement = { reason: svc.externalTrafficPolicy === 'Local' ? 'no-local-endpoint' : 'no-endpoints' };
   const forced = svc.annotations[ANNOTATION.forcePerServiceElection] === 'true';
   const allowEmpty = svc.externalTrafficPolicy === 'Cluster' &&
@@ -682,7 +689,7 @@ function placement(
   // per family (sticky gating, E12, is not visible from the API).
   if (model.election === 'none') {
     if (!any) return endpoints(noEndpoints);
-    return endpoints((f: Family) => ((f === 'ipv4' ? eps.v4 : eps.v6) ? true : { reason: 'no-family-endpoint' }));
+    return endpoints((f: Family) => ((f === 'ipv4' ? eps.v4 : eps.v6 || eps.fqdn) ? true : { reason: 'no-family-endpoint' }));
   }
   // Mode D under a global election: all VIPs on every node passing the check (docs/kube-vip-routing.md §4.6).
   if (forced && model.election === 'global') return endpoints(any ? true : noEndpoints);

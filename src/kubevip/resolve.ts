@@ -205,9 +205,10 @@ export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: Ku
   });
   put('lease-name', ['svcLeaseName', 'cpNamespace'], () => {
     const raw = str('svcLeaseName');
-    const slash = raw.indexOf('/');
-    if (slash >= 0) {
-      m.globalLease = { namespace: raw.slice(0, slash), name: raw.slice(slash + 1) };
+    // lease.NamespaceName: strings.Split(lease, "/"), parts[0] and parts[1].
+    const parts = raw.split('/');
+    if (parts.length > 1) {
+      m.globalLease = { namespace: parts[0]!, name: parts[1]! };
       return src('svcLeaseName');
     }
     // No `ns/` prefix: the pod's service-account namespace; a static (mirror)
