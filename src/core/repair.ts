@@ -153,8 +153,10 @@ export function guards(g: GuardInput): GuardVerdict | null {
   if (g.youngestDriftAgeMs < g.graceMs) {
     return { reason: 'grace_period', message: `drift has persisted ${Math.round(g.youngestDriftAgeMs / 1000)}s, less than the grace period of ${Math.round(g.graceMs / 1000)}s` };
   }
-  if (g.expectedCount === 0 && g.ownedCount > 0 && !g.allowEmpty) {
-    return { reason: 'empty_expected_set', message: `refusing to empty the table (${g.ownedCount} routes) while the expected set is empty; --allow-empty permits it` };
+  // Routes that are not judged are never touched: they are not the table a repair would empty.
+  const judgedOwned = g.ownedCount - g.report.unjudged.filter((u) => u.inKernel).length;
+  if (g.expectedCount === 0 && judgedOwned > 0 && !g.allowEmpty) {
+    return { reason: 'empty_expected_set', message: `refusing to empty the table (${judgedOwned} routes) while the expected set is empty; --allow-empty permits it` };
   }
   if (g.plan.netDeletions > g.maxDeletions) {
     return { reason: 'max_deletions', message: `repair would delete ${g.plan.netDeletions} routes, more than --max-deletions ${g.maxDeletions}` };
