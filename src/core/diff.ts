@@ -136,7 +136,7 @@ export function diff(expected: ExpectedSet, kernel: KernelDump, interfaces: read
     else orphans.push(explainOrphan(r, exp, expected.claims));
   }
   // Only a drifted table has expected routes that are not held.
-  const missing = held.size === expected.routes.size ? [] : missingRoutes(expected, held, kernel, interfaces);
+  const missing = held.size === expected.routes.size ? [] : missingRoutes(expected, held, kernel, interfaces, unjudged);
   if (expected.unjudged.length > 0) unjudged.push(...unjudgedAbsent(expected, kernel));
   orphans.sort(byDestination);
   missing.sort(byDestination);
@@ -194,7 +194,7 @@ function unjudgedAbsent(expected: ExpectedSet, kernel: KernelDump): UnjudgedRout
 }
 
 /** The expected routes the kernel does not hold as kube-vip would, and why. */
-function missingRoutes(expected: ExpectedSet, held: ReadonlySet<ExpectedRoute>, kernel: KernelDump, interfaces: readonly InterfaceInfo[] | null): MissingRoute[] {
+function missingRoutes(expected: ExpectedSet, held: ReadonlySet<ExpectedRoute>, kernel: KernelDump, interfaces: readonly InterfaceInfo[] | null, unjudged: UnjudgedRoute[]): MissingRoute[] {
   const missing: MissingRoute[] = [];
   const owned = new Map<string, KernelRoute>();
   for (const r of kernel.owned) if (!owned.has(r.destination)) owned.set(r.destination, r);
@@ -215,6 +215,10 @@ function missingRoutes(expected: ExpectedSet, held: ReadonlySet<ExpectedRoute>, 
     const foreign = foreignByDest.get(dest);
     if (foreign) {
       missing.push({ ...base, reason: 'conflicting-route', detail: `destination taken by protocol ${foreign.protocol} on ${foreign.device ?? 'no device'}` });
+      continue;
+    }
+    if (exp.absentUnjudged) {
+      unjudged.push({ destination: dest, family: exp.family, device: exp.device, inKernel: false, reason: exp.absentUnjudged.reason, detail: exp.absentUnjudged.detail, services: exp.services });
       continue;
     }
     const link = links?.get(exp.device);

@@ -27,6 +27,16 @@ export const ANNOTATION = {
 /** Tracker object kube-vip uses for the control-plane VIP; shown as the "service". */
 export const CONTROL_PLANE = 'control-plane';
 
+/**
+ * kube-vip's StartVipService (pkg/cluster/service.go) adds the control-plane
+ * route only while a health check of this node's API server passes, and only
+ * for a family this Node has an InternalIP of: neither is visible here.
+ */
+const CP_HEALTH_CHECK = {
+  reason: 'cp-health-check',
+  detail: "kube-vip adds the control-plane route only while this node's API server passes its health check, for a family the Node has an InternalIP of",
+} as const;
+
 /** Why a Service does not get a route from kube-vip at all (docs/kube-vip-routing.md §3.1). */
 export type FilterReason =
   | 'namespace' // outside svc_namespace
@@ -77,6 +87,12 @@ export interface ExpectedRoute {
   readonly services: readonly string[];
   /** Ids of the kube-vip instances that place it (E25); absent for a single flags-only model. */
   readonly instances?: readonly string[];
+  /**
+   * When the table does not hold it at all, it is not judged rather than
+   * missing: the control-plane route, which kube-vip adds only while this
+   * node's API server passes its health check (StartVipService).
+   */
+  readonly absentUnjudged?: { readonly reason: UnjudgedReason; readonly detail: string };
 }
 
 export interface ExcludedVip {
@@ -373,7 +389,8 @@ class Builder {
         : [[r.device, r.services[0]!] as const, ...r.more].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([d]) => d);
       // The Builder's own list, made for this build: sorted in place, not copied.
       const services = r.services.length > 1 ? r.services.sort() : r.services;
-      routes.set(key, { family: r.family, destination: r.destination, device: ordered[0]!, devices: ordered, type: model.routeType, services });
+      const cpOnly = services.length === 1 && services[0] === CONTROL_PLANE;
+      routes.set(key, { family: r.family, destination: r.destination, device: ordered[0]!, devices: ordered, type: model.routeType, services, ...(cpOnly ? { absentUnjudged: CP_HEALTH_CHECK } : {}) });
     }
     return { routes, claims: this.claims, excluded: this.excluded, unjudged: this.unjudged, blankets: dedupeBlankets(this.blankets) };
   }
@@ -784,11 +801,15 @@ export function mergeExpected(sets: readonly { readonly id: string; readonly set
         routes.set(key, { ...r, instances: onlyThis });
         continue;
       }
+      const { absentUnjudged: _cp, ...rest } = prev;
+      const services = [...new Set([...prev.services, ...r.services])].sort();
       routes.set(key, {
-        ...prev,
+        ...rest,
         devices: [...new Set([...prev.devices, ...r.devices])],
-        services: [...new Set([...prev.services, ...r.services])].sort(),
+        services,
         instances: [...(prev.instances ?? []), id],
+        // Still only the control plane's: still not judged when absent.
+        ...(prev.absentUnjudged && r.absentUnjudged ? { absentUnjudged: prev.absentUnjudged } : {}),
       });
     }
     for (const [key, list] of set.claims) {

@@ -76,6 +76,9 @@ const ROWS: Row[] = [
   { kind: 'divergence', from: '7 global election: routes start from the EndpointSlice watcher only (endpoints.go startServiceHandlingIfNeeded)', name: 'global election, lease here, no EndpointSlice, allow-reconcile => no route', services: [svc('web', { ip: '10.0.0.5', annotations: ALLOW })], leases: [lease('kube-system', 'plndr-svcs-lock', NODE)], model: { election: 'global' }, want: [] },
   { kind: 'divergence', from: '8 enable_endpoints (pkg/endpoints/providers/endpoints.go)', name: 'enable_endpoints: the route depends on Endpoints => not judged', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web', 'worker-2', { conditions: { ready: false, serving: false, terminating: true } })], model: { notJudged: [{ reason: 'endpoints-source', scope: 'endpoints', detail: 'enable_endpoints' }] }, want: ['unjudged 10.0.0.5/32 endpoints-source'] },
 
+  { kind: 'divergence', from: 'D9 StartVipService (pkg/cluster/service.go): the CP route follows a health check of the node\'s API server, per family of the Node\'s InternalIPs', name: 'D9 control-plane route absent: not judged (health check, Node InternalIPs)', model: { servicesEnabled: false, controlPlane: { enabled: true, addresses: ['192.168.10.100'] } }, want: ['unjudged 192.168.10.100/32 cp-health-check'] },
+  { kind: 'divergence', from: 'D9 StartVipService: a CP route kube-vip holds is judged like any other', name: 'D9 control-plane route present on vip_interface: in sync', model: { servicesEnabled: false, controlPlane: { enabled: true, addresses: ['192.168.10.100'] } }, owned: [kroute('192.168.10.100/32')], want: ['route 192.168.10.100/32 lo'] },
+
   // --- divergences found walking kube-vip's code (F1–F8)
   { kind: 'divergence', from: 'F1 processor.go: a type change calls deleteTrackedService (teardown), so E15 no longer covers it', name: 'F1 type change: plain drift, not limitation E15', services: [svc('web', { ip: '10.0.0.5', type: 'NodePort' })], owned: [kroute('10.0.0.5/32')], want: ['orphan 10.0.0.5/32 service-filtered'] },
   { kind: 'divergence', from: 'F2 endpoints.go AddOrModify: egress-ipv6 is checked only when there are endpoints', name: 'F2 egress-ipv6 + allow-reconcile, svc_election, no endpoints at all => route on the holder', services: [svc('web', { ip: '10.0.0.5', annotations: { ...ALLOW, 'kube-vip.io/egress-ipv6': 'true' } })], slices: [slice('web', 'IPv4', [])], leases: [lease('default', 'kubevip-web', NODE)], model: { election: 'service' }, want: ['route 10.0.0.5/32 lo'] },
@@ -93,7 +96,8 @@ function verdicts(row: Row): string[] {
   const d = diff(set, { owned: row.owned ?? [], foreign: [] }, null);
   const matched = new Set(d.matched.map((m) => m.expected.destination));
   return [
-    ...[...set.routes.values()].filter((r) => matched.has(r.destination) || !d.missing.some((m) => m.destination === r.destination && m.reason !== 'not-in-kernel')).map((r) => `route ${r.destination} ${r.device}`),
+    // An expected route: held, or missing only because the table lacks it.
+    ...[...set.routes.values()].filter((r) => matched.has(r.destination) || d.missing.some((m) => m.destination === r.destination && m.reason === 'not-in-kernel')).map((r) => `route ${r.destination} ${r.device}`),
     ...d.orphans.map((o) => `orphan ${o.destination} ${o.reason}`),
     ...d.missing.filter((m) => m.reason !== 'not-in-kernel').map((m) => `missing ${m.destination} ${m.reason}`),
     ...d.unjudged.map((u) => `unjudged ${u.destination ?? u.address} ${u.reason}`),
