@@ -30,7 +30,7 @@ describeIfRoot('--kube-vip-config auto against the API double and a real kernel 
     await resetWorld(w, ['Service', 'EndpointSlice', 'Lease', 'Pod'], [198, 200]);
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
     w.api.upsert(endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: true, serving: true }] }));
-    w.api.upsert(lease({ name: 'kubevip-web', holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 15 }));
+    w.api.upsert(lease({ name: 'kubevip-web', holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 }));
   });
 
   it('picks up table, protocol and election from the kube-vip pod env, and says where each came from', async () => {
