@@ -16,6 +16,9 @@
 // check intervals), a VIP held twice 2 minutes (well past E6's seconds and two
 // observations spanning more than the 15 s lease), orphans 5 minutes (they do
 // not drop traffic, and kube-vip's own cleanup may still take them).
+// Routes routewarden cannot judge (etcd leases, settings it cannot read,
+// DHCP...) are a standing configuration fact, not an incident: an info after
+// an hour, so that a team knows where routewarden is blind.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +48,7 @@ export const config: AlertConfig = {
     RouteWardenRepairsFlapping: '0s',
     RouteWardenRouteSeriesCapped: '15m',
     RouteWardenForeignRoutes: '30m',
+    RouteWardenRoutesNotJudged: '1h',
   },
   thresholds: {
     staleCheckIntervals: 3,

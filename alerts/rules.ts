@@ -25,6 +25,7 @@ export const ALERT_NAMES = [
   'RouteWardenRepairsFlapping',
   'RouteWardenRouteSeriesCapped',
   'RouteWardenForeignRoutes',
+  'RouteWardenRoutesNotJudged',
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
@@ -145,6 +146,13 @@ export function buildRuleGroups(config: AlertConfig): RuleGroup[] {
           q.perNode(`${q.m('routewarden_foreign_routes')} > 0`),
           "Routes with another protocol sit in kube-vip's routing table.",
           `{{ $value }} {{ $labels.family }} route(s) in kube-vip's routing table on node ${NODE} carry another route protocol than kube-vip's. routewarden never touches them, but one for a VIP makes kube-vip's own add of that VIP fail with EEXIST.`,
+        ),
+        alert(
+          'RouteWardenRoutesNotJudged',
+          'info',
+          q.perNode(`${q.m('routewarden_unjudged_routes')} > 0`),
+          'routewarden cannot judge some of kube-vip\'s routes on a node.',
+          `{{ $value }} {{ $labels.family }} route(s) on node ${NODE} are not judged ({{ $labels.reason }}): routewarden cannot know whether kube-vip puts them there, so it neither alerts on them nor repairs them.`,
         ),
         alert(
           'RouteWardenRouteSeriesCapped',

@@ -12,6 +12,8 @@ import type { KernelDump, SourceStatus } from '../core/types.ts';
 import type { CheckObserver, Logger } from './ports.ts';
 import { LeaseChangeTracker } from '../core/lease-handover.ts';
 import { resolveFrom } from './kubevip.ts';
+import { DefaultGatewayTracker } from '../core/default-gateway.ts';
+import type { DefaultGateway } from '../core/default-gateway.ts';
 import type { KubeVipDiscovery } from './kubevip.ts';
 
 export interface CheckerDeps {
@@ -44,6 +46,7 @@ export function createChecker(deps: CheckerDeps): Checker {
   /** Expected sets and in-sync rows reused between this checker's checks. */
   const cache = new EvaluationCache();
   const leases = new LeaseChangeTracker();
+  const gateway = new DefaultGatewayTracker();
   const logged = new Set<string>();
   /** Rejections already counted, by kind (the source's counter is cumulative). */
   const rejectedSeen: Record<string, number> = {};
@@ -54,6 +57,17 @@ export function createChecker(deps: CheckerDeps): Checker {
     if (logged.has(key)) return;
     logged.add(key);
     log();
+  }
+
+  /** The default routes, tracked for changes; null when they cannot be read (the interface is then not judged). */
+  async function readGateway(now: number): Promise<DefaultGateway | null> {
+    if (!deps.kernel.defaultRoutes) return null;
+    try {
+      return gateway.observe(await deps.kernel.defaultRoutes(), now);
+    } catch (err) {
+      logOnce(`gateway ${(err as Error).message}`, () => deps.logger.warn({ err: (err as Error).message }, "cannot read this node's default routes: kube-vip's default-gateway interface is not judged"));
+      return null;
+    }
   }
 
   async function readKernel(): Promise<{ status: SourceStatus; dump: KernelDump | null; interfaces: InterfaceInfo[] | null }> {
@@ -80,7 +94,10 @@ export function createChecker(deps: CheckerDeps): Checker {
       const kv = deps.kubeVip;
       let result: CheckResult;
       if (kv) {
-        const view = resolveFrom(kv, snapshot, kv.bound);
+        let view = resolveFrom(kv, snapshot, kv.bound);
+        // vip_interface unset: kube-vip's interface is this node's default-gateway
+        // interface, read from the kernel only when some instance needs it.
+        if (view.needsGateway) view = resolveFrom(kv, snapshot, kv.bound, await readGateway(now));
         const leaseChanges = snapshot ? leases.observe(snapshot.leases, now) : undefined;
         if (kubeStatus.state === 'ok') logOnce(`discovery ${view.report.message}`, () => deps.logger.info({ kubeVip: view.report.message }, 'kube-vip discovery'));
         for (const inst of view.report.instances) {

@@ -5,6 +5,7 @@
 // in the next report without restarting routewarden.
 
 import type { ClusterSnapshot } from '../core/cluster.ts';
+import type { DefaultGateway } from '../core/default-gateway.ts';
 import type { KubeVipModel } from '../core/model.ts';
 import type { RouteProtocol, TableId } from '../core/types.ts';
 import { resolveKubeVip } from '../kubevip/resolve.ts';
@@ -37,7 +38,7 @@ export function discoveryFor(flagsConfig: DiscoverySettings, bound: KubeVipDisco
 }
 
 /** One resolution from a snapshot; pods are "not ok" while the Kubernetes view is not. */
-export function resolveFrom(d: KubeVipDiscovery | Omit<KubeVipDiscovery, 'bound'>, snapshot: ClusterSnapshot | null, bound: KubeVipDiscovery['bound'] | null): KubeVipView {
+export function resolveFrom(d: KubeVipDiscovery | Omit<KubeVipDiscovery, 'bound'>, snapshot: ClusterSnapshot | null, bound: KubeVipDiscovery['bound'] | null, gateway?: DefaultGateway | null): KubeVipView {
   return resolveKubeVip({
     mode: d.mode,
     flags: d.flags,
@@ -46,6 +47,7 @@ export function resolveFrom(d: KubeVipDiscovery | Omit<KubeVipDiscovery, 'bound'
     selector: d.selector,
     node: d.node,
     bound,
+    ...(gateway !== undefined ? { gateway } : {}),
   });
 }
 

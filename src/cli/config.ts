@@ -7,7 +7,7 @@
 
 import { z } from 'zod';
 import type { KubeVipModel } from '../core/model.ts';
-import { effectiveVipSubnet } from '../core/model.ts';
+import { DNS_ADDRESS_NOT_JUDGED, effectiveVipSubnet } from '../core/model.ts';
 import { familyOf } from '../core/ip.ts';
 import { isQualifiedName, parseLabelSelector } from '../core/label-selector.ts';
 import { routeProtocol, routeType, tableId } from '../core/types.ts';
@@ -221,6 +221,8 @@ export function loadConfig(command: Command, flags: Raw, ctx: LoadContext): Conf
     : { namespace: o.leaseNamespace, name: o.leaseName };
   if (o.controlPlane && o.controlPlaneAddress.length === 0) throw new ConfigError('--control-plane needs --control-plane-address');
 
+  // kube-vip's GenerateCidrRange over the CP address(es): null when one is a DNS name.
+  const vipSubnet = effectiveVipSubnet(o.vipSubnet, o.controlPlaneAddress.join(','), familyOf);
   const model: KubeVipModel = {
     nodeName,
     table: tableId(o.table),
@@ -237,8 +239,9 @@ export function loadConfig(command: Command, flags: Raw, ctx: LoadContext): Conf
     lbClassLegacyHandling: o.lbClassLegacyHandling,
     interface: o.interface,
     servicesInterface: o.servicesInterface,
-    vipSubnet: effectiveVipSubnet(o.vipSubnet, o.controlPlaneAddress, familyOf),
+    vipSubnet: vipSubnet ?? '',
     controlPlane: { enabled: o.controlPlane, addresses: o.controlPlaneAddress },
+    ...(vipSubnet === null ? { notJudged: [DNS_ADDRESS_NOT_JUDGED] } : {}),
   };
 
   return checkSystemTable(deepFreeze({

@@ -16,7 +16,7 @@ export function formatTextReport(report: Report, repair?: RepairOutcome): string
   for (const [side, msg] of Object.entries(report.errors)) lines.push(`  ${side}: ${msg}`);
   if (report.kubeVip) lines.push(...formatKubeVip(report.kubeVip));
   const c = report.counts;
-  lines.push(`routes: expected ${c.expected}, kernel ${c.kernel}, orphan ${c.orphan}, missing ${c.missing}, foreign ${c.foreign} (never touched)`);
+  lines.push(`routes: expected ${c.expected}, kernel ${c.kernel}, orphan ${c.orphan}, missing ${c.missing}, foreign ${c.foreign} (never touched), not judged ${c.unjudged}`);
   if (report.routes.length > 0) {
     lines.push('');
     const notes = new Map<string, string>();
@@ -34,8 +34,11 @@ export function formatTextReport(report: Report, repair?: RepairOutcome): string
   for (const l of report.limitations) {
     lines.push('', `kube-vip limitation ${l.id}: ${l.text}${l.services ? ` (${l.services.join(', ')})` : ''}${l.destination ? ` (${l.destination})` : ''}`);
   }
+  if (report.unjudged.length > 0) {
+    lines.push('', `not judged (never drift, never repaired): ${report.unjudged.map((u) => `${u.destination ?? u.address ?? '?'}${u.inKernel ? ' in table' : ''} (${u.reason}: ${u.detail})`).join('; ')}`);
+  }
   if (report.excluded.length > 0) {
-    lines.push('', `not judged: ${report.excluded.map((e) => `${e.service} ${e.address || '(no address)'} (${e.reason})`).join('; ')}`);
+    lines.push('', `not installable by kube-vip: ${report.excluded.map((e) => `${e.service} ${e.address || '(no address)'} (${e.reason})`).join('; ')}`);
   }
   if (report.rejected && report.rejected.length > 0) {
     lines.push('', `rejected (left out of the view): ${report.rejected.map((r) => `${r.kind} ${r.namespace}/${r.name} (${r.reason})`).join('; ')}`);

@@ -6,13 +6,14 @@
 
 import type { InterfaceInfo } from './cluster.ts';
 import type { Claim, ExpectedRoute, ExpectedSet, FilterReason } from './expected.ts';
+import type { UnjudgedReason } from './model.ts';
 import type { Family, KernelDump, KernelRoute } from './types.ts';
 
 export type OrphanReason =
   | 'no-service' // no Service object has this IP
   | 'service-filtered' // only Services kube-vip filters out have it (ignore, class, type, namespace…)
   | 'not-placed-here' // an eligible Service has it, but does not place it on this node
-  | 'excluded' // only DHCP/hostname/uninstallable VIPs have it
+  | 'excluded' // only VIPs kube-vip cannot install have it
   | 'wrong-device' // expected, but on another device
   | 'wrong-type'; // expected, but with another route type
 
@@ -82,10 +83,33 @@ export interface MatchedRoute {
   readonly route: KernelRoute;
 }
 
+/**
+ * A route routewarden cannot judge (docs/kube-vip-fidelity.md, "Not judged"):
+ * one in the table (`route` set) that no expected route matches and that a
+ * not-judged VIP or blanket covers, or a not-judged VIP's route the table
+ * does not hold. Never drift, never repaired.
+ */
+export interface UnjudgedRoute {
+  /** null for a VIP whose route is not known at all (a hostname, a DHCP lease not recorded yet). */
+  readonly destination: string | null;
+  readonly family: Family | null;
+  readonly device: string | null;
+  readonly inKernel: boolean;
+  readonly reason: UnjudgedReason;
+  readonly detail: string;
+  readonly services: readonly string[];
+  /** The VIP or hostname, when the route is not known. */
+  readonly address?: string;
+  /** The kernel route, when the table holds it. */
+  readonly route?: KernelRoute;
+}
+
 export interface DiffResult {
   readonly orphans: readonly OrphanRoute[];
   readonly missing: readonly MissingRoute[];
   readonly matched: readonly MatchedRoute[];
+  /** Not drift: routes routewarden cannot judge. */
+  readonly unjudged: readonly UnjudgedRoute[];
 }
 
 export function diff(expected: ExpectedSet, kernel: KernelDump, interfaces: readonly InterfaceInfo[] | null): DiffResult {
@@ -98,6 +122,8 @@ export function diff(expected: ExpectedSet, kernel: KernelDump, interfaces: read
   // at 10,000 routes per check, iterating [key, value] pairs costs more than
   // the lookups.
   const held = new Set<ExpectedRoute>();
+  const unjudged: UnjudgedRoute[] = [];
+  const judging = expected.unjudged.length > 0 || expected.blankets.length > 0;
   for (const r of kernel.owned) {
     const exp = expected.routes.get(r.destination);
     if (exp && !held.has(exp) && r.type === exp.type && r.device !== null && exp.devices.includes(r.device)) {
@@ -105,17 +131,70 @@ export function diff(expected: ExpectedSet, kernel: KernelDump, interfaces: read
       held.add(exp);
       continue;
     }
-    orphans.push(explainOrphan(r, exp, expected.claims));
+    const u = judging && !exp ? unjudgedInKernel(r, expected) : null;
+    if (u) unjudged.push(u);
+    else orphans.push(explainOrphan(r, exp, expected.claims));
   }
   // Only a drifted table has expected routes that are not held.
-  const missing = held.size === expected.routes.size ? [] : missingRoutes(expected, held, kernel, interfaces);
+  const missing = held.size === expected.routes.size ? [] : missingRoutes(expected, held, kernel, interfaces, unjudged);
+  if (expected.unjudged.length > 0) unjudged.push(...unjudgedAbsent(expected, kernel));
   orphans.sort(byDestination);
   missing.sort(byDestination);
-  return { orphans, missing, matched };
+  unjudged.sort((a, b) => byDestination({ destination: a.destination ?? a.address ?? '' }, { destination: b.destination ?? b.address ?? '' }));
+  return { orphans, missing, matched, unjudged };
+}
+
+/** A table route that is not expected: not judged when a not-judged VIP claims it, or a blanket covers it. */
+function unjudgedInKernel(r: KernelRoute, expected: ExpectedSet): UnjudgedRoute | null {
+  const slash = r.destination.indexOf('/');
+  const ip = slash >= 0 ? r.destination.slice(0, slash) : r.destination;
+  const found = expected.claims.get(r.destination) ?? expected.claims.get(ip) ?? [];
+  const base = { destination: r.destination, family: r.family, device: r.device, inKernel: true, route: r };
+  const claim = found.find((c) => c.verdict === 'unjudged');
+  if (claim && claim.verdict === 'unjudged') {
+    return { ...base, reason: claim.reason, detail: claim.detail, services: [...new Set(found.map((c) => c.service))].sort() };
+  }
+  const all = expected.blankets.find((b) => b.scope === 'all');
+  if (all) return { ...base, reason: all.reason, detail: all.detail, services: [] };
+  const unclaimed = found.length === 0 ? expected.blankets.find((b) => b.scope === 'unclaimed') : undefined;
+  if (unclaimed) return { ...base, reason: unclaimed.reason, detail: `no Service names this address, and ${unclaimed.detail}`, services: [] };
+  return null;
+}
+
+/** Not-judged VIPs whose route the table does not hold (or whose route is not known). */
+function unjudgedAbsent(expected: ExpectedSet, kernel: KernelDump): UnjudgedRoute[] {
+  const inTable = new Set<string>();
+  for (const r of kernel.owned) {
+    inTable.add(r.destination);
+    const slash = r.destination.indexOf('/');
+    inTable.add(slash >= 0 ? r.destination.slice(0, slash) : r.destination);
+  }
+  const byKey = new Map<string, UnjudgedRoute>();
+  for (const u of expected.unjudged) {
+    if (u.destination !== null ? inTable.has(u.destination) : u.family !== null && u.address !== '' && inTable.has(u.address)) continue;
+    if (u.destination !== null && expected.routes.has(u.destination)) continue;
+    const key = u.destination ?? `${u.service} ${u.address}`;
+    const prev = byKey.get(key);
+    if (prev) {
+      if (!prev.services.includes(u.service)) byKey.set(key, { ...prev, services: [...prev.services, u.service].sort() });
+      continue;
+    }
+    byKey.set(key, {
+      destination: u.destination,
+      family: u.family,
+      device: null,
+      inKernel: false,
+      reason: u.reason,
+      detail: u.detail,
+      services: [u.service],
+      ...(u.destination === null ? { address: u.address } : {}),
+    });
+  }
+  return [...byKey.values()];
 }
 
 /** The expected routes the kernel does not hold as kube-vip would, and why. */
-function missingRoutes(expected: ExpectedSet, held: ReadonlySet<ExpectedRoute>, kernel: KernelDump, interfaces: readonly InterfaceInfo[] | null): MissingRoute[] {
+function missingRoutes(expected: ExpectedSet, held: ReadonlySet<ExpectedRoute>, kernel: KernelDump, interfaces: readonly InterfaceInfo[] | null, unjudged: UnjudgedRoute[]): MissingRoute[] {
   const missing: MissingRoute[] = [];
   const owned = new Map<string, KernelRoute>();
   for (const r of kernel.owned) if (!owned.has(r.destination)) owned.set(r.destination, r);
@@ -136,6 +215,10 @@ function missingRoutes(expected: ExpectedSet, held: ReadonlySet<ExpectedRoute>, 
     const foreign = foreignByDest.get(dest);
     if (foreign) {
       missing.push({ ...base, reason: 'conflicting-route', detail: `destination taken by protocol ${foreign.protocol} on ${foreign.device ?? 'no device'}` });
+      continue;
+    }
+    if (exp.absentUnjudged) {
+      unjudged.push({ destination: dest, family: exp.family, device: exp.device, inKernel: false, reason: exp.absentUnjudged.reason, detail: exp.absentUnjudged.detail, services: exp.services });
       continue;
     }
     const link = links?.get(exp.device);

@@ -7,7 +7,8 @@ import { objectKey } from './cluster.ts';
 import { endpointCounts } from './endpoint-check.ts';
 import { cidrContains, formatCidr, formatIp, hasHostBits, maskIp, parseCidr, parseIp } from './ip.ts';
 import type { ParsedIp } from './ip.ts';
-import type { KubeVipModel } from './model.ts';
+import { parseGoBool } from './model.ts';
+import type { KubeVipModel, NotJudged, UnjudgedReason } from './model.ts';
 import type { Family, RouteType } from './types.ts';
 
 export const ANNOTATION = {
@@ -19,10 +20,22 @@ export const ANNOTATION = {
   forcePerServiceElection: 'kube-vip.io/forcePerServiceElection',
   allowWithoutEndpoints: 'kube-vip.io/allow-reconcile-without-endpoints',
   egressIPv6: 'kube-vip.io/egress-ipv6',
+  ddns: 'kube-vip.io/ddns',
+  requestedIP: 'kube-vip.io/requestedIP',
 } as const;
 
 /** Tracker object kube-vip uses for the control-plane VIP; shown as the "service". */
 export const CONTROL_PLANE = 'control-plane';
+
+/**
+ * kube-vip's StartVipService (pkg/cluster/service.go) adds the control-plane
+ * route only while a health check of this node's API server passes, and only
+ * for a family this Node has an InternalIP of: neither is visible here.
+ */
+const CP_HEALTH_CHECK = {
+  reason: 'cp-health-check',
+  detail: "kube-vip adds the control-plane route only while this node's API server passes its health check, for a family the Node has an InternalIP of",
+} as const;
 
 /** Why a Service does not get a route from kube-vip at all (docs/kube-vip-routing.md §3.1). */
 export type FilterReason =
@@ -41,13 +54,14 @@ export type NotPlacedReason =
   | 'no-local-endpoint' // Local policy: no serving endpoint on this node
   | 'lease-elsewhere'
   | 'lease-not-held' // no valid holder (expired, released, absent)
-  | 'egress-ipv6-without-ipv6-endpoint'; // E14
+  | 'egress-ipv6-without-ipv6-endpoint' // E14
+  | 'no-endpointslice' // global election: only the EndpointSlice watcher starts routes
+  | 'earlier-vip-failed'; // no election: an earlier VIP's route add failed, kube-vip stops there
 
-/** VIPs routewarden cannot judge or kube-vip cannot install (docs/kube-vip-routing.md §3.3, §2.2, E22, E27). */
+/** VIPs kube-vip cannot install (docs/kube-vip-routing.md §3.3, §2.2, E22): judged, kube-vip routes none of them. */
 export type ExcludedReason =
-  | 'dhcp'
-  | 'hostname'
   | 'no-address'
+  | 'instance-fails' // NewInstance returns an error (ddns not a bool, requestedIP > 2 entries)
   | 'invalid-subnet'
   | 'kernel-rejects-prefix'
   | 'interface-missing'
@@ -57,7 +71,8 @@ export type Claim =
   | { readonly service: string; readonly verdict: 'placed'; readonly device: string }
   | { readonly service: string; readonly verdict: 'filtered'; readonly reason: FilterReason }
   | { readonly service: string; readonly verdict: 'not-placed'; readonly reason: NotPlacedReason; readonly detail?: string }
-  | { readonly service: string; readonly verdict: 'excluded'; readonly reason: ExcludedReason };
+  | { readonly service: string; readonly verdict: 'excluded'; readonly reason: ExcludedReason }
+  | { readonly service: string; readonly verdict: 'unjudged'; readonly reason: UnjudgedReason; readonly detail: string };
 
 export interface ExpectedRoute {
   readonly family: Family;
@@ -72,12 +87,42 @@ export interface ExpectedRoute {
   readonly services: readonly string[];
   /** Ids of the kube-vip instances that place it (E25); absent for a single flags-only model. */
   readonly instances?: readonly string[];
+  /**
+   * When the table does not hold it at all, it is not judged rather than
+   * missing: the control-plane route, which kube-vip adds only while this
+   * node's API server passes its health check (StartVipService).
+   */
+  readonly absentUnjudged?: { readonly reason: UnjudgedReason; readonly detail: string };
 }
 
 export interface ExcludedVip {
   readonly service: string;
   readonly address: string;
   readonly reason: ExcludedReason;
+}
+
+/** A VIP (or a hostname) whose route routewarden cannot judge: never expected, never an orphan. */
+export interface UnjudgedVip {
+  readonly service: string;
+  /** The IP (normalised), the hostname, or "" when kube-vip has not recorded a DHCP lease yet. */
+  readonly address: string;
+  readonly family: Family | null;
+  /** The route kube-vip would make for it, when that much is known. */
+  readonly destination: string | null;
+  readonly reason: UnjudgedReason;
+  readonly detail: string;
+}
+
+/**
+ * Routes in the table that no claim can explain but that routewarden still
+ * cannot call orphans: `all` (nothing about this kube-vip is known), or
+ * `unclaimed` (kube-vip holds addresses it resolved or leased on the node:
+ * a route no Service mentions may be one of them).
+ */
+export interface UnjudgedBlanket {
+  readonly scope: 'all' | 'unclaimed';
+  readonly reason: UnjudgedReason;
+  readonly detail: string;
 }
 
 export interface ExpectedSet {
@@ -89,6 +134,10 @@ export interface ExpectedSet {
    */
   readonly claims: ReadonlyMap<string, readonly Claim[]>;
   readonly excluded: readonly ExcludedVip[];
+  /** VIPs routewarden cannot judge (docs/kube-vip-fidelity.md, "Not judged"). */
+  readonly unjudged: readonly UnjudgedVip[];
+  /** Table routes without a claim that are not judged either. */
+  readonly blankets: readonly UnjudgedBlanket[];
 }
 
 export interface ExpectedInput {
@@ -111,7 +160,10 @@ export function parseLoadbalancerIPs(annotation: string): { ips: string[]; hostn
   const hostnames: string[] = [];
   for (const raw of annotation.split(',')) {
     const item = raw.trim();
-    (parseIp(item) ? ips : hostnames).push(item);
+    const ip = parseIp(item);
+    // kube-vip keeps ip.String(): "::ffff:10.0.0.5" is "10.0.0.5".
+    if (ip) ips.push(formatIp(ip));
+    else hostnames.push(item);
   }
   return { ips, hostnames };
 }
@@ -172,6 +224,8 @@ function classAccepted(cls: string | undefined, model: KubeVipModel): boolean {
 interface EndpointView {
   readonly v4: boolean;
   readonly v6: boolean;
+  /** An FQDN slice has an endpoint: kube-vip loads it into its IPv4 slot and its addresses parse as no IP. */
+  readonly fqdn: boolean;
 }
 
 /**
@@ -183,18 +237,19 @@ interface EndpointView {
 export function endpointView(svc: ServiceInfo, slices: readonly EndpointSliceInfo[], nodeName: string): EndpointView {
   let v4 = false;
   let v6 = false;
+  let fqdn = false;
   for (const slice of slices) {
-    if (slice.addressType === 'FQDN') continue;
-    const isV4 = slice.addressType === 'IPv4';
-    if (isV4 ? v4 : v6) continue;
+    const kind = slice.addressType === 'IPv4' ? 'v4' : slice.addressType === 'IPv6' ? 'v6' : 'fqdn';
+    if (kind === 'v4' ? v4 : kind === 'v6' ? v6 : fqdn) continue;
     for (const ep of slice.endpoints) {
       if (!endpointCounts(svc, ep, nodeName)) continue;
-      if (isV4) v4 = true;
-      else v6 = true;
+      if (kind === 'v4') v4 = true;
+      else if (kind === 'v6') v6 = true;
+      else fqdn = true;
       break;
     }
   }
-  return { v4, v6 };
+  return { v4, v6, fqdn };
 }
 
 type LeaseState = { held: 'here' } | { held: 'elsewhere'; holder: string } | { held: 'nobody'; detail: string };
@@ -228,8 +283,9 @@ export function leaseValidUntil(lease: LeaseInfo | undefined, now: number, skewS
 export function serviceLeaseKey(svc: ServiceInfo): string {
   const name = svc.annotations[ANNOTATION.leaseName] ?? '';
   if (name === '') return objectKey(svc.namespace, `kubevip-${svc.name}`);
-  const slash = name.indexOf('/');
-  return slash >= 0 ? name : objectKey(svc.namespace, name);
+  // lease.ServiceName: strings.Split(name, "/"), parts[0] and parts[1] (a third part is dropped).
+  const parts = name.split('/');
+  return parts.length > 1 ? objectKey(parts[0]!, parts[1]!) : objectKey(svc.namespace, name);
 }
 
 /** Prefix length kube-vip gives a VIP of this family (docs/kube-vip-routing.md §2.2); null when it cannot parse. */
@@ -308,6 +364,8 @@ class Builder {
   readonly routes = new Map<string, RouteDraftSet>();
   readonly claims = new Map<string, Claim[]>();
   readonly excluded: ExcludedVip[] = [];
+  readonly unjudged: UnjudgedVip[] = [];
+  readonly blankets: UnjudgedBlanket[] = [];
 
   claim(keys: readonly string[], c: Claim): void {
     for (const k of keys) {
@@ -336,14 +394,31 @@ class Builder {
         : [[r.device, r.services[0]!] as const, ...r.more].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([d]) => d);
       // The Builder's own list, made for this build: sorted in place, not copied.
       const services = r.services.length > 1 ? r.services.sort() : r.services;
-      routes.set(key, { family: r.family, destination: r.destination, device: ordered[0]!, devices: ordered, type: model.routeType, services });
+      const cpOnly = services.length === 1 && services[0] === CONTROL_PLANE;
+      routes.set(key, { family: r.family, destination: r.destination, device: ordered[0]!, devices: ordered, type: model.routeType, services, ...(cpOnly ? { absentUnjudged: CP_HEALTH_CHECK } : {}) });
     }
-    return { routes, claims: this.claims, excluded: this.excluded };
+    return { routes, claims: this.claims, excluded: this.excluded, unjudged: this.unjudged, blankets: dedupeBlankets(this.blankets) };
   }
 }
 
+function dedupeBlankets(list: readonly UnjudgedBlanket[]): UnjudgedBlanket[] {
+  const seen = new Set<string>();
+  const out: UnjudgedBlanket[] = [];
+  for (const b of list) {
+    const k = `${b.scope} ${b.reason} ${b.detail}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(b);
+  }
+  return out;
+}
+
 /** Where one Service's contribution goes: the Builder itself, or a Recorder that keeps it for replay. */
-type Sink = Pick<Builder, 'claim' | 'place'> & { readonly excluded: { push(e: ExcludedVip): unknown } };
+type Sink = Pick<Builder, 'claim' | 'place'> & {
+  readonly excluded: { push(e: ExcludedVip): unknown };
+  readonly unjudged: { push(e: UnjudgedVip): unknown };
+  readonly blankets: { push(e: UnjudgedBlanket): unknown };
+};
 
 /**
  * One Service's Builder calls, in order, to replay into a later Builder
@@ -354,9 +429,13 @@ type Sink = Pick<Builder, 'claim' | 'place'> & { readonly excluded: { push(e: Ex
 const CLAIM = 0;
 const PLACE = 1;
 const EXCLUDE = 2;
+const UNJUDGED = 3;
+const BLANKET = 4;
 class Recorder implements Sink {
   #ops: unknown[] = [];
   readonly excluded = { push: (e: ExcludedVip): void => void this.#ops.push(EXCLUDE, e, null) };
+  readonly unjudged = { push: (e: UnjudgedVip): void => void this.#ops.push(UNJUDGED, e, null) };
+  readonly blankets = { push: (e: UnjudgedBlanket): void => void this.#ops.push(BLANKET, e, null) };
   claim(keys: readonly string[], c: Claim): void {
     this.#ops.push(CLAIM, keys, c);
   }
@@ -376,7 +455,9 @@ function replay(ops: Recording, b: Builder): void {
     const op = ops[i];
     if (op === CLAIM) b.claim(ops[i + 1] as readonly string[], ops[i + 2] as Claim);
     else if (op === PLACE) b.place(ops[i + 1] as string, ops[i + 2] as RouteDraft);
-    else b.excluded.push(ops[i + 1] as ExcludedVip);
+    else if (op === EXCLUDE) b.excluded.push(ops[i + 1] as ExcludedVip);
+    else if (op === UNJUDGED) b.unjudged.push(ops[i + 1] as UnjudgedVip);
+    else b.blankets.push(ops[i + 1] as UnjudgedBlanket);
   }
 }
 
@@ -449,7 +530,43 @@ export function expectedRoutes(input: ExpectedInput, steps?: ServiceSteps): Expe
   }
 
   addControlPlane(b, model, interfaces);
+  const all = notJudgedFor(model, 'all');
+  if (all) b.blankets.push({ scope: 'all', reason: all.reason, detail: all.detail });
   return b.build(model, steps?.singleDevices ?? new Map());
+}
+
+/** This model's not-judged entry for a scope, if any. */
+function notJudgedFor(model: KubeVipModel, scope: NotJudged['scope']): NotJudged | undefined {
+  return model.notJudged?.find((n) => n.scope === scope);
+}
+
+/** Every VIP of a Service is not judged, for one reason. */
+function unjudgeService(b: Sink, key: string, vips: readonly Vip[], hostnames: readonly string[], reason: UnjudgedReason, detail: string, destination?: (v: Vip) => string | null): void {
+  for (const v of vips) {
+    const address = normalized(v);
+    const dest = destination?.(v) ?? null;
+    b.unjudged.push({ service: key, address, family: v.ip.family, destination: dest, reason, detail });
+    b.claim(dest ? [address, dest] : [address], { service: key, verdict: 'unjudged', reason, detail });
+  }
+  for (const h of hostnames) b.unjudged.push({ service: key, address: h, family: null, destination: null, reason, detail });
+}
+
+/** Every VIP of a Service kube-vip cannot create an instance for (judged: no route anywhere). */
+function excludeService(b: Sink, key: string, vips: readonly Vip[], reason: ExcludedReason): void {
+  for (const v of vips) {
+    b.excluded.push({ service: key, address: normalized(v), reason });
+    b.claim([normalized(v)], { service: key, verdict: 'excluded', reason });
+  }
+}
+
+/** Whether this VIP's device is kube-vip's vip_interface (no annotation, no vip_servicesinterface picks another). */
+function onVipInterface(svc: ServiceInfo, ip: ParsedIp, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): boolean {
+  if ((svc.annotations[ANNOTATION.serviceVLAN] ?? '') !== '') return false;
+  let dev = svc.annotations[ANNOTATION.serviceInterface] ?? '';
+  if (dev === 'auto') dev = autoInterface(ip, interfaces) ?? '';
+  if (dev !== '') return false;
+  if (model.servicesInterface === 'auto') return autoInterface(ip, interfaces) === null;
+  return model.servicesInterface === '';
 }
 
 /** What kube-vip does with one Service (docs/kube-vip-routing.md §3–§4), told to `b`. */
@@ -461,82 +578,130 @@ function serviceSteps(b: Sink, key: string, svc: ServiceInfo, ctx: ServiceContex
     const ip = parseIp(text);
     if (ip) vips.push({ ip, text });
   }
+  const all = notJudgedFor(model, 'all');
+  if (all) {
+    unjudgeService(b, key, vips, hostnames, all.reason, all.detail);
+    return;
+  }
   const filtered = filterService(svc, model);
   if (filtered) {
     for (const v of vips) b.claim([normalized(v)], { service: key, verdict: 'filtered', reason: filtered });
     return;
   }
-  // Hostname VIPs resolve through DNS on the node: not judged (E27).
-  for (const h of hostnames) b.excluded.push({ service: key, address: h, reason: 'hostname' });
   if (ips.length === 0 && hostnames.length === 0) {
     b.excluded.push({ service: key, address: '', reason: 'no-address' });
     return;
   }
-  // DHCP VIPs get a node-local lease on a macvlan (E27).
-  const dhcp = vips.filter((v) => isUnspecified(v.ip));
-  for (const v of dhcp) {
-    b.excluded.push({ service: key, address: v.text, reason: 'dhcp' });
+  // NewInstance fails for the whole Service, whatever the node (pkg/instance/instance.go).
+  const requested = svc.annotations[ANNOTATION.requestedIP] ?? '';
+  const ddns = svc.annotations[ANNOTATION.ddns];
+  if ((requested !== '' && requested.split(',').length > 2) || (ddns !== undefined && parseGoBool(ddns) === null)) {
+    excludeService(b, key, vips, 'instance-fails');
+    return;
   }
-  const real = vips.filter((v) => !isUnspecified(v.ip));
-  if (real.length === 0) return;
+  // Hostnames resolve through the node's DNS (a failed lookup fails the whole
+  // Service); DHCP VIPs get an address leased on the node (E27). kube-vip
+  // records a leased address in kube-vip.io/requestedIP and the status.
+  const dhcp = vips.filter((v) => isUnspecified(v.ip));
+  if (hostnames.length > 0 || dhcp.length > 0) {
+    const reason: UnjudgedReason = hostnames.length > 0 ? 'hostname' : 'dhcp';
+    const detail = hostnames.length > 0
+      ? `kube-vip resolves ${hostnames.join(', ')} with the node's DNS; a failed lookup fails the whole Service`
+      : 'a DHCP VIP: kube-vip leases its address on the node';
+    const known = [...vips.filter((v) => !isUnspecified(v.ip))];
+    if (reason === 'dhcp') {
+      for (const a of [...requested.split(','), ...svc.ingress.map((i) => i.ip ?? '')]) {
+        const ip = parseIp(a.trim());
+        if (ip && !isUnspecified(ip) && !known.some((k) => sameIp(k.ip, ip))) known.push({ ip, text: a.trim() });
+      }
+    }
+    unjudgeService(b, key, known, hostnames, reason, detail);
+    for (const v of dhcp) b.unjudged.push({ service: key, address: normalized(v), family: v.ip.family, destination: null, reason, detail: `${detail} (not recorded yet)` });
+    // Addresses not written to the Service yet may be any route in the table.
+    if (hostnames.length > 0 || known.length < dhcp.length) b.blankets.push({ scope: 'unclaimed', reason, detail: `${key}: ${detail}` });
+    return;
+  }
+  const prefixUnknown = notJudgedFor(model, 'service-prefix');
+  if (prefixUnknown) {
+    unjudgeService(b, key, vips, [], prefixUnknown.reason, prefixUnknown.detail);
+    return;
+  }
+  const ifaceUnknown = notJudgedFor(model, 'interface');
+  if (ifaceUnknown && vips.some((v) => onVipInterface(svc, v.ip, model, interfaces))) {
+    unjudgeService(b, key, vips, [], ifaceUnknown.reason, ifaceUnknown.detail);
+    return;
+  }
 
-  // Instance creation (docs/kube-vip-routing.md §3.1-8): one failing VIP fails the whole service.
-  const drafts: { vip: Vip; draft: RouteDraft }[] = [];
-  let failure: ExcludedReason | null = null;
-  for (const v of real) {
+  // Instance creation (docs/kube-vip-routing.md §3.1-8): an interface kube-vip cannot find or a
+  // prefix it cannot parse fails the whole Service. A route the kernel
+  // refuses fails only that route (below).
+  const drafts: { vip: Vip; draft: RouteDraft | ExcludedReason }[] = [];
+  for (const v of vips) {
     const prefix = vipPrefix(v.ip.family, model.vipSubnet);
     if (prefix === null) {
-      failure = 'invalid-subnet';
-      break;
+      excludeService(b, key, vips, 'invalid-subnet');
+      return;
     }
     const device = serviceDevice(svc, v.ip, model, interfaces);
     if (linkNames && !linkNames.has(device)) {
-      failure = 'interface-missing';
-      break;
+      excludeService(b, key, vips, 'interface-missing');
+      return;
     }
-    const d = draftRoute(v, prefix, device, model);
-    if (typeof d === 'string') {
-      failure = d;
-      break;
-    }
-    drafts.push({ vip: v, draft: d });
-  }
-  if (failure) {
-    for (const v of real) {
-      b.excluded.push({ service: key, address: normalized(v), reason: failure });
-      b.claim([normalized(v)], { service: key, verdict: 'excluded', reason: failure });
-    }
-    return;
+    drafts.push({ vip: v, draft: draftRoute(v, prefix, device, model) });
   }
 
   const slices = snapshot.slicesByService.get(key) ?? EMPTY_SLICES;
   const eps = endpointView(svc, slices, model.nodeName);
-  const verdict = placement(svc, eps, model, snapshot, globalLease, now);
+  const verdict = placement(svc, eps, slices.length, model, snapshot, globalLease, now);
+  // No election: one pass over the Service's VIPs in order, and the first
+  // route add that fails ends it (endpoints_routing_table.go processInstance).
+  // Election modes add each VIP on its own and only log a failure
+  // (StartLoadBalancerService, pkg/cluster/service.go).
+  let failedBefore: string | null = null;
   for (const { vip, draft } of drafts) {
     const v = typeof verdict === 'function' ? verdict(vip.ip.family) : verdict;
-    const keys = [normalized(vip), draft.destination];
-    if (v === true) {
+    const address = normalized(vip);
+    if (typeof draft === 'string') {
+      b.excluded.push({ service: key, address, reason: draft });
+      b.claim([address], { service: key, verdict: 'excluded', reason: draft });
+      if (v === true && model.election === 'none') failedBefore ??= address;
+      continue;
+    }
+    const keys = [address, draft.destination];
+    if (v === true && failedBefore !== null) {
+      b.claim(keys, { service: key, verdict: 'not-placed', reason: 'earlier-vip-failed', detail: `kube-vip stopped at the failed route of ${failedBefore}` });
+    } else if (v === true) {
       b.place(key, draft);
       b.claim(keys, { service: key, verdict: 'placed', device: draft.device });
+    } else if ('unjudged' in v) {
+      b.unjudged.push({ service: key, address, family: vip.ip.family, destination: draft.destination, reason: v.unjudged.reason, detail: v.unjudged.detail });
+      b.claim(keys, { service: key, verdict: 'unjudged', reason: v.unjudged.reason, detail: v.unjudged.detail });
     } else {
       b.claim(keys, { service: key, verdict: 'not-placed', reason: v.reason, ...(v.detail ? { detail: v.detail } : {}) });
     }
   }
 }
 
-type Placement = true | { reason: NotPlacedReason; detail?: string };
+type Placement = true | { reason: NotPlacedReason; detail?: string } | { unjudged: NotJudged };
 
 /** Where kube-vip puts a service's routes, by mode (docs/kube-vip-routing.md §4.2–§4.6). */
 function placement(
   svc: ServiceInfo,
   eps: EndpointView,
+  sliceCount: number,
   model: KubeVipModel,
   snapshot: ClusterSnapshot,
   globalLease: LeaseState | null,
   now: number,
 ): Placement | ((f: Family) => Placement) {
-  const any = eps.v4 || eps.v6;
-  if (svc.annotations[ANNOTATION.egressIPv6] === 'true' && !eps.v6) return { reason: 'egress-ipv6-without-ipv6-endpoint' };
+  // An FQDN slice's addresses count as endpoints, and as IPv6 ones where kube-vip
+  // compares families (net.ParseIP(hostname).To4() == nil); hasV6 skips them.
+  const any = eps.v4 || eps.v6 || eps.fqdn;
+  // enable_endpoints: kube-vip decides from Endpoints, which routewarden does not watch.
+  const endpointsUnknown = notJudgedFor(model, 'endpoints');
+  const endpoints = (p: Placement | ((f: Family) => Placement)): Placement | ((f: Family) => Placement) => (endpointsUnknown ? { unjudged: endpointsUnknown } : p);
+  // AddOrModify checks egress-ipv6 only when there are endpoints at all.
+  if (any && svc.annotations[ANNOTATION.egressIPv6] === 'true' && !eps.v6) return endpoints({ reason: 'egress-ipv6-without-ipv6-endpoint' });
   const noEndpoints: Placement = { reason: svc.externalTrafficPolicy === 'Local' ? 'no-local-endpoint' : 'no-endpoints' };
   const forced = svc.annotations[ANNOTATION.forcePerServiceElection] === 'true';
   const allowEmpty = svc.externalTrafficPolicy === 'Cluster' &&
@@ -545,32 +710,45 @@ function placement(
   // Mode A, and Mode D on top of it: every node passing the endpoint check,
   // per family (sticky gating, E12, is not visible from the API).
   if (model.election === 'none') {
-    if (!any) return noEndpoints;
-    return (f: Family) => ((f === 'ipv4' ? eps.v4 : eps.v6) ? true : { reason: 'no-family-endpoint' });
+    if (!any) return endpoints(noEndpoints);
+    return endpoints((f: Family) => ((f === 'ipv4' ? eps.v4 : eps.v6 || eps.fqdn) ? true : { reason: 'no-family-endpoint' }));
   }
   // Mode D under a global election: all VIPs on every node passing the check (docs/kube-vip-routing.md §4.6).
-  if (forced && model.election === 'global') return any ? true : noEndpoints;
+  if (forced && model.election === 'global') return endpoints(any ? true : noEndpoints);
 
+  // Leases in etcd: who holds them is not visible from the API.
+  const elected = notJudgedFor(model, 'elected');
+  if (elected) return { unjudged: elected };
   const lease = model.election === 'service'
     ? leaseState(snapshot.leases.get(serviceLeaseKey(svc)), model.nodeName, now, model.leaseSkewSeconds)
     : globalLease!;
   const leaseName = model.election === 'service' ? serviceLeaseKey(svc) : `${model.globalLease.namespace}/${model.globalLease.name}`;
   if (lease.held === 'elsewhere') return { reason: 'lease-elsewhere', detail: `lease ${leaseName} held by ${lease.holder}` };
   if (lease.held === 'nobody') return { reason: 'lease-not-held', detail: `lease ${leaseName}: ${lease.detail}` };
-  if (!any && !allowEmpty) return noEndpoints;
-  return true;
+  // Global election: only the EndpointSlice watcher starts a Service's routes;
+  // a Service without any EndpointSlice (no selector) never gets one.
+  if (model.election === 'global' && sliceCount === 0 && !endpointsUnknown) return { reason: 'no-endpointslice', detail: 'global election starts routes from EndpointSlice events only, and this Service has none' };
+  if (!any && !allowEmpty) return endpoints(noEndpoints);
+  return endpoints(true);
 }
 
 function addControlPlane(b: Builder, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): void {
   if (!model.controlPlane.enabled) return;
   const linkNames = interfaces ? new Set(interfaces.map((i) => i.name)) : null;
+  const all = notJudgedFor(model, 'all') ?? notJudgedFor(model, 'interface');
   for (const text of model.controlPlane.addresses) {
     const ip = parseIp(text);
     if (!ip) {
-      b.excluded.push({ service: CONTROL_PLANE, address: text, reason: 'hostname' });
+      b.unjudged.push({ service: CONTROL_PLANE, address: text, family: null, destination: null, reason: 'hostname', detail: `kube-vip resolves the control-plane address ${text} with the node's DNS` });
+      b.blankets.push({ scope: 'unclaimed', reason: 'hostname', detail: `control-plane address ${text} is resolved on the node` });
       continue;
     }
     const vip = { ip, text };
+    if (all) {
+      b.unjudged.push({ service: CONTROL_PLANE, address: normalized(vip), family: ip.family, destination: null, reason: all.reason, detail: all.detail });
+      b.claim([normalized(vip)], { service: CONTROL_PLANE, verdict: 'unjudged', reason: all.reason, detail: all.detail });
+      continue;
+    }
     const prefix = vipPrefix(ip.family, model.vipSubnet);
     if (prefix === null) {
       b.excluded.push({ service: CONTROL_PLANE, address: text, reason: 'invalid-subnet' });
@@ -609,7 +787,17 @@ export function mergeExpected(sets: readonly { readonly id: string; readonly set
   const claims = new Map<string, readonly Claim[]>();
   const excluded: ExcludedVip[] = [];
   const seenExcluded = new Set<string>();
+  const unjudged: UnjudgedVip[] = [];
+  const seenUnjudged = new Set<string>();
+  const blankets: UnjudgedBlanket[] = [];
   for (const { id, set } of sets) {
+    blankets.push(...set.blankets);
+    for (const u of set.unjudged) {
+      const k = `${u.service} ${u.address} ${u.reason}`;
+      if (seenUnjudged.has(k)) continue;
+      seenUnjudged.add(k);
+      unjudged.push(u);
+    }
     // One list per instance, shared by all its routes (10,000 of them at scale).
     const onlyThis: readonly string[] = [id];
     for (const [key, r] of set.routes) {
@@ -618,11 +806,15 @@ export function mergeExpected(sets: readonly { readonly id: string; readonly set
         routes.set(key, { ...r, instances: onlyThis });
         continue;
       }
+      const { absentUnjudged: _cp, ...rest } = prev;
+      const services = [...new Set([...prev.services, ...r.services])].sort();
       routes.set(key, {
-        ...prev,
+        ...rest,
         devices: [...new Set([...prev.devices, ...r.devices])],
-        services: [...new Set([...prev.services, ...r.services])].sort(),
+        services,
         instances: [...(prev.instances ?? []), id],
+        // Still only the control plane's: still not judged when absent.
+        ...(prev.absentUnjudged && r.absentUnjudged ? { absentUnjudged: prev.absentUnjudged } : {}),
       });
     }
     for (const [key, list] of set.claims) {
@@ -637,5 +829,5 @@ export function mergeExpected(sets: readonly { readonly id: string; readonly set
       excluded.push(e);
     }
   }
-  return { routes, claims, excluded };
+  return { routes, claims, excluded, unjudged, blankets: dedupeBlankets(blankets) };
 }

@@ -205,8 +205,11 @@ function missingLimitation(m: MissingRoute, foreignProtocol: number | undefined,
 
 function orphanLimitation(o: OrphanRoute, claims: readonly Claim[], snapshot: ClusterSnapshot, instances: readonly KubeVipInstance[]): Limitation | null {
   if (o.reason === 'service-filtered' && o.filter) {
-    if (o.filter === 'ignored' || o.filter === 'lb-class' || o.filter === 'not-loadbalancer') {
-      return { id: 'E15', text: `${o.detail ?? 'the Service is filtered'}; kube-vip never tears down a Service filtered after it got its route (no teardown on ignore/class changes, nor on type changes up to v1.2.3)` };
+    // A type change tears the Service down at bee5cfe (processor.go
+    // deleteTrackedService; v1.2.3 and older did not): a route left behind is
+    // plain drift. Ignore and class changes still leave it.
+    if (o.filter === 'ignored' || o.filter === 'lb-class') {
+      return { id: 'E15', text: `${o.detail ?? 'the Service is filtered'}; kube-vip never tears down a Service filtered by ignore or class after it got its route` };
     }
     if (o.filter === 'force-per-service-election') return { id: 'E16', text: 'with svc_election, kube-vip ignores Services annotated forcePerServiceElection "true" entirely' };
     if (o.filter === 'lease-name-with-local-policy') return { id: 'E17', text: 'kube-vip never processes a Service with kube-vip.io/leaseName and externalTrafficPolicy Local' };

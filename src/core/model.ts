@@ -41,23 +41,81 @@ export interface KubeVipModel {
 
   /** cp_enable and the CP VIP address(es) (docs/kube-vip-routing.md §4.5). */
   readonly controlPlane: { readonly enabled: boolean; readonly addresses: readonly string[] };
+
+  /**
+   * What routewarden cannot know about this kube-vip (docs/kube-vip-fidelity.md,
+   * "Not judged"): the routes each entry covers are neither expected nor
+   * orphans, never drift and never repaired. Absent = everything is known.
+   */
+  readonly notJudged?: readonly NotJudged[];
+}
+
+/** Why routewarden cannot judge a route (the `reason` of routewarden_unjudged_routes). */
+export type UnjudgedReason =
+  | 'etcd-lease' // leaderElectionType=etcd: the lease holder lives in etcd, not in the API
+  | 'dhcp' // a DHCP VIP: the address is leased on the node
+  | 'hostname' // a hostname VIP: resolved by the node's DNS; a failed lookup fails the whole Service
+  | 'dns-address' // `address` is a DNS name: vip_subnet is generated from its resolution
+  | 'default-interface' // vip_interface unset and the node's default route cannot be read
+  | 'setting-not-visible' // a setting from a Secret, ConfigMap, envFrom or config file routewarden cannot read
+  | 'endpoints-source' // enable_endpoints: kube-vip reads Endpoints, which routewarden does not watch
+  | 'cp-health-check'; // a missing control-plane route: kube-vip withdraws it while this node's API server fails its health check
+
+export const UNJUDGED_REASONS: readonly UnjudgedReason[] = ['etcd-lease', 'dhcp', 'hostname', 'dns-address', 'default-interface', 'setting-not-visible', 'endpoints-source', 'cp-health-check'];
+
+/**
+ * One thing routewarden cannot know, and which routes it covers:
+ * `all` every route of the instance (and every route in the table no other
+ * instance explains), `elected` routes placed by a lease, `interface` routes
+ * on the instance's `vip_interface`, `service-prefix` service routes (their
+ * prefix comes from a vip_subnet routewarden cannot know), `endpoints` routes
+ * that depend on a Service's endpoints.
+ */
+export interface NotJudged {
+  readonly reason: UnjudgedReason;
+  readonly scope: 'all' | 'elected' | 'interface' | 'service-prefix' | 'endpoints';
+  /** One line for the report. */
+  readonly detail: string;
 }
 
 /**
- * kube-vip's `GenerateCidrRange`: with an empty vip_subnet and a CP `address`
- * set, vip_subnet becomes "32", "128" or "32,128" — the IPv6-only case then
- * breaks IPv4 services (docs/kube-vip-routing.md §2.2 pitfall), which the model reproduces.
+ * kube-vip's `GenerateCidrRange` (cmd/kube-vip.go), run when vip_subnet is
+ * empty and `address` is not: `address` split on "," (no trimming), one mask
+ * per address ("32" IPv4, "128" IPv6), then sorted *as strings*, deduplicated
+ * and reversed. So `fd00::10,10.0.0.10` gives "32,128" in either order, two
+ * IPv4 addresses give "32", and an IPv6-only address gives "128", which
+ * breaks IPv4 services (docs/kube-vip-routing.md §2.2 pitfall). `address` holding something that
+ * is not an IP is a DNS name kube-vip resolves on the node: the result is
+ * then unknown (`null`).
  */
-export function effectiveVipSubnet(vipSubnet: string, cpAddresses: readonly string[], families: (a: string) => 'ipv4' | 'ipv6' | null): string {
-  if (vipSubnet !== '' || cpAddresses.length === 0) return vipSubnet;
-  const parts: string[] = [];
-  for (const a of cpAddresses) {
+export function generateCidrRange(address: string, families: (a: string) => 'ipv4' | 'ipv6' | null): string | null {
+  const cidrs: string[] = [];
+  for (const a of address.split(',')) {
     const f = families(a);
-    if (f === 'ipv4') parts.push('32');
-    else if (f === 'ipv6') parts.push('128');
+    if (f === null) return null;
+    cidrs.push(f === 'ipv4' ? '32' : '128');
   }
-  return parts.join(',');
+  // slices.Sort, slices.Compact, slices.Reverse: byte-wise string order.
+  const sorted = [...new Set(cidrs)].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  return sorted.reverse().join(',');
 }
+
+/** vip_subnet generated from a DNS name: the prefix of every service route is unknown. */
+export const DNS_ADDRESS_NOT_JUDGED: NotJudged = {
+  reason: 'dns-address',
+  scope: 'service-prefix',
+  detail: 'vip_subnet is unset and address is a DNS name: kube-vip generates vip_subnet from what the node resolves',
+};
+
+/** vip_subnet as kube-vip runs with it; null when generated from a DNS name (unknown). */
+export function effectiveVipSubnet(vipSubnet: string, address: string, families: (a: string) => 'ipv4' | 'ipv6' | null): string | null {
+  if (vipSubnet !== '' || address === '') return vipSubnet;
+  return generateCidrRange(address, families);
+}
+
+/** Go's strconv.ParseBool, which kube-vip uses for every boolean env var and annotation. */
+export const parseGoBool = (s: string): boolean | null =>
+  ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s) ? true : ['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s) ? false : null;
 
 /** kube-vip's lease timing (vip_leaseduration / vip_renewdeadline / vip_retryperiod). */
 export interface KubeVipTiming {

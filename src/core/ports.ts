@@ -59,6 +59,13 @@ export interface KernelTable {
   /** Interfaces with their addresses and state. */
   interfaces(): Promise<InterfaceInfo[]>;
   /**
+   * The output devices of this node's default routes in the main table, per
+   * family, as kube-vip's GetDefaultGatewayInterface reads them (the first
+   * default route, or multipath hop, with a device). Optional: an adapter
+   * without it leaves kube-vip's default-gateway interface not judged.
+   */
+  defaultRoutes?(): Promise<{ readonly ipv4: string | null; readonly ipv6: string | null }>;
+  /**
    * Call `onChange` whenever a route notification for the table (or a link
    * change) arrives, and with a KernelChange when notifications were lost or
    * could not be listened to: then only a full re-read is right. Returns an

@@ -74,7 +74,10 @@ export function plan(strategy: Strategy, model: KubeVipModel, expected: Expected
     skipped.push({ destination: dest, why: 'destination taken by a route of another protocol (never touched)' });
     return false;
   };
-  const owned = kernel.owned.filter((r) => isOwned(model, r));
+  // Routes routewarden cannot judge are never touched, not even by a flush.
+  const unjudged = new Set(all.unjudged.flatMap((u) => (u.route ? [u.route] : [])));
+  for (const r of unjudged) skipped.push({ destination: r.destination, why: 'not judged: never touched' });
+  const owned = kernel.owned.filter((r) => isOwned(model, r) && !unjudged.has(r));
   const steps: Step[] = [];
 
   if (strategy === 'flush-rebuild') {
@@ -129,7 +132,7 @@ export function plan(strategy: Strategy, model: KubeVipModel, expected: Expected
   steps.push(...later);
   for (const o of d.orphans) {
     if (wrongAt.has(o.destination) && d.missing.some((m) => m.destination === o.destination)) continue;
-    if (!isOwned(model, o.route)) continue;
+    if (!isOwned(model, o.route) || unjudged.has(o.route)) continue;
     steps.push({ op: 'delete', route: deleteSpec(o.route), why: o.reason });
   }
   return { strategy, steps, netDeletions: d.orphans.length, skipped, transient: waiting.length };
@@ -218,8 +221,10 @@ export function guards(g: GuardInput): GuardVerdict | null {
   }
   const stale = g.kubeView ? staleView(g.kubeView, g.graceMs > 0 ? g.youngestDriftAgeMs : Infinity) : null;
   if (stale) return stale;
-  if (g.expectedCount === 0 && g.ownedCount > 0 && !g.allowEmpty) {
-    return { reason: 'empty_expected_set', message: `refusing to empty the table (${g.ownedCount} routes) while the expected set is empty; --allow-empty permits it` };
+  // Routes that are not judged are never touched: they are not the table a repair would empty.
+  const judgedOwned = g.ownedCount - g.report.unjudged.filter((u) => u.inKernel).length;
+  if (g.expectedCount === 0 && judgedOwned > 0 && !g.allowEmpty) {
+    return { reason: 'empty_expected_set', message: `refusing to empty the table (${judgedOwned} routes) while the expected set is empty; --allow-empty permits it` };
   }
   if (g.plan.netDeletions > g.maxDeletions) {
     return { reason: 'max_deletions', message: `repair would delete ${g.plan.netDeletions} routes, more than --max-deletions ${g.maxDeletions}` };

@@ -6,7 +6,7 @@
 import type { ClusterSnapshot, InterfaceInfo, RejectedObject } from './cluster.ts';
 import { diff } from './diff.ts';
 import { byDestination, driftClass } from './diff.ts';
-import type { DiffResult, DriftClass, MissingRoute, OrphanRoute } from './diff.ts';
+import type { DiffResult, DriftClass, MissingRoute, OrphanRoute, UnjudgedRoute } from './diff.ts';
 import { ExpectedMemo } from './expected-memo.ts';
 import type { ExcludedVip, ExpectedRoute, ExpectedSet } from './expected.ts';
 import { annotate } from './kubevip-context.ts';
@@ -18,7 +18,10 @@ import type { Family, KernelDump, SourceState, SourceStatus } from './types.ts';
 export type ReportOrphan = Omit<OrphanRoute, 'route'> & { readonly class: DriftClass };
 export type ReportMissing = Omit<MissingRoute, 'expected'> & { readonly class: DriftClass };
 
-export type Verdict = 'ok' | 'orphan' | 'missing';
+/** Not-judged routes as the report shows them: never drift, never repaired. */
+export type ReportUnjudged = Omit<UnjudgedRoute, 'route'>;
+
+export type Verdict = 'ok' | 'orphan' | 'missing' | 'not-judged';
 
 /** One row per expected or kernel route, for the status page. */
 export interface ReportRow {
@@ -51,13 +54,17 @@ export interface Report {
     readonly transient: number;
     /** Extra: drifted routes explained by a known kube-vip limitation. */
     readonly limitation: number;
+    /** Extra: routes routewarden cannot judge (never drift, never repaired; not in orphan/missing). */
+    readonly unjudged: number;
   };
   readonly orphans: readonly ReportOrphan[];
   readonly missing: readonly ReportMissing[];
   /** Extra: per-family counts, for metrics. */
   readonly byFamily: Readonly<Record<Family, { expected: number; kernel: number; orphan: number; missing: number; foreign: number }>>;
-  /** Extra: VIPs kube-vip has but routewarden does not judge (DHCP, hostnames, uninstallable). */
+  /** Extra: VIPs kube-vip cannot install (judged: no route for them anywhere). */
   readonly excluded: readonly ExcludedVip[];
+  /** Extra: routes routewarden cannot judge, each with its reason (docs/kube-vip-fidelity.md, "Not judged"). */
+  readonly unjudged: readonly ReportUnjudged[];
   /** Extra: one line per source that is not ok. */
   readonly errors: { readonly kernel?: string; readonly kubernetes?: string };
   readonly routes: readonly ReportRow[];
@@ -116,8 +123,16 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
   if (expected) for (const r of expected.routes.values()) byFamily[r.family].expected++;
   const orphans: ReportOrphan[] = [];
   const missing: ReportMissing[] = [];
+  const unjudged: ReportUnjudged[] = [];
   let rows: ReportRow[] = [];
   if (d) {
+    for (const u of d.unjudged) {
+      const { route: _route, ...shown } = u;
+      unjudged.push(shown);
+      if (u.destination !== null && u.family !== null) {
+        rows.push({ destination: u.destination, family: u.family, device: u.device, verdict: 'not-judged', reason: u.reason, services: u.services, inKernel: u.inKernel, expected: false });
+      }
+    }
     for (const o of d.orphans) {
       byFamily[o.family].orphan++;
       const cls = driftClass(o);
@@ -157,11 +172,13 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
       foreign: sum('foreign'),
       transient: [...orphans, ...missing].filter((r) => r.class === 'expected-transient').length,
       limitation: [...orphans, ...missing].filter((r) => r.class === 'kube-vip-limitation').length,
+      unjudged: unjudged.length,
     },
     orphans,
     missing,
     byFamily,
     excluded: expected?.excluded ?? [],
+    unjudged,
     errors,
     routes: rows,
     ...(input.kubeVip ? { kubeVip: input.kubeVip.report } : {}),

@@ -84,6 +84,9 @@ export interface MemoryKernelTableOptions extends MemoryKernelOptions {
   readonly protocol: RouteProtocol;
 }
 
+/** RT_TABLE_MAIN: where kube-vip looks for the default-gateway interface. */
+const MAIN_TABLE = 254;
+
 const DEFAULT_INTERFACES: readonly MemoryInterface[] = [{ name: 'lo', addresses: ['127.0.0.1/8', '::1/128'] }];
 
 /** Destination as the kernel stores it: IPv6 masked to the prefix, IPv4 as given. */
@@ -292,6 +295,14 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
         return [...links]
           .map(([name, l]) => ({ name, ifindex: l.ifindex, up: l.up, addresses: [...l.addresses] }))
           .sort((a, b) => a.ifindex - b.ifindex);
+      },
+      async defaultRoutes() {
+        if (closed) throw new KernelError('EIO', 'listing default routes: kernel table is closed');
+        const first = (dst: string): string | null => {
+          for (const r of routes.values()) if (r.table === MAIN_TABLE && r.destination === dst && r.device !== null) return r.device;
+          return null;
+        };
+        return { ipv4: first('0.0.0.0/0'), ipv6: first('::/0') };
       },
       subscribe(onChange) {
         const cb = (): void => onChange();

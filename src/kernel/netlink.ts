@@ -14,11 +14,13 @@ import {
   AF_INET,
   AF_INET6,
   decodeLinkHeader,
+  defaultRouteOif,
   einvalReason,
   encodeRouteRequest,
   nameDevices,
   routeFromBytes,
   routeTableOf,
+  RT_TABLE_MAIN,
   setRequestIfindex,
   specProblem,
   toInterfaceInfo,
@@ -314,6 +316,26 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
     return results;
   }
 
+  /** The main table's first default route with a device, per family, named (kube-vip's default-gateway interface). */
+  async function defaultRoutes(): Promise<{ ipv4: string | null; ipv6: string | null }> {
+    ensureOpen('listing default routes');
+    try {
+      const firstOif = async (af: number): Promise<number> => {
+        let found = 0;
+        await requests().dump(RTM_GETROUTE, [rtmsg(af)], (type, buf, start, end) => {
+          if (type === RTM_NEWROUTE && found === 0) found = defaultRouteOif(buf, start, end);
+        });
+        return found;
+      };
+      const v4 = await firstOif(AF_INET);
+      const v6 = await firstOif(AF_INET6);
+      const names = await linkNames(new Set([v4, v6].filter((i) => i > 0)));
+      return { ipv4: names.get(v4) ?? null, ipv6: names.get(v6) ?? null };
+    } catch (err) {
+      throw asKernelError('listing default routes', err);
+    }
+  }
+
   async function interfaces(): Promise<InterfaceInfo[]> {
     ensureOpen('listing interfaces');
     try {
@@ -368,6 +390,8 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
       if (type === RTM_NEWROUTE || type === RTM_DELROUTE) {
         // Any protocol: a foreign route appearing in our table is news too.
         if (routeTableOf(datagram, offset + 16, offset + length) === table) return true;
+        // A default route of the main table: kube-vip's default-gateway interface may have moved.
+        if (datagram[offset + 16 + 1] === 0 && routeTableOf(datagram, offset + 16, offset + length) === RT_TABLE_MAIN) return true;
       } else if (type === RTM_NEWLINK || type === RTM_DELLINK || type === RTM_NEWADDR || type === RTM_DELADDR) {
         // IPv4 does not announce the routes a link-down flushes (E20): the link event is the signal.
         return true;
@@ -495,6 +519,7 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
     delete: (spec) => change('deleting', spec),
     applyAll,
     interfaces,
+    defaultRoutes,
     subscribe(onChange) {
       const cb = (change?: KernelChange): void => onChange(change);
       subscribers.add(cb);

@@ -168,6 +168,49 @@ export function routeFromBytes(buf: Buffer, start = 0, end = buf.length): Kernel
   return route;
 }
 
+/** RT_TABLE_MAIN. */
+export const RT_TABLE_MAIN = 254;
+const RTA_MULTIPATH = 9;
+
+/**
+ * The output ifindex of a default route of the main table (kube-vip's
+ * getDefaultRoute, pkg/vip/util.go: no destination, the route's link index
+ * or else the first multipath hop with one), from a raw route message
+ * without the netlink header; 0 when the message is something else or has
+ * no device. A default route is dst_len 0 whatever RTA_DST holds.
+ */
+export function defaultRouteOif(buf: Buffer, start = 0, end = buf.length): number {
+  if (end - start < RTM_HEADER || buf[start + 1] !== 0) return 0;
+  let table = buf[start + 4]!;
+  let oif = 0;
+  let hop = 0;
+  let offset = start + RTM_HEADER;
+  while (offset + 4 <= end) {
+    const len = buf.readUInt16LE(offset);
+    if (len < 4 || offset + len > end) return 0;
+    const type = buf.readUInt16LE(offset + 2) & 0x3fff;
+    if (type === RTA_TABLE && len >= 8) table = buf.readUInt32LE(offset + 4);
+    else if (type === RTA_OIF && len >= 8) oif = buf.readUInt32LE(offset + 4);
+    else if (type === RTA_MULTIPATH && hop === 0) {
+      // struct rtnexthop: len u16, flags u8, hops u8, ifindex s32, then attributes.
+      let nh = offset + 4;
+      while (nh + 8 <= offset + len) {
+        const nhLen = buf.readUInt16LE(nh);
+        const ifindex = buf.readInt32LE(nh + 4);
+        if (ifindex > 0) {
+          hop = ifindex;
+          break;
+        }
+        if (nhLen < 8) break;
+        nh += (nhLen + 3) & ~3;
+      }
+    }
+    offset += (len + 3) & ~3;
+  }
+  if (table !== RT_TABLE_MAIN) return 0;
+  return oif > 0 ? oif : hop;
+}
+
 /**
  * Sets the device of routes fresh from routeFromBytes (not yet handed to
  * anyone) from `linkNames` (ifindex -> name); an ifindex missing from it

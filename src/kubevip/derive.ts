@@ -18,6 +18,7 @@
 //   `enable_endpointslices`) and `debounce_time` are never read.
 
 import type { ContainerInfo, EnvVarInfo, PodInfo } from '../core/cluster.ts';
+import { parseGoBool } from '../core/model.ts';
 
 export type KnobKey =
   | 'routingTable' | 'tableId' | 'tableType' | 'protocol'
@@ -107,8 +108,7 @@ export interface Derivation {
   readonly notes: readonly string[];
 }
 
-const goBool = (s: string): boolean | null =>
-  ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s) ? true : ['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s) ? false : null;
+const goBool = parseGoBool;
 
 const goInt = (s: string): number | null => (/^[+-]?\d+$/.test(s) ? Number(s) : null);
 

@@ -14,11 +14,13 @@
 // - several instances on one node each contribute their routes (E25).
 
 import type { ContainerInfo, NodePodsView, PodInfo } from '../core/cluster.ts';
+import { defaultGatewayInterface } from '../core/default-gateway.ts';
+import type { DefaultGateway } from '../core/default-gateway.ts';
 import { envName } from '../core/env-name.ts';
 import { familyOf } from '../core/ip.ts';
 import { parseLabelSelector } from '../core/label-selector.ts';
-import { DEFAULT_TIMING, effectiveVipSubnet } from '../core/model.ts';
-import type { ElectionMode, KubeVipInstance, KubeVipInstanceReport, KubeVipModel, KubeVipReport, KubeVipRuntime, KubeVipTiming, SettingReport } from '../core/model.ts';
+import { DEFAULT_TIMING, DNS_ADDRESS_NOT_JUDGED, effectiveVipSubnet } from '../core/model.ts';
+import type { ElectionMode, KubeVipInstance, KubeVipInstanceReport, KubeVipModel, KubeVipReport, KubeVipRuntime, KubeVipTiming, NotJudged, SettingReport } from '../core/model.ts';
 import { routeProtocol, routeType, tableId } from '../core/types.ts';
 import type { RouteProtocol, TableId } from '../core/types.ts';
 import { deriveKnobs, describeProvenance } from './derive.ts';
@@ -47,6 +49,9 @@ export const SETTINGS = [
 export type SettingName = (typeof SETTINGS)[number];
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** A not-judged entry with the settings that cause it (null: any setting); an explicit routewarden flag for all of them lifts it. */
+type SideNotJudged = NotJudged & { readonly settings: readonly SettingName[] | null };
 
 interface SettingDef {
   /** The value as shown and compared. */
@@ -109,13 +114,17 @@ export interface KubeVipSide {
   readonly tableMode: boolean;
   readonly fatal: string | null;
   readonly notes: readonly string[];
+  /** vip_interface is unset: kube-vip's interface is this node's default-gateway interface. */
+  readonly usesGateway: boolean;
 }
 
 const value = (r: KnobResult): KnobValue | undefined => ('value' in r ? r.value : undefined);
 
 /** Pure: kube-vip's effective model for one container, over routewarden's values for what cannot be resolved. */
-export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: KubeVipModel): KubeVipSide {
+export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: KubeVipModel, gateway?: DefaultGateway | null, runtimeStart: number | null = null): KubeVipSide {
   const podKey = `${pod.namespace}/${pod.name}`;
+  const notJudged: SideNotJudged[] = [];
+  let gatewayUnknown = false;
   const d: Derivation = deriveKnobs(pod, container);
   const k = d.knobs;
   const notes = [...d.notes];
@@ -196,9 +205,10 @@ export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: Ku
   });
   put('lease-name', ['svcLeaseName', 'cpNamespace'], () => {
     const raw = str('svcLeaseName');
-    const slash = raw.indexOf('/');
-    if (slash >= 0) {
-      m.globalLease = { namespace: raw.slice(0, slash), name: raw.slice(slash + 1) };
+    // lease.NamespaceName: strings.Split(lease, "/"), parts[0] and parts[1].
+    const parts = raw.split('/');
+    if (parts.length > 1) {
+      m.globalLease = { namespace: parts[0]!, name: parts[1]! };
       return src('svcLeaseName');
     }
     // No `ns/` prefix: the pod's service-account namespace; a static (mirror)
@@ -224,9 +234,24 @@ export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: Ku
     return src('lbClassLegacy');
   });
   if ('value' in k.interface && k.interface.value === '') {
-    // kube-vip's manager picks the default-gateway interface: a kernel fact
-    // this derivation does not have. Reported, not guessed.
-    sources.interface = { unresolved: 'vip_interface is unset: kube-vip uses the default-gateway interface, which routewarden does not resolve', source: 'kube-vip default' };
+    // kube-vip picks the default-gateway interface at its start
+    // (GetDefaultGatewayInterface): a fact of this node's kernel, which the
+    // kernel adapter reads for every check.
+    const gw = gateway ?? null;
+    const dev = gw === null ? null : defaultGatewayInterface(gw);
+    if (dev !== null && gw !== null && !(gw.changedAt !== null && runtimeStart !== null && gw.changedAt > runtimeStart)) {
+      m.interface = dev;
+      sources.interface = { source: `kube-vip default: the default-gateway interface of this node (main table's ${gw.ipv4 !== null ? 'IPv4' : 'IPv6'} default route leaves by ${dev})` };
+    } else {
+      const why = gw === null
+        ? "vip_interface is unset: kube-vip uses the default-gateway interface, and this node's default route could not be read"
+        : dev === null
+          ? 'vip_interface is unset: kube-vip uses the default-gateway interface, and this node has no default route with a device'
+          : `vip_interface is unset: the default route moved to ${dev}${gw.previous !== null ? ` from ${gw.previous}` : ''} after kube-vip started, and kube-vip keeps the interface it found at start`;
+      sources.interface = { unresolved: why, source: 'kube-vip default' };
+      gatewayUnknown = true;
+      notJudged.push({ reason: 'default-interface', scope: 'interface', detail: why, settings: ['interface'] });
+    }
   } else {
     put('interface', ['interface'], () => {
       m.interface = str('interface');
@@ -248,17 +273,31 @@ export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: Ku
     m.controlPlane = { ...m.controlPlane, addresses: text.split(',').map((s) => s.trim()).filter((s) => s !== '') };
     return address !== '' ? src('address') : legacy !== '' ? src('vip') : src('address');
   });
+  let cidrFatal: string | null = null;
   put('vip-subnet', ['vipSubnet', 'address'], () => {
     const raw = str('vipSubnet');
-    // GenerateCidrRange runs on `address` only (not the legacy vip_address).
-    const address = str('address').split(',').map((s) => s.trim()).filter((s) => s !== '');
-    m.vipSubnet = effectiveVipSubnet(raw, address, familyOf);
-    if (raw !== '' || address.length === 0) return src('vipSubnet');
-    return `generated by kube-vip from ${src('address')}`;
+    // GenerateCidrRange runs on `address` only (not the legacy vip_address),
+    // split on "," without trimming.
+    const address = str('address');
+    const generated = effectiveVipSubnet(raw, address, familyOf);
+    if (raw !== '' || address === '') {
+      m.vipSubnet = raw;
+      return src('vipSubnet');
+    }
+    if (generated === null) {
+      const bad = address.split(',').find((a) => familyOf(a) === null) ?? '';
+      // An empty entry or one with spaces is no IP and no DNS name: the lookup fails.
+      if (bad === '' || /\s/.test(bad)) cidrFatal = `address ${JSON.stringify(address)} holds ${JSON.stringify(bad)}, which is no IP and no host name: kube-vip fails generating vip_subnet ("generating CIDR") and exits`;
+      m.vipSubnet = '';
+      notJudged.push({ ...DNS_ADDRESS_NOT_JUDGED, settings: ['vip-subnet'] });
+      return `generated by kube-vip from the DNS name in ${src('address')}: not visible to routewarden`;
+    }
+    m.vipSubnet = generated;
+    return `generated by kube-vip from ${src('address')} (GenerateCidrRange)`;
   });
 
   const tableMode = value(k.routingTable) === true;
-  let fatal = d.fatal;
+  let fatal = d.fatal ?? cidrFatal;
   if (tableMode && (value(k.arp) === true || value(k.bgp) === true || value(k.wireguard) === true)) {
     fatal ??= 'routing-table mode together with ARP, BGP or WireGuard: kube-vip refuses to start ("multiple kube-vip modes detected")';
   }
@@ -266,14 +305,34 @@ export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: Ku
   if (value(k.controlPlane) === true && str('address') === '' && str('vip') !== '' && str('vipSubnet') === '') {
     fatal ??= 'legacy vip_address without vip_subnet: kube-vip aborts startup (CheckSubnetExists)';
   }
-  if (value(k.leaderElectionType) === 'etcd') notes.push('--leaderElectionType etcd: leases live in etcd, not in the Kubernetes API; lease holders cannot be judged');
-  if (value(k.enableEndpoints) === true) notes.push('enable_endpoints: kube-vip counts ready Endpoints addresses; routewarden models EndpointSlices');
+  if (value(k.leaderElectionType) === 'etcd') {
+    const why = '--leaderElectionType etcd: leases live in etcd, not in the Kubernetes API; routes placed by a lease are not judged';
+    notes.push(why);
+    notJudged.push({ reason: 'etcd-lease', scope: 'elected', detail: why, settings: ['election'] });
+  }
+  if (value(k.enableEndpoints) === true) {
+    const why = 'enable_endpoints: kube-vip decides from Endpoints objects, which routewarden does not watch; routes that depend on endpoints are not judged';
+    notes.push(why);
+    notJudged.push({ reason: 'endpoints-source', scope: 'endpoints', detail: why, settings: [] });
+  }
+  // A setting kube-vip takes from somewhere routewarden cannot read: kube-vip's
+  // routes are unknown, so none of them is judged (unless an explicit
+  // routewarden flag sets every such setting: mergeSettings).
+  const hidden = SETTINGS.filter((name) => 'unresolved' in sources[name] && !(name === 'interface' && gatewayUnknown));
+  if (hidden.length > 0) {
+    notJudged.push({ reason: 'setting-not-visible', scope: 'all', detail: `kube-vip's ${hidden.join(', ')} ${hidden.length > 1 ? 'come' : 'comes'} from values routewarden cannot read`, settings: hidden });
+  }
+  if (container.envFrom.length > 0 || ('value' in k.configFile && k.configFile.value !== '')) {
+    const what = container.envFrom.length > 0 ? `envFrom ${container.envFrom.join(', ')}` : `config file ${String(value(k.configFile))}`;
+    notJudged.push({ reason: 'setting-not-visible', scope: 'all', detail: `${what} may set any kube-vip setting, and routewarden cannot read it`, settings: null });
+  }
+  if (notJudged.length > 0) m.notJudged = notJudged;
   const timing: KubeVipTiming = {
     leaseDurationSeconds: numberOr(k.leaseDuration, DEFAULT_TIMING.leaseDurationSeconds),
     renewDeadlineSeconds: numberOr(k.renewDeadline, DEFAULT_TIMING.renewDeadlineSeconds),
     retryPeriodSeconds: numberOr(k.retryPeriod, DEFAULT_TIMING.retryPeriodSeconds),
   };
-  return { model: m, sources, timing, cleanRoutingTable: value(k.cleanRoutingTable) === true, tableMode, fatal, notes };
+  return { model: m, sources, timing, cleanRoutingTable: value(k.cleanRoutingTable) === true, tableMode, fatal, notes, usesGateway: 'value' in k.interface && k.interface.value === '' };
 }
 
 const numberOr = (r: KnobResult, d: number): number => (typeof value(r) === 'number' ? (value(r) as number) : d);
@@ -322,6 +381,14 @@ export function mergeSettings(kv: KubeVipSide, flags: KubeVipModel, explicit: Ex
       settings[name] = { value: def.get(kv.model), source: kvs.source };
     }
   }
+  // What routewarden's explicit flags set is known: the entries they cover are judged.
+  const side = (kv.model.notJudged ?? []) as readonly SideNotJudged[];
+  const still = side
+    .filter((n) => n.settings === null || n.settings.length === 0 || n.settings.some((name) => routewardenSource(name, explicit) === null))
+    .map((n) => (n.settings !== null && n.reason === 'setting-not-visible' ? { ...n, settings: n.settings.filter((name) => routewardenSource(name, explicit) === null) } : n))
+    .map(({ reason, scope, detail }): NotJudged => ({ reason, scope, detail }));
+  if (still.length > 0) model.notJudged = still;
+  else delete model.notJudged;
   return { model, settings, mismatches };
 }
 
@@ -373,6 +440,8 @@ export interface ResolveInput {
   readonly pods: NodePodsView | undefined;
   readonly selector: string;
   readonly node: string;
+  /** This node's default routes (kube-vip's default-gateway interface); null or absent when not read. */
+  readonly gateway?: DefaultGateway | null;
   /** The (table, protocol) the kernel adapter reads; null before it is bound (start-up). */
   readonly bound: { readonly table: TableId; readonly protocol: RouteProtocol } | null;
 }
@@ -383,6 +452,8 @@ export interface KubeVipView {
   /** The model of the first included instance (or the flags'): report header, repair attributes. */
   readonly primary: KubeVipModel;
   readonly report: KubeVipReport;
+  /** Some routing-table-mode instance takes its interface from this node's default route (resolve again with `gateway`). */
+  readonly needsGateway?: boolean;
 }
 
 /** Pure: everything --kube-vip-config needs from one look at the node's pods. */
@@ -403,15 +474,17 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
   const mismatches = new Set<string>();
   let bound = input.bound;
   let found = 0;
+  let needsGateway = false;
   for (const { pod, container } of findKubeVipContainers(pods.pods, input.selector)) {
     const id = `${pod.namespace}/${pod.name}`;
-    const kv = kubeVipSide(pod, container, flags);
-    const merged = mergeSettings(kv, flags, explicit);
     const runtime = podRuntime(pod, container);
+    const kv = kubeVipSide(pod, container, flags, input.gateway ?? null, runtime.startedAt);
+    const merged = mergeSettings(kv, flags, explicit);
     let excludedBecause: string | undefined;
     if (!kv.tableMode) excludedBecause = 'not in routing-table mode (vip_routingtable / --table is not true)';
     else if (kv.fatal) excludedBecause = kv.fatal;
     if (kv.tableMode) found++;
+    if (kv.tableMode && kv.usesGateway) needsGateway = true;
     if (excludedBecause === undefined) {
       bound ??= { table: merged.model.table, protocol: merged.model.protocol };
       if (merged.model.table !== bound.table || merged.model.protocol !== bound.protocol) {
@@ -445,6 +518,7 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
     return { ...v, report: { ...v.report, found, instances: reports } };
   }
   return {
+    ...(needsGateway ? { needsGateway } : {}),
     instances,
     primary: instances[0]!.model,
     report: {

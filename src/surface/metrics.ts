@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Family } from '../core/types.ts';
 import type { KubeVipReport } from '../core/model.ts';
+import { UNJUDGED_REASONS } from '../core/model.ts';
 import type { Report } from '../core/report.ts';
 import type { LimitationId, TransientWindow } from '../core/diff.ts';
 import type { GuardReason } from '../core/repair.ts';
@@ -64,6 +65,7 @@ export interface Metrics {
   readonly driftedRouteInfo: Gauge<'kind' | 'destination' | 'family' | 'services' | 'reason'>;
   readonly transientRoutes: Gauge<'kind' | 'window'>;
   readonly limitationRoutes: Gauge<'kind' | 'limitation'>;
+  readonly unjudgedRoutes: Gauge<'family' | 'reason'>;
   readonly driftedRoutesDropped: Gauge;
   readonly expectedRouteInfo: Gauge<'destination' | 'family' | 'services' | 'present'>;
   readonly expectedRoutesDropped: Gauge;
@@ -134,6 +136,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       name: 'routewarden_limitation_drifted_routes',
       help: 'Drifted routes (also counted in the orphan/missing gauges) explained by a known kube-vip limitation, by spec id.',
       labelNames: ['kind', 'limitation'],
+      registers,
+    }),
+    unjudgedRoutes: new Gauge({
+      name: 'routewarden_unjudged_routes',
+      help: 'Routes routewarden cannot judge (etcd leases, settings it cannot read, DHCP, hostnames...): never drift, never repaired; in the table or not.',
+      labelNames: ['family', 'reason'],
       registers,
     }),
     driftedRoutesDropped: new Gauge({
@@ -284,6 +292,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     for (const window of TRANSIENT_WINDOWS) m.transientRoutes.set({ kind, window }, 0);
     for (const limitation of LIMITATION_IDS) m.limitationRoutes.set({ kind, limitation }, 0);
   }
+  for (const family of FAMILIES) for (const reason of UNJUDGED_REASONS) m.unjudgedRoutes.set({ family, reason }, 0);
   m.kubeVipInstances.set(0);
   m.flappingRoutes.set(0);
   m.buildInfo.set({ version: opts.version, revision: opts.revision ?? 'unknown', node_version: opts.nodeVersion ?? process.version }, 1);
@@ -368,6 +377,9 @@ export function recordCheck(
     for (const r of report.orphans) put('orphan', r);
     m.driftedRoutesDropped.set(dropped);
     setDriftClasses(m, report);
+    for (const family of FAMILIES) {
+      for (const reason of UNJUDGED_REASONS) m.unjudgedRoutes.set({ family, reason }, report.unjudged.filter((u) => u.family === family && u.reason === reason).length);
+    }
 
     // The same rows as last time (an unchanged in-sync table shares them
     // between reports) give the same series: rewriting up to a thousand of

@@ -49,7 +49,7 @@ h1{font-size:19px;margin:0 0 4px}main{padding:12px 16px;max-width:1100px}
 .src{margin:4px 0}.src span{font-weight:600}.src .ok{color:var(--ok)}.src .error,.src .unsynced{color:var(--bad)}
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:var(--bg);font-weight:600}td.dst{font-family:ui-monospace,Menlo,monospace;word-break:break-all}
-tr.orphan td,tr.missing td{background:#ffebe9}.verdict{font-weight:700}.verdict.ok{color:var(--ok)}.verdict.orphan,.verdict.missing{color:var(--bad)}
+tr.orphan td,tr.missing td{background:#ffebe9}tr.not-judged td{background:#f6f8fa;color:var(--muted)}.verdict{font-weight:700}.verdict.ok{color:var(--ok)}.verdict.orphan,.verdict.missing{color:var(--bad)}
 .wrap{overflow-x:auto}.reason{color:var(--muted);font-size:13px}.since{color:var(--bad)}.since .at{color:var(--muted)}
 .card.unknown b{color:var(--muted)}.repair{margin:6px 0}.mode.on{color:var(--bad)}.mode.dry-run{color:var(--warn)}.mode.off{color:var(--muted)}
 .countdown{color:var(--warn);font-weight:600}.blocked{color:var(--bad)}.last.failure b{color:var(--bad)}.last.success b{color:var(--ok)}a{color:#0969da}
@@ -104,6 +104,7 @@ const LINKS = ' · <a href="metrics" id="link-metrics">/metrics</a> · <a href="
 
 const LEGEND = '<p class="legend"><b>orphan</b>: in the table, but no Service puts it on this node · '
   + '<b>missing</b>: a Service puts it on this node, the kernel lacks it · '
+  + '<b>not-judged</b>: routewarden cannot know whether kube-vip puts it here (never drift, never repaired) · '
   + '<b>foreign</b>: another protocol in the table, never touched.</p>';
 
 /** CSS class and words for the overall state. */
@@ -176,15 +177,23 @@ export function renderStatusPage(report: Report | null, opts: StatusPageOptions)
   const rows = report.routes.length
     ? report.routes.map((r) => row(r, r.verdict === 'ok' ? undefined : notes.get(`${r.verdict} ${r.destination}`), opts.status)).join('')
     : `<tr><td colspan="5" class="reason">${compared ? 'no routes expected and none in the table' : 'not compared: a source is not ok'}</td></tr>`;
+  const unjudged = report.unjudged ?? [];
+  const reasons = [...new Set(unjudged.map((u) => u.reason))].sort();
+  const notJudged = unjudged.length
+    ? `<h2>Not judged</h2><p class="reason" id="not-judged">${unjudged.length} route${unjudged.length > 1 ? 's' : ''} not judged (${reasons.map(esc).join(', ')}): routewarden cannot know whether kube-vip puts them here; never drift, never repaired.</p>`
+      + `<div class="wrap"><table><thead><tr><th>Route or address</th><th>In table</th><th>Why</th><th>Services</th></tr></thead><tbody>`
+      + unjudged.map((u) => `<tr><td class="dst">${esc(u.destination ?? u.address ?? '(unknown)')}</td><td>${u.inKernel ? 'yes' : 'no'}</td><td>${esc(u.reason)}<div class="reason">${esc(u.detail)}</div></td><td>${u.services.map(esc).join('<br>')}</td></tr>`).join('')
+      + `</tbody></table></div>`
+    : '';
   const excluded = report.excluded.length
-    ? `<h2>Not judged</h2><p class="reason">VIPs kube-vip has that routewarden does not compare (DHCP, hostnames, addresses kube-vip cannot install).</p>`
+    ? `<h2>Not installable</h2><p class="reason">VIPs kube-vip cannot install (judged: no node gets their route).</p>`
       + `<div class="wrap"><table><thead><tr><th>Service</th><th>Address</th><th>Why</th></tr></thead><tbody>`
       + report.excluded.map((e) => `<tr><td>${esc(e.service)}</td><td class="dst">${esc(e.address || '(none)')}</td><td>${esc(e.reason)}</td></tr>`).join('')
       + `</tbody></table></div>`
     : '';
   return `${head}<header><h1>routewarden <span class="state ${state[0]}" id="state">${state[1]}</span></h1>`
     + `<div class="meta">node <b>${esc(report.node)}</b> · table ${report.table} · protocol ${report.protocol} · checked ${esc(report.checkedAt)} · refreshes every ${opts.refreshSeconds}s · v${esc(opts.version)}${opts.ready ? '' : ' · not ready'}${LINKS}</div></header>`
-    + `<main>${banner}${sources}${opts.status ? repairSection(opts.status) : ''}<div class="cards">${card('expected', c.expected, kubeOk)}${card('kernel', c.kernel, kernelOk)}${card('orphan', c.orphan, compared, true)}${card('missing', c.missing, compared, true)}${card('foreign', c.foreign, kernelOk)}</div>`
+    + `<main>${banner}${sources}${opts.status ? repairSection(opts.status) : ''}<div class="cards">${card('expected', c.expected, kubeOk)}${card('kernel', c.kernel, kernelOk)}${card('orphan', c.orphan, compared, true)}${card('missing', c.missing, compared, true)}${card('foreign', c.foreign, kernelOk)}${card('not judged', c.unjudged ?? 0, compared)}</div>`
     + `<div class="wrap"><table id="routes"><thead><tr><th>Destination</th><th class="fam">Family</th><th>Device</th><th>Verdict</th><th class="svc">Services</th></tr></thead><tbody>${rows}</tbody></table></div>${LEGEND}`
-    + `${excluded}${kubeVipSection(report)}</main></body></html>`;
+    + `${notJudged}${excluded}${kubeVipSection(report)}</main></body></html>`;
 }

@@ -5,44 +5,12 @@
 
 import { beforeEach, expect, it } from 'vitest';
 import { endpointSlice, lease, service } from '../../tools/apidouble/index.ts';
-import type { KubeObject } from '../../tools/apidouble/index.ts';
 import type { Report } from '../../src/core/report.ts';
 import { describeIfRoot } from '../helpers/netns.ts';
 import { checkJson, NODE_NAME, resetWorld, useWorld } from '../helpers/world.ts';
+import { kubeVipPod } from '../helpers/kubevip-objects.ts';
+import type { Env } from '../helpers/kubevip-objects.ts';
 import type { World } from '../helpers/world.ts';
-
-type Env = Record<string, string | { fieldRef: string }>;
-
-/** A kube-vip pod as the kubelet reports it: container running since `startedAt`, Ready unless said otherwise. */
-function kubeVipPod(opts: { name?: string; node?: string; env: Env; startedAt?: Date; ready?: boolean; deleting?: boolean; image?: string; labels?: Record<string, string> }): KubeObject {
-  const startedAt = opts.startedAt ?? new Date(Date.now() - 3_600_000);
-  const ready = opts.ready ?? true;
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name: opts.name ?? 'kube-vip-ds-abcde',
-      namespace: 'kube-system',
-      labels: opts.labels ?? { 'app.kubernetes.io/name': 'kube-vip' },
-      ...(opts.deleting ? { deletionTimestamp: new Date(Date.now() + 30_000).toISOString(), deletionGracePeriodSeconds: 30 } : {}),
-    },
-    spec: {
-      nodeName: opts.node ?? NODE_NAME,
-      hostNetwork: true,
-      containers: [{
-        name: 'kube-vip',
-        image: opts.image ?? 'ghcr.io/kube-vip/kube-vip:v1.2.3',
-        args: ['manager'],
-        env: Object.entries(opts.env).map(([name, v]) => (typeof v === 'string' ? { name, value: v } : { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: v.fieldRef } } })),
-      }],
-    },
-    status: {
-      phase: 'Running',
-      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
-      containerStatuses: [{ name: 'kube-vip', ready, restartCount: 2, image: 'ghcr.io/kube-vip/kube-vip:v1.2.3', imageID: '', started: true, state: { running: { startedAt: startedAt.toISOString() } } }],
-    },
-  };
-}
 
 const TABLE_ENV: Env = {
   vip_routingtable: 'true',
@@ -62,7 +30,7 @@ describeIfRoot('--kube-vip-config auto against the API double and a real kernel 
     await resetWorld(w, ['Service', 'EndpointSlice', 'Lease', 'Pod'], [198, 200]);
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
     w.api.upsert(endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: true, serving: true }] }));
-    w.api.upsert(lease({ name: 'kubevip-web', holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 15 }));
+    w.api.upsert(lease({ name: 'kubevip-web', holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 }));
   });
 
   it('picks up table, protocol and election from the kube-vip pod env, and says where each came from', async () => {

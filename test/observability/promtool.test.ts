@@ -101,6 +101,7 @@ describe.skipIf(amtool === null)('amtool', () => {
     ['critical', 'RouteWardenVIPNotHeld', 'routewarden-page'],
     ['warning', 'RouteWardenOrphanRoutes', 'routewarden-chat'],
     ['info', 'RouteWardenForeignRoutes', 'routewarden-ticket'],
+    ['info', 'RouteWardenRoutesNotJudged', 'routewarden-ticket'],
     ['critical', 'SomeoneElsesAlert', 'default'],
   ])('routes a %s %s to %s', (severity, alertname, receiver) => {
     const { code, out } = run(amtool as string, [

@@ -16,6 +16,8 @@ interface Case {
   want: string[];
   /** Optional: "service address reason" of every excluded VIP. */
   excluded?: string[];
+  /** Optional: "service address reason" of every VIP that is not judged. */
+  unjudged?: string[];
 }
 
 const v4 = (svcName: string, node = 'worker-2', over = {}) => slice(svcName, 'IPv4', [ep('10.244.1.5', { nodeName: node, ...over })]);
@@ -49,8 +51,9 @@ const cases: Case[] = [
   { name: 'spec.loadBalancerIP wins when status has a different IP of the same family', services: [svc('web', { ip: ['10.0.0.9', 'fd00::9'], loadBalancerIP: '10.0.0.8' })], slices: [v4('web'), v6('web')], want: ['10.0.0.8/32 lo'] },
   { name: 'spec.loadBalancerIP is used when status is empty', services: [svc('web', { loadBalancerIP: '10.0.0.8' })], slices: [v4('web')], want: ['10.0.0.8/32 lo'] },
   { name: 'a Service without any address => no route, reported as excluded', services: [svc('web')], slices: [v4('web')], want: [], excluded: ['default/web  no-address'] },
-  { name: 'a DHCP address 0.0.0.0 => no route, reported as excluded', services: [svc('web', { annotations: { 'kube-vip.io/loadbalancerIPs': '0.0.0.0' } })], slices: [v4('web')], want: [], excluded: ['default/web 0.0.0.0 dhcp'] },
-  { name: 'a hostname VIP => no route, reported as excluded', services: [svc('web', { annotations: { 'kube-vip.io/loadbalancerIPs': 'vip.example.com' } })], slices: [v4('web')], want: [], excluded: ['default/web vip.example.com hostname'] },
+  { name: 'a DHCP address 0.0.0.0 => no route, not judged', services: [svc('web', { annotations: { 'kube-vip.io/loadbalancerIPs': '0.0.0.0' } })], slices: [v4('web')], want: [], excluded: [], unjudged: ['default/web 0.0.0.0 dhcp'] },
+  { name: 'a DHCP address leased and recorded in kube-vip.io/requestedIP => that address is not judged', services: [svc('web', { annotations: { 'kube-vip.io/loadbalancerIPs': '0.0.0.0', 'kube-vip.io/requestedIP': '192.168.10.77' } })], slices: [v4('web')], want: [], excluded: [], unjudged: ['default/web 0.0.0.0 dhcp', 'default/web 192.168.10.77 dhcp'] },
+  { name: 'a hostname VIP => no route, not judged', services: [svc('web', { annotations: { 'kube-vip.io/loadbalancerIPs': 'vip.example.com' } })], slices: [v4('web')], want: [], excluded: [], unjudged: ['default/web vip.example.com hostname'] },
   { name: 'an IPv6 annotation IP is normalised like Go net.IP.String()', services: [svc('web', { annotations: { 'kube-vip.io/loadbalancerIPs': 'FD00:0:0::0005' } })], slices: [v6('web')], want: ['fd00::5/128 lo'] },
   // --- prefix (docs/kube-vip-routing.md §2.2)
   { name: 'vip_subnet "32,64" gives IPv6 routes the masked /64 the kernel stores', services: [svc('web', { ip: 'fd00:1::5' })], slices: [v6('web')], model: { vipSubnet: '32,64' }, want: ['fd00:1::/64 lo'] },
@@ -105,7 +108,7 @@ const cases: Case[] = [
   { name: 'a shared IP placed by no Service here => no route', services: [svc('a', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' }), svc('b', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })], slices: [v4('a'), v4('b')], want: [] },
   // --- control-plane VIP (docs/kube-vip-routing.md §4.5)
   { name: 'cp_enable with an address => the CP route on vip_interface', services: [], model: { controlPlane: { enabled: true, addresses: ['192.168.10.100'] }, interface: 'eth0' }, interfaces: LINKS, want: ['192.168.10.100/32 eth0'] },
-  { name: 'cp_enable with a DNS name => excluded', services: [], model: { controlPlane: { enabled: true, addresses: ['api.example.com'] } }, want: [], excluded: ['control-plane api.example.com hostname'] },
+  { name: 'cp_enable with a DNS name => not judged', services: [], model: { controlPlane: { enabled: true, addresses: ['api.example.com'] } }, want: [], excluded: [], unjudged: ['control-plane api.example.com hostname'] },
 ];
 
 describe('expectedRoutes', () => {
@@ -120,6 +123,9 @@ describe('expectedRoutes', () => {
     expect(got).toEqual([...c.want].sort());
     if (c.excluded) {
       expect(set.excluded.map((e) => `${e.service} ${e.address} ${e.reason}`).sort()).toEqual([...c.excluded].sort());
+    }
+    if (c.unjudged) {
+      expect(set.unjudged.map((e) => `${e.service} ${e.address} ${e.reason}`).sort()).toEqual([...c.unjudged].sort());
     }
   });
 });

@@ -9,6 +9,7 @@ import { formatIp } from '../../src/core/ip.ts';
 import {
   AF_INET,
   decodeLinkHeader,
+  defaultRouteOif,
   einvalReason,
   encodeRouteRequest,
   setRequestIfindex,
@@ -392,5 +393,50 @@ describe('interfaces from link and address messages', () => {
 
   it('an interface without the up flag is down', () => {
     expect(toInterfaceInfo({ ifindex: 9, name: 'eth9', flags: 0x1002 }, [])).toEqual({ name: 'eth9', ifindex: 9, up: false, addresses: [] });
+  });
+});
+
+describe('defaultRouteOif: the main table default route kube-vip takes its interface from (getDefaultRoute)', () => {
+  const attr = (type: number, value: Buffer): Buffer => {
+    const len = 4 + value.length;
+    const b = Buffer.alloc((len + 3) & ~3);
+    b.writeUInt16LE(len, 0);
+    b.writeUInt16LE(type, 2);
+    value.copy(b, 4);
+    return b;
+  };
+  const u32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n, 0);
+    return b;
+  };
+  const rtmsg = (opts: { dstLen?: number; table?: number }, ...attrs: Buffer[]): Buffer => {
+    const h = Buffer.alloc(12);
+    h[0] = 2; // AF_INET
+    h[1] = opts.dstLen ?? 0;
+    h[4] = opts.table ?? 254;
+    h[5] = 3; // proto boot
+    h[7] = 1; // unicast
+    return Buffer.concat([h, ...attrs]);
+  };
+  const nexthop = (ifindex: number): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeUInt16LE(8, 0);
+    b.writeInt32LE(ifindex, 4);
+    return b;
+  };
+  it('a default route of the main table: its RTA_OIF', () => {
+    expect(defaultRouteOif(rtmsg({}, attr(5, Buffer.from([192, 0, 2, 1])), attr(4, u32(7))))).toBe(7);
+  });
+  it('a multipath default route: the first hop with a device', () => {
+    expect(defaultRouteOif(rtmsg({}, attr(9, Buffer.concat([nexthop(0), nexthop(9), nexthop(11)]))))).toBe(9);
+  });
+  it('RTA_TABLE wins over rtm_table; another table, or a route that is not a default route, gives 0', () => {
+    expect(defaultRouteOif(rtmsg({ table: 252 }, attr(15, u32(254)), attr(4, u32(3))))).toBe(3);
+    expect(defaultRouteOif(rtmsg({ table: 198 }, attr(4, u32(3))))).toBe(0);
+    expect(defaultRouteOif(rtmsg({ dstLen: 24 }, attr(1, Buffer.from([10, 0, 0, 0])), attr(4, u32(3))))).toBe(0);
+  });
+  it('a default route without a device (unreachable default) gives 0', () => {
+    expect(defaultRouteOif(rtmsg({}))).toBe(0);
   });
 });

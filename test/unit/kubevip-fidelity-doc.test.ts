@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const doc = readFileSync(root('docs/kube-vip-fidelity.md'), 'utf8');
-const tests = ['test/unit', 'test/integration']
+const tests = ['test/unit', 'test/integration', 'test/conformance']
   .flatMap((d) => readdirSync(root(d)).filter((f) => f.endsWith('.test.ts')).map((f) => readFileSync(root(`${d}/${f}`), 'utf8')))
   .join('\n')
   .replaceAll("\\'", "'");
@@ -20,6 +20,8 @@ function citedTests(row: string): string[] {
 }
 
 const rows = doc.split('\n').filter((l) => /^\| E\d+ /.test(l));
+/** Round two's divergence rows (D1–D9 of issue #12, F1–F8 found walking kube-vip's code). */
+const divergences = doc.split('\n').filter((l) => /^\| [DF]\d+ /.test(l));
 
 describe('docs/kube-vip-fidelity.md', () => {
   it('has one conformance row per case E1–E28', () => {
@@ -31,5 +33,15 @@ describe('docs/kube-vip-fidelity.md', () => {
     expect(names.length).toBeGreaterThan(0);
     const missing = names.filter((n) => !n.split('…').map((p) => p.trim()).filter((p) => p !== '').every((p) => tests.includes(p) || tests.includes(p.replaceAll('"', '\\"'))));
     expect(missing).toEqual([]);
+  });
+
+  it('has a row for each divergence D1–D9 and F1–F8', () => {
+    expect(divergences.map((r) => /^\| ([DF]\d+)/.exec(r)![1])).toEqual([...Array.from({ length: 9 }, (_, i) => `D${i + 1}`), ...Array.from({ length: 8 }, (_, i) => `F${i + 1}`)]);
+  });
+
+  it.each(divergences.filter((r) => !r.startsWith('| D9 ')).map((r) => [/^\| ([DF]\d+)/.exec(r)![1]!, r] as const))('%s cites tests that exist', (_id, row) => {
+    const names = citedTests(row);
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((n) => !(tests.includes(n) || tests.includes(n.replaceAll('"', '\\"'))))).toEqual([]);
   });
 });

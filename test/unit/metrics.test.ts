@@ -41,3 +41,26 @@ describe('recordCheck: routewarden_expected_route_info', () => {
     expect(await expectedSeries(m)).toEqual([both[0]]);
   });
 });
+
+describe('recordCheck: routewarden_unjudged_routes', () => {
+  it('exists for both families and every reason from the start, and counts not-judged routes by family and reason', async () => {
+    const m = createMetrics({ version: 'test', defaultMetrics: false });
+    const before = await m.registry.getSingleMetricAsString('routewarden_unjudged_routes');
+    expect(before).toContain('routewarden_unjudged_routes{family="ipv4",reason="etcd-lease"} 0');
+    expect(before).toContain('routewarden_unjudged_routes{family="ipv6",reason="setting-not-visible"} 0');
+    const etcd = model({ election: 'service', notJudged: [{ reason: 'etcd-lease', scope: 'elected', detail: 'etcd' }] });
+    const r = evaluate({
+      model: etcd,
+      now: NOW,
+      kernel: { status: { state: 'ok' }, dump: { owned: [kroute('10.0.0.5/32')], foreign: [] }, interfaces: null },
+      kubernetes: { status: { state: 'ok' }, snapshot: snapshot([svc('web', { ip: ['10.0.0.5', 'fd00::5'] })], [slice('web', 'IPv4', [ep('10.244.1.5')])]) },
+    });
+    recordCheck(m, r.report, [], 0.01);
+    const after = await m.registry.getSingleMetricAsString('routewarden_unjudged_routes');
+    expect(after).toContain('routewarden_unjudged_routes{family="ipv4",reason="etcd-lease"} 1');
+    expect(after).toContain('routewarden_unjudged_routes{family="ipv6",reason="etcd-lease"} 1');
+    expect(after).toContain('routewarden_unjudged_routes{family="ipv4",reason="dhcp"} 0');
+    // Not drift: the orphan and missing gauges stay at zero.
+    expect(await m.registry.getSingleMetricAsString('routewarden_orphan_routes')).toContain('routewarden_orphan_routes{family="ipv4"} 0');
+  });
+});

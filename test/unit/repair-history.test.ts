@@ -7,8 +7,9 @@ const orphanAt = (...dests: string[]): DiffResult => ({
   orphans: dests.map((destination) => ({ destination, device: 'lo', family: 'ipv4', reason: 'no-service', route: kroute(destination) }) as unknown as DiffResult['orphans'][number]),
   missing: [],
   matched: [],
+  unjudged: [],
 });
-const none: DiffResult = { orphans: [], missing: [], matched: [] };
+const none: DiffResult = { orphans: [], missing: [], matched: [], unjudged: [] };
 const L = DEFAULT_REPAIR_HISTORY_LIMITS;
 
 describe('no progress', () => {

@@ -94,6 +94,39 @@ describe('plan', () => {
   });
 });
 
+describe('plan and guards never touch routes that are not judged', () => {
+  // svc_election over etcd: 10.0.0.5 is elected, so not judged; 10.0.0.9 is an orphan.
+  const etcd = model({ election: 'service', notJudged: [{ reason: 'etcd-lease', scope: 'elected', detail: 'etcd' }] });
+  const run = (owned: KernelRoute[]) => {
+    const r = evaluate({
+      model: etcd,
+      now: NOW,
+      kernel: { status: { state: 'ok' }, dump: { owned, foreign: [] }, interfaces: null },
+      kubernetes: { status: { state: 'ok' }, snapshot: snapshot([svc('web', { ip: '10.0.0.5' })], [v4('web')]) },
+    });
+    return r;
+  };
+  it.each<Strategy>(['flush-rebuild', 'surgical'])('%s deletes the orphan, never the not-judged route', (strategy) => {
+    const r = run([kroute('10.0.0.5/32'), kroute('10.0.0.9/32')]);
+    expect(r.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['10.0.0.5/32 etcd-lease true']);
+    expect(r.report.orphans.map((o) => o.destination)).toEqual(['10.0.0.9/32']);
+    const p = plan(strategy, etcd, r.expected!, r.kernel!, r.diff!);
+    expect(p.steps.map((s) => `${s.op} ${s.route.destination}`)).toEqual(['delete 10.0.0.9/32']);
+    expect(p.skipped).toContainEqual({ destination: '10.0.0.5/32', why: 'not judged: never touched' });
+  });
+  it('a table of not-judged routes only is in sync, and the empty-table guard does not count them', () => {
+    const r = run([kroute('10.0.0.5/32')]);
+    expect(r.report.inSync).toBe(true);
+    expect(r.report.counts).toMatchObject({ orphan: 0, missing: 0, unjudged: 1 });
+    const withOrphan = run([kroute('10.0.0.5/32'), kroute('10.0.0.9/32')]);
+    const p = plan('flush-rebuild', etcd, withOrphan.expected!, withOrphan.kernel!, withOrphan.diff!);
+    const g = { report: withOrphan.report, plan: p, expectedCount: 0, youngestDriftAgeMs: 120_000, graceMs: 60_000, maxDeletions: 100, allowEmpty: false, minRepairIntervalMs: 30_000, lastRepairAt: null, now: NOW };
+    // Two routes in the table, one of them not judged: the judged table is one route.
+    expect(guards({ ...g, ownedCount: 2 })?.message).toContain('(1 routes)');
+    expect(guards({ ...g, ownedCount: 1 })).toBeNull();
+  });
+});
+
 describe('guards', () => {
   const base = (): GuardInput => {
     const r = evaluate({

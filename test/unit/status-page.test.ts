@@ -46,6 +46,20 @@ describe('status page', () => {
     expect(html).toContain("differ from kube-vip's effective value for: table");
   });
 
+  it('has a line and a table for routes that are not judged, with the reason', () => {
+    const r = evaluate({
+      model: model({ election: 'service', notJudged: [{ reason: 'etcd-lease', scope: 'elected', detail: 'leases live in etcd' }] }),
+      now: NOW,
+      kernel: { status: { state: 'ok' }, dump: { owned: [kroute('10.0.0.5/32')], foreign: [] }, interfaces: null },
+      kubernetes: { status: { state: 'ok' }, snapshot: snapshot([svc('web', { ip: '10.0.0.5' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]) },
+    });
+    const html = renderStatusPage(r.report, { version: 't', refreshSeconds: 5, ready: true });
+    expect(html).toContain('<p class="reason" id="not-judged">1 route not judged (etcd-lease)');
+    expect(html).toContain('data-verdict="not-judged"');
+    expect(html).toContain('leases live in etcd');
+    expect(html).toContain('id="state">in sync<');
+  });
+
   it('says so when no check has finished yet, and links to /metrics and /drift', () => {
     const html = renderStatusPage(null, opts);
     expect(html).toContain('no check has finished yet');

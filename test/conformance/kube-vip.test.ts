@@ -1,0 +1,222 @@
+// Conformance with kube-vip at bee5cfe (v1.2.3-24): every row runs one case
+// through routewarden's model and names where kube-vip decides it.
+//
+// - `go` rows transcribe a case of kube-vip's own unit tests (the test named
+//   in `from`), restated in routewarden's terms: what lands in the table.
+// - `divergence` rows are places where routewarden used to disagree with
+//   kube-vip (issue #12 numbers 1–9, and F1–F8 found walking the code);
+//   `docs/kube-vip-fidelity.md` lists every row with its kube-vip source.
+//
+// The verdict of a row is the set of strings: `route <dst> <dev>` for an
+// expected route, `orphan|missing <dst> <reason>` for drift, `unjudged <dst or
+// address> <reason>` for what routewarden cannot judge, `excluded <address>
+// <reason>` for a VIP kube-vip cannot install.
+
+import { describe, expect, it } from 'vitest';
+import type { EndpointSliceInfo, LeaseInfo, ServiceInfo } from '../../src/core/cluster.ts';
+import { DefaultGatewayTracker, defaultGatewayInterface } from '../../src/core/default-gateway.ts';
+import { diff } from '../../src/core/diff.ts';
+import { expectedRoutes, serviceLeaseKey } from '../../src/core/expected.ts';
+import { familyOf } from '../../src/core/ip.ts';
+import { generateCidrRange } from '../../src/core/model.ts';
+import type { KubeVipModel } from '../../src/core/model.ts';
+import type { KernelRoute } from '../../src/core/types.ts';
+import { resolveKubeVip } from '../../src/kubevip/resolve.ts';
+import { ep, kroute, lease, model, NODE, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
+import { kubeVipPod } from '../helpers/kubevip-pods.ts';
+import type { EnvSpec } from '../helpers/kubevip-pods.ts';
+
+interface Row {
+  readonly name: string;
+  /** `go`: a case of kube-vip's unit tests; `divergence`: a fixed disagreement. */
+  readonly kind: 'go' | 'divergence';
+  /** The Go test (file and function) or the divergence id, and kube-vip's deciding function. */
+  readonly from: string;
+  readonly services?: ServiceInfo[];
+  readonly slices?: EndpointSliceInfo[];
+  readonly leases?: LeaseInfo[];
+  readonly model?: Partial<KubeVipModel>;
+  readonly owned?: KernelRoute[];
+  readonly want: string[];
+}
+
+const v4 = (name: string, node = 'worker-2', over = {}) => slice(name, 'IPv4', [ep('10.244.1.5', { nodeName: node, ...over })]);
+const v6 = (name: string, node = 'worker-2', over = {}) => slice(name, 'IPv6', [ep('fd00:244::5', { nodeName: node, ...over })]);
+const ALLOW = { 'kube-vip.io/allow-reconcile-without-endpoints': 'true' };
+const ETCD = { notJudged: [{ reason: 'etcd-lease' as const, scope: 'elected' as const, detail: 'etcd' }] };
+
+const ROWS: Row[] = [
+  // --- pkg/endpoints/endpoints_test.go
+  { kind: 'go', from: 'pkg/endpoints/endpoints_test.go TestShouldAllowReconcileWithoutEndpoints (cluster opt-in allowed); shouldAllowReconcileWithoutEndpoints', name: 'Cluster + allow-reconcile-without-endpoints, svc_election, lease here, no endpoints => route', services: [svc('web', { ip: '10.0.0.5', annotations: ALLOW })], slices: [slice('web', 'IPv4', [])], leases: [lease('default', 'kubevip-web', NODE)], model: { election: 'service' }, want: ['route 10.0.0.5/32 lo'] },
+  { kind: 'go', from: 'pkg/endpoints/endpoints_test.go TestShouldAllowReconcileWithoutEndpoints (local opt-in not allowed)', name: 'Local + allow-reconcile-without-endpoints, svc_election, lease here, no endpoints => no route', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local', annotations: ALLOW })], slices: [slice('web', 'IPv4', [])], leases: [lease('default', 'kubevip-web', NODE)], model: { election: 'service' }, want: [] },
+  { kind: 'go', from: 'pkg/endpoints/endpoints_test.go TestShouldAllowReconcileWithoutEndpoints (strings.EqualFold "TRUE")', name: 'allow-reconcile-without-endpoints "TRUE" counts (EqualFold)', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/allow-reconcile-without-endpoints': 'TRUE' } })], slices: [slice('web', 'IPv4', [])], leases: [lease('default', 'kubevip-web', NODE)], model: { election: 'service' }, want: ['route 10.0.0.5/32 lo'] },
+  { kind: 'go', from: 'pkg/endpoints/endpoints_test.go TestAddOrModify_ZeroEndpointsBehavior "cluster opt-in keeps readiness and skips clear"; endpoints_routing_table.go processInstance (HasEndpoints)', name: 'no election, Cluster opt-in, zero endpoints: processInstance runs but no network has endpoints => no route', services: [svc('web', { ip: '10.0.0.5', annotations: ALLOW })], slices: [slice('web', 'IPv4', [])], want: [] },
+  { kind: 'go', from: 'pkg/endpoints/endpoints_test.go TestAddOrModify_ZeroEndpointsBehavior "cluster without opt-in resets and clears when pre-signalled"', name: 'no election, Cluster, zero endpoints, a route left => orphan (kube-vip clears it)', services: [svc('web', { ip: '10.0.0.5' })], slices: [slice('web', 'IPv4', [])], owned: [kroute('10.0.0.5/32')], want: ['orphan 10.0.0.5/32 not-placed-here'] },
+  { kind: 'go', from: 'pkg/endpoints/endpoints_test.go TestAddOrModify_ZeroEndpointsBehavior "local opt-in still resets and clears when pre-signalled"', name: 'no election, Local opt-in, no local endpoint => no route', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local', annotations: ALLOW })], slices: [v4('web')], want: [] },
+  { kind: 'go', from: 'pkg/endpoints/endpoints_test.go TestAddOrModify_ServicesElectionStartsOnce; endpoints.go startServiceHandlingIfNeeded', name: 'svc_election with endpoints: placement by the lease alone, not per event', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], leases: [lease('default', 'kubevip-web', 'worker-2')], model: { election: 'service' }, want: [] },
+  // --- pkg/lease/lease_test.go (lease.ServiceName)
+  { kind: 'go', from: 'pkg/lease/lease_test.go TestGetName_WithoutAnnotation; lease.ServiceName', name: 'no leaseName: lease my-namespace/kubevip-my-service decides', services: [svc('my-service', { namespace: 'my-namespace', ip: '10.0.0.5' })], slices: [slice('my-service', 'IPv4', [ep('10.244.1.5')], 'my-namespace')], leases: [lease('my-namespace', 'kubevip-my-service', NODE)], model: { election: 'service' }, want: ['route 10.0.0.5/32 lo'] },
+  { kind: 'go', from: 'pkg/lease/lease_test.go TestGetName_WithAnnotation', name: 'leaseName shared-lease: lease my-namespace/shared-lease decides', services: [svc('my-service', { namespace: 'my-namespace', ip: '10.0.0.5', annotations: { 'kube-vip.io/leaseName': 'shared-lease' } })], slices: [slice('my-service', 'IPv4', [ep('10.244.1.5')], 'my-namespace')], leases: [lease('my-namespace', 'shared-lease', NODE)], model: { election: 'service' }, want: ['route 10.0.0.5/32 lo'] },
+  { kind: 'go', from: 'pkg/lease/lease_test.go TestGetName_WithAnnotationAndOverriddenNamespace', name: 'leaseName other-namespace/shared-lease: that lease decides', services: [svc('my-service', { namespace: 'my-namespace', ip: '10.0.0.5', annotations: { 'kube-vip.io/leaseName': 'other-namespace/shared-lease' } })], slices: [slice('my-service', 'IPv4', [ep('10.244.1.5')], 'my-namespace')], leases: [lease('other-namespace', 'shared-lease', NODE)], model: { election: 'service' }, want: ['route 10.0.0.5/32 lo'] },
+  { kind: 'go', from: 'pkg/lease/lease_test.go TestGetName_WithoutAnnotation_Etcd / _WithAnnotation_Etcd / _WithAnnotationAndOverriddenNamespace_Etcd; lease.NewID("etcd")', name: 'etcd leases: the elected route is not judged (the API lease says nothing)', services: [svc('my-service', { namespace: 'my-namespace', ip: '10.0.0.5' })], slices: [slice('my-service', 'IPv4', [ep('10.244.1.5')], 'my-namespace')], leases: [lease('my-namespace', 'kubevip-my-service', 'worker-2')], model: { election: 'service', ...ETCD }, owned: [kroute('10.0.0.5/32')], want: ['unjudged 10.0.0.5/32 etcd-lease'] },
+  // --- pkg/services/processor_lease_test.go
+  { kind: 'go', from: 'pkg/services/processor_lease_test.go TestAddOrModifyStopsTrackedServiceWhenTypeChanges "normal"; processor.go deleteTrackedService', name: 'type changed to ClusterIP: kube-vip tears it down, a route left is plain drift', services: [svc('example', { ip: '192.0.2.10', type: 'ClusterIP' })], slices: [v4('example')], owned: [kroute('192.0.2.10/32')], want: ['orphan 192.0.2.10/32 service-filtered'] },
+  { kind: 'go', from: 'pkg/services/processor_lease_test.go TestAddOrModifyStopsTrackedServiceWhenTypeChanges "ignored"', name: 'type changed to ClusterIP and ignored: torn down as well', services: [svc('example', { ip: '192.0.2.10', type: 'ClusterIP', annotations: { 'kube-vip.io/ignore': 'true' } })], slices: [v4('example')], want: [] },
+
+  // --- divergences of issue #12
+  { kind: 'divergence', from: '1 GenerateCidrRange (cmd/kube-vip.go)', name: 'vip_subnet "32,128" (generated from fd00::10,10.0.0.10): IPv4 at /32, IPv6 at /128', services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })], slices: [v4('web'), v6('web')], model: { vipSubnet: generateCidrRange('fd00::10,10.0.0.10', familyOf)! }, want: ['route 10.0.0.5/32 lo', 'route fd00::5/128 lo'] },
+  { kind: 'divergence', from: '2 GetDefaultGatewayInterface (pkg/vip/util.go)', name: 'vip_interface not known (no default route): the route on it is not judged', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], model: { notJudged: [{ reason: 'default-interface', scope: 'interface', detail: 'no default route' }] }, owned: [kroute('10.0.0.5/32', { device: 'eth0' })], want: ['unjudged 10.0.0.5/32 default-interface'] },
+  { kind: 'divergence', from: '2 GetDefaultGatewayInterface: a serviceInterface annotation does not use vip_interface', name: 'vip_interface not known, but the Service names its interface: judged', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/serviceInterface': 'lo' } })], slices: [v4('web')], model: { notJudged: [{ reason: 'default-interface', scope: 'interface', detail: 'no default route' }] }, want: ['route 10.0.0.5/32 lo'] },
+  { kind: 'divergence', from: '3 leaderElectionType etcd (pkg/election/election.go, endpoints.go lease.NewID)', name: 'global election over etcd: the route is not judged, never not-placed-here', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], model: { election: 'global', ...ETCD }, owned: [kroute('10.0.0.5/32')], want: ['unjudged 10.0.0.5/32 etcd-lease'] },
+  { kind: 'divergence', from: '4 StartLoadBalancerService (pkg/cluster/service.go) logs a failed route add per VIP', name: 'svc_election: the IPv4 route the kernel refuses does not take the IPv6 one along', services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })], slices: [v4('web')], leases: [lease('default', 'kubevip-web', NODE)], model: { election: 'service', vipSubnet: '24,128' }, want: ['route fd00::5/128 lo', 'excluded 10.0.0.5 kernel-rejects-prefix'] },
+  { kind: 'divergence', from: '5 NewInstance (pkg/instance/instance.go): hostnames resolved on the node', name: 'an IP and a hostname in loadbalancerIPs: the whole Service is not judged', services: [svc('web', { annotations: { 'kube-vip.io/loadbalancerIPs': '10.0.0.5,vip.example.com' } })], slices: [v4('web')], want: ['unjudged 10.0.0.5 hostname', 'unjudged vip.example.com hostname'] },
+  { kind: 'divergence', from: '6 NewInstance: strconv.ParseBool(kube-vip.io/ddns) fails', name: 'ddns "yes" => NewInstance fails, no route', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/ddns': 'yes' } })], slices: [v4('web')], want: ['excluded 10.0.0.5 instance-fails'] },
+  { kind: 'divergence', from: '6 NewInstance: kube-vip.io/requestedIP with more than two entries', name: 'requestedIP with three entries => no route', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/requestedIP': '10.0.0.5,10.0.0.6,fd00::5' } })], slices: [v4('web')], want: ['excluded 10.0.0.5 instance-fails'] },
+  { kind: 'divergence', from: '6 NewInstance: ddns "false" is a Go bool', name: 'ddns "false" => routed', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/ddns': 'false' } })], slices: [v4('web')], want: ['route 10.0.0.5/32 lo'] },
+  { kind: 'divergence', from: '7 global election: routes start from the EndpointSlice watcher only (endpoints.go startServiceHandlingIfNeeded)', name: 'global election, lease here, no EndpointSlice, allow-reconcile => no route', services: [svc('web', { ip: '10.0.0.5', annotations: ALLOW })], leases: [lease('kube-system', 'plndr-svcs-lock', NODE)], model: { election: 'global' }, want: [] },
+  { kind: 'divergence', from: '8 enable_endpoints (pkg/endpoints/providers/endpoints.go)', name: 'enable_endpoints: the route depends on Endpoints => not judged', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web', 'worker-2', { conditions: { ready: false, serving: false, terminating: true } })], model: { notJudged: [{ reason: 'endpoints-source', scope: 'endpoints', detail: 'enable_endpoints' }] }, want: ['unjudged 10.0.0.5/32 endpoints-source'] },
+
+  { kind: 'divergence', from: 'D9 StartVipService (pkg/cluster/service.go): the CP route follows a health check of the node\'s API server, per family of the Node\'s InternalIPs', name: 'D9 control-plane route absent: not judged (health check, Node InternalIPs)', model: { servicesEnabled: false, controlPlane: { enabled: true, addresses: ['192.168.10.100'] } }, want: ['unjudged 192.168.10.100/32 cp-health-check'] },
+  { kind: 'divergence', from: 'D9 StartVipService: a CP route kube-vip holds is judged like any other', name: 'D9 control-plane route present on vip_interface: in sync', model: { servicesEnabled: false, controlPlane: { enabled: true, addresses: ['192.168.10.100'] } }, owned: [kroute('192.168.10.100/32')], want: ['route 192.168.10.100/32 lo'] },
+
+  // --- divergences found walking kube-vip's code (F1–F8)
+  { kind: 'divergence', from: 'F1 processor.go: a type change calls deleteTrackedService (teardown), so E15 no longer covers it', name: 'F1 type change: plain drift, not limitation E15', services: [svc('web', { ip: '10.0.0.5', type: 'NodePort' })], owned: [kroute('10.0.0.5/32')], want: ['orphan 10.0.0.5/32 service-filtered'] },
+  { kind: 'divergence', from: 'F2 endpoints.go AddOrModify: egress-ipv6 is checked only when there are endpoints', name: 'F2 egress-ipv6 + allow-reconcile, svc_election, no endpoints at all => route on the holder', services: [svc('web', { ip: '10.0.0.5', annotations: { ...ALLOW, 'kube-vip.io/egress-ipv6': 'true' } })], slices: [slice('web', 'IPv4', [])], leases: [lease('default', 'kubevip-web', NODE)], model: { election: 'service' }, want: ['route 10.0.0.5/32 lo'] },
+  { kind: 'divergence', from: 'F3 providers/endpointslices.go LoadObject: a non-IPv6 slice (FQDN too) fills the IPv4 slot; setInstanceEndpointsStatus compares To4() of a host name (nil): IPv6', name: 'F3 an FQDN slice counts as endpoints, of the IPv6 family (no election)', services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })], slices: [slice('web', 'FQDN' as 'IPv4', [ep('app.example.com')])], want: ['route fd00::5/128 lo'] },
+  { kind: 'divergence', from: 'F4 endpoints_routing_table.go processInstance returns at the first failed route add (no election)', name: 'F4 no election: the first VIP fails in the kernel, the next one is never added', services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })], slices: [v4('web'), v6('web')], model: { vipSubnet: '24,128' }, want: ['excluded 10.0.0.5 kernel-rejects-prefix'] },
+  { kind: 'divergence', from: 'F4 (order): a failing VIP after a good one does not remove the good one', name: 'F4 no election: the second VIP fails, the first is routed', services: [svc('web', { ip: ['fd00::5', '10.0.0.5'] })], slices: [v4('web'), v6('web')], model: { vipSubnet: '24,128' }, want: ['route fd00::5/128 lo', 'excluded 10.0.0.5 kernel-rejects-prefix'] },
+  { kind: 'divergence', from: 'F5 lease.ServiceName: strings.Split(name, "/"), a third part is dropped', name: 'F5 leaseName a/b/c is lease a/b', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/leaseName': 'ns1/shared/extra' } })], slices: [v4('web')], leases: [lease('ns1', 'shared', NODE)], model: { election: 'service' }, want: ['route 10.0.0.5/32 lo'] },
+  { kind: 'divergence', from: 'F6 FetchServiceAddresses: annotation IPs kept as ip.String() (IPv4-mapped IPv6 is IPv4)', name: 'F6 loadbalancerIPs ::ffff:10.0.0.5 is the IPv4 VIP 10.0.0.5', services: [svc('web', { annotations: { 'kube-vip.io/loadbalancerIPs': '::ffff:10.0.0.5' } })], slices: [v4('web')], want: ['route 10.0.0.5/32 lo'] },
+  { kind: 'divergence', from: 'F7 DHCP: the leased address is recorded in kube-vip.io/requestedIP (services.go); NewInstance leases on the node', name: 'F7 a DHCP Service: its recorded lease is not judged, neither is a route no Service names', services: [svc('web', { annotations: { 'kube-vip.io/loadbalancerIPs': '0.0.0.0' } })], slices: [v4('web')], owned: [kroute('192.168.1.77/32', { device: 'eth0' })], want: ['unjudged 0.0.0.0 dhcp', 'unjudged 192.168.1.77/32 dhcp'] },
+];
+
+function verdicts(row: Row): string[] {
+  const snap = snapshot(row.services ?? [], row.slices ?? [], row.leases ?? []);
+  const set = expectedRoutes({ snapshot: snap, model: model(row.model), interfaces: null, now: NOW });
+  const d = diff(set, { owned: row.owned ?? [], foreign: [] }, null);
+  const matched = new Set(d.matched.map((m) => m.expected.destination));
+  return [
+    // An expected route: held, or missing only because the table lacks it.
+    ...[...set.routes.values()].filter((r) => matched.has(r.destination) || d.missing.some((m) => m.destination === r.destination && m.reason === 'not-in-kernel')).map((r) => `route ${r.destination} ${r.device}`),
+    ...d.orphans.map((o) => `orphan ${o.destination} ${o.reason}`),
+    ...d.missing.filter((m) => m.reason !== 'not-in-kernel').map((m) => `missing ${m.destination} ${m.reason}`),
+    ...d.unjudged.map((u) => `unjudged ${u.destination ?? u.address} ${u.reason}`),
+    ...set.excluded.map((e) => `excluded ${e.address} ${e.reason}`),
+  ].sort();
+}
+
+describe('kube-vip conformance (bee5cfe): expected set, drift and not-judged verdicts', () => {
+  it.each(ROWS)('[$kind] $name ($from)', (row) => {
+    expect(verdicts(row)).toEqual([...row.want].sort());
+  });
+});
+
+describe('GenerateCidrRange (cmd/kube-vip.go), divergence 1', () => {
+  it.each([
+    ['10.0.0.10', '32'],
+    ['fd00::10', '128'],
+    ['fd00::10,10.0.0.10', '32,128'],
+    ['10.0.0.10,fd00::10', '32,128'],
+    ['10.0.0.10,10.0.0.11', '32'],
+    ['fd00::10,fd00::11,10.0.0.10', '32,128'],
+  ])('address %s => vip_subnet %s (sorted as strings, compacted, reversed)', (address, want) => {
+    expect(generateCidrRange(address, familyOf)).toBe(want);
+  });
+  it('a DNS name => unknown (kube-vip resolves it on the node)', () => {
+    expect(generateCidrRange('api.example.com', familyOf)).toBeNull();
+  });
+});
+
+describe('lease.ServiceName (pkg/lease/lease_test.go TestGetName_*)', () => {
+  it.each([
+    [{}, 'my-namespace/kubevip-my-service'],
+    [{ 'kube-vip.io/leaseName': 'shared-lease' }, 'my-namespace/shared-lease'],
+    [{ 'kube-vip.io/leaseName': 'other-namespace/shared-lease' }, 'other-namespace/shared-lease'],
+    [{ 'kube-vip.io/leaseName': '' }, 'my-namespace/kubevip-my-service'],
+  ])('annotations %j => lease %s', (annotations, want) => {
+    expect(serviceLeaseKey(svc('my-service', { namespace: 'my-namespace', annotations }))).toBe(want);
+  });
+});
+
+describe('GetDefaultGatewayInterface (pkg/vip/util.go), divergence 2', () => {
+  it('IPv4 default route first, then IPv6, else none', () => {
+    expect(defaultGatewayInterface({ ipv4: 'eth0', ipv6: 'eth1' })).toBe('eth0');
+    expect(defaultGatewayInterface({ ipv4: null, ipv6: 'eth1' })).toBe('eth1');
+    expect(defaultGatewayInterface({ ipv4: null, ipv6: null })).toBeNull();
+  });
+  it('the tracker remembers when the chosen device moved, and from where', () => {
+    const t = new DefaultGatewayTracker();
+    expect(t.observe({ ipv4: 'eth0', ipv6: null }, 1_000)).toEqual({ ipv4: 'eth0', ipv6: null, changedAt: null, previous: null });
+    expect(t.observe({ ipv4: 'eth0', ipv6: 'eth9' }, 2_000)).toMatchObject({ changedAt: null });
+    expect(t.observe({ ipv4: 'eth1', ipv6: null }, 3_000)).toMatchObject({ changedAt: 3_000, previous: 'eth0' });
+  });
+});
+
+/** kube-vip's settings as derived from its pod (resolveKubeVip), for the divergences decided there. */
+function fromPod(env: EnvSpec, opts: { args?: string[]; gateway?: { ipv4: string | null; ipv6: string | null; changedAt?: number | null }; explicit?: [string, 'flag'][] } = {}) {
+  const pod = kubeVipPod({ env, ...(opts.args ? { args: opts.args } : {}) });
+  return resolveKubeVip({
+    mode: 'auto',
+    flags: model(),
+    explicit: new Map(opts.explicit ?? []),
+    pods: { state: 'ok', pods: [pod] },
+    selector: '',
+    node: NODE,
+    bound: null,
+    ...(opts.gateway ? { gateway: { previous: 'eth-old', ...opts.gateway, changedAt: opts.gateway.changedAt ?? null } } : {}),
+  });
+}
+const TABLE: EnvSpec = { vip_routingtable: 'true', svc_enable: 'true', vip_nodename: { fieldRef: 'spec.nodeName' } };
+
+describe('kube-vip settings from its pod (divergences decided at start-up)', () => {
+  it('1: address "fd00::10,10.0.0.10" without vip_subnet => vip_subnet "32,128"', () => {
+    const v = fromPod({ ...TABLE, vip_interface: 'lo', address: 'fd00::10,10.0.0.10' });
+    expect(v.primary.vipSubnet).toBe('32,128');
+    expect(v.report.instances[0]!.settings['vip-subnet']!.source).toContain('GenerateCidrRange');
+  });
+  it('1 (F8): address "10.0.0.10, fd00::10" (a space after the comma) => kube-vip cannot generate vip_subnet and exits', () => {
+    const v = fromPod({ ...TABLE, vip_interface: 'lo', address: '10.0.0.10, fd00::10' });
+    expect(v.report.instances[0]!.included).toBe(false);
+    expect(v.report.instances[0]!.excludedBecause).toContain('generating CIDR');
+  });
+  it('1: address a DNS name => service routes not judged (dns-address)', () => {
+    const v = fromPod({ ...TABLE, vip_interface: 'lo', address: 'api.example.com' });
+    expect(v.primary.notJudged?.map((n) => n.reason)).toEqual(['dns-address']);
+  });
+  it('2: vip_interface unset => the default-gateway interface, IPv4 first, and the report says where it came from', () => {
+    const v = fromPod(TABLE, { gateway: { ipv4: 'ens3', ipv6: 'ens4' } });
+    expect(v.needsGateway).toBe(true);
+    expect(v.primary.interface).toBe('ens3');
+    expect(v.primary.notJudged).toBeUndefined();
+    expect(v.report.instances[0]!.settings.interface!.source).toContain("main table's IPv4 default route leaves by ens3");
+  });
+  it('2: vip_interface unset and no default route => interface not judged', () => {
+    const v = fromPod(TABLE, { gateway: { ipv4: null, ipv6: null } });
+    expect(v.primary.notJudged?.map((n) => `${n.reason} ${n.scope}`)).toEqual(['default-interface interface']);
+  });
+  it('2: the default route moved after kube-vip started => kube-vip keeps the old interface: not judged', () => {
+    const v = fromPod(TABLE, { gateway: { ipv4: 'ens5', ipv6: null, changedAt: NOW } });
+    expect(v.primary.notJudged?.map((n) => n.reason)).toEqual(['default-interface']);
+    expect(v.report.instances[0]!.settings.interface!.source).toContain('moved to ens5 from eth-old after kube-vip started');
+  });
+  it('2: an explicit routewarden --interface lifts the verdict', () => {
+    const v = fromPod(TABLE, { gateway: { ipv4: null, ipv6: null }, explicit: [['interface', 'flag']] });
+    expect(v.primary.notJudged).toBeUndefined();
+  });
+  it('3: --leaderElectionType=etcd => elected routes not judged', () => {
+    const v = fromPod({ ...TABLE, vip_interface: 'lo', svc_election: 'true' }, { args: ['manager', '--leaderElectionType=etcd'] });
+    expect(v.primary.notJudged?.map((n) => `${n.reason} ${n.scope}`)).toEqual(['etcd-lease elected']);
+  });
+  it('8: enable_endpoints => endpoint-dependent routes not judged', () => {
+    const v = fromPod({ ...TABLE, vip_interface: 'lo', enable_endpoints: 'true' });
+    expect(v.primary.notJudged?.map((n) => `${n.reason} ${n.scope}`)).toEqual(['endpoints-source endpoints']);
+  });
+  it('a setting from a Secret => nothing of this kube-vip is judged', () => {
+    const v = fromPod({ ...TABLE, vip_interface: 'lo', vip_nodename: { valueFromKind: 'secretKeyRef' } });
+    expect(v.primary.notJudged?.map((n) => `${n.reason} ${n.scope}`)).toEqual(['setting-not-visible all']);
+  });
+  it('F5: svc_leasename a/b/c => global lease a/b', () => {
+    const v = fromPod({ ...TABLE, vip_interface: 'lo', vip_leaderelection: 'true', svc_leasename: 'a/b/c' });
+    expect(v.primary.globalLease).toEqual({ namespace: 'a', name: 'b' });
+  });
+});

@@ -1,0 +1,177 @@
+// kube-vip fidelity, round two (docs/kube-vip-fidelity.md, "Divergences"):
+// one scenario per divergence through the real CLI in a network namespace,
+// against the API double and a real kernel table. Each case sets up what a
+// user would have (a kube-vip pod, Services, slices, leases, kernel routes)
+// and checks routewarden's verdict is kube-vip's, or "not judged".
+
+import { beforeEach, expect, it } from 'vitest';
+import { endpointSlice, lease, service } from '../../tools/apidouble/index.ts';
+import { describeIfRoot } from '../helpers/netns.ts';
+import { kubeVipPod } from '../helpers/kubevip-objects.ts';
+import type { Env } from '../helpers/kubevip-objects.ts';
+import { checkJson, NODE_NAME, resetWorld, useWorld } from '../helpers/world.ts';
+import type { World } from '../helpers/world.ts';
+
+const BASE: Env = { vip_routingtable: 'true', svc_enable: 'true', vip_interface: 'lo', vip_nodename: { fieldRef: 'spec.nodeName' } };
+const v4Slice = (svc: string) => endpointSlice({ service: svc, addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: true, serving: true }] });
+const v6Slice = (svc: string) => endpointSlice({ service: svc, addressType: 'IPv6', endpoints: [{ addresses: ['fd00:244::5'], nodeName: 'worker-2', ready: true, serving: true }] });
+const heldHere = (name: string, namespace = 'default') => lease({ name, namespace, holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 });
+const heldElsewhere = (name: string, namespace = 'default') => lease({ name, namespace, holderIdentity: 'worker-2', renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 });
+
+describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or not at all', () => {
+  const world = useWorld();
+  let w: World;
+  beforeEach(async () => {
+    w = world();
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Lease', 'Pod'], [198]);
+    await w.ip('link del uplink0').catch(() => '');
+    await w.ip('link del uplink1').catch(() => '');
+  });
+
+  it('1. vip_subnet generated from a dual-stack address "fd00::10,10.0.0.10" is "32,128": the IPv4 route is judged at /32, the IPv6 one at /128', async () => {
+    w.api.upsert(kubeVipPod({ env: { ...BASE, address: 'fd00::10,10.0.0.10' } }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5', 'fd00::5'] }));
+    w.api.upsert(v4Slice('web'));
+    w.api.upsert(v6Slice('web'));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    await w.ip('-6 route add fd00::5/128 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.kubeVip!.instances[0]!.settings['vip-subnet']!.value).toBe('32,128');
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+
+  it('2. vip_interface unset: the default-gateway interface of the node (a veth with the default route), followed when the default route moves', async () => {
+    await w.ip('link add uplink0 type veth peer name uplink0p');
+    await w.ip('addr add 192.0.2.2/24 dev uplink0');
+    await w.ip('link set uplink0p up');
+    await w.ip('link set uplink0 up');
+    await w.ip('route add default via 192.0.2.1 dev uplink0');
+    const { vip_interface: _unset, ...env } = BASE;
+    w.api.upsert(kubeVipPod({ env }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    await w.ip('route add 10.0.0.5/32 dev uplink0 table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.kubeVip!.instances[0]!.settings.interface).toMatchObject({ value: 'uplink0' });
+    expect(r.report.kubeVip!.instances[0]!.settings.interface!.source).toContain('default-gateway interface');
+    expect(r.code).toBe(0);
+
+    // The default route moves to another link: the next check follows it.
+    await w.ip('link add uplink1 type veth peer name uplink1p');
+    await w.ip('addr add 198.51.100.2/24 dev uplink1');
+    await w.ip('link set uplink1p up');
+    await w.ip('link set uplink1 up');
+    await w.ip('route replace default via 198.51.100.1 dev uplink1');
+    const moved = await checkJson(w);
+    expect(moved.report.kubeVip!.instances[0]!.settings.interface).toMatchObject({ value: 'uplink1' });
+    expect(moved.report.missing.map((m) => `${m.destination} ${m.reason} ${m.device}`)).toEqual(['10.0.0.5/32 wrong-device uplink1']);
+
+    // No default route at all: the interface is not judged, and neither is the route.
+    await w.ip('route del default');
+    const none = await checkJson(w);
+    expect(none.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['10.0.0.5/32 default-interface true']);
+    expect(none.report.orphans).toEqual([]);
+    expect(none.code).toBe(0);
+  });
+
+  it('3. leaderElectionType etcd: an elected route is not judged, and neither check nor --remediate flush-rebuild deletes it', async () => {
+    w.api.upsert(kubeVipPod({ env: { ...BASE, svc_election: 'true' }, args: ['manager', '--leaderElectionType=etcd'] }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    // The API's lease says another node: with etcd leases, it decides nothing.
+    w.api.upsert(heldElsewhere('kubevip-web'));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['10.0.0.5/32 etcd-lease true']);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.counts.unjudged).toBe(1);
+    expect(r.code).toBe(0);
+    const repaired = await w.cli(['check', '--remediate', '--strategy', 'flush-rebuild', '--allow-empty', '--output', 'json']);
+    expect(repaired.code).toBe(0);
+    expect(await w.ip('route show table 198')).toContain('10.0.0.5 dev lo proto 248');
+  });
+
+  it('4. election mode: one VIP of a dual-stack Service fails in the kernel, the other still gets its route', async () => {
+    // vip_subnet 24 on IPv4: the kernel refuses 10.0.0.5/24 (host bits); IPv6 /128 is fine.
+    w.api.upsert(kubeVipPod({ env: { ...BASE, svc_election: 'true', vip_subnet: '24,128' } }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5', 'fd00::5'] }));
+    w.api.upsert(v4Slice('web'));
+    w.api.upsert(heldHere('kubevip-web'));
+    await w.ip('-6 route add fd00::5/128 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.report.excluded.map((e) => `${e.address} ${e.reason}`)).toEqual(['10.0.0.5 kernel-rejects-prefix']);
+    expect(r.code).toBe(0);
+  });
+
+  it('5. a hostname next to an IP in kube-vip.io/loadbalancerIPs: the Service is not judged (no false "missing")', async () => {
+    w.api.upsert(kubeVipPod({ env: BASE }));
+    w.api.upsert(service({ name: 'web', annotations: { 'kube-vip.io/loadbalancerIPs': '10.0.0.5,vip.example.invalid' } }));
+    w.api.upsert(v4Slice('web'));
+    const r = await checkJson(w);
+    expect(r.report.missing).toEqual([]);
+    expect(r.report.unjudged.map((u) => `${u.destination ?? u.address} ${u.reason}`).sort()).toEqual(['10.0.0.5 hostname', 'vip.example.invalid hostname']);
+    expect(r.code).toBe(0);
+  });
+
+  it('6. kube-vip.io/ddns that is not a Go bool, or requestedIP with three entries: NewInstance fails, no route is expected', async () => {
+    w.api.upsert(kubeVipPod({ env: BASE }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'], annotations: { 'kube-vip.io/ddns': 'yes' } }));
+    w.api.upsert(service({ name: 'api', ingressIPs: ['10.0.0.6'], annotations: { 'kube-vip.io/requestedIP': '10.0.0.6,10.0.0.7,fd00::6' } }));
+    w.api.upsert(v4Slice('web'));
+    w.api.upsert(v4Slice('api'));
+    const r = await checkJson(w);
+    expect(r.report.missing).toEqual([]);
+    expect(r.report.excluded.map((e) => `${e.service} ${e.reason}`).sort()).toEqual(['default/api instance-fails', 'default/web instance-fails']);
+    expect(r.code).toBe(0);
+  });
+
+  it('7. global election: a Service without any EndpointSlice never gets a route, even with allow-reconcile-without-endpoints', async () => {
+    w.api.upsert(kubeVipPod({ env: { ...BASE, vip_leaderelection: 'true' } }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'], annotations: { 'kube-vip.io/allow-reconcile-without-endpoints': 'true' } }));
+    w.api.upsert(heldHere('plndr-svcs-lock', 'kube-system'));
+    const r = await checkJson(w);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+    // With an (empty) EndpointSlice, the leader routes it.
+    w.api.upsert(endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [] }));
+    const withSlice = await checkJson(w);
+    expect(withSlice.report.missing.map((m) => m.destination), JSON.stringify({ ...withSlice.report, routes: undefined }).slice(0, 3000)).toEqual(['10.0.0.5/32']);
+  });
+
+  it('8. enable_endpoints: kube-vip reads Endpoints; routes that depend on endpoints are not judged', async () => {
+    w.api.upsert(kubeVipPod({ env: { ...BASE, enable_endpoints: 'true' } }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    // A not-ready endpoint in the slice: kube-vip (Endpoints, ready addresses only) may route nothing.
+    w.api.upsert(endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: false, serving: false }] }));
+    const r = await checkJson(w);
+    expect(r.report.missing).toEqual([]);
+    expect(r.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['10.0.0.5/32 endpoints-source false']);
+    expect(r.code).toBe(0);
+  });
+
+  it('a vip_nodename from a Secret: kube-vip\'s identity is unknown, so no route is judged; an explicit --node-name lifts it', async () => {
+    w.api.upsert(kubeVipPod({ env: { ...BASE, svc_election: 'true', vip_nodename: 'placeholder' } }));
+    // Replace the literal with a secretKeyRef (the builder only makes literals and fieldRefs).
+    const pod = w.api.list('Pod')[0]!;
+    const spec = pod.spec as { containers: { env: { name: string; value?: string; valueFrom?: unknown }[] }[] };
+    spec.containers[0]!.env = spec.containers[0]!.env.map((e) => (e.name === 'vip_nodename' ? { name: e.name, valueFrom: { secretKeyRef: { name: 'kv', key: 'node' } } } : e));
+    w.api.upsert(pod);
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    w.api.upsert(heldHere('kubevip-web'));
+    await w.ip('route add 10.0.0.9/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.unjudged.map((u) => `${u.destination ?? u.address} ${u.reason}`).sort()).toEqual(['10.0.0.5 setting-not-visible', '10.0.0.9/32 setting-not-visible']);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+    const explicit = await checkJson(w, ['--node-name', NODE_NAME]);
+    expect(explicit.report.unjudged).toEqual([]);
+    expect(explicit.report.missing.map((m) => m.destination)).toEqual(['10.0.0.5/32']);
+    expect(explicit.report.orphans.map((o) => o.destination)).toEqual(['10.0.0.9/32']);
+  });
+});
