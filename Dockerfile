@@ -18,14 +18,17 @@
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: every dependency, the bundle into dist/ (scripts/build.ts) ------
-# npm ci's postinstall (scripts/netlink-native.ts) compiles the netlink
+# npm ci's postinstall (scripts/netlink-native.mjs) compiles the netlink
 # package's native binding from routewarden's patched copy (native/netlink/
 # binding.cc says why), so both install stages need python3, make and g++.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+# Node's headers for node-gyp come from Debian's libnode-dev (Node-API is
+# ABI-stable across Node versions): node-gyp would otherwise download them.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ libnode-dev && rm -rf /var/lib/apt/lists/*
+ENV npm_config_nodedir=/usr
 COPY package.json package-lock.json .npmrc ./
-COPY scripts/netlink-native.ts ./scripts/
+COPY scripts/netlink-native.mjs ./scripts/
 COPY native ./native
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json ./
@@ -45,9 +48,12 @@ RUN npm run build
 # toolchain stays in this stage, only node_modules reaches the runtime.
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+# Node's headers for node-gyp come from Debian's libnode-dev (Node-API is
+# ABI-stable across Node versions): node-gyp would otherwise download them.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ libnode-dev && rm -rf /var/lib/apt/lists/*
+ENV npm_config_nodedir=/usr
 COPY package.json package-lock.json .npmrc ./
-COPY scripts/netlink-native.ts ./scripts/
+COPY scripts/netlink-native.mjs ./scripts/
 COPY native ./native
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 

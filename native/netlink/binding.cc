@@ -1,5 +1,5 @@
 // routewarden: the `netlink` package's (0.3.0, MIT, Alba Mendez) native
-// binding with four fixes. scripts/netlink-native.ts copies this file over
+// binding with four fixes. scripts/netlink-native.mjs copies this file over
 // node_modules/netlink/src/binding.cc at `npm ci` (after checking that the
 // original is the 0.3.0 file it was made from) and builds it with node-gyp;
 // node-gyp-build then loads build/Release before the package's prebuilds.

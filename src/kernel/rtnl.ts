@@ -427,7 +427,7 @@ export function socketDrops(port: number, table = '/proc/self/net/netlink'): num
 
 /**
  * True when the `netlink` package loads routewarden's patched native binding
- * (native/netlink/binding.cc, built at install by scripts/netlink-native.ts)
+ * (native/netlink/binding.cc, built at install by scripts/netlink-native.mjs)
  * rather than the package's prebuilt one, which aborts the process when
  * notifications overflow.
  */

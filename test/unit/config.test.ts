@@ -119,6 +119,8 @@ describe('loadConfig', () => {
     ['an empty web config path', {}, { ROUTEWARDEN_WEB_CONFIG_FILE: '' }, 'invalid ROUTEWARDEN_WEB_CONFIG_FILE "": must be a file path'],
     ['web-disable-status not a boolean', { webDisableStatus: 'maybe' }, {}, 'invalid --web-disable-status "maybe": must be true or false'],
     ['an unknown log format', { logFormat: 'logfmt' }, {}, 'invalid --log-format "logfmt": must be one of json, text'],
+    ['allow-system-table not a boolean', { allowSystemTable: 'perhaps' }, {}, 'invalid --allow-system-table "perhaps": must be true or false'],
+    ['a notification buffer below 4 KiB', { notificationBuffer: '100' }, {}, 'invalid --notification-buffer "100": must be an integer from 4096 to 1073741824'],
     ['a control character in a value', { lbClassName: 'a\u0007b' }, {}, 'invalid --lb-class-name "a\\u0007b": must be one line without control characters'],
   ];
   it.each(bad)('%s => one clear line', (_name, flags, env, message, command = 'run') => {

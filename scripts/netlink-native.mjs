@@ -11,6 +11,10 @@
 // install quietly. node-gyp is npm's own (npm sets npm_config_node_gyp for
 // lifecycle scripts); the headers are where npm's `nodedir` points, or
 // node-gyp's usual download.
+//
+// Plain JavaScript, not TypeScript like the other scripts: it also runs when
+// the published package is installed, and Node does not strip types under
+// node_modules.
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -24,23 +28,25 @@ const VERSION = '0.3.0';
 /** sha256 of netlink 0.3.0's src/binding.cc, the file the patch was made from. */
 const UPSTREAM_SHA256 = '1fffbbd4ec97cef1d6808d0c38354d0b3980d77a6e1450c1b1c76c140a60346d';
 
-const fail = (message: string): never => {
+/** @param {string} message @returns {never} */
+const fail = (message) => {
   console.error(`routewarden postinstall: ${message}`);
   process.exit(1);
 };
-const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 const require = createRequire(import.meta.url);
-let pkgDir: string;
+/** @type {string} */
+let pkgDir = '';
 try {
   pkgDir = dirname(require.resolve('netlink/package.json'));
 } catch {
   fail('the netlink package is not installed');
 }
-const version = (JSON.parse(readFileSync(join(pkgDir!, 'package.json'), 'utf8')) as { version: string }).version;
+const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
 if (version !== VERSION) fail(`netlink ${version} is installed; native/netlink/binding.cc patches ${VERSION}: update the patch with the version`);
 
-const target = join(pkgDir!, 'src', 'binding.cc');
+const target = join(pkgDir, 'src', 'binding.cc');
 const current = existsSync(target) ? sha256(target) : '';
 if (current !== sha256(PATCHED)) {
   if (current !== UPSTREAM_SHA256) fail(`${target} is neither netlink ${VERSION}'s binding.cc nor routewarden's patched copy`);
@@ -49,11 +55,11 @@ if (current !== sha256(PATCHED)) {
 
 const gyp = process.env.npm_config_node_gyp;
 const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
-const build = spawnSync(cmd, args, { cwd: pkgDir!, stdio: ['ignore', 'inherit', 'inherit'] });
+const build = spawnSync(cmd, args, { cwd: pkgDir, stdio: ['ignore', 'inherit', 'inherit'] });
 if (build.status !== 0) fail(`building the patched netlink binding failed (${build.error?.message ?? `exit ${build.status}`}); it needs python3, make and a C++ compiler`);
 
 // node-gyp-build prefers build/Release over the prebuilds: make sure that is what loads.
 // node-gyp-build as the netlink package itself resolves it (its dependency, not ours).
-const binding = createRequire(join(pkgDir!, 'package.json'))('node-gyp-build')(pkgDir!) as { routewardenPatch?: number };
+const binding = createRequire(join(pkgDir, 'package.json'))('node-gyp-build')(pkgDir);
 if (binding.routewardenPatch === undefined) fail('the patched netlink binding was built but the prebuilt one still loads');
 console.log(`routewarden postinstall: netlink ${VERSION} native binding built with routewarden's patch ${binding.routewardenPatch}`);
