@@ -364,6 +364,15 @@ describe('attemptRepair: the RepairBlocked Event rate limit', () => {
   });
 });
 
+/** --grace 3s on the fake timers' clock, which repairOnce waits on. */
+function onFakeClock() {
+  vi.setSystemTime(NOW);
+  const s = setup({ env: { ROUTEWARDEN_GRACE: '3s' } });
+  const checker = createChecker({ kernel: s.kernel, cluster: s.cluster, model: s.config.model, logger: silentLogger(), clock: () => Date.now() });
+  const deps: RepairDeps = { ...s.deps, checker, clock: () => Date.now() };
+  return { s, checker, deps };
+}
+
 describe('repairAfterCheck and repairOnce', () => {
   it('repairAfterCheck repairs with the loop\'s observer and checker, keeping its state between checks', async () => {
     const s = setup({ env: { ROUTEWARDEN_MAX_DELETIONS: '0' } });
@@ -389,11 +398,7 @@ describe('repairAfterCheck and repairOnce', () => {
   it('repairOnce with --grace re-checks until the drift is old enough, then repairs', async () => {
     vi.useFakeTimers();
     try {
-      vi.setSystemTime(NOW);
-      const s = setup({ env: { ROUTEWARDEN_GRACE: '3s' } });
-      // The fake timers move the clock repairOnce waits on.
-      const checker = createChecker({ kernel: s.kernel, cluster: s.cluster, model: s.config.model, logger: silentLogger(), clock: () => Date.now() });
-      const deps: RepairDeps = { ...s.deps, checker, clock: () => Date.now() };
+      const { s, checker, deps } = onFakeClock();
       let settled = false;
       const done = repairOnce(deps, await checker.check()).finally(() => (settled = true));
       await vi.advanceTimersByTimeAsync(2_000);
@@ -411,10 +416,7 @@ describe('repairAfterCheck and repairOnce', () => {
   it('repairOnce with --grace repairs nothing when the drift resolves by itself while it waits', async () => {
     vi.useFakeTimers();
     try {
-      vi.setSystemTime(NOW);
-      const s = setup({ env: { ROUTEWARDEN_GRACE: '3s' } });
-      const checker = createChecker({ kernel: s.kernel, cluster: s.cluster, model: s.config.model, logger: silentLogger(), clock: () => Date.now() });
-      const deps: RepairDeps = { ...s.deps, checker, clock: () => Date.now() };
+      const { s, checker, deps } = onFakeClock();
       const done = repairOnce(deps, await checker.check());
       s.kernel.remove({ destination: '10.0.0.5/32' });
       s.kernel.inject(kroute('10.0.0.6/32'));
