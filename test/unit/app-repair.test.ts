@@ -15,12 +15,12 @@ import { attemptRepair, newRepairState, repairAfterCheck, repairOnce } from '../
 import type { RepairDeps } from '../../src/app/repair.ts';
 import { loadConfig } from '../../src/cli/config.ts';
 import type { ClusterSnapshot } from '../../src/core/cluster.ts';
-import type { ClusterSource, EventSink } from '../../src/core/ports.ts';
+import type { EventSink } from '../../src/core/ports.ts';
 import type { SourceStatus } from '../../src/core/types.ts';
 import { routeProtocol, tableId } from '../../src/core/types.ts';
 import { createMemoryKernelTable } from '../../src/kernel/memory.ts';
 import { silentLogger } from '../../src/surface/logger.ts';
-import { ep, kroute, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
+import { ep, kroute, memoryCluster, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 import { kubeVipPod } from '../helpers/kubevip-pods.ts';
 
 const HOUR = 3_600_000;
@@ -60,16 +60,9 @@ function setup(o: Options = {}) {
   const config = loadConfig('run', {}, { env, hostname: 'x' });
   const kernel = createMemoryKernelTable({ table: tableId(198), protocol: routeProtocol(248) });
   kernel.inject(kroute('10.0.0.5/32'));
-  let snap = o.snap ?? snapshot([svc('web', { ip: '10.0.0.6' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]);
-  let status: SourceStatus = o.status ?? { state: 'ok' };
-  const cluster: ClusterSource = {
-    start: async () => {},
-    stop: async () => {},
-    status: () => status,
-    snapshot: () => snap,
-    onChange: () => () => {},
-    ...(o.freshness ? { freshness: o.freshness } : {}),
-  };
+  const snap = o.snap ?? snapshot([svc('web', { ip: '10.0.0.6' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]);
+  const status: SourceStatus = o.status ?? { state: 'ok' };
+  const cluster = memoryCluster({ status: () => status, snapshot: () => snap, ...(o.freshness ? { freshness: o.freshness } : {}) });
   const logger = silentLogger();
   const warn = vi.spyOn(logger, 'warn');
   const clock = () => now;
@@ -84,8 +77,6 @@ function setup(o: Options = {}) {
   return {
     config, kernel, checker, state, deps, observer, events, warn, table, cluster,
     at: (t: number) => (now = NOW + t),
-    setSnapshot: (s: ClusterSnapshot) => (snap = s),
-    setStatus: (s: SourceStatus) => (status = s),
     attempt: async () => attemptRepair(deps, state, await checker.check(), config.graceMs),
     blockedReason: (outcome: Awaited<ReturnType<typeof attemptRepair>>) => (outcome.kind === 'blocked' ? outcome.guard.reason : outcome.kind),
   };

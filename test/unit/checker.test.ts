@@ -7,13 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { createChecker } from '../../src/app/checker.ts';
 import type { CheckObserver } from '../../src/app/ports.ts';
 import type { ClusterSnapshot } from '../../src/core/cluster.ts';
-import type { ClusterSource } from '../../src/core/ports.ts';
 import { driftKey } from '../../src/core/tracker.ts';
 import type { SourceStatus } from '../../src/core/types.ts';
 import { routeProtocol, tableId } from '../../src/core/types.ts';
 import { createMemoryKernelTable } from '../../src/kernel/memory.ts';
 import { silentLogger } from '../../src/surface/logger.ts';
-import { ep, kroute, model, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
+import { ep, kroute, memoryCluster, model, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 
 /** Service web wants 10.0.0.6 on this node (an endpoint elsewhere, policy Cluster). */
 const WEB = (): ClusterSnapshot => snapshot([svc('web', { ip: '10.0.0.6' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]);
@@ -21,15 +20,8 @@ const WEB = (): ClusterSnapshot => snapshot([svc('web', { ip: '10.0.0.6' })], [s
 function setup(o: { status?: SourceStatus; snap?: () => ClusterSnapshot; rejectedTotal?: () => Record<string, number> } = {}) {
   let now = NOW;
   const kernel = createMemoryKernelTable({ table: tableId(198), protocol: routeProtocol(248) });
-  let status: SourceStatus = o.status ?? { state: 'ok' };
-  const cluster: ClusterSource = {
-    start: async () => {},
-    stop: async () => {},
-    status: () => status,
-    snapshot: o.snap ?? WEB,
-    onChange: () => () => {},
-    ...(o.rejectedTotal ? { rejectedTotal: o.rejectedTotal } : {}),
-  };
+  const status: SourceStatus = o.status ?? { state: 'ok' };
+  const cluster = memoryCluster({ status: () => status, snapshot: o.snap ?? WEB, ...(o.rejectedTotal ? { rejectedTotal: o.rejectedTotal } : {}) });
   const checked: { inSync: boolean; entered: string[] }[] = [];
   const rejected: string[] = [];
   const observer: CheckObserver = {
@@ -40,7 +32,7 @@ function setup(o: { status?: SourceStatus; snap?: () => ClusterSnapshot; rejecte
     rejected: (kind, n) => rejected.push(`${kind} +${n}`),
   };
   const checker = createChecker({ kernel, cluster, model: model(), observer, logger: silentLogger(), clock: () => now });
-  return { kernel, checker, checked, rejected, at: (t: number) => (now = NOW + t), setStatus: (s: SourceStatus) => (status = s) };
+  return { kernel, checker, checked, rejected, at: (t: number) => (now = NOW + t) };
 }
 
 describe('checker', () => {

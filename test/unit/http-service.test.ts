@@ -11,7 +11,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createService } from '../../src/cli/service.ts';
 import type { Service } from '../../src/cli/service.ts';
 import { loadConfig } from '../../src/cli/config.ts';
-import type { ClusterSource } from '../../src/core/ports.ts';
 import { evaluate } from '../../src/core/report.ts';
 import type { Report } from '../../src/core/report.ts';
 import type { SourceStatus } from '../../src/core/types.ts';
@@ -21,7 +20,7 @@ import { createApp } from '../../src/surface/http.ts';
 import type { AppDeps } from '../../src/surface/http.ts';
 import { silentLogger } from '../../src/surface/logger.ts';
 import { createMetrics } from '../../src/surface/metrics.ts';
-import { ep, kroute, model, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
+import { ep, kroute, memoryCluster, model, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 
 const OPENMETRICS = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5';
 
@@ -114,13 +113,7 @@ describe('createService on the in-memory kernel', () => {
     const config = loadConfig('run', {}, { env: { NODE_NAME: 'worker-1', ROUTEWARDEN_KUBE_VIP_CONFIG: 'off', ROUTEWARDEN_LISTEN: '127.0.0.1:0', ...env }, hostname: 'x' });
     const kernel = createMemoryKernelTable({ table: tableId(198), protocol: routeProtocol(248) });
     kernel.inject(kroute('10.0.0.9/32'));
-    const cluster: ClusterSource = {
-      start: async () => {},
-      stop: async () => {},
-      status: () => status,
-      snapshot: () => snapshot([svc('web', { ip: '10.0.0.5' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]),
-      onChange: () => () => {},
-    };
+    const cluster = memoryCluster({ status: () => status, snapshot: () => snapshot([svc('web', { ip: '10.0.0.5' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]) });
     const service: Service = createService({ config, kernel, cluster, logger: silentLogger(), clock: () => now });
     closers.push(() => service.stop());
     return {
