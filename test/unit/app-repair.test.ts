@@ -15,11 +15,13 @@ import { attemptRepair, newRepairState, repairAfterCheck, repairOnce } from '../
 import type { RepairDeps } from '../../src/app/repair.ts';
 import { loadConfig } from '../../src/cli/config.ts';
 import type { ClusterSnapshot } from '../../src/core/cluster.ts';
+import type { GuardReason } from '../../src/core/repair.ts';
 import type { EventSink } from '../../src/core/ports.ts';
 import type { SourceStatus } from '../../src/core/types.ts';
 import { routeProtocol, tableId } from '../../src/core/types.ts';
 import { createMemoryKernelTable } from '../../src/kernel/memory.ts';
 import { silentLogger } from '../../src/surface/logger.ts';
+import { BLOCK_REASONS } from '../../src/surface/metrics.ts';
 import { ep, kroute, memoryCluster, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 import { kubeVipPod } from '../helpers/kubevip-pods.ts';
 
@@ -167,8 +169,14 @@ describe('attemptRepair: ESRCH and EEXIST are judged by the read-back', () => {
 });
 
 describe('attemptRepair: every guard, as an operator sees it', () => {
+  /** The guards the cases below are written for, checked against the metric's label values at the end. */
+  const covered = new Set<string>();
+  const guardCase = (reason: GuardReason, title: string, fn: () => Promise<void>): void => {
+    covered.add(reason);
+    it(`${reason}: ${title}`, fn);
+  };
   /** A blocked attempt: the reason, the metric call, one Warning Event (none when `event: false`), the table untouched. */
-  async function expectBlocked(s: ReturnType<typeof setup>, reason: string, opts: { event?: false; table?: string[] } = {}) {
+  async function expectBlocked(s: ReturnType<typeof setup>, reason: GuardReason, opts: { event?: false; table?: string[] } = {}) {
     const outcome = await s.attempt();
     expect(s.blockedReason(outcome)).toBe(reason);
     expect(s.observer.calls.filter((c) => c.startsWith('blocked'))).toEqual([`blocked ${s.config.strategy} ${reason}`]);
@@ -183,25 +191,25 @@ describe('attemptRepair: every guard, as an operator sees it', () => {
     return outcome;
   }
 
-  it('kubernetes_not_synced: a Kubernetes view still syncing is no reason to delete anything', async () => {
+  guardCase('kubernetes_not_synced', 'a Kubernetes view still syncing is no reason to delete anything', async () => {
     const s = setup({ status: { state: 'unsynced', message: 'waiting for the first LIST' } });
     await expectBlocked(s, 'kubernetes_not_synced');
   });
 
-  it('kernel_read_failed: a table that cannot be read is not repaired', async () => {
+  guardCase('kernel_read_failed', 'a table that cannot be read is not repaired', async () => {
     const s = setup();
     s.kernel.failNext('dump', 'EPERM');
     await expectBlocked(s, 'kernel_read_failed');
     expect(s.events[0]!.message).toContain('kernel table could not be read');
   });
 
-  it('not_permitted: without CAP_NET_ADMIN every repair is refused, not tried', async () => {
+  guardCase('not_permitted', 'without CAP_NET_ADMIN every repair is refused, not tried', async () => {
     const s = setup({ capable: false });
     await expectBlocked(s, 'not_permitted');
     expect(s.kernel.history().filter((h) => h.op !== 'dump')).toEqual([]);
   });
 
-  it('grace_period: new drift waits out --grace, quietly (no Event), then is repaired', async () => {
+  guardCase('grace_period', 'new drift waits out --grace, quietly (no Event), then is repaired', async () => {
     const s = setup({ env: { ROUTEWARDEN_GRACE: '60s' } });
     await expectBlocked(s, 'grace_period', { event: false });
     expect(s.state.repairableAt).toBe(NOW + 60_000);
@@ -210,7 +218,7 @@ describe('attemptRepair: every guard, as an operator sees it', () => {
     expect(s.table()).toEqual(REPAIRED);
   });
 
-  it('empty_expected_set: an empty expected set does not empty the table', async () => {
+  guardCase('empty_expected_set', 'an empty expected set does not empty the table', async () => {
     const s = setup({ snap: snapshot([]) });
     await expectBlocked(s, 'empty_expected_set');
   });
@@ -221,13 +229,13 @@ describe('attemptRepair: every guard, as an operator sees it', () => {
     expect(s.table()).toEqual([]);
   });
 
-  it('max_deletions: a repair deleting more than --max-deletions is refused', async () => {
+  guardCase('max_deletions', 'a repair deleting more than --max-deletions is refused', async () => {
     const s = setup({ env: { ROUTEWARDEN_MAX_DELETIONS: '0' } });
     await expectBlocked(s, 'max_deletions');
     expect(s.events[0]!.message).toContain('--max-deletions 0');
   });
 
-  it('rate_limited: a second repair within --min-repair-interval waits', async () => {
+  guardCase('rate_limited', 'a second repair within --min-repair-interval waits', async () => {
     const s = setup({ env: { ROUTEWARDEN_MIN_REPAIR_INTERVAL: '5m' } });
     expect((await s.attempt()).kind).toBe('applied');
     s.kernel.inject(kroute('10.0.0.7/32')); // new drift a minute later
@@ -240,7 +248,7 @@ describe('attemptRepair: every guard, as an operator sees it', () => {
     expect(s.table()).toEqual(REPAIRED);
   });
 
-  it('kube_vip_transient: drift while kube-vip is starting is left to kube-vip', async () => {
+  guardCase('kube_vip_transient', 'drift while kube-vip is starting is left to kube-vip', async () => {
     const pods = { state: 'ok' as const, pods: [kubeVipPod({ startedAt: NOW - 10_000 })] };
     const s = setup({ kubeVip: true, snap: { ...snapshot([svc('web', { ip: '10.0.0.6' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]), nodePods: pods } });
     s.kernel.remove({ destination: '10.0.0.5/32' }); // only the missing route, which kube-vip is about to add
@@ -248,7 +256,7 @@ describe('attemptRepair: every guard, as an operator sees it', () => {
     expect(s.events[0]!.message).toContain('kube-vip-starting');
   });
 
-  it('no_progress: drift no repair can change (a foreign route holds the destination) is not attempted', async () => {
+  guardCase('no_progress', 'drift no repair can change (a foreign route holds the destination) is not attempted', async () => {
     const s = setup();
     s.kernel.remove({ destination: '10.0.0.5/32' });
     s.kernel.inject(kroute('10.0.0.6/32', { protocol: routeProtocol(4) }));
@@ -256,7 +264,7 @@ describe('attemptRepair: every guard, as an operator sees it', () => {
     expect(s.events[0]!.message).toContain('destination taken by a route of another protocol');
   });
 
-  it('no_progress: a repair that changed nothing is held back, with one Event for the hold and none for the blocks that follow', async () => {
+  guardCase('no_progress', 'a repair that changed nothing is held back, with one Event for the hold and none for the blocks that follow', async () => {
     const s = setup();
     s.kernel.remove({ destination: '10.0.0.5/32' });
     s.kernel.failNext('add', 'ENETUNREACH');
@@ -275,7 +283,7 @@ describe('attemptRepair: every guard, as an operator sees it', () => {
     expect(s.table()).toEqual(REPAIRED);
   });
 
-  it('flapping: a route another writer keeps undoing is left alone after five repairs, with one Event saying so', async () => {
+  guardCase('flapping', 'a route another writer keeps undoing is left alone after five repairs, with one Event saying so', async () => {
     const s = setup();
     s.kernel.remove({ destination: '10.0.0.5/32' });
     for (let i = 0; i < 5; i++) {
@@ -295,13 +303,13 @@ describe('attemptRepair: every guard, as an operator sees it', () => {
     expect(s.observer.calls[0]).toBe('flapping 1');
   });
 
-  it('kube_view_stale: a Kubernetes view the server has not confirmed for longer than --watch-idle-timeout is not repaired from', async () => {
+  guardCase('kube_view_stale', 'a Kubernetes view the server has not confirmed for longer than --watch-idle-timeout is not repaired from', async () => {
     const s = setup({ freshness: () => ({ lastHeardAt: undefined }) });
     await expectBlocked(s, 'kube_view_stale');
     expect(s.events[0]!.message).toContain('not confirmed for never');
   });
 
-  it('kube_view_unconfirmed: drift newer than the last word from the API waits, quietly, for the next bookmark', async () => {
+  guardCase('kube_view_unconfirmed', 'drift newer than the last word from the API waits, quietly, for the next bookmark', async () => {
     let heard = NOW - 5_000;
     const s = setup({ env: { ROUTEWARDEN_GRACE: '10s' }, freshness: () => ({ lastHeardAt: heard }) });
     await expectBlocked(s, 'grace_period', { event: false });
@@ -313,11 +321,15 @@ describe('attemptRepair: every guard, as an operator sees it', () => {
     expect((await s.attempt()).kind).toBe('applied');
   });
 
-  it('objects_rejected: a Kubernetes object that could not be read makes the drift unjudgeable', async () => {
+  guardCase('objects_rejected', 'a Kubernetes object that could not be read makes the drift unjudgeable', async () => {
     const base = snapshot([svc('web', { ip: '10.0.0.6' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]);
     const s = setup({ snap: { ...base, rejected: [{ kind: 'Service', namespace: 'default', name: 'bad', reason: 'spec.ports: not a list' }] } });
     await expectBlocked(s, 'objects_rejected');
     expect(s.events[0]!.message).toContain('Service default/bad');
+  });
+
+  it('has a case for every guard the remediation_blocked metric has a reason label for', () => {
+    expect([...covered].sort()).toEqual([...BLOCK_REASONS].sort());
   });
 });
 
