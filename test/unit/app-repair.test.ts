@@ -21,7 +21,7 @@ import type { SourceStatus } from '../../src/core/types.ts';
 import { routeProtocol, tableId } from '../../src/core/types.ts';
 import { createMemoryKernelTable } from '../../src/kernel/memory.ts';
 import { silentLogger } from '../../src/surface/logger.ts';
-import { BLOCK_REASONS } from '../../src/surface/metrics.ts';
+import { BLOCK_REASONS, createMetrics, metricsObserver } from '../../src/surface/metrics.ts';
 import { ep, kroute, memoryCluster, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 import { kubeVipPod } from '../helpers/kubevip-pods.ts';
 
@@ -375,6 +375,28 @@ function onFakeClock() {
   const deps: RepairDeps = { ...s.deps, checker, clock: () => Date.now() };
   return { s, checker, deps };
 }
+
+describe('attemptRepair with the metrics as its observer', () => {
+  it('counts a blocked repair under its guard and a repair that ran with the routes it changed', async () => {
+    const s = setup({ env: { ROUTEWARDEN_MAX_DELETIONS: '0' } });
+    const m = createMetrics({ version: 't', defaultMetrics: false });
+    const deps: RepairDeps = { ...s.deps, observer: metricsObserver(m) };
+    await attemptRepair(deps, s.state, await s.checker.check(), 0);
+    s.kernel.remove({ destination: '10.0.0.5/32' }); // only the missing route is left: nothing to delete
+    await attemptRepair(deps, s.state, await s.checker.check(), 0);
+    const text = await m.registry.metrics();
+    for (const line of [
+      'routewarden_remediation_blocked_total{reason="max_deletions"} 1',
+      'routewarden_remediation_blocked_total{reason="rate_limited"} 0',
+      'routewarden_remediations_total{strategy="surgical",result="blocked"} 1',
+      'routewarden_remediations_total{strategy="surgical",result="success"} 1',
+      'routewarden_remediated_routes_total{action="add"} 1',
+      'routewarden_remediated_routes_total{action="delete"} 0',
+      'routewarden_flapping_routes 0',
+    ]) expect(text.split('\n')).toContain(line);
+    expect(s.table()).toEqual(REPAIRED);
+  });
+});
 
 describe('repairAfterCheck and repairOnce', () => {
   it('repairAfterCheck repairs with the loop\'s observer and checker, keeping its state between checks', async () => {
