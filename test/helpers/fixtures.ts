@@ -3,6 +3,7 @@
 
 import type { ClusterSnapshot, EndpointInfo, EndpointSliceInfo, LeaseInfo, ServiceInfo } from '../../src/core/cluster.ts';
 import { objectKey } from '../../src/core/cluster.ts';
+import type { ClusterSource } from '../../src/core/ports.ts';
 import type { KubeVipModel } from '../../src/core/model.ts';
 import { RTN_UNICAST, routeProtocol, tableId } from '../../src/core/types.ts';
 import type { KernelRoute } from '../../src/core/types.ts';
@@ -85,4 +86,9 @@ export function kroute(destination: string, over: Partial<KernelRoute> = {}): Ke
     ifindex: 1,
     ...over,
   };
+}
+
+/** A Kubernetes side held in memory: synced unless `status` says otherwise, nothing to start or watch. */
+export function memoryCluster(over: Partial<ClusterSource> & Pick<ClusterSource, 'snapshot'>): ClusterSource {
+  return { start: async () => {}, stop: async () => {}, status: () => ({ state: 'ok' }), onChange: () => () => {}, ...over };
 }
