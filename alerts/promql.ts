@@ -17,7 +17,11 @@ export function durationSeconds(d: Duration): number {
 /** The shortest single-unit spelling of a whole number of seconds. */
 export function formatSeconds(seconds: number): Duration {
   if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`cannot format ${seconds}s as a duration`);
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (seconds > 0 && seconds % size === 0) return `${seconds / size}${unit}`;
   }
   return `${seconds}s`;

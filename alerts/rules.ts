@@ -99,13 +99,7 @@ const NODE = '{{ with $labels.node }}{{ . }}{{ else }}{{ $labels.instance }}{{ e
 export function buildRuleGroups(config: AlertConfig): RuleGroup[] {
   validate(config);
   const q = queries(config);
-  const alert = (
-    name: AlertName,
-    severity: Severity,
-    expr: string,
-    summary: string,
-    description: string,
-  ): AlertingRule => {
+  const alert = (name: AlertName, severity: Severity, expr: string, summary: string, description: string): AlertingRule => {
     const forDuration = config.for[name];
     return {
       alert: name,
@@ -151,7 +145,7 @@ export function buildRuleGroups(config: AlertConfig): RuleGroup[] {
           'RouteWardenRoutesNotJudged',
           'info',
           q.perNode(`${q.m('routewarden_unjudged_routes')} > 0`),
-          'routewarden cannot judge some of kube-vip\'s routes on a node.',
+          "routewarden cannot judge some of kube-vip's routes on a node.",
           `{{ $value }} {{ $labels.family }} route(s) on node ${NODE} are not judged ({{ $labels.reason }}): routewarden cannot know whether kube-vip puts them there, so it neither alerts on them nor repairs them.`,
         ),
         alert(
@@ -181,13 +175,13 @@ export function buildRuleGroups(config: AlertConfig): RuleGroup[] {
           'critical',
           q.vipNotHeld(),
           'A VIP that the Kubernetes API places on some node is held by no node.',
-          'VIP {{ $labels.destination }} ({{ $labels.family }}, services {{ $labels.services }}) is expected on {{ $value }} node(s), but no node has its route in kube-vip\'s routing table: the VIP is unreachable.',
+          "VIP {{ $labels.destination }} ({{ $labels.family }}, services {{ $labels.services }}) is expected on {{ $value }} node(s), but no node has its route in kube-vip's routing table: the VIP is unreachable.",
         ),
         alert(
           'RouteWardenVIPMultipleHolders',
           'warning',
           q.vipMultipleHolders(),
-          'A VIP is held by more nodes than kube-vip\'s election mode allows.',
+          "A VIP is held by more nodes than kube-vip's election mode allows.",
           'VIP {{ $labels.destination }} ({{ $labels.family }}) is held by {{ $value }} nodes, more than the Kubernetes API places it on while kube-vip runs with leader election; traffic for it is split between nodes.',
         ),
       ],
@@ -240,18 +234,14 @@ export function buildRuleGroups(config: AlertConfig): RuleGroup[] {
         alert(
           'RouteWardenRepairFailing',
           'warning',
-          q.perNode(
-            `sum without (strategy, result) (increase(${q.m('routewarden_remediations_total', 'result="failure"')}[${t.repairFailureWindow}])) > 0`,
-          ),
+          q.perNode(`sum without (strategy, result) (increase(${q.m('routewarden_remediations_total', 'result="failure"')}[${t.repairFailureWindow}])) > 0`),
           "A repair of kube-vip's routing table failed.",
           `{{ $value | humanize }} repair(s) of kube-vip's routing table on node ${NODE} failed in the last ${t.repairFailureWindow}; the table may be half repaired.`,
         ),
         alert(
           'RouteWardenRepairBlocked',
           'warning',
-          q.perNode(
-            `increase(${q.m('routewarden_remediation_blocked_total', ...q.notIn('reason', t.ignoredBlockReasons))}[${t.repairBlockedWindow}]) > 0`,
-          ),
+          q.perNode(`increase(${q.m('routewarden_remediation_blocked_total', ...q.notIn('reason', t.ignoredBlockReasons))}[${t.repairBlockedWindow}]) > 0`),
           'A safety guard keeps refusing to repair drift.',
           `routewarden on node ${NODE} refused to repair drift {{ $value | humanize }} time(s) in the last ${t.repairBlockedWindow}: guard {{ $labels.reason }}. The drift stays until someone acts.`,
         ),
@@ -272,9 +262,10 @@ export function buildRuleGroups(config: AlertConfig): RuleGroup[] {
 /** The same rules with every non-zero `for:` replaced, for end-to-end tests. */
 export function withShortFor(config: AlertConfig, d: Duration): AlertConfig {
   durationSeconds(d);
-  const shortened = Object.fromEntries(
-    ALERT_NAMES.map((name) => [name, durationSeconds(config.for[name]) > 0 ? d : config.for[name]]),
-  ) as Record<AlertName, Duration>;
+  const shortened = Object.fromEntries(ALERT_NAMES.map((name) => [name, durationSeconds(config.for[name]) > 0 ? d : config.for[name]])) as Record<
+    AlertName,
+    Duration
+  >;
   return { ...config, for: shortened };
 }
 
@@ -309,20 +300,9 @@ function queries(config: AlertConfig) {
 
   /** `expr` with the node label joined in, or keyed by instance alone when config_info is absent. */
   const perNode = (expr: string, info = configInfo()): string =>
-    [
-      '(',
-      `  ${indent(expr)}`,
-      ')',
-      `* on (${instanceKey}) group_left (node)`,
-      `  ${info}`,
-      `or on (${instanceKey})`,
-      '(',
-      `  ${indent(expr)}`,
-      ')',
-    ].join('\n');
+    ['(', `  ${indent(expr)}`, ')', `* on (${instanceKey}) group_left (node)`, `  ${info}`, `or on (${instanceKey})`, '(', `  ${indent(expr)}`, ')'].join('\n');
 
-  const notIn = (label: string, values: readonly string[]): string[] =>
-    values.length === 0 ? [] : [`${label}!~"${values.map(escapeRegex).join('|')}"`];
+  const notIn = (label: string, values: readonly string[]): string[] => (values.length === 0 ? [] : [`${label}!~"${values.map(escapeRegex).join('|')}"`]);
 
   return {
     m,
@@ -348,12 +328,7 @@ function queries(config: AlertConfig) {
     // (RouteWardenRouteSeriesCapped says so).
     // Counted per node, not per series: a route whose `present` label just
     // flipped may show both series for a moment.
-    vipExpectingNodes: (): string =>
-      [
-        `count by (${vipKey}) (`,
-        `  max by (${nodeVipKey}) (${m('routewarden_expected_route_info')})`,
-        ')',
-      ].join('\n'),
+    vipExpectingNodes: (): string => [`count by (${vipKey}) (`, `  max by (${nodeVipKey}) (${m('routewarden_expected_route_info')})`, ')'].join('\n'),
     vipNotHeld: (): string =>
       [
         `count by (${vipKey}, services) (`,

@@ -113,19 +113,21 @@ export function sliceObjects(p: ServicePlan, nodes: readonly string[], moved = 0
   const out: KubeObject[] = [];
   const families: ('IPv4' | 'IPv6')[] = p.stack === 'dual' ? ['IPv4', 'IPv6'] : p.stack === 'ipv4' ? ['IPv4'] : ['IPv6'];
   for (const addressType of families) {
-    out.push(endpointSlice({
-      service: p.name,
-      namespace: p.namespace,
-      name: `${p.name}-${addressType.toLowerCase()}`,
-      addressType,
-      endpoints: on.map((nodeName, k) => ({
-        addresses: [addressType === 'IPv4' ? pod4(p.index * 3 + k) : pod6(p.index * 3 + k)],
-        nodeName,
-        ready: true,
-        serving: true,
-        terminating: false,
-      })),
-    }));
+    out.push(
+      endpointSlice({
+        service: p.name,
+        namespace: p.namespace,
+        name: `${p.name}-${addressType.toLowerCase()}`,
+        addressType,
+        endpoints: on.map((nodeName, k) => ({
+          addresses: [addressType === 'IPv4' ? pod4(p.index * 3 + k) : pod6(p.index * 3 + k)],
+          nodeName,
+          ready: true,
+          serving: true,
+          terminating: false,
+        })),
+      }),
+    );
   }
   return out;
 }
@@ -146,5 +148,4 @@ export function seedApi(api: ApiDouble, cluster: GeneratedCluster): number {
 /** `ip -batch` lines adding routes as kube-vip does (type unicast, scope universe, no metric). */
 export const addLine = (ip: string, proto = 248, table = 198): string =>
   `route add ${ip}/${ip.includes(':') ? 128 : 32} dev lo table ${table} proto ${proto} scope global`;
-export const delLine = (ip: string, proto = 248, table = 198): string =>
-  `route del ${ip}/${ip.includes(':') ? 128 : 32} dev lo table ${table} proto ${proto}`;
+export const delLine = (ip: string, proto = 248, table = 198): string => `route del ${ip}/${ip.includes(':') ? 128 : 32} dev lo table ${table} proto ${proto}`;

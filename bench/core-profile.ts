@@ -19,7 +19,14 @@ import { foreign4, foreign6, generateCluster, serviceObject, sliceObjects } from
 import { benchConfig } from './inprocess.ts';
 import { median, p99, since } from './stats.ts';
 
-const { values } = parseArgs({ options: { services: { type: 'string', default: '10000' }, routes: { type: 'string', default: '10000' }, foreign: { type: 'string', default: '1000' }, reps: { type: 'string', default: '50' } } });
+const { values } = parseArgs({
+  options: {
+    services: { type: 'string', default: '10000' },
+    routes: { type: 'string', default: '10000' },
+    foreign: { type: 'string', default: '1000' },
+    reps: { type: 'string', default: '50' },
+  },
+});
 const cluster = generateCluster(Number(values.services), Number(values.routes), 500);
 
 const services = new Map<string, ServiceInfo>();
@@ -70,7 +77,9 @@ for (let i = 0; i < Number(values.reps); i++) {
   const [firstKey, first] = services.entries().next().value!;
   const changed: ClusterSnapshot = { ...snapshot, services: new Map([...services, [firstKey, { ...first }]]) };
   time('after 1 change', () => cache.expected.expectedRoutes({ snapshot: changed, model, interfaces, now: Date.now() }));
-  const result = time('evaluate', () => evaluate({ model, now: Date.now(), kernel: { status: { state: 'ok' }, dump, interfaces }, kubernetes: { status: { state: 'ok' }, snapshot } }, cache));
+  const result = time('evaluate', () =>
+    evaluate({ model, now: Date.now(), kernel: { status: { state: 'ok' }, dump, interfaces }, kubernetes: { status: { state: 'ok' }, snapshot } }, cache),
+  );
   if (!result.report.inSync) throw new Error(`not in sync: ${JSON.stringify(result.report.counts)}`);
   const { entered } = time('tracker', () => tracker.update(result.report, Date.now()));
   time('recordCheck', () => recordCheck(metrics, result.report, entered, 0.01));

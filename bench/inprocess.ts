@@ -16,14 +16,18 @@ import { ipBatch, stepLine, timedTable } from './kernel.ts';
 import { since } from './stats.ts';
 
 export function benchConfig(strategy: Strategy = 'flush-rebuild') {
-  return loadConfig('check', {
-    nodeName: NODE,
-    strategy,
-    remediate: true,
-    maxDeletions: '1000000',
-    allowEmpty: true,
-    minRepairInterval: '0s',
-  }, { env: {}, hostname: 'bench' });
+  return loadConfig(
+    'check',
+    {
+      nodeName: NODE,
+      strategy,
+      remediate: true,
+      maxDeletions: '1000000',
+      allowEmpty: true,
+      minRepairInterval: '0s',
+    },
+    { env: {}, hostname: 'bench' },
+  );
 }
 
 export interface CheckTimes {
@@ -62,7 +66,10 @@ export async function measureCheck(checker: Checker, kernel: KernelTable, cluste
   const cache = new EvaluationCache();
   for (let i = 0; i < reps; i++) {
     const t = performance.now();
-    const result = evaluate({ model, now: Date.now(), kernel: { status: { state: 'ok' }, dump, interfaces }, kubernetes: { status: { state: 'ok' }, snapshot } }, cache);
+    const result = evaluate(
+      { model, now: Date.now(), kernel: { status: { state: 'ok' }, dump, interfaces }, kubernetes: { status: { state: 'ok' }, snapshot } },
+      cache,
+    );
     evaluateTimes.push(since(t));
     const m = performance.now();
     recordCheck(metrics, result.report, [], 0.01);
@@ -106,7 +113,9 @@ export async function measureRepair(strategy: Strategy, kernel: KernelTable, che
     out.total.push(since(t));
     out.apply.push(timed.span());
     if (outcome.kind !== 'applied' || !outcome.verified.report.inSync || outcome.failures.length > 0) {
-      throw new Error(`${strategy} repair did not bring the table in sync: ${outcome.kind}${outcome.kind === 'applied' ? ` ${JSON.stringify(outcome.verified.report.counts)} ${outcome.failures.slice(0, 3).join('; ')}` : ''}`);
+      throw new Error(
+        `${strategy} repair did not bring the table in sync: ${outcome.kind}${outcome.kind === 'applied' ? ` ${JSON.stringify(outcome.verified.report.counts)} ${outcome.failures.slice(0, 3).join('; ')}` : ''}`,
+      );
     }
     // The same operations through `ip -batch`, from the same state.
     ipBatch(drift);

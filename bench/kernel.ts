@@ -15,7 +15,11 @@ const FOREIGN_PROTO = 4; // static
 export function ipBatch(lines: readonly string[], force = false): void {
   if (lines.length === 0) return;
   try {
-    execFileSync('ip', [...(force ? ['-force'] : []), '-batch', '-'], { input: `${lines.join('\n')}\n`, maxBuffer: 1 << 26, stdio: ['pipe', 'ignore', force ? 'ignore' : 'pipe'] });
+    execFileSync('ip', [...(force ? ['-force'] : []), '-batch', '-'], {
+      input: `${lines.join('\n')}\n`,
+      maxBuffer: 1 << 26,
+      stdio: ['pipe', 'ignore', force ? 'ignore' : 'pipe'],
+    });
   } catch (err) {
     if (force) return; // -force runs every line but still exits 1 when one failed
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim() ?? '';
@@ -97,15 +101,17 @@ export function timedTable(inner: KernelTable): KernelTable & { span(): number; 
   let first = -1;
   let last = -1;
   let ops = 0;
-  const wrap = (fn: (r: RouteSpec) => Promise<void>) => async (r: RouteSpec): Promise<void> => {
-    if (first < 0) first = performance.now();
-    ops++;
-    try {
-      await fn(r);
-    } finally {
-      last = performance.now();
-    }
-  };
+  const wrap =
+    (fn: (r: RouteSpec) => Promise<void>) =>
+    async (r: RouteSpec): Promise<void> => {
+      if (first < 0) first = performance.now();
+      ops++;
+      try {
+        await fn(r);
+      } finally {
+        last = performance.now();
+      }
+    };
   const applyAll = inner.applyAll?.bind(inner);
   return {
     ...(applyAll

@@ -51,11 +51,21 @@ export interface Cli {
 }
 
 /** `routewarden run` from `bin` (the shipped build), events only: the interval is an hour. */
-export function startCli(bin: string, kubeconfig: string, nodeOptions = '', nodeFlags: readonly string[] = [], extraEnv: Readonly<Record<string, string>> = {}): Cli {
-  const child = spawn(process.execPath, [...nodeFlags, bin, 'run', '--listen', `127.0.0.1:${PORT}`, '--interval', '1h', '--node-name', NODE, '--kubeconfig', kubeconfig, '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...extraEnv },
-  });
+export function startCli(
+  bin: string,
+  kubeconfig: string,
+  nodeOptions = '',
+  nodeFlags: readonly string[] = [],
+  extraEnv: Readonly<Record<string, string>> = {},
+): Cli {
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags, bin, 'run', '--listen', `127.0.0.1:${PORT}`, '--interval', '1h', '--node-name', NODE, '--kubeconfig', kubeconfig, '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...extraEnv },
+    },
+  );
   let logs = '';
   const keep = (d: Buffer): void => {
     logs = (logs + d.toString()).slice(-20_000);
@@ -65,18 +75,19 @@ export function startCli(bin: string, kubeconfig: string, nodeOptions = '', node
   return {
     child,
     logs: () => logs,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) {
-        resolve(child.exitCode);
-        return;
-      }
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) {
+          resolve(child.exitCode);
+          return;
+        }
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -91,17 +102,20 @@ export async function until(pred: (body: string) => boolean, timeoutMs: number, 
       // not listening yet
     }
     if (body && pred(body)) return performance.now();
-    if (cli && cli.child.exitCode !== null) throw new Error(`routewarden run exited (code ${cli.child.exitCode}) while waiting for ${what}\nlogs:\n${cli.logs()}`);
+    if (cli && cli.child.exitCode !== null)
+      throw new Error(`routewarden run exited (code ${cli.child.exitCode}) while waiting for ${what}\nlogs:\n${cli.logs()}`);
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}${cli ? `\nroutewarden logs:\n${cli.logs()}` : ''}`);
     await sleep(POLL_MS);
   }
 }
 
-export const inSync = (routes: number) => (b: string): boolean =>
-  gauge(b, 'routewarden_expected_routes') === routes &&
-  gauge(b, 'routewarden_kernel_routes') === routes &&
-  gauge(b, 'routewarden_orphan_routes') === 0 &&
-  gauge(b, 'routewarden_missing_routes') === 0;
+export const inSync =
+  (routes: number) =>
+  (b: string): boolean =>
+    gauge(b, 'routewarden_expected_routes') === routes &&
+    gauge(b, 'routewarden_kernel_routes') === routes &&
+    gauge(b, 'routewarden_orphan_routes') === 0 &&
+    gauge(b, 'routewarden_missing_routes') === 0;
 
 /** VmRSS of a process, in MB. */
 export function rssMb(pid: number): number {
@@ -120,8 +134,14 @@ const ip = (args: string[]): void => {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 };
 
-const orphanGauge = (family: 'ipv4' | 'ipv6') => (b: string): number => gauge(b, 'routewarden_orphan_routes', `family="${family}"`);
-const missingGauge = (family: 'ipv4' | 'ipv6') => (b: string): number => gauge(b, 'routewarden_missing_routes', `family="${family}"`);
+const orphanGauge =
+  (family: 'ipv4' | 'ipv6') =>
+  (b: string): number =>
+    gauge(b, 'routewarden_orphan_routes', `family="${family}"`);
+const missingGauge =
+  (family: 'ipv4' | 'ipv6') =>
+  (b: string): number =>
+    gauge(b, 'routewarden_missing_routes', `family="${family}"`);
 
 export interface Detection {
   readonly routeAdd: number[];
@@ -198,7 +218,12 @@ export async function measureScrape(cluster: GeneratedCluster, drifted: number, 
   const gone = cluster.placed.slice(0, missing);
   const strays = Array.from({ length: orphans }, (_, i) => (i % 2 === 0 ? stray4(40_000 + i) : stray6(40_000 + i)));
   ipBatch([...gone.map((d) => delLine(d)), ...strays.map((d) => addLine(d))]);
-  await until((b) => gauge(b, 'routewarden_orphan_routes') === orphans && gauge(b, 'routewarden_missing_routes') === missing, 30_000, `${drifted} drifted routes`, cli);
+  await until(
+    (b) => gauge(b, 'routewarden_orphan_routes') === orphans && gauge(b, 'routewarden_missing_routes') === missing,
+    30_000,
+    `${drifted} drifted routes`,
+    cli,
+  );
   const latency: number[] = [];
   let body = '';
   for (let i = 0; i < reps; i++) {
@@ -206,7 +231,13 @@ export async function measureScrape(cluster: GeneratedCluster, drifted: number, 
     latency.push(r.ms);
     body = r.body;
   }
-  const result = { drifted, latency, bytes: Buffer.byteLength(body), series: driftedSeries(body), dropped: gauge(body, 'routewarden_drifted_route_series_dropped') };
+  const result = {
+    drifted,
+    latency,
+    bytes: Buffer.byteLength(body),
+    series: driftedSeries(body),
+    dropped: gauge(body, 'routewarden_drifted_route_series_dropped'),
+  };
   ipBatch([...strays.map((d) => delLine(d)), ...gone.map((d) => addLine(d))]);
   await until(inSync(cluster.placed.length), 30_000, 'back in sync after the scrape measure', cli);
   return result;
@@ -311,7 +342,10 @@ export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: 
   for (const c of created) {
     api.delete('Service', c.namespace, c.name);
   }
-  ipBatch(Array.from({ length: 512 }, (_, i) => delLine(stray4(50_000 + i))), true);
+  ipBatch(
+    Array.from({ length: 512 }, (_, i) => delLine(stray4(50_000 + i))),
+    true,
+  );
   // A quarter of the run, at least 10 s when the run is long enough to spare it.
   const warmupSeconds = seconds >= 40 ? Math.max(10, seconds * 0.25) : seconds * 0.25;
   const after = samples.filter((s) => s.t >= warmupSeconds);

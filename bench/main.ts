@@ -37,10 +37,22 @@ const log = (msg: string): void => {
 
 function kernelRows(rows: Row[], scale: string, times: { ours: number[]; ip: number[] }): void {
   const section = `1. Kernel read, ${scale}`;
-  for (const [label, f] of [['median', median], ['p99', p99]] as const) {
+  for (const [label, f] of [
+    ['median', median],
+    ['p99', p99],
+  ] as const) {
     const value = f(times.ours);
     const baseline = f(times.ip);
-    rows.push({ section, metric: `dump() ${label} (n=${times.ours.length})`, value, unit: 'ms', baseline, baselineLabel: 'ip -j, both families', goal: 'ratio ≤ 1.0', met: value / baseline <= 1.0 });
+    rows.push({
+      section,
+      metric: `dump() ${label} (n=${times.ours.length})`,
+      value,
+      unit: 'ms',
+      baseline,
+      baselineLabel: 'ip -j, both families',
+      goal: 'ratio ≤ 1.0',
+      met: value / baseline <= 1.0,
+    });
   }
 }
 
@@ -55,7 +67,15 @@ async function bench(opts: BenchOptions): Promise<void> {
   const nodeOptions = deployedNodeOptions();
   const mallocEnv = deployedMallocEnv();
   log(`built the CLI as shipped: ${bin}; from the DaemonSet: NODE_OPTIONS ${JSON.stringify(nodeOptions)}, ${JSON.stringify(mallocEnv)}`);
-  notes.push(`\`routewarden run\` is the shipped build (the dist/ bundle of \`npm run build\`) with the DaemonSet's NODE_OPTIONS ${JSON.stringify(nodeOptions)}${Object.keys(mallocEnv).length > 0 ? `, ${Object.entries(mallocEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`);
+  notes.push(
+    `\`routewarden run\` is the shipped build (the dist/ bundle of \`npm run build\`) with the DaemonSet's NODE_OPTIONS ${JSON.stringify(nodeOptions)}${
+      Object.keys(mallocEnv).length > 0
+        ? `, ${Object.entries(mallocEnv)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`
+        : ''
+    }`,
+  );
 
   // --- the cluster, in the API double ---
   const cluster = generateCluster(opts.services, opts.routes, opts.nodes);
@@ -86,7 +106,9 @@ async function bench(opts: BenchOptions): Promise<void> {
     // 2 and 4: in a process of its own, as the DaemonSet runs routewarden
     // (bench/worker.ts); before the CLI starts, so nothing else reacts to the
     // repairs' churn of the table.
-    log(`2, 4. warm check (${opts.reps} checks) and repair (${opts.repairReps} per strategy) in a worker process with the DaemonSet's NODE_OPTIONS and malloc tunables`);
+    log(
+      `2, 4. warm check (${opts.reps} checks) and repair (${opts.repairReps} per strategy) in a worker process with the DaemonSet's NODE_OPTIONS and malloc tunables`,
+    );
     const worker = await runWorker(
       { kubeconfig, services: opts.services, routes: opts.routes, nodes: opts.nodes, reps: opts.reps, repairReps: opts.repairReps },
       { ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...mallocEnv },
@@ -94,18 +116,68 @@ async function bench(opts: BenchOptions): Promise<void> {
     log(`worker synced in ${Math.round(worker.syncMs)} ms`);
     const check = worker.check;
     const s2 = `2. Warm check, ${opts.services} Services / ${routes} routes`;
-    rows.push({ section: s2, metric: `checker.check() median (n=${check.check.length})`, value: median(check.check), unit: 'ms', baseline: null, goal: '≤ 50 ms', met: median(check.check) <= 50 });
-    rows.push({ section: s2, metric: 'checker.check() p99', value: p99(check.check), unit: 'ms', baseline: null, goal: '≤ 50 ms', met: p99(check.check) <= 50 });
+    rows.push({
+      section: s2,
+      metric: `checker.check() median (n=${check.check.length})`,
+      value: median(check.check),
+      unit: 'ms',
+      baseline: null,
+      goal: '≤ 50 ms',
+      met: median(check.check) <= 50,
+    });
+    rows.push({
+      section: s2,
+      metric: 'checker.check() p99',
+      value: p99(check.check),
+      unit: 'ms',
+      baseline: null,
+      goal: '≤ 50 ms',
+      met: p99(check.check) <= 50,
+    });
     rows.push({ section: s2, metric: '  of which evaluate() median', value: median(check.evaluate), unit: 'ms', baseline: null, goal: '', met: null });
     rows.push({ section: s2, metric: '  of which metrics update median', value: median(check.metrics), unit: 'ms', baseline: null, goal: '', met: null });
-    rows.push({ section: s2, metric: '  major garbage collections (mark-compact) while measured', value: worker.gc.major.count, unit: '', baseline: null, goal: '', met: null });
+    rows.push({
+      section: s2,
+      metric: '  major garbage collections (mark-compact) while measured',
+      value: worker.gc.major.count,
+      unit: '',
+      baseline: null,
+      goal: '',
+      met: null,
+    });
     rows.push({ section: s2, metric: '  longest major collection pause', value: worker.gc.major.maxMs, unit: 'ms', baseline: null, goal: '', met: null });
-    rows.push({ section: s2, metric: '  minor collections (scavenges) while measured', value: worker.gc.minor.count, unit: '', baseline: null, goal: '', met: null });
+    rows.push({
+      section: s2,
+      metric: '  minor collections (scavenges) while measured',
+      value: worker.gc.minor.count,
+      unit: '',
+      baseline: null,
+      goal: '',
+      met: null,
+    });
     details.check = { check: summarize(check.check), evaluate: summarize(check.evaluate), metrics: summarize(check.metrics), gc: worker.gc };
     for (const r of worker.repairs) {
       const s4 = `4. Repair, ${Math.floor(routes / 2)} missing + ${Math.floor(routes / 2)} orphans`;
-      rows.push({ section: s4, metric: `${r.strategy}: apply (${r.operations} ops)`, value: median(r.apply), unit: 'ms', baseline: median(r.ip), baselineLabel: 'ip -batch, same ops', goal: 'ratio ≤ 1.5', met: median(r.apply) / median(r.ip) <= 1.5 });
-      rows.push({ section: s4, metric: `${r.strategy}: whole repair incl. plan and read-back`, value: median(r.total), unit: 'ms', baseline: median(r.ip), baselineLabel: 'ip -batch, same ops', goal: '', met: null });
+      rows.push({
+        section: s4,
+        metric: `${r.strategy}: apply (${r.operations} ops)`,
+        value: median(r.apply),
+        unit: 'ms',
+        baseline: median(r.ip),
+        baselineLabel: 'ip -batch, same ops',
+        goal: 'ratio ≤ 1.5',
+        met: median(r.apply) / median(r.ip) <= 1.5,
+      });
+      rows.push({
+        section: s4,
+        metric: `${r.strategy}: whole repair incl. plan and read-back`,
+        value: median(r.total),
+        unit: 'ms',
+        baseline: median(r.ip),
+        baselineLabel: 'ip -batch, same ops',
+        goal: '',
+        met: null,
+      });
       details[`repair-${r.strategy}`] = { operations: r.operations, total: summarize(r.total), apply: summarize(r.apply), ip: summarize(r.ip) };
     }
 
@@ -126,8 +198,21 @@ async function bench(opts: BenchOptions): Promise<void> {
       log(`3. detection latency, ${opts.trials} trials per kind`);
       const det = await measureDetection(api, cluster, opts.trials, cli);
       const s3 = '3. Detection latency (routewarden run, --interval 1h)';
-      for (const [label, xs] of [['ip route add → /metrics', det.routeAdd], ['ip route del → /metrics', det.routeDel], ['Service created → /metrics', det.serviceAdd], ['Service deleted → /metrics', det.serviceDelete]] as const) {
-        rows.push({ section: s3, metric: `${label} median (n=${xs.length})`, value: median(xs), unit: 'ms', baseline: null, goal: '< 1000 ms', met: median(xs) < 1000 });
+      for (const [label, xs] of [
+        ['ip route add → /metrics', det.routeAdd],
+        ['ip route del → /metrics', det.routeDel],
+        ['Service created → /metrics', det.serviceAdd],
+        ['Service deleted → /metrics', det.serviceDelete],
+      ] as const) {
+        rows.push({
+          section: s3,
+          metric: `${label} median (n=${xs.length})`,
+          value: median(xs),
+          unit: 'ms',
+          baseline: null,
+          goal: '< 1000 ms',
+          met: median(xs) < 1000,
+        });
         rows.push({ section: s3, metric: `${label} p99`, value: p99(xs), unit: 'ms', baseline: null, goal: '< 1000 ms', met: p99(xs) < 1000 });
       }
       details.detection = Object.fromEntries(Object.entries(det).map(([k, v]) => [k, summarize(v as number[])]));
@@ -136,13 +221,46 @@ async function bench(opts: BenchOptions): Promise<void> {
       const s7 = '7. /metrics scrape';
       const driftedSmall = Math.min(100, routes);
       const scrape = await measureScrape(cluster, driftedSmall, opts.reps, cli);
-      rows.push({ section: s7, metric: `scrape latency median, ${scrape.drifted} drifted (n=${scrape.latency.length})`, value: median(scrape.latency), unit: 'ms', baseline: null, goal: '', met: null });
+      rows.push({
+        section: s7,
+        metric: `scrape latency median, ${scrape.drifted} drifted (n=${scrape.latency.length})`,
+        value: median(scrape.latency),
+        unit: 'ms',
+        baseline: null,
+        goal: '',
+        met: null,
+      });
       rows.push({ section: s7, metric: 'scrape latency p99', value: p99(scrape.latency), unit: 'ms', baseline: null, goal: '', met: null });
       rows.push({ section: s7, metric: 'scrape size', value: scrape.bytes / 1024, unit: 'KiB', baseline: null, goal: '', met: null });
-      rows.push({ section: s7, metric: `drifted_route_info series, ${scrape.drifted} drifted`, value: scrape.series, unit: '', baseline: null, goal: `= ${Math.min(100, scrape.drifted)}`, met: scrape.series === Math.min(100, scrape.drifted) });
+      rows.push({
+        section: s7,
+        metric: `drifted_route_info series, ${scrape.drifted} drifted`,
+        value: scrape.series,
+        unit: '',
+        baseline: null,
+        goal: `= ${Math.min(100, scrape.drifted)}`,
+        met: scrape.series === Math.min(100, scrape.drifted),
+      });
       const big = await measureScrape(cluster, Math.min(1000, routes * 2), Math.max(5, Math.floor(opts.reps / 4)), cli);
-      rows.push({ section: s7, metric: `drifted_route_info series, ${big.drifted} drifted`, value: big.series, unit: '', baseline: null, goal: '≤ 100 (capped)', met: big.series <= 100 && big.series + big.dropped === big.drifted });
-      rows.push({ section: s7, metric: `scrape latency median, ${big.drifted} drifted`, value: median(big.latency), unit: 'ms', baseline: median(scrape.latency), baselineLabel: `${scrape.drifted} drifted`, goal: '', met: null });
+      rows.push({
+        section: s7,
+        metric: `drifted_route_info series, ${big.drifted} drifted`,
+        value: big.series,
+        unit: '',
+        baseline: null,
+        goal: '≤ 100 (capped)',
+        met: big.series <= 100 && big.series + big.dropped === big.drifted,
+      });
+      rows.push({
+        section: s7,
+        metric: `scrape latency median, ${big.drifted} drifted`,
+        value: median(big.latency),
+        unit: 'ms',
+        baseline: median(scrape.latency),
+        baselineLabel: `${scrape.drifted} drifted`,
+        goal: '',
+        met: null,
+      });
       details.scrape = [scrape, big].map((s) => ({ drifted: s.drifted, bytes: s.bytes, series: s.series, dropped: s.dropped, latency: summarize(s.latency) }));
 
       const before = busiest();
@@ -157,11 +275,52 @@ async function bench(opts: BenchOptions): Promise<void> {
       const s5 = `5. Memory of routewarden run (${opts.services} Services, ${routes} routes)`;
       rows.push({ section: s5, metric: 'RSS after sync', value: rssAfterSync, unit: 'MB', baseline: null, goal: '≤ 150 MB', met: rssAfterSync <= 150 });
       rows.push({ section: s5, metric: 'JS heap used after sync', value: heapAfterSync, unit: 'MB', baseline: null, goal: '', met: null });
-      rows.push({ section: s5, metric: `RSS max over ${Math.round(c.seconds)} s of churn`, value: c.rssMaxMb, unit: 'MB', baseline: rssAfterSync, baselineLabel: 'after sync', goal: '≤ 150 MB', met: c.rssMaxMb <= 150 });
-      rows.push({ section: s5, metric: `RSS slope after ${Math.round(c.warmupSeconds)} s warm-up`, value: c.rssSlopeMbPerMin, unit: 'MB/min', baseline: null, goal: 'no growth (< 1 MB/min)', met: c.rssSlopeMbPerMin < 1 });
-      rows.push({ section: s5, metric: 'JS heap slope after warm-up', value: c.heapSlopeMbPerMin, unit: 'MB/min', baseline: null, goal: 'no growth (< 1 MB/min)', met: c.heapSlopeMbPerMin < 1 });
-      rows.push({ section: s5, metric: '  V8 heap reserved (total) slope after warm-up', value: c.heapTotalSlopeMbPerMin, unit: 'MB/min', baseline: null, goal: '', met: null });
-      rows.push({ section: s5, metric: `CPU during churn (${c.operations} changes, ${c.checksDuring} checks)`, value: c.cpuPercent, unit: '% of a core', baseline: null, goal: '', met: null });
+      rows.push({
+        section: s5,
+        metric: `RSS max over ${Math.round(c.seconds)} s of churn`,
+        value: c.rssMaxMb,
+        unit: 'MB',
+        baseline: rssAfterSync,
+        baselineLabel: 'after sync',
+        goal: '≤ 150 MB',
+        met: c.rssMaxMb <= 150,
+      });
+      rows.push({
+        section: s5,
+        metric: `RSS slope after ${Math.round(c.warmupSeconds)} s warm-up`,
+        value: c.rssSlopeMbPerMin,
+        unit: 'MB/min',
+        baseline: null,
+        goal: 'no growth (< 1 MB/min)',
+        met: c.rssSlopeMbPerMin < 1,
+      });
+      rows.push({
+        section: s5,
+        metric: 'JS heap slope after warm-up',
+        value: c.heapSlopeMbPerMin,
+        unit: 'MB/min',
+        baseline: null,
+        goal: 'no growth (< 1 MB/min)',
+        met: c.heapSlopeMbPerMin < 1,
+      });
+      rows.push({
+        section: s5,
+        metric: '  V8 heap reserved (total) slope after warm-up',
+        value: c.heapTotalSlopeMbPerMin,
+        unit: 'MB/min',
+        baseline: null,
+        goal: '',
+        met: null,
+      });
+      rows.push({
+        section: s5,
+        metric: `CPU during churn (${c.operations} changes, ${c.checksDuring} checks)`,
+        value: c.cpuPercent,
+        unit: '% of a core',
+        baseline: null,
+        goal: '',
+        met: null,
+      });
       const s6 = '6. API load after the initial sync (detection + scrape + churn)';
       rows.push({ section: s6, metric: 'LIST requests', value: lists, unit: '', baseline: null, goal: '0 beyond watch re-establishment', met: lists === 0 });
       rows.push({ section: s6, metric: 'WATCH requests (re-establishments)', value: watches, unit: '', baseline: null, goal: '', met: null });
@@ -195,8 +354,19 @@ async function bench(opts: BenchOptions): Promise<void> {
   const durationSeconds = since(started) / 1000;
   const command = ['npm run bench', ...(opts.argv.length ? ['--', ...opts.argv] : [])].join(' ');
   const scale = `${opts.services} LoadBalancer Services (60% IPv4, 20% IPv6, 20% dual-stack; Cluster and Local) with ${slices} EndpointSlices over ${cluster.nodes.length} nodes; ${routes} routes in table ${TABLE} proto ${PROTO} plus ${opts.foreign} foreign; kernel read repeated at ${opts.bigRoutes} routes`;
-  notes.push(`Churn: about ten changes a second in rotation (a Service's VIP changes and its route follows, an EndpointSlice's endpoints move, a stray route comes and goes, a Service is created or deleted); memory sampled every 2 s, slope fitted after the warm-up`);
-  const info = { command, startedAt, durationSeconds, machineAtStart, loadAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100), busiestAtEnd: machine().busiest, scale, notes };
+  notes.push(
+    `Churn: about ten changes a second in rotation (a Service's VIP changes and its route follows, an EndpointSlice's endpoints move, a stray route comes and goes, a Service is created or deleted); memory sampled every 2 s, slope fitted after the warm-up`,
+  );
+  const info = {
+    command,
+    startedAt,
+    durationSeconds,
+    machineAtStart,
+    loadAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    busiestAtEnd: machine().busiest,
+    scale,
+    notes,
+  };
 
   process.stdout.write(`\n${textTable(rows)}\n\n`);
   writeFileSync(opts.json, JSON.stringify({ info, rows, details }, null, 2));

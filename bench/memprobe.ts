@@ -34,7 +34,10 @@ function smaps(pid: number): Record<string, number> {
   for (const line of text.split('\n')) {
     const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (head) {
-      const [a, b] = line.split(' ')[0]!.split('-').map((h) => parseInt(h, 16));
+      const [a, b] = line
+        .split(' ')[0]!
+        .split('-')
+        .map((h) => parseInt(h, 16));
       size = (b! - a!) / 1024;
       name = head[1] || `[anon ${size >= 1024 ? (size >= 65536 ? '>=64M' : '>=1M') : `${size}k`}]`;
       if (name.includes('node_modules') || name.endsWith('.node')) name = '[node binary and addons, file-backed]';
@@ -59,7 +62,10 @@ await inOwnNetns(import.meta.url, async () => {
   seedApi(api, cluster);
   flushTable();
   ipBatch(cluster.placed.map((ip) => addLine(ip)));
-  const cli = startCli(bin, api.kubeconfig(), process.env.RW_NODE_OPTIONS ?? deployedNodeOptions(), nodeFlags, { ...deployedMallocEnv(), ...(process.env.RW_ARENAS ? { MALLOC_ARENA_MAX: process.env.RW_ARENAS } : {}) });
+  const cli = startCli(bin, api.kubeconfig(), process.env.RW_NODE_OPTIONS ?? deployedNodeOptions(), nodeFlags, {
+    ...deployedMallocEnv(),
+    ...(process.env.RW_ARENAS ? { MALLOC_ARENA_MAX: process.env.RW_ARENAS } : {}),
+  });
   try {
     const t = performance.now();
     await until(inSync(cluster.placed.length), 180_000, 'in sync', cli);
@@ -68,11 +74,15 @@ await inOwnNetns(import.meta.url, async () => {
     const pid = cli.child.pid!;
     const body = (await get('/metrics')).body;
     const mb = (n: string): string => (gauge(body, n) / 2 ** 20).toFixed(1);
-    console.log(`rss ${mb('process_resident_memory_bytes')} heapTotal ${mb('nodejs_heap_size_total_bytes')} heapUsed ${mb('nodejs_heap_size_used_bytes')} external ${mb('nodejs_external_memory_bytes')}`);
+    console.log(
+      `rss ${mb('process_resident_memory_bytes')} heapTotal ${mb('nodejs_heap_size_total_bytes')} heapUsed ${mb('nodejs_heap_size_used_bytes')} external ${mb('nodejs_external_memory_bytes')}`,
+    );
     for (const m of body.matchAll(/^nodejs_heap_space_size_(total|used)_bytes\{space="(\w+)"\} (\S+)$/gm)) {
       if (Number(m[3]) > 1 << 20) console.log(`  ${m[1]} ${m[2]} ${(Number(m[3]) / 2 ** 20).toFixed(1)}`);
     }
-    const rows = Object.entries(smaps(pid)).filter(([, v]) => v > 1).sort((a, b) => b[1] - a[1]);
+    const rows = Object.entries(smaps(pid))
+      .filter(([, v]) => v > 1)
+      .sort((a, b) => b[1] - a[1]);
     for (const [k, v] of rows.slice(0, 15)) console.log(`  smaps ${v.toFixed(1).padStart(7)} MB  ${k}`);
     if (process.env.RW_MAPS) {
       const text = readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n');
@@ -88,7 +98,12 @@ await inOwnNetns(import.meta.url, async () => {
       process.kill(pid, 'SIGUSR2');
       await new Promise((r) => setTimeout(r, 20_000));
     }
-    console.log(readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').filter((l) => /^(VmRSS|RssAnon|RssFile|VmHWM)/.test(l)).join('  '));
+    console.log(
+      readFileSync(`/proc/${pid}/status`, 'utf8')
+        .split('\n')
+        .filter((l) => /^(VmRSS|RssAnon|RssFile|VmHWM)/.test(l))
+        .join('  '),
+    );
   } finally {
     await cli.stop();
     await api.close();

@@ -61,11 +61,19 @@ export function busiest(): string[] {
     const second = out.slice(out.lastIndexOf('\ntop - '));
     const lines = second.split('\n');
     const head = lines.findIndex((l) => /^\s*PID\s/.test(l));
-    return lines.slice(head + 1)
+    return lines
+      .slice(head + 1)
       .map((l) => l.trim().split(/\s+/))
       .filter((f) => f.length >= 12 && Number(f[8]) >= 1)
       .slice(0, 6)
-      .map((f) => `${f[8]}% ${f.slice(11).join(' ').replace(/\/work\/main\//g, '').slice(0, 70)}`);
+      .map(
+        (f) =>
+          `${f[8]}% ${f
+            .slice(11)
+            .join(' ')
+            .replace(/\/work\/main\//g, '')
+            .slice(0, 70)}`,
+      );
   } catch {
     return []; // no top: say nothing
   }
@@ -100,7 +108,11 @@ const HEAD = ['metric', 'value', 'baseline', 'ratio', 'goal', 'met?'];
 export function textTable(rows: readonly Row[]): string {
   const body = rows.map(cells);
   const widths = HEAD.map((h, i) => Math.max(h.length, ...body.map((c) => c[i]!.length)));
-  const line = (c: readonly string[]): string => c.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (c: readonly string[]): string =>
+    c
+      .map((x, i) => x.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [line(HEAD), line(widths.map((w) => '-'.repeat(w)))];
   let section = '';
   rows.forEach((r, i) => {

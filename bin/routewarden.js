@@ -21,16 +21,16 @@ if (Number(found.split('.')[0]) < REQUIRED_MAJOR) {
 
 var sources = new URL('../src/cli/main.ts', import.meta.url);
 var entry = existsSync(sources) ? sources : new URL('../dist/cli/main.js', import.meta.url);
-import(entry.href).then(
-  function (m) {
+import(entry.href)
+  .then(function (m) {
     return m.main(process.argv.slice(2));
-  },
-).then(
-  function (code) {
-    process.exitCode = code;
-  },
-  function (err) {
-    process.stderr.write('routewarden: ' + (err && err.message ? String(err.message).split('\n')[0] : String(err)) + '\n');
-    process.exitCode = 2;
-  },
-);
+  })
+  .then(
+    function (code) {
+      process.exitCode = code;
+    },
+    function (err) {
+      process.stderr.write('routewarden: ' + (err && err.message ? String(err.message).split('\n')[0] : String(err)) + '\n');
+      process.exitCode = 2;
+    },
+  );

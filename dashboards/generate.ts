@@ -179,15 +179,9 @@ export function buildDashboard(): Dashboard {
         [1, 'orange'],
       ]),
     )
-    .withPanel(
-      stat('Expected routes', 'Routes the Kubernetes API places on the selected nodes.', sumRoutes('routewarden_expected_routes'), [[null, 'blue']]),
-    )
-    .withPanel(
-      stat('Kernel routes', "Routes in kube-vip's (table, protocol) on the selected nodes.", sumRoutes('routewarden_kernel_routes'), [[null, 'blue']]),
-    )
-    .withPanel(
-      stat('Nodes reporting', 'routewarden instances scraped for the selected jobs and nodes.', `count(${CONFIG_INFO})`, [[null, 'blue']]),
-    )
+    .withPanel(stat('Expected routes', 'Routes the Kubernetes API places on the selected nodes.', sumRoutes('routewarden_expected_routes'), [[null, 'blue']]))
+    .withPanel(stat('Kernel routes', "Routes in kube-vip's (table, protocol) on the selected nodes.", sumRoutes('routewarden_kernel_routes'), [[null, 'blue']]))
+    .withPanel(stat('Nodes reporting', 'routewarden instances scraped for the selected jobs and nodes.', `count(${CONFIG_INFO})`, [[null, 'blue']]))
     .withPanel(
       stat(
         'Sources down',
@@ -250,10 +244,19 @@ export function buildDashboard(): Dashboard {
         .span(6),
     )
     .withPanel(
-      increasePanel('Routes entering drift', 'Routes that newly became orphan or missing (routewarden_drift_detected_total).', 'kind', 'routewarden_drift_detected_total'),
+      increasePanel(
+        'Routes entering drift',
+        'Routes that newly became orphan or missing (routewarden_drift_detected_total).',
+        'kind',
+        'routewarden_drift_detected_total',
+      ),
     )
     .withPanel(
-      timeseries('Expected, kernel and foreign routes by node', 'What the API expects, what the kernel holds, and routes with another protocol in the table.', 'short')
+      timeseries(
+        'Expected, kernel and foreign routes by node',
+        'What the API expects, what the kernel holds, and routes with another protocol in the table.',
+        'short',
+      )
         .withTarget(target(sumByNodeFamily('routewarden_expected_routes'), 'expected {{node}} {{family}}', 'A'))
         .withTarget(target(sumByNodeFamily('routewarden_kernel_routes'), 'kernel {{node}} {{family}}', 'B'))
         .withTarget(target(sumByNodeFamily('routewarden_foreign_routes'), 'foreign {{node}} {{family}}', 'C')),
@@ -261,13 +264,9 @@ export function buildDashboard(): Dashboard {
 
     .withRow(checks)
     .withPanel(
-      timeseries('Checks per second by result', 'Finished checks (routewarden_checks_total): in_sync, drift, or error.', 'ops')
-        .withTarget(
-          target(
-            sumBy('result', withNode(`rate(${m('routewarden_checks_total')}[$__rate_interval])`)),
-            '{{result}}',
-          ),
-        ),
+      timeseries('Checks per second by result', 'Finished checks (routewarden_checks_total): in_sync, drift, or error.', 'ops').withTarget(
+        target(sumBy('result', withNode(`rate(${m('routewarden_checks_total')}[$__rate_interval])`)), '{{result}}'),
+      ),
     )
     .withPanel(
       timeseries('Check latency', 'Time of one full check (routewarden_check_duration_seconds), quantiles over the selected nodes.', 's')
@@ -307,14 +306,28 @@ export function buildDashboard(): Dashboard {
 
     .withRow(repairs)
     .withPanel(
-      increasePanel('Repairs by strategy and result', 'Repair attempts (routewarden_remediations_total).', 'strategy, result', 'routewarden_remediations_total'),
+      increasePanel(
+        'Repairs by strategy and result',
+        'Repair attempts (routewarden_remediations_total).',
+        'strategy, result',
+        'routewarden_remediations_total',
+      ),
     )
     .withPanel(
-      increasePanel('Routes changed by repairs', 'Kernel route adds and deletes made by repairs (routewarden_remediated_routes_total).', 'node, action', 'routewarden_remediated_routes_total'),
+      increasePanel(
+        'Routes changed by repairs',
+        'Kernel route adds and deletes made by repairs (routewarden_remediated_routes_total).',
+        'node, action',
+        'routewarden_remediated_routes_total',
+      ),
     )
     .withPanel(
-      increasePanel('Repairs refused by guard', 'Repairs a safety guard refused (routewarden_remediation_blocked_total), by guard.', 'node, reason', 'routewarden_remediation_blocked_total')
-        .span(24),
+      increasePanel(
+        'Repairs refused by guard',
+        'Repairs a safety guard refused (routewarden_remediation_blocked_total), by guard.',
+        'node, reason',
+        'routewarden_remediation_blocked_total',
+      ).span(24),
     )
 
     .withRow(build)
@@ -323,9 +336,7 @@ export function buildDashboard(): Dashboard {
         .title('Configuration and version by node')
         .description('routewarden_config_info joined with routewarden_build_info: what each instance checks and how it repairs.')
         .datasource(DS)
-        .withTarget(
-          tableTarget(`${CONFIG_INFO}\n* on (${INSTANCE}) group_left (version)\n  topk by (${INSTANCE}) (1, ${m('routewarden_build_info')})`),
-        )
+        .withTarget(tableTarget(`${CONFIG_INFO}\n* on (${INSTANCE}) group_left (version)\n  topk by (${INSTANCE}) (1, ${m('routewarden_build_info')})`))
         .withTransformation(organize(['node', 'version', 'table', 'protocol', 'election', 'remediate', 'strategy', 'instance']))
         .height(8)
         .span(24),

@@ -58,7 +58,8 @@ const narrowClientNode: Plugin = {
   setup(b) {
     b.onResolve({ filter: /^@kubernetes\/client-node$/ }, () => ({ path: 'entry', namespace: 'client-node-narrow' }));
     b.onResolve({ filter: /^\.\/gen\/index\.js$/ }, (args) =>
-      /@kubernetes\/client-node\/dist\/config\.js$/.test(args.importer) ? { path: 'gen', namespace: 'client-node-narrow' } : undefined);
+      /@kubernetes\/client-node\/dist\/config\.js$/.test(args.importer) ? { path: 'gen', namespace: 'client-node-narrow' } : undefined,
+    );
     b.onLoad({ filter: /.*/, namespace: 'client-node-narrow' }, (args) => ({
       resolveDir: ROOT,
       loader: 'js',

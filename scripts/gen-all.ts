@@ -11,4 +11,5 @@ import { writeConfigDoc } from './gen-config-doc.ts';
 import { writeGraph } from './gen-graph.ts';
 import { writeChart } from './gen-chart.ts';
 
-for (const file of [writeRules(), writeDashboard(), ...writeDeployObservability(), writeConfigDoc(), await writeGraph(), ...writeChart()]) console.log(`wrote ${file}`);
+for (const file of [writeRules(), writeDashboard(), ...writeDeployObservability(), writeConfigDoc(), await writeGraph(), ...writeChart()])
+  console.log(`wrote ${file}`);

@@ -51,7 +51,11 @@ function configBlock(): string {
   const lines: string[] = [];
   for (const o of chartFlags()) {
     const key = camel(o.flag);
-    const facts = [o.default !== undefined ? `default ${JSON.stringify(o.default)}` : 'default derived at start', o.choices ? `one of ${o.choices.join(', ')}` : null, o.kind === 'integer' ? `${o.min}..${o.max}` : null]
+    const facts = [
+      o.default !== undefined ? `default ${JSON.stringify(o.default)}` : 'default derived at start',
+      o.choices ? `one of ${o.choices.join(', ')}` : null,
+      o.kind === 'integer' ? `${o.min}..${o.max}` : null,
+    ]
       .filter((x) => x !== null)
       .join('; ');
     lines.push(`  # --${o.flag}: ${o.description} (${facts})`);

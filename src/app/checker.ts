@@ -65,7 +65,9 @@ export function createChecker(deps: CheckerDeps): Checker {
     try {
       return gateway.observe(await deps.kernel.defaultRoutes(), now);
     } catch (err) {
-      logOnce(`gateway ${(err as Error).message}`, () => deps.logger.warn({ err: (err as Error).message }, "cannot read this node's default routes: kube-vip's default-gateway interface is not judged"));
+      logOnce(`gateway ${(err as Error).message}`, () =>
+        deps.logger.warn({ err: (err as Error).message }, "cannot read this node's default routes: kube-vip's default-gateway interface is not judged"),
+      );
       return null;
     }
   }
@@ -99,22 +101,30 @@ export function createChecker(deps: CheckerDeps): Checker {
         // interface, read from the kernel only when some instance needs it.
         if (view.needsGateway) view = resolveFrom(kv, snapshot, kv.bound, await readGateway(now));
         const leaseChanges = snapshot ? leases.observe(snapshot.leases, now) : undefined;
-        if (kubeStatus.state === 'ok') logOnce(`discovery ${view.report.message}`, () => deps.logger.info({ kubeVip: view.report.message }, 'kube-vip discovery'));
+        if (kubeStatus.state === 'ok')
+          logOnce(`discovery ${view.report.message}`, () => deps.logger.info({ kubeVip: view.report.message }, 'kube-vip discovery'));
         for (const inst of view.report.instances) {
           for (const [setting, s] of Object.entries(inst.settings)) {
             if (!s.kubeVip) continue;
             logOnce(`mismatch ${inst.pod} ${setting} ${s.value} ${s.kubeVip.value}`, () =>
-              deps.logger.warn({ setting, used: s.value, source: s.source, kubeVip: s.kubeVip!.value, kubeVipSource: s.kubeVip!.source, pod: inst.pod }, `routewarden uses ${setting}=${s.value} but kube-vip runs with ${s.kubeVip!.value}`));
+              deps.logger.warn(
+                { setting, used: s.value, source: s.source, kubeVip: s.kubeVip!.value, kubeVipSource: s.kubeVip!.source, pod: inst.pod },
+                `routewarden uses ${setting}=${s.value} but kube-vip runs with ${s.kubeVip!.value}`,
+              ),
+            );
           }
         }
-        result = evaluate({
-          model: view.primary,
-          node: kv.node,
-          now,
-          kernel,
-          kubernetes: { status: kubeStatus, snapshot },
-          kubeVip: { context: { instances: view.instances, startGraceMs: kv.startGraceMs, ...(leaseChanges ? { leaseChanges } : {}) }, report: view.report },
-        }, cache);
+        result = evaluate(
+          {
+            model: view.primary,
+            node: kv.node,
+            now,
+            kernel,
+            kubernetes: { status: kubeStatus, snapshot },
+            kubeVip: { context: { instances: view.instances, startGraceMs: kv.startGraceMs, ...(leaseChanges ? { leaseChanges } : {}) }, report: view.report },
+          },
+          cache,
+        );
       } else {
         result = evaluate({ model: deps.model, now, kernel, kubernetes: { status: kubeStatus, snapshot } }, cache);
       }
@@ -146,11 +156,14 @@ function logCheck(logger: Logger, { report }: CheckResult, entered: number, seco
     const failed = report.sources.kernel === 'error' || report.sources.kubernetes === 'error';
     (failed ? logger.warn.bind(logger) : logger.info.bind(logger))({ ...summary, errors: report.errors }, 'check could not compare: a source is not ok');
   } else if (!report.inSync) {
-    logger.info({
-      ...summary,
-      orphans: report.orphans.slice(0, 20).map((o) => `${o.destination} ${o.device ?? '-'} (${o.reason})`),
-      missing: report.missing.slice(0, 20).map((m) => `${m.destination} ${m.device} (${m.reason})`),
-    }, 'drift found');
+    logger.info(
+      {
+        ...summary,
+        orphans: report.orphans.slice(0, 20).map((o) => `${o.destination} ${o.device ?? '-'} (${o.reason})`),
+        missing: report.missing.slice(0, 20).map((m) => `${m.destination} ${m.device} (${m.reason})`),
+      },
+      'drift found',
+    );
   } else {
     logger.debug(summary, 'in sync');
   }

@@ -38,7 +38,12 @@ export function discoveryFor(flagsConfig: DiscoverySettings, bound: KubeVipDisco
 }
 
 /** One resolution from a snapshot; pods are "not ok" while the Kubernetes view is not. */
-export function resolveFrom(d: KubeVipDiscovery | Omit<KubeVipDiscovery, 'bound'>, snapshot: ClusterSnapshot | null, bound: KubeVipDiscovery['bound'] | null, gateway?: DefaultGateway | null): KubeVipView {
+export function resolveFrom(
+  d: KubeVipDiscovery | Omit<KubeVipDiscovery, 'bound'>,
+  snapshot: ClusterSnapshot | null,
+  bound: KubeVipDiscovery['bound'] | null,
+  gateway?: DefaultGateway | null,
+): KubeVipView {
   return resolveKubeVip({
     mode: d.mode,
     flags: d.flags,
@@ -56,12 +61,17 @@ export function resolveFrom(d: KubeVipDiscovery | Omit<KubeVipDiscovery, 'bound'
  * the primary kube-vip instance's model (table, protocol, route type for
  * repairs), and the discovery every later check uses.
  */
-export function startupConfig<C extends DiscoverySettings>(flagsConfig: C, snapshot: ClusterSnapshot | null, logger: Logger): { config: C; discovery: KubeVipDiscovery } {
+export function startupConfig<C extends DiscoverySettings>(
+  flagsConfig: C,
+  snapshot: ClusterSnapshot | null,
+  logger: Logger,
+): { config: C; discovery: KubeVipDiscovery } {
   const partial = discoveryFor(flagsConfig, { table: flagsConfig.model.table, protocol: flagsConfig.model.protocol });
   const view = resolveFrom(partial, snapshot, null);
   const model = view.primary;
   const log = view.report.found > 0 ? logger.info.bind(logger) : logger.warn.bind(logger);
-  if (flagsConfig.kubeVipConfig === 'auto') log({ kubeVip: view.report.message, table: model.table, protocol: model.protocol, election: model.election }, 'kube-vip configuration');
+  if (flagsConfig.kubeVipConfig === 'auto')
+    log({ kubeVip: view.report.message, table: model.table, protocol: model.protocol, election: model.election }, 'kube-vip configuration');
   const config = Object.freeze({ ...flagsConfig, model });
   return { config, discovery: { ...partial, bound: { table: model.table, protocol: model.protocol } } };
 }

@@ -36,7 +36,14 @@ export interface RepairRecord {
   readonly failures: number;
 }
 
-export const newRepairState = (): RepairState => ({ lastRepairAt: null, blockedEventAt: new Map(), repairableAt: null, blocked: null, last: null, history: newRepairHistory() });
+export const newRepairState = (): RepairState => ({
+  lastRepairAt: null,
+  blockedEventAt: new Map(),
+  repairableAt: null,
+  blocked: null,
+  last: null,
+  history: newRepairHistory(),
+});
 
 export interface RepairDeps {
   readonly config: RepairSettings;
@@ -57,7 +64,14 @@ export type RepairOutcome =
   | { readonly kind: 'nothing-to-do' }
   | { readonly kind: 'blocked'; readonly guard: GuardVerdict }
   | { readonly kind: 'dry-run'; readonly plan: RepairPlan }
-  | { readonly kind: 'applied'; readonly plan: RepairPlan; readonly added: number; readonly deleted: number; readonly failures: readonly string[]; readonly verified: CheckResult };
+  | {
+      readonly kind: 'applied';
+      readonly plan: RepairPlan;
+      readonly added: number;
+      readonly deleted: number;
+      readonly failures: readonly string[];
+      readonly verified: CheckResult;
+    };
 
 const HOUR = 3_600_000;
 
@@ -78,16 +92,17 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   const d = result.diff;
   const flapping = flappingAt(state.history, now);
   observer?.flapping(flapping.length);
-  const plan = d && result.expected && result.kernel
-    ? makePlan(config.strategy, config.model, result.expected, result.kernel, d, new Set(flapping))
-    : { strategy: config.strategy, steps: [], netDeletions: 0, skipped: [], transient: 0 };
+  const plan =
+    d && result.expected && result.kernel
+      ? makePlan(config.strategy, config.model, result.expected, result.kernel, d, new Set(flapping))
+      : { strategy: config.strategy, steps: [], netDeletions: 0, skipped: [], transient: 0 };
   const drifted = d ? new Set(driftedDestinations(d)) : new Set<string>();
   // The grace period runs over actionable drift only; transient drift is skipped by the plan.
   const keys = d
     ? [
-      ...d.orphans.filter((o) => !o.transient).map((o) => driftKey('orphan', o.destination, o.device)),
-      ...d.missing.filter((m) => !m.transient).map((m) => driftKey('missing', m.destination, m.device)),
-    ]
+        ...d.orphans.filter((o) => !o.transient).map((o) => driftKey('orphan', o.destination, o.device)),
+        ...d.missing.filter((m) => !m.transient).map((m) => driftKey('missing', m.destination, m.device)),
+      ]
     : [];
   const youngestDriftAgeMs = graceMs === 0 ? Infinity : deps.checker.tracker.youngestAge(keys, now);
   const verdict = guards({
@@ -119,7 +134,11 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
       const last = state.blockedEventAt.get(verdict.reason);
       if (last === undefined || now - last >= HOUR) {
         state.blockedEventAt.set(verdict.reason, now);
-        await emitSafely(deps, { type: 'Warning', reason: 'RepairBlocked', message: `routewarden did not repair kube-vip's table ${config.model.table}: ${verdict.message}` });
+        await emitSafely(deps, {
+          type: 'Warning',
+          reason: 'RepairBlocked',
+          message: `routewarden did not repair kube-vip's table ${config.model.table}: ${verdict.message}`,
+        });
       }
     }
     return { kind: 'blocked', guard: verdict };
@@ -128,7 +147,13 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   if (config.dryRun) {
     observer?.dryRun(config.strategy);
     logger.info({ strategy: config.strategy, steps: plan.steps.map(describeStep), skipped: plan.skipped }, 'dry run: repair plan (nothing changed)');
-    state.last = { at: now, result: 'dry-run', added: plan.steps.filter((s) => s.op === 'add').length, deleted: plan.steps.filter((s) => s.op === 'delete').length, failures: 0 };
+    state.last = {
+      at: now,
+      result: 'dry-run',
+      added: plan.steps.filter((s) => s.op === 'add').length,
+      deleted: plan.steps.filter((s) => s.op === 'delete').length,
+      failures: 0,
+    };
     return { kind: 'dry-run', plan };
   }
 
@@ -158,15 +183,29 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   if (judged.noProgress) {
     const hold = state.history.noProgress;
     state.blockedEventAt.set('no_progress', clock()); // this Event says it; the blocks that follow do not repeat it within the hour
-    logger.warn({ strategy: config.strategy, attempts: hold?.attempts, retryInSeconds: hold ? Math.round((hold.until - clock()) / 1000) : undefined }, 'repair made no progress: the drift is the same as before; not repeating it until the hold ends or the drift changes');
-    await emitSafely(deps, { type: 'Warning', reason: 'RepairBlocked', message: `routewarden's ${config.strategy} repair of table ${config.model.table} changed nothing (the same drift before and after); it is not repeated for ${hold ? Math.round((hold.until - clock()) / 1000) : 0}s unless the drift changes` });
+    logger.warn(
+      { strategy: config.strategy, attempts: hold?.attempts, retryInSeconds: hold ? Math.round((hold.until - clock()) / 1000) : undefined },
+      'repair made no progress: the drift is the same as before; not repeating it until the hold ends or the drift changes',
+    );
+    await emitSafely(deps, {
+      type: 'Warning',
+      reason: 'RepairBlocked',
+      message: `routewarden's ${config.strategy} repair of table ${config.model.table} changed nothing (the same drift before and after); it is not repeated for ${hold ? Math.round((hold.until - clock()) / 1000) : 0}s unless the drift changes`,
+    });
   }
   if (judged.newlyFlapping.length > 0) {
     observer?.flapping(flappingAt(state.history, clock()).length);
     state.blockedEventAt.set('flapping', clock()); // one Event for this, not one per blocked repair
-    const list = judged.newlyFlapping.length > 10 ? `${judged.newlyFlapping.slice(0, 10).join(', ')} and ${judged.newlyFlapping.length - 10} more` : judged.newlyFlapping.join(', ');
+    const list =
+      judged.newlyFlapping.length > 10
+        ? `${judged.newlyFlapping.slice(0, 10).join(', ')} and ${judged.newlyFlapping.length - 10} more`
+        : judged.newlyFlapping.join(', ');
     logger.warn({ destinations: judged.newlyFlapping }, 'routes keep drifting back after repair: another writer competes for them; leaving them alone');
-    await emitSafely(deps, { type: 'Warning', reason: 'RepairBlocked', message: `routewarden stops repairing ${list} in table ${config.model.table}: each repair was undone (flapping); it leaves them alone for an hour` });
+    await emitSafely(deps, {
+      type: 'Warning',
+      reason: 'RepairBlocked',
+      message: `routewarden stops repairing ${list} in table ${config.model.table}: each repair was undone (flapping); it leaves them alone for an hour`,
+    });
   }
   observer?.finished(config.strategy, ok);
   const summary = {
@@ -178,7 +217,11 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
     inSyncAfter: verified.report.inSync,
   };
   if (ok) logger.info(summary, `repaired: ${added} added, ${deleted} deleted`);
-  else logger.error(summary, `repair incomplete: ${added} added, ${deleted} deleted, ${failures.length} failed; table in sync afterwards: ${verified.report.inSync}`);
+  else
+    logger.error(
+      summary,
+      `repair incomplete: ${added} added, ${deleted} deleted, ${failures.length} failed; table in sync afterwards: ${verified.report.inSync}`,
+    );
   const list = (xs: string[]) => (xs.length > 10 ? `${xs.slice(0, 10).join(', ')} and ${xs.length - 10} more` : xs.join(', ') || 'none');
   await emitSafely(deps, {
     type: ok ? 'Normal' : 'Warning',
@@ -191,7 +234,9 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
 function kubeViewOf(deps: RepairDeps, now: number): { kubeView?: { ageMs: number; staleAfterMs: number } } {
   const fresh = deps.cluster?.freshness?.();
   if (!fresh) return {};
-  return { kubeView: { ageMs: fresh.lastHeardAt === undefined ? Infinity : Math.max(0, now - fresh.lastHeardAt), staleAfterMs: deps.config.watchIdleTimeoutMs } };
+  return {
+    kubeView: { ageMs: fresh.lastHeardAt === undefined ? Infinity : Math.max(0, now - fresh.lastHeardAt), staleAfterMs: deps.config.watchIdleTimeoutMs },
+  };
 }
 
 /** One change after the other, for tables without applyAll(): null when done, else what was thrown. */
@@ -218,7 +263,10 @@ async function emitSafely(deps: RepairDeps, e: Parameters<EventSink['emit']>[0])
 }
 
 /** `run --remediate`: a hook for the loop, repairing after each check that found drift. */
-export function repairAfterCheck(deps: Omit<RepairDeps, 'checker' | 'observer'>, state: RepairState = newRepairState()): (result: CheckResult, ctx: { observer: RepairObserver; checker: Checker }) => Promise<void> {
+export function repairAfterCheck(
+  deps: Omit<RepairDeps, 'checker' | 'observer'>,
+  state: RepairState = newRepairState(),
+): (result: CheckResult, ctx: { observer: RepairObserver; checker: Checker }) => Promise<void> {
   return async (result, ctx) => {
     await attemptRepair({ ...deps, checker: ctx.checker, observer: ctx.observer }, state, result, deps.config.graceMs);
   };

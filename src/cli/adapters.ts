@@ -27,7 +27,9 @@ export function openKernel(config: Config, logger: Logger): KernelTable {
 export function repairCapability(config: Config, logger: Logger): boolean | null {
   const capable = hasNetAdmin();
   if (config.remediate && !config.dryRun && capable === false) {
-    logger.warn('--remediate without CAP_NET_ADMIN: routewarden reports drift but cannot change routes, so every repair is refused (guard not_permitted); grant NET_ADMIN or drop --remediate');
+    logger.warn(
+      '--remediate without CAP_NET_ADMIN: routewarden reports drift but cannot change routes, so every repair is refused (guard not_permitted); grant NET_ADMIN or drop --remediate',
+    );
   }
   return capable;
 }

@@ -53,9 +53,25 @@ export type OptionValues = { readonly [D in Def as KeyOf<D>]: D extends { defaul
 
 /** The options that describe kube-vip on this node: Config holds them as `model`. */
 type ModelKey =
-  | 'nodeName' | 'table' | 'protocol' | 'routeType' | 'election' | 'services' | 'servicesNamespace' | 'leaseName'
-  | 'leaseNamespace' | 'leaseSkewMs' | 'perServiceElectionOnDemand' | 'lbClassName' | 'lbClassOnly'
-  | 'lbClassLegacyHandling' | 'interface' | 'servicesInterface' | 'vipSubnet' | 'controlPlane' | 'controlPlaneAddress';
+  | 'nodeName'
+  | 'table'
+  | 'protocol'
+  | 'routeType'
+  | 'election'
+  | 'services'
+  | 'servicesNamespace'
+  | 'leaseName'
+  | 'leaseNamespace'
+  | 'leaseSkewMs'
+  | 'perServiceElectionOnDemand'
+  | 'lbClassName'
+  | 'lbClassOnly'
+  | 'lbClassLegacyHandling'
+  | 'interface'
+  | 'servicesInterface'
+  | 'vipSubnet'
+  | 'controlPlane'
+  | 'controlPlaneAddress';
 
 export type Config = Omit<OptionValues, ModelKey> & {
   readonly command: Command;
@@ -123,7 +139,10 @@ const FORMATS: { readonly [F in StringFormat]: z.ZodType<F extends keyof FormatV
     return m !== null && (m[1] === '' || Number(m[1]) <= 32) && (m[2] === undefined || m[2] === '' || Number(m[2]) <= 128);
   }, 'must be prefix lengths "v4[,v6]" (0-32, 0-128), e.g. 32 or 32,128 ("auto" is ARP mode only in kube-vip)'),
   addresses: line.transform((s, ctx) => {
-    const items = s.split(',').map((a) => a.trim()).filter((a) => a !== '');
+    const items = s
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a !== '');
     const bad = items.find((a) => familyOf(a) === null && !isSubdomain(a.toLowerCase()));
     if (bad !== undefined) {
       ctx.addIssue({ code: 'custom', message: `must be IP addresses or DNS names, comma-separated (${JSON.stringify(bad)} is neither)` });
@@ -216,9 +235,8 @@ export function loadConfig(command: Command, flags: Raw, ctx: LoadContext): Conf
   if (nodeName === '') throw new ConfigError('cannot tell the node name: set --node-name or NODE_NAME');
 
   const slash = o.leaseName.indexOf('/');
-  const globalLease = slash >= 0
-    ? { namespace: o.leaseName.slice(0, slash), name: o.leaseName.slice(slash + 1) }
-    : { namespace: o.leaseNamespace, name: o.leaseName };
+  const globalLease =
+    slash >= 0 ? { namespace: o.leaseName.slice(0, slash), name: o.leaseName.slice(slash + 1) } : { namespace: o.leaseNamespace, name: o.leaseName };
   if (o.controlPlane && o.controlPlaneAddress.length === 0) throw new ConfigError('--control-plane needs --control-plane-address');
 
   // kube-vip's GenerateCidrRange over the CP address(es): null when one is a DNS name.
@@ -244,42 +262,48 @@ export function loadConfig(command: Command, flags: Raw, ctx: LoadContext): Conf
     ...(vipSubnet === null ? { notJudged: [DNS_ADDRESS_NOT_JUDGED] } : {}),
   };
 
-  return checkSystemTable(deepFreeze({
-    command,
-    model,
-    kubeconfig: o.kubeconfig || undefined,
-    intervalMs: o.intervalMs,
-    listen: o.listen,
-    webConfigFile: o.webConfigFile,
-    webDisableStatus: o.webDisableStatus,
-    // check repairs only when its own command line says --remediate: the
-    // runbooks' "confirm" step (kubectl exec ... routewarden check) runs in a
-    // container whose ROUTEWARDEN_REMEDIATE=true configures `run`, and a
-    // confirmation must never change the table.
-    remediate: command === 'check' ? explicit.get('remediate') === 'flag' && o.remediate : o.remediate,
-    strategy: o.strategy,
-    dryRun: o.dryRun,
-    // A one-shot check acts on what it sees; --grace (flag or env) lets it wait.
-    graceMs: command === 'check' && !explicit.has('grace') ? 0 : o.graceMs,
-    maxDeletions: o.maxDeletions,
-    allowEmpty: o.allowEmpty,
-    minRepairIntervalMs: o.minRepairIntervalMs,
-    allowSystemTable: o.allowSystemTable,
-    notificationBuffer: o.notificationBuffer,
-    watchIdleTimeoutMs: o.watchIdleTimeoutMs,
-    output: o.output,
-    kubeVipConfig: o.kubeVipConfig,
-    kubeVipSelector: o.kubeVipSelector,
-    kubeVipStartGraceMs: o.kubeVipStartGraceMs,
-    explicit,
-    logLevel: o.logLevel,
-    logLevelExplicit: explicit.has('log-level'),
-    logFormat: o.logFormat,
-  }));
+  return checkSystemTable(
+    deepFreeze({
+      command,
+      model,
+      kubeconfig: o.kubeconfig || undefined,
+      intervalMs: o.intervalMs,
+      listen: o.listen,
+      webConfigFile: o.webConfigFile,
+      webDisableStatus: o.webDisableStatus,
+      // check repairs only when its own command line says --remediate: the
+      // runbooks' "confirm" step (kubectl exec ... routewarden check) runs in a
+      // container whose ROUTEWARDEN_REMEDIATE=true configures `run`, and a
+      // confirmation must never change the table.
+      remediate: command === 'check' ? explicit.get('remediate') === 'flag' && o.remediate : o.remediate,
+      strategy: o.strategy,
+      dryRun: o.dryRun,
+      // A one-shot check acts on what it sees; --grace (flag or env) lets it wait.
+      graceMs: command === 'check' && !explicit.has('grace') ? 0 : o.graceMs,
+      maxDeletions: o.maxDeletions,
+      allowEmpty: o.allowEmpty,
+      minRepairIntervalMs: o.minRepairIntervalMs,
+      allowSystemTable: o.allowSystemTable,
+      notificationBuffer: o.notificationBuffer,
+      watchIdleTimeoutMs: o.watchIdleTimeoutMs,
+      output: o.output,
+      kubeVipConfig: o.kubeVipConfig,
+      kubeVipSelector: o.kubeVipSelector,
+      kubeVipStartGraceMs: o.kubeVipStartGraceMs,
+      explicit,
+      logLevel: o.logLevel,
+      logLevelExplicit: explicit.has('log-level'),
+      logFormat: o.logFormat,
+    }),
+  );
 }
 
 /** The kernel's own routing tables (RT_TABLE_DEFAULT, RT_TABLE_MAIN, RT_TABLE_LOCAL). */
-const SYSTEM_TABLES: ReadonlyMap<number, string> = new Map([[253, 'default'], [254, 'main'], [255, 'local']]);
+const SYSTEM_TABLES: ReadonlyMap<number, string> = new Map([
+  [253, 'default'],
+  [254, 'main'],
+  [255, 'local'],
+]);
 
 /**
  * Repairs in one of the kernel's own tables change the host's routing (the
@@ -290,7 +314,9 @@ const SYSTEM_TABLES: ReadonlyMap<number, string> = new Map([[253, 'default'], [2
 export function checkSystemTable(config: Config): Config {
   const name = SYSTEM_TABLES.get(config.model.table);
   if (name && config.remediate && !config.dryRun && !config.allowSystemTable) {
-    throw new ConfigError(`refusing --remediate on table ${config.model.table} (${name}), one of the kernel's own tables: repairs there change the host's routes; add --allow-system-table to allow it`);
+    throw new ConfigError(
+      `refusing --remediate on table ${config.model.table} (${name}), one of the kernel's own tables: repairs there change the host's routes; add --allow-system-table to allow it`,
+    );
   }
   return config;
 }

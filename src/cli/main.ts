@@ -37,7 +37,10 @@ function addOptions(cmd: Command, command: 'run' | 'check' | 'demo'): Command {
   return cmd;
 }
 
-export function buildProgram(actions: Record<'run' | 'check' | 'demo', Action>, out: { stdout: (s: string) => void; stderr: (s: string) => void }): { program: Command; result: () => Promise<number> | null } {
+export function buildProgram(
+  actions: Record<'run' | 'check' | 'demo', Action>,
+  out: { stdout: (s: string) => void; stderr: (s: string) => void },
+): { program: Command; result: () => Promise<number> | null } {
   let pending: Promise<number> | null = null;
   const program = new Command('routewarden')
     .description("Keeps kube-vip's routing table honest: detects orphan and missing routes, exports Prometheus metrics, repairs on request.")
@@ -46,7 +49,9 @@ export function buildProgram(actions: Record<'run' | 'check' | 'demo', Action>, 
     .configureOutput({ writeOut: out.stdout, writeErr: out.stderr, outputError: () => {} })
     .showHelpAfterError(false);
   const sub = (name: 'run' | 'check' | 'demo', description: string) => {
-    const cmd = addOptions(new Command(name).description(description), name).exitOverride().configureOutput({ writeOut: out.stdout, writeErr: out.stderr, outputError: () => {} });
+    const cmd = addOptions(new Command(name).description(description), name)
+      .exitOverride()
+      .configureOutput({ writeOut: out.stdout, writeErr: out.stderr, outputError: () => {} });
     cmd.action((opts: Record<string, string | boolean | undefined>) => {
       pending = actions[name](opts);
     });
@@ -77,20 +82,25 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const stderr = (s: string) => process.stderr.write(s);
   const ctx = { env, hostname: hostname().toLowerCase() };
   // run and check take only the option table's flags, which loadConfig reads.
-  const withConfig = (command: Config['command'], fn: (c: Config) => Promise<number>): Action => async (opts) =>
-    fn(loadConfig(command, opts, ctx));
-  const { program, result } = buildProgram({
-    run: withConfig('run', runCommand),
-    check: withConfig('check', checkCommand),
-    demo: async (opts) => {
-      const demoCommand = await loadDemo();
-      if (demoCommand === null) {
-        stderr(`routewarden: ${DEMO_NEEDS_CHECKOUT}\n`);
-        return EXIT.error;
-      }
-      return demoCommand(opts, ctx);
+  const withConfig =
+    (command: Config['command'], fn: (c: Config) => Promise<number>): Action =>
+    async (opts) =>
+      fn(loadConfig(command, opts, ctx));
+  const { program, result } = buildProgram(
+    {
+      run: withConfig('run', runCommand),
+      check: withConfig('check', checkCommand),
+      demo: async (opts) => {
+        const demoCommand = await loadDemo();
+        if (demoCommand === null) {
+          stderr(`routewarden: ${DEMO_NEEDS_CHECKOUT}\n`);
+          return EXIT.error;
+        }
+        return demoCommand(opts, ctx);
+      },
     },
-  }, { stdout, stderr });
+    { stdout, stderr },
+  );
 
   try {
     if (argv.length === 0) {
@@ -118,7 +128,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 async function checkCommand(flagsConfig: Config): Promise<number> {
   // stdout is the report; logs go to stderr, at --log-level (info by default, as --help says).
   const logger = createLogger({ level: flagsConfig.logLevel, format: flagsConfig.logFormat, toStderr: true });
-  if (flagsConfig.explicit.get('remediate') === 'env') logger.info('ROUTEWARDEN_REMEDIATE is ignored by check: it repairs only with --remediate on its command line');
+  if (flagsConfig.explicit.get('remediate') === 'env')
+    logger.info('ROUTEWARDEN_REMEDIATE is ignored by check: it repairs only with --remediate on its command line');
   const cluster = openCluster(flagsConfig, logger);
   let kernel: KernelTable | null = null;
   try {
@@ -195,7 +206,9 @@ async function runCommand(flagsConfig: Config): Promise<number> {
       front,
       kubeVip: discovery,
       web,
-      afterCheck: repair ? repair.repairAfterCheck({ config, kernel, logger, capable, cluster, events: openEvents(flagsConfig, logger) }, repairState) : undefined,
+      afterCheck: repair
+        ? repair.repairAfterCheck({ config, kernel, logger, capable, cluster, events: openEvents(flagsConfig, logger) }, repairState)
+        : undefined,
       repairState: () => repairState,
     });
     service.metrics.repairCapable.set(capable === true ? 1 : 0);
@@ -215,13 +228,15 @@ export function waitForSignal(logger: Logger, stop: () => Promise<void>): Promis
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       logger.info({ signal }, 'shutting down');
-      stop().then(() => resolve(0), (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        resolve(EXIT.error);
-      });
+      stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          resolve(EXIT.error);
+        },
+      );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
 }
-

@@ -78,7 +78,11 @@ export interface HttpFront {
  * Binds the HTTP port now, serving `initial` until use() hands it another
  * handler. Rejects with one line when the address cannot be bound.
  */
-export function openHttpFront(where: { host: string | undefined; port: number } | { path: string }, initial: RequestListener, web: WebConfigSource | null = null): Promise<HttpFront> {
+export function openHttpFront(
+  where: { host: string | undefined; port: number } | { path: string },
+  initial: RequestListener,
+  web: WebConfigSource | null = null,
+): Promise<HttpFront> {
   let handler = initial;
   // Through the web configuration from the first request: TLS and authentication hold during start-up too.
   const server = createWebServer((req, res) => handler(req, res), web);
@@ -87,9 +91,10 @@ export function openHttpFront(where: { host: string | undefined; port: number } 
     server.once('error', (err) => reject(new Error(`listening on ${text}: ${err.message}`)));
     const done = (): void => {
       const addr = server.address();
-      const bound = addr !== null && typeof addr === 'object'
-        ? { port: (addr as AddressInfo).port, host: (addr as AddressInfo).address }
-        : { port: 0, host: 'unix', path: 'path' in where ? where.path : undefined };
+      const bound =
+        addr !== null && typeof addr === 'object'
+          ? { port: (addr as AddressInfo).port, host: (addr as AddressInfo).address }
+          : { port: 0, host: 'unix', path: 'path' in where ? where.path : undefined };
       resolve({
         bound,
         use: (h) => {
@@ -118,16 +123,27 @@ export interface Service {
 export function createService(deps: ServiceDeps): Service {
   const { config, logger } = deps;
   const metrics = deps.metrics ?? createMetrics({ version: VERSION, revision: REVISION, nodeVersion: NODE_VERSION });
-  metrics.configInfo.set({
-    node: config.model.nodeName,
-    table: String(config.model.table),
-    protocol: String(config.model.protocol),
-    remediate: String(config.remediate),
-    strategy: config.strategy,
-    election: config.model.election,
-  }, 1);
+  metrics.configInfo.set(
+    {
+      node: config.model.nodeName,
+      table: String(config.model.table),
+      protocol: String(config.model.protocol),
+      remediate: String(config.remediate),
+      strategy: config.strategy,
+      election: config.model.election,
+    },
+    1,
+  );
   const observer = metricsObserver(metrics);
-  const checker = createChecker({ kernel: deps.kernel, cluster: deps.cluster, model: config.model, ...(deps.kubeVip ? { kubeVip: deps.kubeVip } : {}), observer, logger, clock: deps.clock });
+  const checker = createChecker({
+    kernel: deps.kernel,
+    cluster: deps.cluster,
+    model: config.model,
+    ...(deps.kubeVip ? { kubeVip: deps.kubeVip } : {}),
+    observer,
+    logger,
+    clock: deps.clock,
+  });
   const afterCheck = deps.afterCheck;
   const collect = collectOnceSynced(logger);
   const loop = createLoop({
@@ -180,29 +196,44 @@ export function createService(deps: ServiceDeps): Service {
       if (deps.front) {
         front = deps.front;
         front.use(app);
-      } else server = await new Promise<Server>((resolve, reject) => {
-        // Express 5 calls the listen callback with the error when binding fails
-        // (EADDRINUSE): without this check the service "starts" serving nothing.
-        const done = (err?: Error): void => (err ? reject(new Error(`listening on ${where}: ${err.message}`)) : resolve(s));
-        const s = createWebServer(app, deps.web ?? null).once('error', done);
-        if (deps.listenPath !== undefined) s.listen(deps.listenPath, done);
-        else s.listen(config.listen.port, config.listen.host ?? '::', done);
-      });
-      unsubscribe.push(deps.kernel.subscribe((change) => {
-        // Lost notifications: only a full re-read (the next check) knows what changed.
-        if (change) metrics.kernelNotificationsLost.inc(change.lost);
-        loop.markDirty(change ? 'kernel notifications lost' : 'kernel route event');
-      }));
+      } else
+        server = await new Promise<Server>((resolve, reject) => {
+          // Express 5 calls the listen callback with the error when binding fails
+          // (EADDRINUSE): without this check the service "starts" serving nothing.
+          const done = (err?: Error): void => (err ? reject(new Error(`listening on ${where}: ${err.message}`)) : resolve(s));
+          const s = createWebServer(app, deps.web ?? null).once('error', done);
+          if (deps.listenPath !== undefined) s.listen(deps.listenPath, done);
+          else s.listen(config.listen.port, config.listen.host ?? '::', done);
+        });
+      unsubscribe.push(
+        deps.kernel.subscribe((change) => {
+          // Lost notifications: only a full re-read (the next check) knows what changed.
+          if (change) metrics.kernelNotificationsLost.inc(change.lost);
+          loop.markDirty(change ? 'kernel notifications lost' : 'kernel route event');
+        }),
+      );
       unsubscribe.push(deps.cluster.onChange(() => loop.markDirty('kubernetes event')));
       // The loop first: the kernel side is checked and /healthz fed even while
       // the API server is slow to answer the informers' first LIST.
       loop.start();
       await deps.cluster.start();
       const addr = front ? null : server!.address();
-      const bound = front ? front.bound : addr !== null && typeof addr === 'object'
-        ? { port: (addr as AddressInfo).port, host: (addr as AddressInfo).address }
-        : { port: 0, host: 'unix', path: deps.listenPath };
-      logger.info({ listen: bound.path ?? `${bound.host}:${bound.port}`, node: config.model.nodeName, table: config.model.table, protocol: config.model.protocol, election: config.model.election, remediate: config.remediate }, 'routewarden started');
+      const bound = front
+        ? front.bound
+        : addr !== null && typeof addr === 'object'
+          ? { port: (addr as AddressInfo).port, host: (addr as AddressInfo).address }
+          : { port: 0, host: 'unix', path: deps.listenPath };
+      logger.info(
+        {
+          listen: bound.path ?? `${bound.host}:${bound.port}`,
+          node: config.model.nodeName,
+          table: config.model.table,
+          protocol: config.model.protocol,
+          election: config.model.election,
+          remediate: config.remediate,
+        },
+        'routewarden started',
+      );
       return bound;
     },
     async stop() {

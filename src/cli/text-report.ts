@@ -16,7 +16,9 @@ export function formatTextReport(report: Report, repair?: RepairOutcome): string
   for (const [side, msg] of Object.entries(report.errors)) lines.push(`  ${side}: ${msg}`);
   if (report.kubeVip) lines.push(...formatKubeVip(report.kubeVip));
   const c = report.counts;
-  lines.push(`routes: expected ${c.expected}, kernel ${c.kernel}, orphan ${c.orphan}, missing ${c.missing}, foreign ${c.foreign} (never touched), not judged ${c.unjudged}`);
+  lines.push(
+    `routes: expected ${c.expected}, kernel ${c.kernel}, orphan ${c.orphan}, missing ${c.missing}, foreign ${c.foreign} (never touched), not judged ${c.unjudged}`,
+  );
   if (report.routes.length > 0) {
     lines.push('');
     const notes = new Map<string, string>();
@@ -26,7 +28,7 @@ export function formatTextReport(report: Report, repair?: RepairOutcome): string
     }
     const rows = [['VERDICT', 'DESTINATION', 'FAMILY', 'DEVICE', 'REASON', 'SERVICES', 'NOTE']];
     for (const r of report.routes) {
-      const note = r.verdict === 'ok' ? '' : notes.get(`${r.destination} ${r.device ?? '-'}`) ?? '';
+      const note = r.verdict === 'ok' ? '' : (notes.get(`${r.destination} ${r.device ?? '-'}`) ?? '');
       rows.push([r.verdict.toUpperCase(), r.destination, r.family, r.device ?? '-', r.reason ?? '', r.services.join(',') || '-', note]);
     }
     lines.push(table(rows));
@@ -35,7 +37,10 @@ export function formatTextReport(report: Report, repair?: RepairOutcome): string
     lines.push('', `kube-vip limitation ${l.id}: ${l.text}${l.services ? ` (${l.services.join(', ')})` : ''}${l.destination ? ` (${l.destination})` : ''}`);
   }
   if (report.unjudged.length > 0) {
-    lines.push('', `not judged (never drift, never repaired): ${report.unjudged.map((u) => `${u.destination ?? u.address ?? '?'}${u.inKernel ? ' in table' : ''} (${u.reason}: ${u.detail})`).join('; ')}`);
+    lines.push(
+      '',
+      `not judged (never drift, never repaired): ${report.unjudged.map((u) => `${u.destination ?? u.address ?? '?'}${u.inKernel ? ' in table' : ''} (${u.reason}: ${u.detail})`).join('; ')}`,
+    );
   }
   if (report.excluded.length > 0) {
     lines.push('', `not installable by kube-vip: ${report.excluded.map((e) => `${e.service} ${e.address || '(no address)'} (${e.reason})`).join('; ')}`);
@@ -45,7 +50,8 @@ export function formatTextReport(report: Report, repair?: RepairOutcome): string
   }
   if (repair) lines.push('', ...formatRepair(repair));
   lines.push('');
-  if (report.sources.kernel !== 'ok' || report.sources.kubernetes !== 'ok') lines.push('RESULT: could not check (no drift is reported from a view that is not ok)');
+  if (report.sources.kernel !== 'ok' || report.sources.kubernetes !== 'ok')
+    lines.push('RESULT: could not check (no drift is reported from a view that is not ok)');
   else if (report.inSync) lines.push('RESULT: in sync');
   else lines.push(`RESULT: drift: ${c.orphan} orphan, ${c.missing} missing${c.transient ? ` (${c.transient} transient: not repaired yet)` : ''}`);
   return lines.join('\n') + '\n';
@@ -56,12 +62,16 @@ function formatKubeVip(kv: NonNullable<Report['kubeVip']>): string[] {
   const out = [`kube-vip (--kube-vip-config ${kv.mode}): ${kv.message}`];
   const settings = (s: Readonly<Record<string, { value: string; source: string; kubeVip?: { value: string; source: string } }>>, indent: string) => {
     for (const [name, v] of Object.entries(s)) {
-      out.push(`${indent}${name} = ${JSON.stringify(v.value)}  (${v.source})${v.kubeVip ? `  MISMATCH: kube-vip uses ${JSON.stringify(v.kubeVip.value)} (${v.kubeVip.source})` : ''}`);
+      out.push(
+        `${indent}${name} = ${JSON.stringify(v.value)}  (${v.source})${v.kubeVip ? `  MISMATCH: kube-vip uses ${JSON.stringify(v.kubeVip.value)} (${v.kubeVip.source})` : ''}`,
+      );
     }
   };
   for (const i of kv.instances) {
     const state = i.terminating ? 'terminating' : i.ready ? 'ready' : 'not ready';
-    out.push(`  pod ${i.pod} (container ${i.container}, ${state}, started ${i.startedAt ?? 'never'}, ${i.restarts} restarts)${i.included ? '' : `: not judged, ${i.excludedBecause ?? ''}`}`);
+    out.push(
+      `  pod ${i.pod} (container ${i.container}, ${state}, started ${i.startedAt ?? 'never'}, ${i.restarts} restarts)${i.included ? '' : `: not judged, ${i.excludedBecause ?? ''}`}`,
+    );
     if (i.included) settings(i.settings, '    ');
     for (const n of i.notes) out.push(`    note: ${n}`);
   }

@@ -194,7 +194,13 @@ function unjudgedAbsent(expected: ExpectedSet, kernel: KernelDump): UnjudgedRout
 }
 
 /** The expected routes the kernel does not hold as kube-vip would, and why. */
-function missingRoutes(expected: ExpectedSet, held: ReadonlySet<ExpectedRoute>, kernel: KernelDump, interfaces: readonly InterfaceInfo[] | null, unjudged: UnjudgedRoute[]): MissingRoute[] {
+function missingRoutes(
+  expected: ExpectedSet,
+  held: ReadonlySet<ExpectedRoute>,
+  kernel: KernelDump,
+  interfaces: readonly InterfaceInfo[] | null,
+  unjudged: UnjudgedRoute[],
+): MissingRoute[] {
   const missing: MissingRoute[] = [];
   const owned = new Map<string, KernelRoute>();
   for (const r of kernel.owned) if (!owned.has(r.destination)) owned.set(r.destination, r);
@@ -218,7 +224,15 @@ function missingRoutes(expected: ExpectedSet, held: ReadonlySet<ExpectedRoute>, 
       continue;
     }
     if (exp.absentUnjudged) {
-      unjudged.push({ destination: dest, family: exp.family, device: exp.device, inKernel: false, reason: exp.absentUnjudged.reason, detail: exp.absentUnjudged.detail, services: exp.services });
+      unjudged.push({
+        destination: dest,
+        family: exp.family,
+        device: exp.device,
+        inKernel: false,
+        reason: exp.absentUnjudged.reason,
+        detail: exp.absentUnjudged.detail,
+        services: exp.services,
+      });
       continue;
     }
     const link = links?.get(exp.device);
@@ -273,7 +287,7 @@ export const FILTER_TEXT: Readonly<Record<FilterReason, string>> = {
   'force-per-service-election': 'has kube-vip.io/forcePerServiceElection "true", which kube-vip skips here (E16)',
   'not-loadbalancer': 'is not of type LoadBalancer (type filter)',
   ignored: 'has kube-vip.io/ignore "true" (ignore filter)',
-  'lb-class': "has a loadBalancerClass kube-vip does not serve (class filter)",
+  'lb-class': 'has a loadBalancerClass kube-vip does not serve (class filter)',
   'lease-name-with-local-policy': 'has kube-vip.io/leaseName with externalTrafficPolicy Local: kube-vip never processes it (E17)',
 };
 

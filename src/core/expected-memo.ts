@@ -36,8 +36,7 @@ interface Entry {
 /** At most this many (model, interfaces) variants are kept per snapshot. */
 const VARIANTS = 8;
 
-const variantKey = (model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): string =>
-  JSON.stringify([model, interfaces]);
+const variantKey = (model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): string => JSON.stringify([model, interfaces]);
 
 /**
  * The first instant after `now` at which some lease of the snapshot changes

@@ -389,13 +389,22 @@ class Builder {
     const routes = new Map<string, ExpectedRoute>();
     for (const [key, r] of this.routes) {
       // Deterministic choice among conflicting devices: the first service's.
-      const ordered = r.more === null
-        ? oneDevice(singleDevices, r.device)
-        : [[r.device, r.services[0]!] as const, ...r.more].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([d]) => d);
+      const ordered =
+        r.more === null
+          ? oneDevice(singleDevices, r.device)
+          : [[r.device, r.services[0]!] as const, ...r.more].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([d]) => d);
       // The Builder's own list, made for this build: sorted in place, not copied.
       const services = r.services.length > 1 ? r.services.sort() : r.services;
       const cpOnly = services.length === 1 && services[0] === CONTROL_PLANE;
-      routes.set(key, { family: r.family, destination: r.destination, device: ordered[0]!, devices: ordered, type: model.routeType, services, ...(cpOnly ? { absentUnjudged: CP_HEALTH_CHECK } : {}) });
+      routes.set(key, {
+        family: r.family,
+        destination: r.destination,
+        device: ordered[0]!,
+        devices: ordered,
+        type: model.routeType,
+        services,
+        ...(cpOnly ? { absentUnjudged: CP_HEALTH_CHECK } : {}),
+      });
     }
     return { routes, claims: this.claims, excluded: this.excluded, unjudged: this.unjudged, blankets: dedupeBlankets(this.blankets) };
   }
@@ -503,9 +512,10 @@ export function expectedRoutes(input: ExpectedInput, steps?: ServiceSteps): Expe
   const { snapshot, model, interfaces, now } = input;
   const b = new Builder();
   const linkNames = interfaces ? new Set(interfaces.map((i) => i.name)) : null;
-  const globalLease = model.election === 'global'
-    ? leaseState(snapshot.leases.get(objectKey(model.globalLease.namespace, model.globalLease.name)), model.nodeName, now, model.leaseSkewSeconds)
-    : null;
+  const globalLease =
+    model.election === 'global'
+      ? leaseState(snapshot.leases.get(objectKey(model.globalLease.namespace, model.globalLease.name)), model.nodeName, now, model.leaseSkewSeconds)
+      : null;
   const ctx: ServiceContext = { snapshot, model, interfaces, linkNames, globalLease, now };
 
   if (!steps) {
@@ -517,7 +527,15 @@ export function expectedRoutes(input: ExpectedInput, steps?: ServiceSteps): Expe
       const slices = snapshot.slicesByService.get(key);
       const lease = model.election === 'service' ? snapshot.leases.get(serviceLeaseKey(svc)) : undefined;
       let entry = steps.entries.get(key);
-      if (!entry || entry.svc !== svc || entry.slices !== slices || entry.lease !== lease || steps.global !== global || now < entry.computedAt || now > entry.validUntil) {
+      if (
+        !entry ||
+        entry.svc !== svc ||
+        entry.slices !== slices ||
+        entry.lease !== lease ||
+        steps.global !== global ||
+        now < entry.computedAt ||
+        now > entry.validUntil
+      ) {
         const rec = new Recorder();
         serviceSteps(rec, key, svc, ctx);
         entry = { svc, slices, lease, computedAt: now, validUntil: leaseValidUntil(lease, now, model.leaseSkewSeconds), steps: rec.seal() };
@@ -541,7 +559,15 @@ function notJudgedFor(model: KubeVipModel, scope: NotJudged['scope']): NotJudged
 }
 
 /** Every VIP of a Service is not judged, for one reason. */
-function unjudgeService(b: Sink, key: string, vips: readonly Vip[], hostnames: readonly string[], reason: UnjudgedReason, detail: string, destination?: (v: Vip) => string | null): void {
+function unjudgeService(
+  b: Sink,
+  key: string,
+  vips: readonly Vip[],
+  hostnames: readonly string[],
+  reason: UnjudgedReason,
+  detail: string,
+  destination?: (v: Vip) => string | null,
+): void {
   for (const v of vips) {
     const address = normalized(v);
     const dest = destination?.(v) ?? null;
@@ -605,9 +631,10 @@ function serviceSteps(b: Sink, key: string, svc: ServiceInfo, ctx: ServiceContex
   const dhcp = vips.filter((v) => isUnspecified(v.ip));
   if (hostnames.length > 0 || dhcp.length > 0) {
     const reason: UnjudgedReason = hostnames.length > 0 ? 'hostname' : 'dhcp';
-    const detail = hostnames.length > 0
-      ? `kube-vip resolves ${hostnames.join(', ')} with the node's DNS; a failed lookup fails the whole Service`
-      : 'a DHCP VIP: kube-vip leases its address on the node';
+    const detail =
+      hostnames.length > 0
+        ? `kube-vip resolves ${hostnames.join(', ')} with the node's DNS; a failed lookup fails the whole Service`
+        : 'a DHCP VIP: kube-vip leases its address on the node';
     const known = [...vips.filter((v) => !isUnspecified(v.ip))];
     if (reason === 'dhcp') {
       for (const a of [...requested.split(','), ...svc.ingress.map((i) => i.ip ?? '')]) {
@@ -616,7 +643,8 @@ function serviceSteps(b: Sink, key: string, svc: ServiceInfo, ctx: ServiceContex
       }
     }
     unjudgeService(b, key, known, hostnames, reason, detail);
-    for (const v of dhcp) b.unjudged.push({ service: key, address: normalized(v), family: v.ip.family, destination: null, reason, detail: `${detail} (not recorded yet)` });
+    for (const v of dhcp)
+      b.unjudged.push({ service: key, address: normalized(v), family: v.ip.family, destination: null, reason, detail: `${detail} (not recorded yet)` });
     // Addresses not written to the Service yet may be any route in the table.
     if (hostnames.length > 0 || known.length < dhcp.length) b.blankets.push({ scope: 'unclaimed', reason, detail: `${key}: ${detail}` });
     return;
@@ -699,13 +727,13 @@ function placement(
   const any = eps.v4 || eps.v6 || eps.fqdn;
   // enable_endpoints: kube-vip decides from Endpoints, which routewarden does not watch.
   const endpointsUnknown = notJudgedFor(model, 'endpoints');
-  const endpoints = (p: Placement | ((f: Family) => Placement)): Placement | ((f: Family) => Placement) => (endpointsUnknown ? { unjudged: endpointsUnknown } : p);
+  const endpoints = (p: Placement | ((f: Family) => Placement)): Placement | ((f: Family) => Placement) =>
+    endpointsUnknown ? { unjudged: endpointsUnknown } : p;
   // AddOrModify checks egress-ipv6 only when there are endpoints at all.
   if (any && svc.annotations[ANNOTATION.egressIPv6] === 'true' && !eps.v6) return endpoints({ reason: 'egress-ipv6-without-ipv6-endpoint' });
   const noEndpoints: Placement = { reason: svc.externalTrafficPolicy === 'Local' ? 'no-local-endpoint' : 'no-endpoints' };
   const forced = svc.annotations[ANNOTATION.forcePerServiceElection] === 'true';
-  const allowEmpty = svc.externalTrafficPolicy === 'Cluster' &&
-    (svc.annotations[ANNOTATION.allowWithoutEndpoints] ?? '').toLowerCase() === 'true';
+  const allowEmpty = svc.externalTrafficPolicy === 'Cluster' && (svc.annotations[ANNOTATION.allowWithoutEndpoints] ?? '').toLowerCase() === 'true';
 
   // Mode A, and Mode D on top of it: every node passing the endpoint check,
   // per family (sticky gating, E12, is not visible from the API).
@@ -719,15 +747,15 @@ function placement(
   // Leases in etcd: who holds them is not visible from the API.
   const elected = notJudgedFor(model, 'elected');
   if (elected) return { unjudged: elected };
-  const lease = model.election === 'service'
-    ? leaseState(snapshot.leases.get(serviceLeaseKey(svc)), model.nodeName, now, model.leaseSkewSeconds)
-    : globalLease!;
+  const lease =
+    model.election === 'service' ? leaseState(snapshot.leases.get(serviceLeaseKey(svc)), model.nodeName, now, model.leaseSkewSeconds) : globalLease!;
   const leaseName = model.election === 'service' ? serviceLeaseKey(svc) : `${model.globalLease.namespace}/${model.globalLease.name}`;
   if (lease.held === 'elsewhere') return { reason: 'lease-elsewhere', detail: `lease ${leaseName} held by ${lease.holder}` };
   if (lease.held === 'nobody') return { reason: 'lease-not-held', detail: `lease ${leaseName}: ${lease.detail}` };
   // Global election: only the EndpointSlice watcher starts a Service's routes;
   // a Service without any EndpointSlice (no selector) never gets one.
-  if (model.election === 'global' && sliceCount === 0 && !endpointsUnknown) return { reason: 'no-endpointslice', detail: 'global election starts routes from EndpointSlice events only, and this Service has none' };
+  if (model.election === 'global' && sliceCount === 0 && !endpointsUnknown)
+    return { reason: 'no-endpointslice', detail: 'global election starts routes from EndpointSlice events only, and this Service has none' };
   if (!any && !allowEmpty) return endpoints(noEndpoints);
   return endpoints(true);
 }
@@ -739,7 +767,14 @@ function addControlPlane(b: Builder, model: KubeVipModel, interfaces: readonly I
   for (const text of model.controlPlane.addresses) {
     const ip = parseIp(text);
     if (!ip) {
-      b.unjudged.push({ service: CONTROL_PLANE, address: text, family: null, destination: null, reason: 'hostname', detail: `kube-vip resolves the control-plane address ${text} with the node's DNS` });
+      b.unjudged.push({
+        service: CONTROL_PLANE,
+        address: text,
+        family: null,
+        destination: null,
+        reason: 'hostname',
+        detail: `kube-vip resolves the control-plane address ${text} with the node's DNS`,
+      });
       b.blankets.push({ scope: 'unclaimed', reason: 'hostname', detail: `control-plane address ${text} is resolved on the node` });
       continue;
     }

@@ -135,7 +135,7 @@ function writeIp(b: Uint8Array, at: number, family: Family): number {
   const group = (i: number): number => (b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!;
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (group(i) !== 0) {
       i++;
       continue;

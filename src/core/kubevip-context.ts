@@ -113,10 +113,24 @@ export function annotate(d: DiffResult, ctx: KubeVipContext, snapshot: ClusterSn
       if (ids.length > 0 && ws.every((w) => w !== null)) {
         const w = ws[0]!;
         const until = Math.max(...ws.map((x) => x!.until));
-        out = { ...m, reason: 'kube-vip-not-ready', detail: describeWindow(w.window, ids.map((id) => byId.get(id)!)), transient: { window: w.window, until: iso(until) } };
+        out = {
+          ...m,
+          reason: 'kube-vip-not-ready',
+          detail: describeWindow(
+            w.window,
+            ids.map((id) => byId.get(id)!),
+          ),
+          transient: { window: w.window, until: iso(until) },
+        };
       } else {
         const until = handover(m.services);
-        if (until !== null) out = { ...m, reason: 'lease-handover', detail: 'the lease deciding this route changed hands recently (E5)', transient: { window: 'lease-handover', until: iso(until) } };
+        if (until !== null)
+          out = {
+            ...m,
+            reason: 'lease-handover',
+            detail: 'the lease deciding this route changed hands recently (E5)',
+            transient: { window: 'lease-handover', until: iso(until) },
+          };
       }
     }
     const limitation = missingLimitation(out, foreignAt.get(m.destination)?.protocol, snapshot, ctx.instances);
@@ -194,9 +208,17 @@ function multiSliceService(services: readonly string[], family: Family, snapshot
 
 const E11_TEXT = 'kube-vip keeps only the last-updated EndpointSlice per family (PR #1717 open); routewarden judges the union of slices';
 
-function missingLimitation(m: MissingRoute, foreignProtocol: number | undefined, snapshot: ClusterSnapshot, instances: readonly KubeVipInstance[]): Limitation | null {
+function missingLimitation(
+  m: MissingRoute,
+  foreignProtocol: number | undefined,
+  snapshot: ClusterSnapshot,
+  instances: readonly KubeVipInstance[],
+): Limitation | null {
   if (m.reason === 'conflicting-route' && foreignProtocol === PROTO_BOOT) {
-    return { id: 'proto-boot', text: 'a proto boot (3) route from kube-vip before v0.7.1 holds the destination: kube-vip migrates it only when it re-adds the route in no-election mode, and its cleanup never touches it' };
+    return {
+      id: 'proto-boot',
+      text: 'a proto boot (3) route from kube-vip before v0.7.1 holds the destination: kube-vip migrates it only when it re-adds the route in no-election mode, and its cleanup never touches it',
+    };
   }
   const multi = multiSliceService(m.services, m.family, snapshot, instances);
   if (multi) return { id: 'E11', text: `${multi}: ${E11_TEXT}` };
@@ -209,15 +231,23 @@ function orphanLimitation(o: OrphanRoute, claims: readonly Claim[], snapshot: Cl
     // deleteTrackedService; v1.2.3 and older did not): a route left behind is
     // plain drift. Ignore and class changes still leave it.
     if (o.filter === 'ignored' || o.filter === 'lb-class') {
-      return { id: 'E15', text: `${o.detail ?? 'the Service is filtered'}; kube-vip never tears down a Service filtered by ignore or class after it got its route` };
+      return {
+        id: 'E15',
+        text: `${o.detail ?? 'the Service is filtered'}; kube-vip never tears down a Service filtered by ignore or class after it got its route`,
+      };
     }
-    if (o.filter === 'force-per-service-election') return { id: 'E16', text: 'with svc_election, kube-vip ignores Services annotated forcePerServiceElection "true" entirely' };
-    if (o.filter === 'lease-name-with-local-policy') return { id: 'E17', text: 'kube-vip never processes a Service with kube-vip.io/leaseName and externalTrafficPolicy Local' };
+    if (o.filter === 'force-per-service-election')
+      return { id: 'E16', text: 'with svc_election, kube-vip ignores Services annotated forcePerServiceElection "true" entirely' };
+    if (o.filter === 'lease-name-with-local-policy')
+      return { id: 'E17', text: 'kube-vip never processes a Service with kube-vip.io/leaseName and externalTrafficPolicy Local' };
   }
   if (o.reason === 'not-placed-here') {
     const sticky = claims.some((c) => c.verdict === 'not-placed' && c.reason === 'no-family-endpoint');
     if (sticky && instances.some((i) => i.model.election === 'none')) {
-      return { id: 'E12', text: `kube-vip's family gating is sticky in no-election mode: the ${o.family} route stays while only the other family's endpoints remain` };
+      return {
+        id: 'E12',
+        text: `kube-vip's family gating is sticky in no-election mode: the ${o.family} route stays while only the other family's endpoints remain`,
+      };
     }
     const multi = multiSliceService(o.services, o.family, snapshot, instances);
     if (multi) return { id: 'E11', text: `${multi}: ${E11_TEXT}` };
@@ -239,12 +269,25 @@ function notes(snapshot: ClusterSnapshot, expected: ExpectedSet, kernel: KernelD
     }
   }
   const out: LimitationNote[] = [];
-  if (e16.length > 0) out.push({ id: 'E16', text: 'Services annotated forcePerServiceElection "true" under svc_election: kube-vip ignores them entirely (no route anywhere)', services: e16.sort() });
-  if (e17.length > 0) out.push({ id: 'E17', text: 'Services with kube-vip.io/leaseName and externalTrafficPolicy Local: kube-vip never processes them (no route anywhere)', services: e17.sort() });
+  if (e16.length > 0)
+    out.push({
+      id: 'E16',
+      text: 'Services annotated forcePerServiceElection "true" under svc_election: kube-vip ignores them entirely (no route anywhere)',
+      services: e16.sort(),
+    });
+  if (e17.length > 0)
+    out.push({
+      id: 'E17',
+      text: 'Services with kube-vip.io/leaseName and externalTrafficPolicy Local: kube-vip never processes them (no route anywhere)',
+      services: e17.sort(),
+    });
   for (const r of kernel.foreign) {
     if (r.protocol !== PROTO_BOOT || claimsFor(expected, r.destination).length === 0) continue;
-    out.push({ id: 'proto-boot', text: `proto boot (3) route on a VIP, left by kube-vip before v0.7.1; never touched by routewarden nor by kube-vip's cleanup`, destination: r.destination });
+    out.push({
+      id: 'proto-boot',
+      text: `proto boot (3) route on a VIP, left by kube-vip before v0.7.1; never touched by routewarden nor by kube-vip's cleanup`,
+      destination: r.destination,
+    });
   }
   return out;
 }
-

@@ -75,7 +75,8 @@ function requirement(term: string, selector: string): Requirement {
   }
   const cmp = /^([^<>=!\s]+)\s*([<>])\s*(\S+)$/.exec(term);
   if (cmp) {
-    if (!/^-?\d+$/.test(cmp[3]!)) throw new SelectorError(`invalid label selector ${JSON.stringify(selector)}: ${cmp[2]} needs an integer, not ${JSON.stringify(cmp[3])}`);
+    if (!/^-?\d+$/.test(cmp[3]!))
+      throw new SelectorError(`invalid label selector ${JSON.stringify(selector)}: ${cmp[2]} needs an integer, not ${JSON.stringify(cmp[3])}`);
     return { op: cmp[2] === '>' ? 'gt' : 'lt', key: key(cmp[1]!, selector), bound: Number(cmp[3]) };
   }
   const eq = /^([^!=\s]+)\s*(==|=|!=)\s*(.*)$/.exec(term);

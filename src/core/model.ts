@@ -61,7 +61,16 @@ export type UnjudgedReason =
   | 'endpoints-source' // enable_endpoints: kube-vip reads Endpoints, which routewarden does not watch
   | 'cp-health-check'; // a missing control-plane route: kube-vip withdraws it while this node's API server fails its health check
 
-export const UNJUDGED_REASONS: readonly UnjudgedReason[] = ['etcd-lease', 'dhcp', 'hostname', 'dns-address', 'default-interface', 'setting-not-visible', 'endpoints-source', 'cp-health-check'];
+export const UNJUDGED_REASONS: readonly UnjudgedReason[] = [
+  'etcd-lease',
+  'dhcp',
+  'hostname',
+  'dns-address',
+  'default-interface',
+  'setting-not-visible',
+  'endpoints-source',
+  'cp-health-check',
+];
 
 /**
  * One thing routewarden cannot know, and which routes it covers:

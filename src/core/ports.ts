@@ -12,8 +12,7 @@ export type KernelErrorCode =
   | 'ENODEV' // add: the device does not exist
   | 'EINVAL' // the kernel refused the attributes
   | 'ENETUNREACH'
-  | 'EIO' // anything else
-  ;
+  | 'EIO'; // anything else
 
 export class KernelError extends Error {
   readonly code: KernelErrorCode;

@@ -82,7 +82,13 @@ export function driftedDestinations(d: DiffResult): string[] {
  * `after` the diff of the check that verified it. Returns whether it made no
  * progress, and the destinations that became flapping.
  */
-export function recordRepair(h: RepairHistory, before: DiffResult, after: DiffResult | null, now: number, limits = DEFAULT_REPAIR_HISTORY_LIMITS): { noProgress: boolean; newlyFlapping: string[] } {
+export function recordRepair(
+  h: RepairHistory,
+  before: DiffResult,
+  after: DiffResult | null,
+  now: number,
+  limits = DEFAULT_REPAIR_HISTORY_LIMITS,
+): { noProgress: boolean; newlyFlapping: string[] } {
   const signature = driftSignature(before);
   const noProgress = after !== null && signature !== '' && signature === driftSignature(after);
   const newlyFlapping: string[] = [];

@@ -10,7 +10,8 @@ import type { KernelDump, KernelRoute, RouteSpec } from './types.ts';
 
 export type Strategy = 'flush-rebuild' | 'surgical';
 
-export type Step = { readonly op: 'delete'; readonly route: RouteSpec; readonly why: string } | { readonly op: 'add'; readonly route: RouteSpec; readonly why: string };
+export type Step =
+  { readonly op: 'delete'; readonly route: RouteSpec; readonly why: string } | { readonly op: 'add'; readonly route: RouteSpec; readonly why: string };
 
 export interface RepairPlan {
   readonly strategy: Strategy;
@@ -47,7 +48,14 @@ export function isOwned(model: KubeVipModel, r: { table: number; protocol: numbe
  * (flapping: repairs of it keep being undone, repair-history.ts) is not acted
  * on, and flush-rebuild neither deletes nor re-adds anything there.
  */
-export function plan(strategy: Strategy, model: KubeVipModel, expected: ExpectedSet, kernel: KernelDump, all: DiffResult, leaveAlone: ReadonlySet<string> = new Set()): RepairPlan {
+export function plan(
+  strategy: Strategy,
+  model: KubeVipModel,
+  expected: ExpectedSet,
+  kernel: KernelDump,
+  all: DiffResult,
+  leaveAlone: ReadonlySet<string> = new Set(),
+): RepairPlan {
   const foreignDest = new Set(kernel.foreign.map((r) => r.destination));
   const skipped: { destination: string; why: string }[] = [];
   // Transient drift (kube-vip starting or terminating, a lease changing hands,
@@ -195,7 +203,8 @@ export function guards(g: GuardInput): GuardVerdict | null {
   if (g.report.sources.kubernetes !== 'ok') {
     return { reason: 'kubernetes_not_synced', message: `Kubernetes view is ${g.report.sources.kubernetes}: an API failure is not a deletion` };
   }
-  if (g.report.sources.kernel !== 'ok') return { reason: 'kernel_read_failed', message: `kernel table could not be read: ${g.report.errors.kernel ?? 'unknown error'}` };
+  if (g.report.sources.kernel !== 'ok')
+    return { reason: 'kernel_read_failed', message: `kernel table could not be read: ${g.report.errors.kernel ?? 'unknown error'}` };
   if (g.capable === false) {
     return { reason: 'not_permitted', message: 'routewarden lacks CAP_NET_ADMIN: it cannot change routes (grant NET_ADMIN, or run without --remediate)' };
   }
@@ -203,13 +212,17 @@ export function guards(g: GuardInput): GuardVerdict | null {
     const first = g.plan.skipped.find((s) => s.why.startsWith('transient'));
     return {
       reason: 'kube_vip_transient',
-      message: g.plan.strategy === 'flush-rebuild'
-        ? `${g.plan.transient} drifted routes are in a kube-vip transient window (${first?.why ?? ''}): flush-rebuild waits for it to end`
-        : `only transient drift (${first?.why ?? ''}): nothing to repair yet`,
+      message:
+        g.plan.strategy === 'flush-rebuild'
+          ? `${g.plan.transient} drifted routes are in a kube-vip transient window (${first?.why ?? ''}): flush-rebuild waits for it to end`
+          : `only transient drift (${first?.why ?? ''}): nothing to repair yet`,
     };
   }
   if (g.youngestDriftAgeMs < g.graceMs) {
-    return { reason: 'grace_period', message: `drift has persisted ${Math.round(g.youngestDriftAgeMs / 1000)}s, less than the grace period of ${Math.round(g.graceMs / 1000)}s` };
+    return {
+      reason: 'grace_period',
+      message: `drift has persisted ${Math.round(g.youngestDriftAgeMs / 1000)}s, less than the grace period of ${Math.round(g.graceMs / 1000)}s`,
+    };
   }
   const rejected = g.report.rejected ?? [];
   if (rejected.length > 0) {
@@ -224,7 +237,10 @@ export function guards(g: GuardInput): GuardVerdict | null {
   // Routes that are not judged are never touched: they are not the table a repair would empty.
   const judgedOwned = g.ownedCount - g.report.unjudged.filter((u) => u.inKernel).length;
   if (g.expectedCount === 0 && judgedOwned > 0 && !g.allowEmpty) {
-    return { reason: 'empty_expected_set', message: `refusing to empty the table (${judgedOwned} routes) while the expected set is empty; --allow-empty permits it` };
+    return {
+      reason: 'empty_expected_set',
+      message: `refusing to empty the table (${judgedOwned} routes) while the expected set is empty; --allow-empty permits it`,
+    };
   }
   if (g.plan.netDeletions > g.maxDeletions) {
     return { reason: 'max_deletions', message: `repair would delete ${g.plan.netDeletions} routes, more than --max-deletions ${g.maxDeletions}` };
@@ -241,10 +257,16 @@ export function guards(g: GuardInput): GuardVerdict | null {
   }
   if (g.plan.steps.length === 0) {
     const why = g.plan.skipped.filter((s) => !s.why.startsWith('transient'));
-    return { reason: 'no_progress', message: `no repair can change this drift: ${why.length ? why.map((s) => `${s.destination} (${s.why})`).join(', ') : 'the plan is empty'}` };
+    return {
+      reason: 'no_progress',
+      message: `no repair can change this drift: ${why.length ? why.map((s) => `${s.destination} (${s.why})`).join(', ') : 'the plan is empty'}`,
+    };
   }
   if (g.lastRepairAt !== null && g.now - g.lastRepairAt < g.minRepairIntervalMs) {
-    return { reason: 'rate_limited', message: `last repair ${Math.round((g.now - g.lastRepairAt) / 1000)}s ago, less than --min-repair-interval ${Math.round(g.minRepairIntervalMs / 1000)}s` };
+    return {
+      reason: 'rate_limited',
+      message: `last repair ${Math.round((g.now - g.lastRepairAt) / 1000)}s ago, less than --min-repair-interval ${Math.round(g.minRepairIntervalMs / 1000)}s`,
+    };
   }
   return null;
 }
@@ -266,7 +288,10 @@ function listed(xs: readonly string[]): string {
 function staleView(view: NonNullable<GuardInput['kubeView']>, youngestDriftAgeMs: number): GuardVerdict | null {
   const s = (ms: number): string => (Number.isFinite(ms) ? `${Math.round(ms / 1000)}s` : 'never');
   if (!(view.ageMs <= view.staleAfterMs)) {
-    return { reason: 'kube_view_stale', message: `Kubernetes view not confirmed for ${s(view.ageMs)} (no event or bookmark; bound ${s(view.staleAfterMs)}): it may be stale` };
+    return {
+      reason: 'kube_view_stale',
+      message: `Kubernetes view not confirmed for ${s(view.ageMs)} (no event or bookmark; bound ${s(view.staleAfterMs)}): it may be stale`,
+    };
   }
   if (view.ageMs >= youngestDriftAgeMs) {
     // Routine on a quiet cluster: the next bookmark (about a minute) confirms it.

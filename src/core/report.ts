@@ -109,7 +109,9 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
   const expected = !kubeOk
     ? null
     : instances && instances.length > 0
-      ? cache.expected.mergeExpected(instances.map((i) => ({ id: i.id, set: cache.expected.expectedRoutes({ snapshot, model: i.model, interfaces: input.kernel.interfaces, now }) })))
+      ? cache.expected.mergeExpected(
+          instances.map((i) => ({ id: i.id, set: cache.expected.expectedRoutes({ snapshot, model: i.model, interfaces: input.kernel.interfaces, now }) })),
+        )
       : cache.expected.expectedRoutes({ snapshot, model, interfaces: input.kernel.interfaces, now });
   const raw = kernelOk && expected ? diff(expected, input.kernel.dump!, input.kernel.interfaces) : null;
   const annotated = raw && input.kubeVip ? annotate(raw, input.kubeVip.context, snapshot, expected!, input.kernel.dump!, now) : null;
@@ -130,20 +132,74 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
       const { route: _route, ...shown } = u;
       unjudged.push(shown);
       if (u.destination !== null && u.family !== null) {
-        rows.push({ destination: u.destination, family: u.family, device: u.device, verdict: 'not-judged', reason: u.reason, services: u.services, inKernel: u.inKernel, expected: false });
+        rows.push({
+          destination: u.destination,
+          family: u.family,
+          device: u.device,
+          verdict: 'not-judged',
+          reason: u.reason,
+          services: u.services,
+          inKernel: u.inKernel,
+          expected: false,
+        });
       }
     }
     for (const o of d.orphans) {
       byFamily[o.family].orphan++;
       const cls = driftClass(o);
-      orphans.push(strip({ destination: o.destination, family: o.family, device: o.device, reason: o.reason, class: cls, services: o.services, detail: o.detail, filter: o.filter, transient: o.transient, limitation: o.limitation }));
-      rows.push({ destination: o.destination, family: o.family, device: o.device, verdict: 'orphan', reason: o.reason, class: cls, services: o.services, inKernel: true, expected: false });
+      orphans.push(
+        strip({
+          destination: o.destination,
+          family: o.family,
+          device: o.device,
+          reason: o.reason,
+          class: cls,
+          services: o.services,
+          detail: o.detail,
+          filter: o.filter,
+          transient: o.transient,
+          limitation: o.limitation,
+        }),
+      );
+      rows.push({
+        destination: o.destination,
+        family: o.family,
+        device: o.device,
+        verdict: 'orphan',
+        reason: o.reason,
+        class: cls,
+        services: o.services,
+        inKernel: true,
+        expected: false,
+      });
     }
     for (const m of d.missing) {
       byFamily[m.family].missing++;
       const cls = driftClass(m);
-      missing.push(strip({ destination: m.destination, family: m.family, device: m.device, services: m.services, reason: m.reason, class: cls, detail: m.detail, transient: m.transient, limitation: m.limitation }));
-      rows.push({ destination: m.destination, family: m.family, device: m.device, verdict: 'missing', reason: m.reason, class: cls, services: m.services, inKernel: false, expected: true });
+      missing.push(
+        strip({
+          destination: m.destination,
+          family: m.family,
+          device: m.device,
+          services: m.services,
+          reason: m.reason,
+          class: cls,
+          detail: m.detail,
+          transient: m.transient,
+          limitation: m.limitation,
+        }),
+      );
+      rows.push({
+        destination: m.destination,
+        family: m.family,
+        device: m.device,
+        verdict: 'missing',
+        reason: m.reason,
+        class: cls,
+        services: m.services,
+        inKernel: false,
+        expected: true,
+      });
     }
     if (rows.length === 0 && expected && d.matched.every((ok) => ok.route.device === ok.expected.device)) {
       rows = inSyncRows(cache, expected);
@@ -188,8 +244,15 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
   return { report, diff: d, expected, kernel: kernelOk ? input.kernel.dump : null };
 }
 
-const okRow = (exp: ExpectedRoute, device: string | null): ReportRow =>
-  ({ destination: exp.destination, family: exp.family, device, verdict: 'ok', services: exp.services, inKernel: true, expected: true });
+const okRow = (exp: ExpectedRoute, device: string | null): ReportRow => ({
+  destination: exp.destination,
+  family: exp.family,
+  device,
+  verdict: 'ok',
+  services: exp.services,
+  inKernel: true,
+  expected: true,
+});
 
 /**
  * What evaluate() reuses from one check to the next: the expected sets

@@ -7,8 +7,7 @@ import type { Report } from './report.ts';
 export type DriftKind = 'orphan' | 'missing';
 
 /** Stable key of one drifted route: kind, destination and device. */
-export const driftKey = (kind: DriftKind, destination: string, device: string | null): string =>
-  `${kind} ${destination} ${device ?? '-'}`;
+export const driftKey = (kind: DriftKind, destination: string, device: string | null): string => `${kind} ${destination} ${device ?? '-'}`;
 
 export interface DriftUpdate {
   /** Keys that were not drifted at the previous check that read both sides. */

@@ -59,9 +59,7 @@ export function errorClass(errnoName: string): KernelErrorCode {
   }
 }
 
-const errnoNames = new Map<number, string>(
-  Object.entries(osConstants.errno).map(([name, value]) => [value, name]),
-);
+const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, value]) => [value, name]));
 
 /** `EEXIST` for 17 (or -17, as netlink ACKs carry it); `errno 999` when unknown. */
 export function errnoName(errno: number): string {

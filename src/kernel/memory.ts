@@ -97,8 +97,7 @@ function canonicalDestination(family: Family, destination: string): string {
 }
 
 /** What the kernel tells routes apart by within a table (NLM_F_EXCL): dst, tos (always 0 here) and metric. */
-const identity = (r: Pick<KernelRoute, 'table' | 'family' | 'destination' | 'metric'>): string =>
-  `${r.table}|${r.family}|${r.destination}|${r.metric ?? 0}`;
+const identity = (r: Pick<KernelRoute, 'table' | 'family' | 'destination' | 'metric'>): string => `${r.table}|${r.family}|${r.destination}|${r.metric ?? 0}`;
 
 /** What changed, so each view wakes only for its table (links concern everyone). */
 type Change = { readonly table: TableId } | 'link';
@@ -286,15 +285,15 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
             change(c.op, c.route);
             return null;
           } catch (err) {
-            return err instanceof KernelError ? err : new KernelError('EIO', `${c.op === 'add' ? 'adding' : 'deleting'} route ${describeRoute(c.route)}: ${String(err)}`);
+            return err instanceof KernelError
+              ? err
+              : new KernelError('EIO', `${c.op === 'add' ? 'adding' : 'deleting'} route ${describeRoute(c.route)}: ${String(err)}`);
           }
         });
       },
       async interfaces() {
         if (closed) throw new KernelError('EIO', 'listing interfaces: kernel table is closed');
-        return [...links]
-          .map(([name, l]) => ({ name, ifindex: l.ifindex, up: l.up, addresses: [...l.addresses] }))
-          .sort((a, b) => a.ifindex - b.ifindex);
+        return [...links].map(([name, l]) => ({ name, ifindex: l.ifindex, up: l.up, addresses: [...l.addresses] })).sort((a, b) => a.ifindex - b.ifindex);
       },
       async defaultRoutes() {
         if (closed) throw new KernelError('EIO', 'listing default routes: kernel table is closed');

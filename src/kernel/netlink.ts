@@ -9,7 +9,17 @@ import type { InterfaceInfo } from '../core/cluster.ts';
 import { KernelError, type KernelChange, type KernelTable, type RouteChange } from '../core/ports.ts';
 import type { KernelDump, KernelRoute, RouteProtocol, RouteSpec, TableId } from '../core/types.ts';
 import { describeRoute, kernelError } from './errors.ts';
-import { DumpInterruptedError, nativeBindingPatched, NetlinkError, NLM_F_CREATE, NLM_F_EXCL, RtnlSocket, socketDrops, type BatchRequest, type MessageSink } from './rtnl.ts';
+import {
+  DumpInterruptedError,
+  nativeBindingPatched,
+  NetlinkError,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  RtnlSocket,
+  socketDrops,
+  type BatchRequest,
+  type MessageSink,
+} from './rtnl.ts';
 import {
   AF_INET,
   AF_INET6,
@@ -459,7 +469,9 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
     if (notifySocket || closed) return;
     if (!warnedUnpatched && !nativeBindingPatched()) {
       warnedUnpatched = true;
-      logger?.warn("the netlink package's prebuilt native binding is loaded, not routewarden's patched build (npm's postinstall did not run): a burst of route notifications can abort the process");
+      logger?.warn(
+        "the netlink package's prebuilt native binding is loaded, not routewarden's patched build (npm's postinstall did not run): a burst of route notifications can abort the process",
+      );
     }
     let sock: RtnlSocket;
     try {

@@ -60,7 +60,23 @@ export function routeTableOf(buf: Buffer, start = 0, end = buf.length): number {
 }
 
 /** The attributes kube-vip never sets, in the order extraAttributes lists them; each has the bit of its position. */
-const EXTRA_NAMES = ['gateway', 'via', 'prefsrc', 'src', 'multipath', 'nhid', 'encap', 'metrics', 'iif', 'mark', 'expires', 'newdst', 'tos', 'onlink', 'fromrealm'] as const;
+const EXTRA_NAMES = [
+  'gateway',
+  'via',
+  'prefsrc',
+  'src',
+  'multipath',
+  'nhid',
+  'encap',
+  'metrics',
+  'iif',
+  'mark',
+  'expires',
+  'newdst',
+  'tos',
+  'onlink',
+  'fromrealm',
+] as const;
 const bit = (name: (typeof EXTRA_NAMES)[number]): number => 1 << EXTRA_NAMES.indexOf(name);
 const X_GATEWAY = bit('gateway');
 const X_VIA = bit('via');
@@ -118,24 +134,61 @@ export function routeFromBytes(buf: Buffer, start = 0, end = buf.length): Kernel
     const at = offset + 4;
     const u32 = len >= 8 ? buf.readUInt32LE(at) : 0;
     switch (type) {
-      case 1: dst = at; dstBytes = len - 4; break;
-      case 2: extra |= X_SRC; break;
-      case 3: extra |= X_IIF; break;
-      case 4: oif = u32; break;
-      case 5: extra |= X_GATEWAY; break;
-      case 6: priority = u32; break;
-      case 7: extra |= X_PREFSRC; break;
-      case 8: extra |= X_METRICS; break;
-      case 9: extra |= X_MULTIPATH; break;
-      case 11: flow = u32; break;
-      case RTA_TABLE: table = u32; break;
-      case 16: extra |= X_MARK; break;
-      case 18: extra |= X_VIA; break;
-      case 19: extra |= X_NEWDST; break;
-      case 21: case 22: extra |= X_ENCAP; break;
-      case 23: extra |= X_EXPIRES; break;
-      case 30: extra |= X_NHID; break;
-      default: break; // cacheinfo, pref and the rest: informational
+      case 1:
+        dst = at;
+        dstBytes = len - 4;
+        break;
+      case 2:
+        extra |= X_SRC;
+        break;
+      case 3:
+        extra |= X_IIF;
+        break;
+      case 4:
+        oif = u32;
+        break;
+      case 5:
+        extra |= X_GATEWAY;
+        break;
+      case 6:
+        priority = u32;
+        break;
+      case 7:
+        extra |= X_PREFSRC;
+        break;
+      case 8:
+        extra |= X_METRICS;
+        break;
+      case 9:
+        extra |= X_MULTIPATH;
+        break;
+      case 11:
+        flow = u32;
+        break;
+      case RTA_TABLE:
+        table = u32;
+        break;
+      case 16:
+        extra |= X_MARK;
+        break;
+      case 18:
+        extra |= X_VIA;
+        break;
+      case 19:
+        extra |= X_NEWDST;
+        break;
+      case 21:
+      case 22:
+        extra |= X_ENCAP;
+        break;
+      case 23:
+        extra |= X_EXPIRES;
+        break;
+      case 30:
+        extra |= X_NHID;
+        break;
+      default:
+        break; // cacheinfo, pref and the rest: informational
     }
     offset += (len + 3) & ~3;
   }

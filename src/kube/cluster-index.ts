@@ -16,7 +16,15 @@
 // silently from a watch).
 
 import type { V1EndpointSlice, V1Lease, V1Pod, V1Service } from '@kubernetes/client-node';
-import { objectKey, type ClusterSnapshot, type RejectedObject, type EndpointSliceInfo, type LeaseInfo, type PodInfo, type ServiceInfo } from '../core/cluster.ts';
+import {
+  objectKey,
+  type ClusterSnapshot,
+  type RejectedObject,
+  type EndpointSliceInfo,
+  type LeaseInfo,
+  type PodInfo,
+  type ServiceInfo,
+} from '../core/cluster.ts';
 import { keyOfObject, toEndpointSliceInfo, toLeaseInfo, toPodInfo, toServiceInfo } from './translate.ts';
 
 export type IndexedKind = 'services' | 'endpointslices' | 'leases' | 'pods';

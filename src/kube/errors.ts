@@ -28,9 +28,7 @@ const firstLine = (s: string): string => s.split('\n')[0]?.trim() ?? '';
  * bearer or basic Authorization value.
  */
 export function redactCredentials(text: string): string {
-  return text
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi, '$1<redacted>@')
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, '$1 <redacted>');
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi, '$1<redacted>@').replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, '$1 <redacted>');
 }
 
 export function describeKubeError(err: unknown): string {
@@ -48,7 +46,12 @@ function describeUnredacted(err: unknown): string {
   if (httpCode !== undefined) {
     const status = statusFromBody(e.body);
     const reason = typeof status?.reason === 'string' && status.reason !== '' ? ` ${status.reason}` : '';
-    const msg = typeof status?.message === 'string' && status.message !== '' ? status.message : typeof e.message === 'string' && !e.message.startsWith('HTTP-Code') ? e.message : '';
+    const msg =
+      typeof status?.message === 'string' && status.message !== ''
+        ? status.message
+        : typeof e.message === 'string' && !e.message.startsWith('HTTP-Code')
+          ? e.message
+          : '';
     return `HTTP ${httpCode}${reason}${msg !== '' ? `: ${firstLine(msg)}` : ''}`;
   }
   // undici's "fetch failed" hides the useful part (ECONNREFUSED ...) in its cause.

@@ -23,12 +23,7 @@ const COMPONENT = 'routewarden';
 const EVENT_TIMEOUT_MS = 10_000;
 
 /** Builds the Event object; pure, exported for tests. */
-export function nodeEvent(
-  nodeName: string,
-  namespace: string,
-  e: Parameters<EventSink['emit']>[0],
-  now: Date,
-): CoreV1Event {
+export function nodeEvent(nodeName: string, namespace: string, e: Parameters<EventSink['emit']>[0], now: Date): CoreV1Event {
   return {
     metadata: { generateName: `${nodeName}.`, namespace },
     // The kubelet uses the node name as the Node's uid in its events; kubectl describe matches on it.

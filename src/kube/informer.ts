@@ -381,7 +381,10 @@ export class ResourceInformer<T extends KubernetesObject> {
     if (outcome === undefined) {
       opened = true;
       // The server ends the watch at timeoutSeconds; one still open well after that is not being served.
-      deadline = setTimeout(() => finish({ kind: 'stale', message: `watch still open ${WATCH_DEADLINE_SLACK_MS / 1000}s past its timeoutSeconds=${timeoutSeconds}` }), timeoutSeconds * 1000 + WATCH_DEADLINE_SLACK_MS);
+      deadline = setTimeout(
+        () => finish({ kind: 'stale', message: `watch still open ${WATCH_DEADLINE_SLACK_MS / 1000}s past its timeoutSeconds=${timeoutSeconds}` }),
+        timeoutSeconds * 1000 + WATCH_DEADLINE_SLACK_MS,
+      );
       deadline.unref();
       signal.addEventListener('abort', stopped, { once: true });
       void ended.finally(() => signal.removeEventListener('abort', stopped));

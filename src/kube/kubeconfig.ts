@@ -27,8 +27,7 @@ export interface KubeConfigEnvironment {
 }
 
 export type KubeConfigOrigin =
-  | { readonly kind: 'file'; readonly paths: readonly string[]; readonly from: 'flag' | 'KUBECONFIG' | 'home' }
-  | { readonly kind: 'in-cluster' };
+  { readonly kind: 'file'; readonly paths: readonly string[]; readonly from: 'flag' | 'KUBECONFIG' | 'home' } | { readonly kind: 'in-cluster' };
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 

@@ -69,7 +69,10 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
   const index = new ClusterIndex({
     onReject: (r: RejectedObject) => {
       rejectedTotal[r.kind] = (rejectedTotal[r.kind] ?? 0) + 1;
-      logger.warn({ kind: r.kind, namespace: r.namespace, name: r.name, reason: r.reason }, `kubernetes object rejected, left out of the view: ${r.kind} ${r.namespace}/${r.name}: ${r.reason}`);
+      logger.warn(
+        { kind: r.kind, namespace: r.namespace, name: r.name, reason: r.reason },
+        `kubernetes object rejected, left out of the view: ${r.kind} ${r.namespace}/${r.name}: ${r.reason}`,
+      );
     },
   });
   const listeners = new Set<() => void>();
@@ -124,42 +127,43 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
   };
 
   const makeInformer = (kind: IndexedKind, spec: InformerSpec): ResourceInformer<KubernetesObject> =>
-      new ResourceInformer(
-        spec,
-        {
-          upsert: (obj) => {
-            if (index.upsert(kind, obj)) notify();
-          },
-          remove: (obj) => {
-            if (index.remove(kind, obj)) notify();
-          },
-          listed: (present) => {
-            if (index.retainOnly(kind, present)) notify();
-          },
-          stateChanged: () => {
-            if (kind === 'pods') {
-              notify(); // discovery re-reads the pods' state on the next check
-              return;
-            }
-            const next = aggregate();
-            if (next.state !== last.state || next.message !== last.message) {
-              if (next.state !== last.state) logger.info({ from: last.state, to: next.state, reason: next.message }, 'kubernetes source state changed');
-              last = next;
-              notify();
-            }
-          },
-          hookFailed: (obj, err) => logger.error({ err, kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name }, 'applying a kubernetes object failed; skipped'),
-          log: (level, msg, fields) => logger[level]({ ...fields }, msg),
+    new ResourceInformer(
+      spec,
+      {
+        upsert: (obj) => {
+          if (index.upsert(kind, obj)) notify();
         },
-        {
-          kubeConfig,
-          backoff,
-          listTimeoutMs: opts.listTimeoutMs ?? 60_000,
-          ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}),
-          ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
-          ...(opts.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
+        remove: (obj) => {
+          if (index.remove(kind, obj)) notify();
         },
-      );
+        listed: (present) => {
+          if (index.retainOnly(kind, present)) notify();
+        },
+        stateChanged: () => {
+          if (kind === 'pods') {
+            notify(); // discovery re-reads the pods' state on the next check
+            return;
+          }
+          const next = aggregate();
+          if (next.state !== last.state || next.message !== last.message) {
+            if (next.state !== last.state) logger.info({ from: last.state, to: next.state, reason: next.message }, 'kubernetes source state changed');
+            last = next;
+            notify();
+          }
+        },
+        hookFailed: (obj, err) =>
+          logger.error({ err, kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name }, 'applying a kubernetes object failed; skipped'),
+        log: (level, msg, fields) => logger[level]({ ...fields }, msg),
+      },
+      {
+        kubeConfig,
+        backoff,
+        listTimeoutMs: opts.listTimeoutMs ?? 60_000,
+        ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}),
+        ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+        ...(opts.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
+      },
+    );
   const informers = Object.fromEntries(KINDS.map((kind) => [kind, makeInformer(kind, specs[kind])])) as Record<CoreKind, ResourceInformer<KubernetesObject>>;
   const podInformer = specs.pods ? makeInformer('pods', specs.pods) : null;
 

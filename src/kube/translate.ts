@@ -214,7 +214,13 @@ export function toEndpointSliceInfo(slice: V1EndpointSlice): EndpointSliceInfo |
       conditions: conditions(e.conditions),
     };
   });
-  return { namespace: intern(slice.metadata?.namespace ?? ''), name, serviceName, addressType: intern(addressType) as EndpointSliceInfo['addressType'], endpoints };
+  return {
+    namespace: intern(slice.metadata?.namespace ?? ''),
+    name,
+    serviceName,
+    addressType: intern(addressType) as EndpointSliceInfo['addressType'],
+    endpoints,
+  };
 }
 
 /** A Lease, or undefined when it has no name. Times become epoch milliseconds. */
@@ -256,7 +262,9 @@ function container(c: V1Container): ContainerInfo {
     command: strings(c.command),
     args: strings(c.args),
     env: (c.env ?? []).map((e) => envVar(e as Parameters<typeof envVar>[0])).filter((e): e is EnvVarInfo => e !== undefined),
-    envFrom: (c.envFrom ?? []).map((f) => (f.configMapRef ? `configMap ${f.configMapRef.name ?? ''}` : f.secretRef ? `secret ${f.secretRef.name ?? ''}` : 'unknown')),
+    envFrom: (c.envFrom ?? []).map((f) =>
+      f.configMapRef ? `configMap ${f.configMapRef.name ?? ''}` : f.secretRef ? `secret ${f.secretRef.name ?? ''}` : 'unknown',
+    ),
   };
 }
 

@@ -21,13 +21,37 @@ import type { ContainerInfo, EnvVarInfo, PodInfo } from '../core/cluster.ts';
 import { parseGoBool } from '../core/model.ts';
 
 export type KnobKey =
-  | 'routingTable' | 'tableId' | 'tableType' | 'protocol'
-  | 'services' | 'controlPlane' | 'svcNamespace'
-  | 'svcElection' | 'leaderElection' | 'svcLeaseName' | 'cpNamespace'
-  | 'leaseDuration' | 'renewDeadline' | 'retryPeriod' | 'leaderElectionType' | 'onDemand'
-  | 'nodeName' | 'lbClassOnly' | 'lbClassName' | 'lbClassLegacy' | 'enableEndpoints'
-  | 'interface' | 'servicesInterface' | 'vipSubnet' | 'address' | 'vip'
-  | 'cleanRoutingTable' | 'arp' | 'bgp' | 'wireguard' | 'configFile';
+  | 'routingTable'
+  | 'tableId'
+  | 'tableType'
+  | 'protocol'
+  | 'services'
+  | 'controlPlane'
+  | 'svcNamespace'
+  | 'svcElection'
+  | 'leaderElection'
+  | 'svcLeaseName'
+  | 'cpNamespace'
+  | 'leaseDuration'
+  | 'renewDeadline'
+  | 'retryPeriod'
+  | 'leaderElectionType'
+  | 'onDemand'
+  | 'nodeName'
+  | 'lbClassOnly'
+  | 'lbClassName'
+  | 'lbClassLegacy'
+  | 'enableEndpoints'
+  | 'interface'
+  | 'servicesInterface'
+  | 'vipSubnet'
+  | 'address'
+  | 'vip'
+  | 'cleanRoutingTable'
+  | 'arp'
+  | 'bgp'
+  | 'wireguard'
+  | 'configFile';
 
 type KnobType = 'bool' | 'int' | 'string';
 export type KnobValue = string | number | boolean;
@@ -274,7 +298,8 @@ export function deriveKnobs(pod: PodInfo, container: ContainerInfo): Derivation 
     notes.push(`config file ${String(configFile.value)}: kube-vip fills still-zero settings from it; routewarden cannot read it`);
   }
   const tableId = knobs.tableId;
-  if ('value' in tableId && typeof tableId.value === 'number' && tableId.value < 0) fatal ??= `table id ${tableId.value} is negative: kube-vip refuses to start`;
+  if ('value' in tableId && typeof tableId.value === 'number' && tableId.value < 0)
+    fatal ??= `table id ${tableId.value} is negative: kube-vip refuses to start`;
   return { knobs, fatal, notes };
 }
 

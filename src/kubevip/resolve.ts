@@ -20,7 +20,17 @@ import { envName } from '../core/env-name.ts';
 import { familyOf } from '../core/ip.ts';
 import { parseLabelSelector } from '../core/label-selector.ts';
 import { DEFAULT_TIMING, DNS_ADDRESS_NOT_JUDGED, effectiveVipSubnet } from '../core/model.ts';
-import type { ElectionMode, KubeVipInstance, KubeVipInstanceReport, KubeVipModel, KubeVipReport, KubeVipRuntime, KubeVipTiming, NotJudged, SettingReport } from '../core/model.ts';
+import type {
+  ElectionMode,
+  KubeVipInstance,
+  KubeVipInstanceReport,
+  KubeVipModel,
+  KubeVipReport,
+  KubeVipRuntime,
+  KubeVipTiming,
+  NotJudged,
+  SettingReport,
+} from '../core/model.ts';
 import { routeProtocol, routeType, tableId } from '../core/types.ts';
 import type { RouteProtocol, TableId } from '../core/types.ts';
 import { deriveKnobs, describeProvenance } from './derive.ts';
@@ -121,7 +131,13 @@ export interface KubeVipSide {
 const value = (r: KnobResult): KnobValue | undefined => ('value' in r ? r.value : undefined);
 
 /** Pure: kube-vip's effective model for one container, over routewarden's values for what cannot be resolved. */
-export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: KubeVipModel, gateway?: DefaultGateway | null, runtimeStart: number | null = null): KubeVipSide {
+export function kubeVipSide(
+  pod: PodInfo,
+  container: ContainerInfo,
+  fallback: KubeVipModel,
+  gateway?: DefaultGateway | null,
+  runtimeStart: number | null = null,
+): KubeVipSide {
   const podKey = `${pod.namespace}/${pod.name}`;
   const notJudged: SideNotJudged[] = [];
   let gatewayUnknown = false;
@@ -241,13 +257,16 @@ export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: Ku
     const dev = gw === null ? null : defaultGatewayInterface(gw);
     if (dev !== null && gw !== null && !(gw.changedAt !== null && runtimeStart !== null && gw.changedAt > runtimeStart)) {
       m.interface = dev;
-      sources.interface = { source: `kube-vip default: the default-gateway interface of this node (main table's ${gw.ipv4 !== null ? 'IPv4' : 'IPv6'} default route leaves by ${dev})` };
+      sources.interface = {
+        source: `kube-vip default: the default-gateway interface of this node (main table's ${gw.ipv4 !== null ? 'IPv4' : 'IPv6'} default route leaves by ${dev})`,
+      };
     } else {
-      const why = gw === null
-        ? "vip_interface is unset: kube-vip uses the default-gateway interface, and this node's default route could not be read"
-        : dev === null
-          ? 'vip_interface is unset: kube-vip uses the default-gateway interface, and this node has no default route with a device'
-          : `vip_interface is unset: the default route moved to ${dev}${gw.previous !== null ? ` from ${gw.previous}` : ''} after kube-vip started, and kube-vip keeps the interface it found at start`;
+      const why =
+        gw === null
+          ? "vip_interface is unset: kube-vip uses the default-gateway interface, and this node's default route could not be read"
+          : dev === null
+            ? 'vip_interface is unset: kube-vip uses the default-gateway interface, and this node has no default route with a device'
+            : `vip_interface is unset: the default route moved to ${dev}${gw.previous !== null ? ` from ${gw.previous}` : ''} after kube-vip started, and kube-vip keeps the interface it found at start`;
       sources.interface = { unresolved: why, source: 'kube-vip default' };
       gatewayUnknown = true;
       notJudged.push({ reason: 'default-interface', scope: 'interface', detail: why, settings: ['interface'] });
@@ -270,7 +289,13 @@ export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: Ku
     const address = str('address');
     const legacy = str('vip');
     const text = address !== '' ? address : legacy;
-    m.controlPlane = { ...m.controlPlane, addresses: text.split(',').map((s) => s.trim()).filter((s) => s !== '') };
+    m.controlPlane = {
+      ...m.controlPlane,
+      addresses: text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    };
     return address !== '' ? src('address') : legacy !== '' ? src('vip') : src('address');
   });
   let cidrFatal: string | null = null;
@@ -287,7 +312,8 @@ export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: Ku
     if (generated === null) {
       const bad = address.split(',').find((a) => familyOf(a) === null) ?? '';
       // An empty entry or one with spaces is no IP and no DNS name: the lookup fails.
-      if (bad === '' || /\s/.test(bad)) cidrFatal = `address ${JSON.stringify(address)} holds ${JSON.stringify(bad)}, which is no IP and no host name: kube-vip fails generating vip_subnet ("generating CIDR") and exits`;
+      if (bad === '' || /\s/.test(bad))
+        cidrFatal = `address ${JSON.stringify(address)} holds ${JSON.stringify(bad)}, which is no IP and no host name: kube-vip fails generating vip_subnet ("generating CIDR") and exits`;
       m.vipSubnet = '';
       notJudged.push({ ...DNS_ADDRESS_NOT_JUDGED, settings: ['vip-subnet'] });
       return `generated by kube-vip from the DNS name in ${src('address')}: not visible to routewarden`;
@@ -320,11 +346,21 @@ export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: Ku
   // routewarden flag sets every such setting: mergeSettings).
   const hidden = SETTINGS.filter((name) => 'unresolved' in sources[name] && !(name === 'interface' && gatewayUnknown));
   if (hidden.length > 0) {
-    notJudged.push({ reason: 'setting-not-visible', scope: 'all', detail: `kube-vip's ${hidden.join(', ')} ${hidden.length > 1 ? 'come' : 'comes'} from values routewarden cannot read`, settings: hidden });
+    notJudged.push({
+      reason: 'setting-not-visible',
+      scope: 'all',
+      detail: `kube-vip's ${hidden.join(', ')} ${hidden.length > 1 ? 'come' : 'comes'} from values routewarden cannot read`,
+      settings: hidden,
+    });
   }
   if (container.envFrom.length > 0 || ('value' in k.configFile && k.configFile.value !== '')) {
     const what = container.envFrom.length > 0 ? `envFrom ${container.envFrom.join(', ')}` : `config file ${String(value(k.configFile))}`;
-    notJudged.push({ reason: 'setting-not-visible', scope: 'all', detail: `${what} may set any kube-vip setting, and routewarden cannot read it`, settings: null });
+    notJudged.push({
+      reason: 'setting-not-visible',
+      scope: 'all',
+      detail: `${what} may set any kube-vip setting, and routewarden cannot read it`,
+      settings: null,
+    });
   }
   if (notJudged.length > 0) m.notJudged = notJudged;
   const timing: KubeVipTiming = {
@@ -332,7 +368,16 @@ export function kubeVipSide(pod: PodInfo, container: ContainerInfo, fallback: Ku
     renewDeadlineSeconds: numberOr(k.renewDeadline, DEFAULT_TIMING.renewDeadlineSeconds),
     retryPeriodSeconds: numberOr(k.retryPeriod, DEFAULT_TIMING.retryPeriodSeconds),
   };
-  return { model: m, sources, timing, cleanRoutingTable: value(k.cleanRoutingTable) === true, tableMode, fatal, notes, usesGateway: 'value' in k.interface && k.interface.value === '' };
+  return {
+    model: m,
+    sources,
+    timing,
+    cleanRoutingTable: value(k.cleanRoutingTable) === true,
+    tableMode,
+    fatal,
+    notes,
+    usesGateway: 'value' in k.interface && k.interface.value === '',
+  };
 }
 
 const numberOr = (r: KnobResult, d: number): number => (typeof value(r) === 'number' ? (value(r) as number) : d);
@@ -385,7 +430,11 @@ export function mergeSettings(kv: KubeVipSide, flags: KubeVipModel, explicit: Ex
   const side = (kv.model.notJudged ?? []) as readonly SideNotJudged[];
   const still = side
     .filter((n) => n.settings === null || n.settings.length === 0 || n.settings.some((name) => routewardenSource(name, explicit) === null))
-    .map((n) => (n.settings !== null && n.reason === 'setting-not-visible' ? { ...n, settings: n.settings.filter((name) => routewardenSource(name, explicit) === null) } : n))
+    .map((n) =>
+      n.settings !== null && n.reason === 'setting-not-visible'
+        ? { ...n, settings: n.settings.filter((name) => routewardenSource(name, explicit) === null) }
+        : n,
+    )
     .map(({ reason, scope, detail }): NotJudged => ({ reason, scope, detail }));
   if (still.length > 0) model.notJudged = still;
   else delete model.notJudged;
@@ -467,7 +516,8 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
   if (input.mode === 'off') return flagsOnly('--kube-vip-config off: routewarden flags only');
   const pods = input.pods;
   if (!pods) return flagsOnly('kube-vip discovery is not running: using routewarden flags');
-  if (pods.state !== 'ok') return flagsOnly(`pods on node ${input.node} could not be read (${pods.state}${pods.message ? `: ${pods.message}` : ''}): using routewarden flags`);
+  if (pods.state !== 'ok')
+    return flagsOnly(`pods on node ${input.node} could not be read (${pods.state}${pods.message ? `: ${pods.message}` : ''}): using routewarden flags`);
 
   const reports: KubeVipInstanceReport[] = [];
   const instances: KubeVipInstance[] = [];

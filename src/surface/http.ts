@@ -42,7 +42,10 @@ export function createApp(deps: AppDeps): Express {
       const registry = wantsOpenMetrics(req.headers.accept) ? openMetricsView(deps.registry) : deps.registry;
       res.type(registry.contentType).send(await registry.metrics());
     } catch (err) {
-      res.status(500).type('text/plain').send(`collecting metrics: ${(err as Error).message}\n`);
+      res
+        .status(500)
+        .type('text/plain')
+        .send(`collecting metrics: ${(err as Error).message}\n`);
     }
   });
 
@@ -51,7 +54,10 @@ export function createApp(deps: AppDeps): Express {
     if (age <= deps.heartbeatTimeoutMs) res.type('text/plain').send('ok\n');
     else {
       const problem = deps.lastProblem?.();
-      res.status(503).type('text/plain').send(`check loop stalled: no check finished well for ${Math.round(age / 1000)}s${problem ? ` (last: ${problem})` : ''}\n`);
+      res
+        .status(503)
+        .type('text/plain')
+        .send(`check loop stalled: no check finished well for ${Math.round(age / 1000)}s${problem ? ` (last: ${problem})` : ''}\n`);
     }
   });
 
@@ -61,34 +67,45 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const statusPages = deps.statusPages ?? true;
-  if (statusPages) app.get('/drift', (_req, res) => {
-    const report = deps.report();
-    if (!report) {
-      res.status(503).json({ error: 'no check has finished yet' });
-      return;
-    }
-    res.json(report);
-  });
+  if (statusPages)
+    app.get('/drift', (_req, res) => {
+      const report = deps.report();
+      if (!report) {
+        res.status(503).json({ error: 'no check has finished yet' });
+        return;
+      }
+      res.json(report);
+    });
 
-  if (statusPages) app.get('/', (_req, res) => {
-    res.type('html').send(renderStatusPage(deps.report(), {
-      version: deps.version,
-      banner: deps.banner?.(),
-      refreshSeconds: deps.refreshSeconds ?? 5,
-      ready: deps.ready(),
-      status: deps.status?.(),
-    }));
-  });
+  if (statusPages)
+    app.get('/', (_req, res) => {
+      res.type('html').send(
+        renderStatusPage(deps.report(), {
+          version: deps.version,
+          banner: deps.banner?.(),
+          refreshSeconds: deps.refreshSeconds ?? 5,
+          ready: deps.ready(),
+          status: deps.status?.(),
+        }),
+      );
+    });
 
   app.use((_req, res) => {
-    res.status(404).type('text/plain').send(`not found: try ${statusPages ? '/, /metrics, /drift' : '/metrics'}, /healthz, /readyz\n`);
+    res
+      .status(404)
+      .type('text/plain')
+      .send(`not found: try ${statusPages ? '/, /metrics, /drift' : '/metrics'}, /healthz, /readyz\n`);
   });
   return app;
 }
 
 /** True when the scraper prefers OpenMetrics (Prometheus sends it first in Accept). */
 export function wantsOpenMetrics(accept: string | undefined): boolean {
-  return accept !== undefined && /(^|,)\s*application\/openmetrics-text\s*(;|,|$)/i.test(accept) && !/application\/openmetrics-text[^,]*;\s*q=0(\.0*)?\s*(,|$)/i.test(accept);
+  return (
+    accept !== undefined &&
+    /(^|,)\s*application\/openmetrics-text\s*(;|,|$)/i.test(accept) &&
+    !/application\/openmetrics-text[^,]*;\s*q=0(\.0*)?\s*(,|$)/i.test(accept)
+  );
 }
 
 /**

@@ -46,7 +46,12 @@ export type BlockReason = (typeof BLOCK_REASON_LABELS)[GuardReason];
 /** Kinds whose objects can be rejected (routewarden_objects_rejected_total). */
 export const REJECTED_KINDS = ['Service', 'EndpointSlice', 'Lease', 'Pod'] as const;
 /** Transient windows and limitation ids (core/diff.ts), as label values. */
-export const TRANSIENT_WINDOWS = ['kube-vip-starting', 'kube-vip-terminating', 'lease-handover', 'startup-cleanup'] as const satisfies readonly TransientWindow[];
+export const TRANSIENT_WINDOWS = [
+  'kube-vip-starting',
+  'kube-vip-terminating',
+  'lease-handover',
+  'startup-cleanup',
+] as const satisfies readonly TransientWindow[];
 export const LIMITATION_IDS = ['E11', 'E12', 'E15', 'E16', 'E17', 'proto-boot'] as const satisfies readonly LimitationId[];
 
 /** Per-route series are capped so a table gone wild cannot blow up Prometheus. */
@@ -104,8 +109,7 @@ export interface MetricsOptions {
 export function createMetrics(opts: MetricsOptions): Metrics {
   const registry = opts.registry ?? new Registry();
   const registers = [registry];
-  const familyGauge = (name: string, help: string): Gauge<'family'> =>
-    new Gauge({ name, help, labelNames: ['family'], registers });
+  const familyGauge = (name: string, help: string): Gauge<'family'> => new Gauge({ name, help, labelNames: ['family'], registers });
 
   const m: Metrics = {
     registry,
@@ -378,7 +382,8 @@ export function recordCheck(
     m.driftedRoutesDropped.set(dropped);
     setDriftClasses(m, report);
     for (const family of FAMILIES) {
-      for (const reason of UNJUDGED_REASONS) m.unjudgedRoutes.set({ family, reason }, report.unjudged.filter((u) => u.family === family && u.reason === reason).length);
+      for (const reason of UNJUDGED_REASONS)
+        m.unjudgedRoutes.set({ family, reason }, report.unjudged.filter((u) => u.family === family && u.reason === reason).length);
     }
 
     // The same rows as last time (an unchanged in-sync table shares them
@@ -433,6 +438,7 @@ function setDriftClasses(m: Metrics, report: import('../core/report.ts').Report)
   for (const kind of DRIFT_KINDS) {
     const routes = kind === 'orphan' ? report.orphans : report.missing;
     for (const window of TRANSIENT_WINDOWS) m.transientRoutes.set({ kind, window }, routes.filter((r) => r.transient?.window === window).length);
-    for (const limitation of LIMITATION_IDS) m.limitationRoutes.set({ kind, limitation }, routes.filter((r) => !r.transient && r.limitation?.id === limitation).length);
+    for (const limitation of LIMITATION_IDS)
+      m.limitationRoutes.set({ kind, limitation }, routes.filter((r) => !r.transient && r.limitation?.id === limitation).length);
   }
 }

@@ -22,7 +22,13 @@ export interface RepairView {
   readonly repairableAt: number | null;
   /** A guard other than the grace period held the last attempt back. */
   readonly blocked: { readonly reason: string; readonly message: string; readonly at: number } | null;
-  readonly last: { readonly at: number; readonly result: 'success' | 'failure' | 'dry-run'; readonly added: number; readonly deleted: number; readonly failures: number } | null;
+  readonly last: {
+    readonly at: number;
+    readonly result: 'success' | 'failure' | 'dry-run';
+    readonly added: number;
+    readonly deleted: number;
+    readonly failures: number;
+  } | null;
 }
 
 export interface StatusExtras {
@@ -32,8 +38,7 @@ export interface StatusExtras {
   readonly repair: RepairView;
 }
 
-const esc = (s: unknown): string =>
-  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const CSS = `
 :root{--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--muted:#57606a;--line:#d0d7de;--bg:#f6f8fa}
@@ -61,7 +66,12 @@ tr.orphan td,tr.missing td{background:#ffebe9}tr.not-judged td{background:#f6f8f
 /** 95s -> "1m 35s"; the two largest units, so that it reads at a glance. */
 export function formatAge(ms: number): string {
   const total = Math.max(0, Math.floor(ms / 1000));
-  const units: [string, number][] = [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]];
+  const units: [string, number][] = [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ];
   const parts: string[] = [];
   let rest = total;
   for (const [name, size] of units) {
@@ -87,25 +97,29 @@ function details(report: Report): Map<string, string> {
 function row(r: ReportRow, detail: string | undefined, status: StatusExtras | undefined): string {
   const services = r.services.map(esc).join('<br>');
   const since = status && (r.verdict === 'orphan' || r.verdict === 'missing') ? status.driftSince(r.verdict, r.destination, r.device) : undefined;
-  const age = since === undefined
-    ? ''
-    : `<div class="reason since" data-since="${esc(isoSeconds(since))}">drifting for ${esc(formatAge(status!.now - since))} <span class="at">(since ${esc(isoSeconds(since))})</span></div>`;
-  return `<tr class="${esc(r.verdict)}" data-destination="${esc(r.destination)}" data-verdict="${esc(r.verdict)}">`
+  const age =
+    since === undefined
+      ? ''
+      : `<div class="reason since" data-since="${esc(isoSeconds(since))}">drifting for ${esc(formatAge(status!.now - since))} <span class="at">(since ${esc(isoSeconds(since))})</span></div>`;
+  return (
+    `<tr class="${esc(r.verdict)}" data-destination="${esc(r.destination)}" data-verdict="${esc(r.verdict)}">` +
     // On a phone the services column is hidden; they move under the destination.
-    + `<td class="dst">${esc(r.destination)}${services ? `<div class="svc-inline reason">${services}</div>` : ''}</td>`
-    + `<td class="fam">${esc(r.family)}</td><td>${esc(r.device ?? '-')}</td>`
-    + `<td><span class="verdict ${esc(r.verdict)}">${esc(r.verdict)}</span>${r.reason ? `<div class="reason">${esc(r.reason)}</div>` : ''}`
-    + `${detail ? `<div class="reason detail">${esc(detail)}</div>` : ''}${age}</td>`
-    + `<td class="svc">${services || '<span class="reason">none</span>'}</td></tr>`;
+    `<td class="dst">${esc(r.destination)}${services ? `<div class="svc-inline reason">${services}</div>` : ''}</td>` +
+    `<td class="fam">${esc(r.family)}</td><td>${esc(r.device ?? '-')}</td>` +
+    `<td><span class="verdict ${esc(r.verdict)}">${esc(r.verdict)}</span>${r.reason ? `<div class="reason">${esc(r.reason)}</div>` : ''}` +
+    `${detail ? `<div class="reason detail">${esc(detail)}</div>` : ''}${age}</td>` +
+    `<td class="svc">${services || '<span class="reason">none</span>'}</td></tr>`
+  );
 }
 
 // Relative links, so that they also work behind a path prefix (kubectl proxy, an ingress).
 const LINKS = ' · <a href="metrics" id="link-metrics">/metrics</a> · <a href="drift" id="link-drift">/drift</a> (JSON)';
 
-const LEGEND = '<p class="legend"><b>orphan</b>: in the table, but no Service puts it on this node · '
-  + '<b>missing</b>: a Service puts it on this node, the kernel lacks it · '
-  + '<b>not-judged</b>: routewarden cannot know whether kube-vip puts it here (never drift, never repaired) · '
-  + '<b>foreign</b>: another protocol in the table, never touched.</p>';
+const LEGEND =
+  '<p class="legend"><b>orphan</b>: in the table, but no Service puts it on this node · ' +
+  '<b>missing</b>: a Service puts it on this node, the kernel lacks it · ' +
+  '<b>not-judged</b>: routewarden cannot know whether kube-vip puts it here (never drift, never repaired) · ' +
+  '<b>foreign</b>: another protocol in the table, never touched.</p>';
 
 /** CSS class and words for the overall state. */
 function stateOf(report: Report): readonly [string, string] {
@@ -121,14 +135,18 @@ function repairSection(status: StatusExtras): string {
   else parts.push(`<b class="mode ${r.mode}">${r.mode === 'on' ? 'on' : 'dry-run'}</b> · ${esc(r.strategy)} · grace ${esc(formatAge(r.graceMs))}`);
   if (r.mode !== 'off') {
     if (r.repairableAt !== null) {
-      parts.push(`<span class="countdown" data-repairable-at="${esc(isoSeconds(r.repairableAt))}">${r.mode === 'on' ? 'repair' : 'dry run'} in ${esc(formatAge(r.repairableAt - status.now))} if the drift persists</span>`);
+      parts.push(
+        `<span class="countdown" data-repairable-at="${esc(isoSeconds(r.repairableAt))}">${r.mode === 'on' ? 'repair' : 'dry run'} in ${esc(formatAge(r.repairableAt - status.now))} if the drift persists</span>`,
+      );
     }
     if (r.blocked !== null) parts.push(`<span class="blocked">held back (${esc(r.blocked.reason)}): ${esc(r.blocked.message)}</span>`);
     const last = r.last;
-    parts.push(last === null
-      ? '<span class="last">no repair yet</span>'
-      : `<span class="last ${esc(last.result)}" data-result="${esc(last.result)}">last ${last.result === 'dry-run' ? 'plan (dry run)' : 'repair'} ${esc(formatAge(status.now - last.at))} ago (${esc(isoSeconds(last.at))}): `
-        + `<b>${esc(last.result)}</b>, ${last.added} added, ${last.deleted} deleted${last.failures ? `, ${last.failures} failed` : ''}</span>`);
+    parts.push(
+      last === null
+        ? '<span class="last">no repair yet</span>'
+        : `<span class="last ${esc(last.result)}" data-result="${esc(last.result)}">last ${last.result === 'dry-run' ? 'plan (dry run)' : 'repair'} ${esc(formatAge(status.now - last.at))} ago (${esc(isoSeconds(last.at))}): ` +
+            `<b>${esc(last.result)}</b>, ${last.added} added, ${last.deleted} deleted${last.failures ? `, ${last.failures} failed` : ''}</span>`,
+    );
   }
   return `<div class="src repair" id="repair">repair: ${parts.join(' · ')}</div>`;
 }
@@ -140,11 +158,13 @@ function kubeVipSection(report: Report): string {
   const mismatch = kv.mismatches.length
     ? `<p class="reason">routewarden's flags differ from kube-vip's effective value for: ${kv.mismatches.map(esc).join(', ')}</p>`
     : '';
-  const rows = kv.instances.map((i) => {
-    const state = i.terminating ? 'terminating' : i.ready ? 'ready' : 'not ready';
-    const judged = i.included ? 'judged' : `not judged: ${i.excludedBecause ?? ''}`;
-    return `<tr><td>${esc(i.pod)}</td><td>${esc(state)}</td><td>${esc(i.startedAt ?? '-')}</td><td>${i.restarts}</td><td class="reason">${esc(judged)}</td></tr>`;
-  }).join('');
+  const rows = kv.instances
+    .map((i) => {
+      const state = i.terminating ? 'terminating' : i.ready ? 'ready' : 'not ready';
+      const judged = i.included ? 'judged' : `not judged: ${i.excludedBecause ?? ''}`;
+      return `<tr><td>${esc(i.pod)}</td><td>${esc(state)}</td><td>${esc(i.startedAt ?? '-')}</td><td>${i.restarts}</td><td class="reason">${esc(judged)}</td></tr>`;
+    })
+    .join('');
   const table = kv.instances.length
     ? `<div class="wrap"><table id="kube-vip"><thead><tr><th>Pod</th><th>State</th><th>Started</th><th>Restarts</th><th>Routes</th></tr></thead><tbody>${rows}</tbody></table></div>`
     : '';
@@ -152,15 +172,18 @@ function kubeVipSection(report: Report): string {
 }
 
 export function renderStatusPage(report: Report | null, opts: StatusPageOptions): string {
-  const head = `<!doctype html><html lang="en"><head><meta charset="utf-8">`
-    + `<meta name="viewport" content="width=device-width,initial-scale=1">`
-    + `<meta http-equiv="refresh" content="${opts.refreshSeconds}">`
+  const head =
+    `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
+    `<meta name="viewport" content="width=device-width,initial-scale=1">` +
+    `<meta http-equiv="refresh" content="${opts.refreshSeconds}">` +
     // The state first, so that a browser tab shows it.
-    + `<title>${report ? `${esc(stateOf(report)[1])} · routewarden — ${esc(report.node)}` : 'routewarden'}</title><style>${CSS}</style></head><body>`;
+    `<title>${report ? `${esc(stateOf(report)[1])} · routewarden — ${esc(report.node)}` : 'routewarden'}</title><style>${CSS}</style></head><body>`;
   const banner = opts.banner ? `<p class="banner">${esc(opts.banner)}</p>` : '';
   if (!report) {
-    return `${head}<header><h1>routewarden</h1><div class="meta">v${esc(opts.version)}</div></header>`
-      + `<main>${banner}<p><span class="state unknown">waiting</span> no check has finished yet.</p><p class="meta">${LINKS.slice(3)}</p></main></body></html>`;
+    return (
+      `${head}<header><h1>routewarden</h1><div class="meta">v${esc(opts.version)}</div></header>` +
+      `<main>${banner}<p><span class="state unknown">waiting</span> no check has finished yet.</p><p class="meta">${LINKS.slice(3)}</p></main></body></html>`
+    );
   }
   const compared = report.sources.kernel === 'ok' && report.sources.kubernetes === 'ok';
   const state = stateOf(report);
@@ -168,11 +191,16 @@ export function renderStatusPage(report: Report | null, opts: StatusPageOptions)
   // A count that depends on a side that cannot be read is unknown, not 0.
   const kernelOk = report.sources.kernel === 'ok';
   const kubeOk = report.sources.kubernetes === 'ok';
-  const card = (label: string, n: number, known: boolean, bad = false) => known
-    ? `<div class="card${bad && n > 0 ? ' bad' : ''}"><span>${label}</span><b data-count="${label}">${n}</b></div>`
-    : `<div class="card unknown"><span>${label}</span><b data-count="${label}" title="cannot be read">—</b></div>`;
-  const sources = (['kernel', 'kubernetes'] as const).map((s) =>
-    `<div class="src">${s}: <span class="${esc(report.sources[s])}">${esc(report.sources[s])}</span>${report.errors[s] ? ` <span class="reason">${esc(report.errors[s])}</span>` : ''}</div>`).join('');
+  const card = (label: string, n: number, known: boolean, bad = false) =>
+    known
+      ? `<div class="card${bad && n > 0 ? ' bad' : ''}"><span>${label}</span><b data-count="${label}">${n}</b></div>`
+      : `<div class="card unknown"><span>${label}</span><b data-count="${label}" title="cannot be read">—</b></div>`;
+  const sources = (['kernel', 'kubernetes'] as const)
+    .map(
+      (s) =>
+        `<div class="src">${s}: <span class="${esc(report.sources[s])}">${esc(report.sources[s])}</span>${report.errors[s] ? ` <span class="reason">${esc(report.errors[s])}</span>` : ''}</div>`,
+    )
+    .join('');
   const notes = details(report);
   const rows = report.routes.length
     ? report.routes.map((r) => row(r, r.verdict === 'ok' ? undefined : notes.get(`${r.verdict} ${r.destination}`), opts.status)).join('')
@@ -180,20 +208,27 @@ export function renderStatusPage(report: Report | null, opts: StatusPageOptions)
   const unjudged = report.unjudged ?? [];
   const reasons = [...new Set(unjudged.map((u) => u.reason))].sort();
   const notJudged = unjudged.length
-    ? `<h2>Not judged</h2><p class="reason" id="not-judged">${unjudged.length} route${unjudged.length > 1 ? 's' : ''} not judged (${reasons.map(esc).join(', ')}): routewarden cannot know whether kube-vip puts them here; never drift, never repaired.</p>`
-      + `<div class="wrap"><table><thead><tr><th>Route or address</th><th>In table</th><th>Why</th><th>Services</th></tr></thead><tbody>`
-      + unjudged.map((u) => `<tr><td class="dst">${esc(u.destination ?? u.address ?? '(unknown)')}</td><td>${u.inKernel ? 'yes' : 'no'}</td><td>${esc(u.reason)}<div class="reason">${esc(u.detail)}</div></td><td>${u.services.map(esc).join('<br>')}</td></tr>`).join('')
-      + `</tbody></table></div>`
+    ? `<h2>Not judged</h2><p class="reason" id="not-judged">${unjudged.length} route${unjudged.length > 1 ? 's' : ''} not judged (${reasons.map(esc).join(', ')}): routewarden cannot know whether kube-vip puts them here; never drift, never repaired.</p>` +
+      `<div class="wrap"><table><thead><tr><th>Route or address</th><th>In table</th><th>Why</th><th>Services</th></tr></thead><tbody>` +
+      unjudged
+        .map(
+          (u) =>
+            `<tr><td class="dst">${esc(u.destination ?? u.address ?? '(unknown)')}</td><td>${u.inKernel ? 'yes' : 'no'}</td><td>${esc(u.reason)}<div class="reason">${esc(u.detail)}</div></td><td>${u.services.map(esc).join('<br>')}</td></tr>`,
+        )
+        .join('') +
+      `</tbody></table></div>`
     : '';
   const excluded = report.excluded.length
-    ? `<h2>Not installable</h2><p class="reason">VIPs kube-vip cannot install (judged: no node gets their route).</p>`
-      + `<div class="wrap"><table><thead><tr><th>Service</th><th>Address</th><th>Why</th></tr></thead><tbody>`
-      + report.excluded.map((e) => `<tr><td>${esc(e.service)}</td><td class="dst">${esc(e.address || '(none)')}</td><td>${esc(e.reason)}</td></tr>`).join('')
-      + `</tbody></table></div>`
+    ? `<h2>Not installable</h2><p class="reason">VIPs kube-vip cannot install (judged: no node gets their route).</p>` +
+      `<div class="wrap"><table><thead><tr><th>Service</th><th>Address</th><th>Why</th></tr></thead><tbody>` +
+      report.excluded.map((e) => `<tr><td>${esc(e.service)}</td><td class="dst">${esc(e.address || '(none)')}</td><td>${esc(e.reason)}</td></tr>`).join('') +
+      `</tbody></table></div>`
     : '';
-  return `${head}<header><h1>routewarden <span class="state ${state[0]}" id="state">${state[1]}</span></h1>`
-    + `<div class="meta">node <b>${esc(report.node)}</b> · table ${report.table} · protocol ${report.protocol} · checked ${esc(report.checkedAt)} · refreshes every ${opts.refreshSeconds}s · v${esc(opts.version)}${opts.ready ? '' : ' · not ready'}${LINKS}</div></header>`
-    + `<main>${banner}${sources}${opts.status ? repairSection(opts.status) : ''}<div class="cards">${card('expected', c.expected, kubeOk)}${card('kernel', c.kernel, kernelOk)}${card('orphan', c.orphan, compared, true)}${card('missing', c.missing, compared, true)}${card('foreign', c.foreign, kernelOk)}${card('not judged', c.unjudged ?? 0, compared)}</div>`
-    + `<div class="wrap"><table id="routes"><thead><tr><th>Destination</th><th class="fam">Family</th><th>Device</th><th>Verdict</th><th class="svc">Services</th></tr></thead><tbody>${rows}</tbody></table></div>${LEGEND}`
-    + `${notJudged}${excluded}${kubeVipSection(report)}</main></body></html>`;
+  return (
+    `${head}<header><h1>routewarden <span class="state ${state[0]}" id="state">${state[1]}</span></h1>` +
+    `<div class="meta">node <b>${esc(report.node)}</b> · table ${report.table} · protocol ${report.protocol} · checked ${esc(report.checkedAt)} · refreshes every ${opts.refreshSeconds}s · v${esc(opts.version)}${opts.ready ? '' : ' · not ready'}${LINKS}</div></header>` +
+    `<main>${banner}${sources}${opts.status ? repairSection(opts.status) : ''}<div class="cards">${card('expected', c.expected, kubeOk)}${card('kernel', c.kernel, kernelOk)}${card('orphan', c.orphan, compared, true)}${card('missing', c.missing, compared, true)}${card('foreign', c.foreign, kernelOk)}${card('not judged', c.unjudged ?? 0, compared)}</div>` +
+    `<div class="wrap"><table id="routes"><thead><tr><th>Destination</th><th class="fam">Family</th><th>Device</th><th>Verdict</th><th class="svc">Services</th></tr></thead><tbody>${rows}</tbody></table></div>${LEGEND}` +
+    `${notJudged}${excluded}${kubeVipSection(report)}</main></body></html>`
+  );
 }

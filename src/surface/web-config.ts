@@ -122,24 +122,29 @@ const NOT_SUPPORTED: Readonly<Record<string, string>> = {
 const str = z.string({ error: 'must be a string' });
 const list = z.array(str, { error: 'must be a list of strings' });
 
-const tlsSchema = z.strictObject({
-  cert_file: str.optional(),
-  key_file: str.optional(),
-  client_ca_file: str.optional(),
-  client_auth_type: str.optional(),
-  cipher_suites: list.optional(),
-  curve_preferences: list.optional(),
-  min_version: str.optional(),
-  max_version: str.optional(),
-  prefer_server_cipher_suites: z.boolean({ error: 'must be true or false' }).optional(),
-}).nullable();
+const tlsSchema = z
+  .strictObject({
+    cert_file: str.optional(),
+    key_file: str.optional(),
+    client_ca_file: str.optional(),
+    client_auth_type: str.optional(),
+    cipher_suites: list.optional(),
+    curve_preferences: list.optional(),
+    min_version: str.optional(),
+    max_version: str.optional(),
+    prefer_server_cipher_suites: z.boolean({ error: 'must be true or false' }).optional(),
+  })
+  .nullable();
 
 const fileSchema = z.strictObject({
   tls_server_config: tlsSchema.optional(),
-  http_server_config: z.strictObject({
-    http2: z.boolean({ error: 'must be true or false' }).optional(),
-    headers: z.record(z.string(), str, { error: 'must be a map of header names to values' }).nullable().optional(),
-  }).nullable().optional(),
+  http_server_config: z
+    .strictObject({
+      http2: z.boolean({ error: 'must be true or false' }).optional(),
+      headers: z.record(z.string(), str, { error: 'must be a map of header names to values' }).nullable().optional(),
+    })
+    .nullable()
+    .optional(),
   basic_auth_users: z.record(z.string(), str, { error: 'must be a map of user names to bcrypt hashes' }).nullable().optional(),
 });
 
@@ -163,15 +168,24 @@ export function parseWebConfig(text: string, dir: string): WebConfig {
   const headers = raw.http_server_config?.headers ?? {};
   for (const [name, value] of Object.entries(headers)) {
     const allowed = HEADERS[name];
-    if (allowed === undefined) throw new WebConfigError(`http_server_config.headers: HTTP header ${JSON.stringify(name)} can not be configured (allowed: ${Object.keys(HEADERS).join(', ')})`);
-    if (allowed.length > 0 && !allowed.includes(value)) throw new WebConfigError(`http_server_config.headers: invalid value for ${name}: expected one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(value)}`);
+    if (allowed === undefined)
+      throw new WebConfigError(
+        `http_server_config.headers: HTTP header ${JSON.stringify(name)} can not be configured (allowed: ${Object.keys(HEADERS).join(', ')})`,
+      );
+    if (allowed.length > 0 && !allowed.includes(value))
+      throw new WebConfigError(
+        `http_server_config.headers: invalid value for ${name}: expected one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(value)}`,
+      );
   }
 
   const users = new Map<string, string>();
   for (const [user, hash] of Object.entries(raw.basic_auth_users ?? {})) {
     const m = BCRYPT_RE.exec(hash);
     const cost = m ? Number(m[1]) : NaN;
-    if (!m || cost < 4 || cost > 31) throw new WebConfigError(`basic_auth_users.${user}: not a bcrypt hash (expected $2a$, $2b$ or $2y$, a cost from 04 to 31 and 60 characters; make one with htpasswd -nBC 10 "" | tr -d ':\\n')`);
+    if (!m || cost < 4 || cost > 31)
+      throw new WebConfigError(
+        `basic_auth_users.${user}: not a bcrypt hash (expected $2a$, $2b$ or $2y$, a cost from 04 to 31 and 60 characters; make one with htpasswd -nBC 10 "" | tr -d ':\\n')`,
+      );
     users.set(user, hash);
   }
 
@@ -193,8 +207,14 @@ function tlsSettings(t: RawTls, dir: string): TlsSettings | null {
   if (!t.key_file) throw new WebConfigError('tls_server_config: missing key_file');
 
   const clientAuth = CLIENT_AUTH[t.client_auth_type ?? ''];
-  if (clientAuth === undefined) throw new WebConfigError(`tls_server_config.client_auth_type: invalid ClientAuth ${JSON.stringify(t.client_auth_type)} (one of ${Object.keys(CLIENT_AUTH).filter((k) => k !== '').join(', ')})`);
-  if (t.client_ca_file && clientAuth === 'NoClientCert') throw new WebConfigError("tls_server_config: client CA's have been configured without a Client Auth Policy (set client_auth_type)");
+  if (clientAuth === undefined)
+    throw new WebConfigError(
+      `tls_server_config.client_auth_type: invalid ClientAuth ${JSON.stringify(t.client_auth_type)} (one of ${Object.keys(CLIENT_AUTH)
+        .filter((k) => k !== '')
+        .join(', ')})`,
+    );
+  if (t.client_ca_file && clientAuth === 'NoClientCert')
+    throw new WebConfigError("tls_server_config: client CA's have been configured without a Client Auth Policy (set client_auth_type)");
 
   const minVersion = version(t.min_version ?? 'TLS12', 'min_version');
   const maxVersion = version(t.max_version ?? 'TLS13', 'max_version');
@@ -216,11 +236,13 @@ function tlsSettings(t: RawTls, dir: string): TlsSettings | null {
 
   let ecdhCurve: string | undefined;
   if (t.curve_preferences && t.curve_preferences.length > 0) {
-    ecdhCurve = t.curve_preferences.map((name) => {
-      const group = GO_CURVES[name];
-      if (group === undefined) throw new WebConfigError(`tls_server_config.curve_preferences: unknown curve: ${name}`);
-      return group;
-    }).join(':');
+    ecdhCurve = t.curve_preferences
+      .map((name) => {
+        const group = GO_CURVES[name];
+        if (group === undefined) throw new WebConfigError(`tls_server_config.curve_preferences: unknown curve: ${name}`);
+        return group;
+      })
+      .join(':');
   }
 
   const abs = (p: string) => (isAbsolute(p) ? p : join(dir, p));
@@ -238,9 +260,12 @@ function tlsSettings(t: RawTls, dir: string): TlsSettings | null {
 }
 
 function version(v: string, key: string): TlsVersion {
-  if (!(GO_VERSIONS as readonly string[]).includes(v)) throw new WebConfigError(`tls_server_config.${key}: unknown TLS version: ${v} (one of ${GO_VERSIONS.join(', ')})`);
+  if (!(GO_VERSIONS as readonly string[]).includes(v))
+    throw new WebConfigError(`tls_server_config.${key}: unknown TLS version: ${v} (one of ${GO_VERSIONS.join(', ')})`);
   if (v === 'TLS10' || v === 'TLS11') {
-    throw new WebConfigError(`tls_server_config.${key}: ${v} cannot be served: Node's OpenSSL refuses TLS below 1.2 at its default security level (use TLS12 or TLS13)`);
+    throw new WebConfigError(
+      `tls_server_config.${key}: ${v} cannot be served: Node's OpenSSL refuses TLS below 1.2 at its default security level (use TLS12 or TLS13)`,
+    );
   }
   return v === 'TLS12' ? 'TLSv1.2' : 'TLSv1.3';
 }

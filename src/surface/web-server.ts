@@ -125,7 +125,9 @@ function tlsOptions(t: TlsSettings, prefix: string): NonNullable<LoadedWebConfig
   try {
     createSecureContext(options);
   } catch (err) {
-    throw new WebConfigError(`${prefix}: tls_server_config: ${oneLine((err as Error).message).replace(/^error:[0-9A-Fa-f]+:[^:]*::?/, '')} (cert_file ${t.certFile}, key_file ${t.keyFile})`);
+    throw new WebConfigError(
+      `${prefix}: tls_server_config: ${oneLine((err as Error).message).replace(/^error:[0-9A-Fa-f]+:[^:]*::?/, '')} (cert_file ${t.certFile}, key_file ${t.keyFile})`,
+    );
   }
   return options;
 }
@@ -133,14 +135,16 @@ function tlsOptions(t: TlsSettings, prefix: string): NonNullable<LoadedWebConfig
 function signatureOf(path: string, config: WebConfig): string {
   const files = [path];
   if (config.tls) files.push(config.tls.certFile, config.tls.keyFile, ...(config.tls.clientCaFile ? [config.tls.clientCaFile] : []));
-  return files.map((f) => {
-    try {
-      const s = statSync(f);
-      return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-    } catch {
-      return 'missing';
-    }
-  }).join('|');
+  return files
+    .map((f) => {
+      try {
+        const s = statSync(f);
+        return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+      } catch {
+        return 'missing';
+      }
+    })
+    .join('|');
 }
 
 /** Whether a TLS connection's client certificate satisfies client_auth_type. */
@@ -169,10 +173,19 @@ export function createBasicAuth(): (users: ReadonlyMap<string, string>, header: 
     const creds = parseBasic(header);
     if (!creds) return false;
     const hash = users.get(creds.user);
-    const key = createHash('sha256').update(creds.user).update('\0').update(hash ?? FAKE_HASH).update('\0').update(creds.password).digest('base64');
+    const key = createHash('sha256')
+      .update(creds.user)
+      .update('\0')
+      .update(hash ?? FAKE_HASH)
+      .update('\0')
+      .update(creds.password)
+      .digest('base64');
     let verdict = cache.get(key);
     if (!verdict) {
-      verdict = bcrypt.compare(creds.password, hash ?? FAKE_HASH).then((ok) => ok && hash !== undefined, () => false);
+      verdict = bcrypt.compare(creds.password, hash ?? FAKE_HASH).then(
+        (ok) => ok && hash !== undefined,
+        () => false,
+      );
       if (cache.size >= CACHE_SIZE) evict(cache);
       cache.set(key, verdict);
     }
@@ -216,16 +229,19 @@ export function createWebServer(handler: RequestListener, web: WebConfigSource |
       handler(req, res);
       return;
     }
-    basicAuth(config.users, req.headers.authorization).then((ok) => {
-      if (ok) return handler(req, res);
-      res.statusCode = 401;
-      res.setHeader('WWW-Authenticate', 'Basic');
-      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-      res.end('Unauthorized\n');
-    }, (err: unknown) => {
-      res.statusCode = 500;
-      res.end(`checking credentials: ${(err as Error).message}\n`);
-    });
+    basicAuth(config.users, req.headers.authorization).then(
+      (ok) => {
+        if (ok) return handler(req, res);
+        res.statusCode = 401;
+        res.setHeader('WWW-Authenticate', 'Basic');
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        res.end('Unauthorized\n');
+      },
+      (err: unknown) => {
+        res.statusCode = 500;
+        res.end(`checking credentials: ${(err as Error).message}\n`);
+      },
+    );
   };
   const first = web.current();
   if (!first.tls) return createHttpServer(guarded);

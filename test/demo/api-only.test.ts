@@ -42,8 +42,9 @@ describe('routewarden demo --api-only', () => {
     expect(none.code).not.toBe(2);
     expect(none.report.sources.kubernetes).toBe('ok');
     expect(none.report.counts.expected).toBe(4);
-    expect([...none.report.missing.map((m) => m.destination), ...none.report.routes.filter((r) => r.verdict === 'ok').map((r) => r.destination)].sort())
-      .toEqual(['192.0.2.10/32', '192.0.2.11/32', '192.0.2.30/32', '2001:db8::30/128']);
+    expect(
+      [...none.report.missing.map((m) => m.destination), ...none.report.routes.filter((r) => r.verdict === 'ok').map((r) => r.destination)].sort(),
+    ).toEqual(['192.0.2.10/32', '192.0.2.11/32', '192.0.2.30/32', '2001:db8::30/128']);
 
     // The Leases are served too: with per-service election only web's lease is held here.
     const service = await report(['--kubeconfig', kubeconfig, '--node-name', 'demo-node', '--election', 'service']);

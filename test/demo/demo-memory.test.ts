@@ -21,7 +21,9 @@ describe('routewarden demo --memory (no terminal)', () => {
     expect(out).toMatch(/missing\s+192\.0\.2\.20\/32 dev lo\s+reason not-in-kernel\s+services default\/web/);
     expect(out).toContain('routewarden_orphan_routes{family="ipv4"} 1');
     expect(out).toContain('routewarden_missing_routes{family="ipv4"} 1');
-    expect(out).toMatch(/RoutesRepaired .*flush-rebuild repair of table 198: added 192\.0\.2\.11\/32, 192\.0\.2\.20\/32; deleted 192\.0\.2\.10\/32, 192\.0\.2\.11\/32/);
+    expect(out).toMatch(
+      /RoutesRepaired .*flush-rebuild repair of table 198: added 192\.0\.2\.11\/32, 192\.0\.2\.20\/32; deleted 192\.0\.2\.10\/32, 192\.0\.2\.11\/32/,
+    );
     expect(out).toContain('routewarden_remediations_total{strategy="flush-rebuild",result="success"} 1');
 
     // Story 2: interface-down, then not-in-kernel, then a surgical repair that deletes nothing.

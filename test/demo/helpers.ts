@@ -127,7 +127,10 @@ export function namespaces(): string[] {
 /** Processes running inside a namespace (`ip netns pids`). */
 export function pidsIn(ns: string): number[] {
   try {
-    return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter((l) => l.trim() !== '').map(Number);
+    return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map(Number);
   } catch {
     return [];
   }

@@ -29,7 +29,11 @@ describe.skipIf(unavailable !== null)('kubectl against demo --api-only', () => {
   let dir = '';
 
   const kubectl = (...args: string[]): Run => {
-    const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir } });
+    const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, ...args], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+    });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
   const ok = (...args: string[]): string => {
@@ -83,7 +87,8 @@ describe.skipIf(unavailable !== null)('kubectl against demo --api-only', () => {
   });
 
   it('applies with validation on: creates, then changes what the file changed', () => {
-    const lease = (holder: string) => `apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: applied\n  namespace: kube-system\n  labels:\n    owner: ${holder}\nspec:\n  holderIdentity: ${holder}\n  leaseDurationSeconds: 15\n`;
+    const lease = (holder: string) =>
+      `apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: applied\n  namespace: kube-system\n  labels:\n    owner: ${holder}\nspec:\n  holderIdentity: ${holder}\n  leaseDurationSeconds: 15\n`;
     expect(ok('apply', '-f', file('lease.yaml', lease('worker-1')))).toBe('lease.coordination.k8s.io/applied created\n');
     expect(ok('apply', '-f', file('lease.yaml', lease('worker-2')))).toBe('lease.coordination.k8s.io/applied configured\n');
     const got = getJson('lease', 'applied', '-n', 'kube-system');

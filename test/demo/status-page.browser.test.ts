@@ -91,7 +91,16 @@ describe.skipIf(!haveChromium)('the status page during the demo, in headless chr
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const config = demoConfig({ listen: '127.0.0.1:0' }, { env: {}, hostname: 'test' });
     const logger = silentLogger();
@@ -151,9 +160,13 @@ describe.skipIf(!haveChromium)('the status page during the demo, in headless chr
           expect(await page.locator('.since').count()).toBe(0);
           await shoot(page, 'demo-seed-762-repaired');
           // The links lead to the metrics and the JSON report.
-          const drift = await (await page.context().request.get(new URL(await page.locator('#link-drift').getAttribute('href') ?? '', `${session.url}/`).href)).json() as { node: string; inSync: boolean };
+          const drift = (await (
+            await page.context().request.get(new URL((await page.locator('#link-drift').getAttribute('href')) ?? '', `${session.url}/`).href)
+          ).json()) as { node: string; inSync: boolean };
           expect([drift.node, drift.inSync]).toEqual(['demo-node', true]);
-          const metrics = await (await page.context().request.get(new URL(await page.locator('#link-metrics').getAttribute('href') ?? '', `${session.url}/`).href)).text();
+          const metrics = await (
+            await page.context().request.get(new URL((await page.locator('#link-metrics').getAttribute('href')) ?? '', `${session.url}/`).href)
+          ).text();
           expect(metrics).toMatch(/^routewarden_orphan_routes\{/m);
         }
         if (at === 'dual-stack-bounce/link-up') {

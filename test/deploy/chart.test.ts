@@ -27,7 +27,19 @@ import {
 import { renderRules } from '../../alerts/generate.ts';
 import { renderDashboard } from '../../dashboards/generate.ts';
 import { helmEnv, layerTool, layerToolsUnavailable } from '../helpers/layer-tools.ts';
-import { BASE, envOf, OVERLAYS, parseYaml, podSpecOf, render, ROOT, routewardenContainer, validateObject, type Container, type KubeObject } from './manifests.ts';
+import {
+  BASE,
+  envOf,
+  OVERLAYS,
+  parseYaml,
+  podSpecOf,
+  render,
+  ROOT,
+  routewardenContainer,
+  validateObject,
+  type Container,
+  type KubeObject,
+} from './manifests.ts';
 
 const CHART = join(ROOT, 'charts', 'routewarden');
 const CI = join(CHART, 'ci');
@@ -55,7 +67,12 @@ describe('the chart follows its sources', () => {
     const values = parseYamlDoc(readFileSync(VALUES_FILE, 'utf8')) as { config: Record<string, unknown> };
     const runFlags = optionsFor('run').map((o) => o.flag);
     for (const flag of Object.keys(NOT_IN_CHART)) expect(runFlags, `NOT_IN_CHART names ${flag}`).toContain(flag);
-    expect(Object.keys(values.config).sort()).toEqual(runFlags.filter((f) => !(f in NOT_IN_CHART)).map(camel).sort());
+    expect(Object.keys(values.config).sort()).toEqual(
+      runFlags
+        .filter((f) => !(f in NOT_IN_CHART))
+        .map(camel)
+        .sort(),
+    );
     // Repair is off unless the user says otherwise; nothing else is forced.
     expect(Object.entries(values.config).filter(([, v]) => v !== null)).toEqual([['remediate', false]]);
   });
@@ -112,7 +129,9 @@ function templateError(r: Render): string {
   return '(rendered without error)';
 }
 
-const ciFiles = readdirSync(CI).filter((f) => f.endsWith('.yaml')).sort();
+const ciFiles = readdirSync(CI)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const valueSets: [string, string[]][] = [['defaults', []], ...ciFiles.map((f): [string, string[]] => [`ci/${f}`, [join(CI, f)]])];
 
 const byKind = (objects: KubeObject[], kind: string): KubeObject[] => objects.filter((o) => o.kind === kind);
@@ -144,8 +163,10 @@ describe.skipIf(unavailable !== null)('helm', () => {
       expect(objects.length).toBeGreaterThan(0);
       for (const obj of objects) expect(await validateObject(obj), `${obj.kind}/${obj.metadata.name}`).toEqual([]);
       const namespaced = objects.filter((o) => !['ClusterRole', 'ClusterRoleBinding'].includes(o.kind));
-      const dashboardsNs = (parseYamlDoc(readFileSync(files[0] ?? VALUES_FILE, 'utf8')) as { monitoring?: { dashboards?: { namespace?: string } } }).monitoring?.dashboards?.namespace;
-      for (const o of namespaced) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(o.kind === 'ConfigMap' && dashboardsNs ? dashboardsNs : 'rw-test');
+      const dashboardsNs = (parseYamlDoc(readFileSync(files[0] ?? VALUES_FILE, 'utf8')) as { monitoring?: { dashboards?: { namespace?: string } } }).monitoring
+        ?.dashboards?.namespace;
+      for (const o of namespaced)
+        expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(o.kind === 'ConfigMap' && dashboardsNs ? dashboardsNs : 'rw-test');
       expect(byKind(objects, 'Namespace'), 'the chart never creates namespaces (helm --create-namespace does)').toEqual([]);
     });
 
@@ -154,8 +175,17 @@ describe.skipIf(unavailable !== null)('helm', () => {
       const defs = optionsFor('run');
       const [command, ...args] = c.args ?? [];
       expect(command).toBe('run');
-      for (const a of args) expect(defs.map((d) => `--${d.flag}`), a).toContain(a.split('=')[0]);
-      for (const e of c.env ?? []) if (e.name.startsWith('ROUTEWARDEN_')) expect(defs.map((d) => envName(d.flag)), e.name).toContain(e.name);
+      for (const a of args)
+        expect(
+          defs.map((d) => `--${d.flag}`),
+          a,
+        ).toContain(a.split('=')[0]);
+      for (const e of c.env ?? [])
+        if (e.name.startsWith('ROUTEWARDEN_'))
+          expect(
+            defs.map((d) => envName(d.flag)),
+            e.name,
+          ).toContain(e.name);
       const config = loadConfig('run', {}, { env: envOf(c), hostname: 'hostname-must-not-be-used' });
       expect(config.model.nodeName).not.toBe('hostname-must-not-be-used');
       // The probes and the Service reach the port routewarden listens on.
@@ -268,7 +298,11 @@ describe.skipIf(unavailable !== null)('helm', () => {
 
     it('set scheduling, resources, extra args and env', () => {
       const objects = template({ files: [join(CI, 'image-digest-values.yaml')] });
-      const pod = podSpecOf(objects) as ReturnType<typeof podSpecOf> & { priorityClassName?: string; nodeSelector?: Record<string, string>; imagePullSecrets?: unknown };
+      const pod = podSpecOf(objects) as ReturnType<typeof podSpecOf> & {
+        priorityClassName?: string;
+        nodeSelector?: Record<string, string>;
+        imagePullSecrets?: unknown;
+      };
       const c = routewardenContainer(objects);
       expect(pod.priorityClassName).toBe('system-node-critical');
       expect(pod.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux', 'node-role.example.com/kube-vip': 'true' });
@@ -341,7 +375,7 @@ describe.skipIf(unavailable !== null)('helm', () => {
       }
     });
 
-    it('is scraped over HTTPS with the scraper\'s service-account token', () => {
+    it("is scraped over HTTPS with the scraper's service-account token", () => {
       const svc = byKind(objects, 'Service')[0] as KubeObject & { spec: { ports: { name: string; targetPort: string }[] } };
       expect(svc.spec.ports.map((p) => [p.name, p.targetPort])).toEqual([['https', 'https']]);
       const sm = byKind(objects, 'ServiceMonitor')[0] as KubeObject & { spec: { endpoints: Record<string, unknown>[] } };
@@ -378,7 +412,10 @@ describe.skipIf(unavailable !== null)('helm', () => {
     const copy = join(scratch, 'notes-chart');
     cpSync(CHART, copy, { recursive: true });
     cpSync(join(CHART, 'templates', 'NOTES.txt'), join(copy, 'notes.txt'));
-    writeFileSync(join(copy, 'templates', 'zz-notes.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ tpl (.Files.Get "notes.txt") . | quote }}\n');
+    writeFileSync(
+      join(copy, 'templates', 'zz-notes.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ tpl (.Files.Get "notes.txt") . | quote }}\n',
+    );
     const notes = (set: string[]) => (template({ set }, copy).find((o) => o.metadata.name === 'notes') as KubeObject & { data: { notes: string } }).data.notes;
     const text = notes([]);
     expect(text).toContain('/drift');
@@ -435,9 +472,21 @@ describe.skipIf(unavailable !== null)('helm', () => {
 
   const PAIRS: [string, string, Render][] = [
     ['defaults + the ServiceMonitor', BASE, { set: ['monitoring.serviceMonitor.enabled=true'] }],
-    ['ci/repair-values.yaml + the ServiceMonitor', join(OVERLAYS, 'repair'), { files: [join(CI, 'repair-values.yaml')], set: ['monitoring.serviceMonitor.enabled=true'] }],
-    ['ci/read-only-values.yaml + the ServiceMonitor', join(OVERLAYS, 'read-only'), { files: [join(CI, 'read-only-values.yaml')], set: ['monitoring.serviceMonitor.enabled=true'] }],
-    ['ci/kube-vip-settings-values.yaml + the ServiceMonitor', join(OVERLAYS, 'kube-vip-settings'), { files: [join(CI, 'kube-vip-settings-values.yaml')], set: ['monitoring.serviceMonitor.enabled=true'] }],
+    [
+      'ci/repair-values.yaml + the ServiceMonitor',
+      join(OVERLAYS, 'repair'),
+      { files: [join(CI, 'repair-values.yaml')], set: ['monitoring.serviceMonitor.enabled=true'] },
+    ],
+    [
+      'ci/read-only-values.yaml + the ServiceMonitor',
+      join(OVERLAYS, 'read-only'),
+      { files: [join(CI, 'read-only-values.yaml')], set: ['monitoring.serviceMonitor.enabled=true'] },
+    ],
+    [
+      'ci/kube-vip-settings-values.yaml + the ServiceMonitor',
+      join(OVERLAYS, 'kube-vip-settings'),
+      { files: [join(CI, 'kube-vip-settings-values.yaml')], set: ['monitoring.serviceMonitor.enabled=true'] },
+    ],
     ['ci/monitoring-values.yaml', join(OVERLAYS, 'full'), { files: [join(CI, 'monitoring-values.yaml')] }],
   ];
 
@@ -457,4 +506,3 @@ describe.skipIf(unavailable !== null)('helm', () => {
     expect(chart.find((o) => o.kind === 'DaemonSet')).not.toEqual(base.find((o) => o.kind === 'DaemonSet'));
   });
 });
-

@@ -13,14 +13,20 @@ import { OUT_DIR } from '../../scripts/build.ts';
 import { findKubectl, kustomizations, podSpecOf, readYaml, render, ROOT, routewardenContainer, type KubeObject } from './manifests.ts';
 
 const df = parseDockerfile();
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string>; dependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  bin: Record<string, string>;
+  dependencies: Record<string, string>;
+};
 const runtime = df.stages.at(-1)!;
 const copies = (s: Stage): CopyStep[] => s.steps.filter((x): x is CopyStep => x.kind === 'COPY');
 const runs = (s: Stage): string[] => s.steps.flatMap((x) => (x.kind === 'RUN' ? [x.command] : []));
 const stageNamed = (name: string): Stage | undefined => df.stages.find((s) => s.name === name);
 const ignored = dockerignore();
 const tracked = (path: string): string[] =>
-  execFileSync('git', ['ls-files', '-z', '--', path], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter((f) => f !== '');
+  execFileSync('git', ['ls-files', '-z', '--', path], { cwd: ROOT, encoding: 'utf8' })
+    .split('\0')
+    .filter((f) => f !== '');
 
 describe('Dockerfile', () => {
   it('parses, every build argument resolves, and it asks for the BuildKit frontend its RUN --mount and COPY --chmod need', () => {
@@ -47,23 +53,33 @@ describe('Dockerfile', () => {
   });
 
   it('copies from the build context only files that git tracks and .dockerignore lets through', () => {
-    const sources = df.stages.flatMap((s) => copies(s).filter((c) => c.from === null).flatMap((c) => c.sources.map((src) => ({ src, line: c.line }))));
+    const sources = df.stages.flatMap((s) =>
+      copies(s)
+        .filter((c) => c.from === null)
+        .flatMap((c) => c.sources.map((src) => ({ src, line: c.line }))),
+    );
     expect(sources.length).toBeGreaterThan(0);
     for (const { src, line } of sources) {
       expect(existsSync(join(ROOT, src)), `line ${line}: ${src} does not exist`).toBe(true);
       const files = tracked(src);
       expect(files.length, `line ${line}: ${src} is not in git, so a fresh clone lacks it`).toBeGreaterThan(0);
-      expect(files.filter((f) => ignored.ignores(f)), `line ${line}: .dockerignore drops these from the context`).toEqual([]);
+      expect(
+        files.filter((f) => ignored.ignores(f)),
+        `line ${line}: .dockerignore drops these from the context`,
+      ).toEqual([]);
     }
   });
 
   it('keeps dependencies, build output and git history out of the build context', () => {
-    for (const p of ['node_modules/commander/package.json', 'dist/cli/main.js', '.git/HEAD', 'test/deploy/dockerfile.test.ts']) expect(ignored.ignores(p), p).toBe(true);
+    for (const p of ['node_modules/commander/package.json', 'dist/cli/main.js', '.git/HEAD', 'test/deploy/dockerfile.test.ts'])
+      expect(ignored.ignores(p), p).toBe(true);
   });
 
   it('runs production dependencies, compiled dist/, bin/ and package.json; no sources, no dev dependencies', () => {
     const wd = runtime.workdir;
-    const into = copies(runtime).map((c) => posix.relative(wd, c.dest)).sort();
+    const into = copies(runtime)
+      .map((c) => posix.relative(wd, c.dest))
+      .sort();
     expect(into).toEqual(['', 'bin', 'dist', 'node_modules'].sort());
     const pkgCopy = copies(runtime).find((c) => c.dest === wd)!;
     expect([pkgCopy.from, pkgCopy.sources]).toEqual([null, ['package.json']]);
@@ -73,7 +89,10 @@ describe('Dockerfile', () => {
     const deps = stageNamed(nm.from!)!;
     expect(nm.sources).toEqual([posix.join(deps.workdir, 'node_modules')]);
     expect(runs(deps).some((r) => /^npm ci\b.*--omit=dev\b/.test(r))).toBe(true);
-    expect(runs(deps).some((r) => /^npm (install|i)\b/.test(r)), 'npm install may rewrite the lockfile; use npm ci').toBe(false);
+    expect(
+      runs(deps).some((r) => /^npm (install|i)\b/.test(r)),
+      'npm install may rewrite the lockfile; use npm ci',
+    ).toBe(false);
 
     // dist: where the build stage's `npm run build` writes (scripts/build.ts's OUT_DIR).
     const dist = copies(runtime).find((c) => c.dest === posix.join(wd, 'dist'))!;
@@ -84,7 +103,7 @@ describe('Dockerfile', () => {
     expect(copies(build).some((c) => c.from === null && c.sources.includes('src'))).toBe(true);
   });
 
-  it('puts `routewarden` on PATH as package.json\'s bin entry, and runs `routewarden run`', () => {
+  it("puts `routewarden` on PATH as package.json's bin entry, and runs `routewarden run`", () => {
     const links = runs(runtime).flatMap(symlinksIn);
     const link = links.find((l) => l.link === '/usr/local/bin/routewarden');
     expect(link, 'ln -s … /usr/local/bin/routewarden (on PATH in the official node images)').toBeDefined();
@@ -95,7 +114,10 @@ describe('Dockerfile', () => {
 
     expect(runtime.entrypoint).toEqual(['routewarden']);
     expect(runtime.cmd).toEqual(['run']);
-    const commands = buildProgram({ run: async () => 0, check: async () => 0, demo: async () => 0 }, { stdout: () => {}, stderr: () => {} }).program.commands.map((c) => c.name());
+    const commands = buildProgram(
+      { run: async () => 0, check: async () => 0, demo: async () => 0 },
+      { stdout: () => {}, stderr: () => {} },
+    ).program.commands.map((c) => c.name());
     expect(commands).toContain(runtime.cmd![0]);
   });
 
@@ -122,5 +144,4 @@ describe('Dockerfile', () => {
   it('sets NODE_ENV=production at run time', () => {
     expect(runtime.env.NODE_ENV).toBe('production');
   });
-
 });

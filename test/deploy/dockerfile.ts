@@ -102,7 +102,18 @@ export function parseDockerfile(text: string = readFileSync(DOCKERFILE, 'utf8'))
     });
 
   const stages: Stage[] = [];
-  let cur: { name: string; image: string; workdir: string; steps: Step[]; args: Record<string, string | null>; env: Record<string, string>; user: string | null; expose: string[]; entrypoint: string[] | null; cmd: string[] | null } | null = null;
+  let cur: {
+    name: string;
+    image: string;
+    workdir: string;
+    steps: Step[];
+    args: Record<string, string | null>;
+    env: Record<string, string>;
+    user: string | null;
+    expose: string[];
+    entrypoint: string[] | null;
+    cmd: string[] | null;
+  } | null = null;
   for (const instr of df.getInstructions()) {
     const kw = instr.getKeyword();
     const line = instr.getRange().start.line + 1;
@@ -110,7 +121,18 @@ export function parseDockerfile(text: string = readFileSync(DOCKERFILE, 'utf8'))
     if (kw === 'FROM') {
       if (cur) stages.push(cur);
       const from = df.getFROMs().find((f) => f.getRange().start.line === instr.getRange().start.line)!;
-      cur = { name: from.getBuildStage() ?? String(stages.length), image: resolve(from.getImage() ?? ''), workdir: '/', steps: [], args: {}, env: {}, user: null, expose: [], entrypoint: null, cmd: null };
+      cur = {
+        name: from.getBuildStage() ?? String(stages.length),
+        image: resolve(from.getImage() ?? ''),
+        workdir: '/',
+        steps: [],
+        args: {},
+        env: {},
+        user: null,
+        expose: [],
+        entrypoint: null,
+        cmd: null,
+      };
       continue;
     }
     if (cur === null) {
@@ -129,12 +151,24 @@ export function parseDockerfile(text: string = readFileSync(DOCKERFILE, 'utf8'))
         const dest = words.at(-1) ?? '';
         const sources = words.slice(0, -1);
         const destIsDir = dest.endsWith('/') || sources.length > 1;
-        cur.steps.push({ kind: 'COPY', line, from: (flags.from as string | undefined) ?? null, sources, dest: posix.resolve(cur.workdir, dest), destIsDir, flags });
+        cur.steps.push({
+          kind: 'COPY',
+          line,
+          from: (flags.from as string | undefined) ?? null,
+          sources,
+          dest: posix.resolve(cur.workdir, dest),
+          destIsDir,
+          flags,
+        });
         break;
       }
       case 'RUN': {
         // getArgumentsContent() includes RUN's flags; drop the leading --x=y words.
-        const command = content.replace(/^\s*(?:--\S+\s+)*/, '').replace(/\\\n/g, ' ').replace(/\s+/g, ' ').trim();
+        const command = content
+          .replace(/^\s*(?:--\S+\s+)*/, '')
+          .replace(/\\\n/g, ' ')
+          .replace(/\s+/g, ' ')
+          .trim();
         cur.steps.push({ kind: 'RUN', line, command });
         break;
       }

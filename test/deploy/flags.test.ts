@@ -9,7 +9,21 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/cli/config.ts';
 import { buildProgram } from '../../src/cli/main.ts';
 import { envName, optionsFor, type OptionDef } from '../../src/cli/options.ts';
-import { BASE, envOf, findKubectl, kustomizations, OVERLAYS, readYaml, rel, render, ROOT, routewardenContainer, yamlFiles, type Container, type KubeObject } from './manifests.ts';
+import {
+  BASE,
+  envOf,
+  findKubectl,
+  kustomizations,
+  OVERLAYS,
+  readYaml,
+  rel,
+  render,
+  ROOT,
+  routewardenContainer,
+  yamlFiles,
+  type Container,
+  type KubeObject,
+} from './manifests.ts';
 
 type Command = 'run' | 'check' | 'demo';
 const COMMANDS: readonly Command[] = ['run', 'check', 'demo'];
@@ -39,11 +53,14 @@ function containersOf(obj: KubeObject): Container[] {
 /** Every container in the raw files (base and patches) and, with kubectl, in every rendered kustomization. */
 function sites(): Site[] {
   const out: Site[] = [];
-  const raw = yamlFiles(BASE).concat(yamlFiles(OVERLAYS)).filter((f) => basename(f) !== 'kustomization.yaml');
+  const raw = yamlFiles(BASE)
+    .concat(yamlFiles(OVERLAYS))
+    .filter((f) => basename(f) !== 'kustomization.yaml');
   for (const file of raw) for (const obj of readYaml(file) as KubeObject[]) for (const c of containersOf(obj)) out.push({ where: rel(file), container: c });
   const kubectl = findKubectl();
   if (kubectl !== null) {
-    for (const dir of kustomizations()) for (const obj of render(kubectl, dir)) for (const c of containersOf(obj)) out.push({ where: `kubectl kustomize ${rel(dir)}`, container: c });
+    for (const dir of kustomizations())
+      for (const obj of render(kubectl, dir)) for (const c of containersOf(obj)) out.push({ where: `kubectl kustomize ${rel(dir)}`, container: c });
   }
   return out;
 }

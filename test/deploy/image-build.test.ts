@@ -35,7 +35,7 @@ const OFFICIAL_BASE = 'docker.io/library/node:24-bookworm-slim';
 
 const has = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 const buildahPresent = has('buildah', ['--version']);
-const base = !buildahPresent ? null : [OFFICIAL_BASE, STAND_IN_BASE].find((image) => has('buildah', ['inspect', '--type', 'image', image])) ?? null;
+const base = !buildahPresent ? null : ([OFFICIAL_BASE, STAND_IN_BASE].find((image) => has('buildah', ['inspect', '--type', 'image', image])) ?? null);
 const skip = !isRoot()
   ? `needs root for buildah and network namespaces (uid ${process.getuid?.()})`
   : !buildahPresent
@@ -46,7 +46,49 @@ const skip = !isRoot()
 if (skip) console.warn(`SKIPPED "the image, built and run": ${skip}`);
 
 /** Linux capabilities by name. buildah 1.28 ignores --cap-add after --cap-drop ALL, so "all but these" is spelled out. */
-const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE'];
+const CAPABILITIES = [
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'DAC_READ_SEARCH',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'SETGID',
+  'SETUID',
+  'SETPCAP',
+  'LINUX_IMMUTABLE',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_ADMIN',
+  'NET_RAW',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'SYS_MODULE',
+  'SYS_RAWIO',
+  'SYS_CHROOT',
+  'SYS_PTRACE',
+  'SYS_PACCT',
+  'SYS_ADMIN',
+  'SYS_BOOT',
+  'SYS_NICE',
+  'SYS_RESOURCE',
+  'SYS_TIME',
+  'SYS_TTY_CONFIG',
+  'MKNOD',
+  'LEASE',
+  'AUDIT_WRITE',
+  'AUDIT_CONTROL',
+  'SETFCAP',
+  'MAC_OVERRIDE',
+  'MAC_ADMIN',
+  'SYSLOG',
+  'WAKE_ALARM',
+  'BLOCK_SUSPEND',
+  'AUDIT_READ',
+  'PERFMON',
+  'BPF',
+  'CHECKPOINT_RESTORE',
+];
 
 interface SecurityContext {
   readonly runAsUser?: number;
@@ -103,124 +145,158 @@ async function ownedRoutes(w: World): Promise<string[]> {
   return (JSON.parse(out || '[]') as { dst: string }[]).map((r) => r.dst).sort();
 }
 
-describe.skipIf(skip !== null)(`the image, built by npm run image's code with buildah and run in a network namespace${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let w: World;
-  let container: string;
-  let config: { User: string; Entrypoint: string[]; Cmd: string[]; Labels: Record<string, string> };
-  const running: ChildProcess[] = [];
+describe.skipIf(skip !== null)(
+  `the image, built by npm run image's code with buildah and run in a network namespace${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    let w: World;
+    let container: string;
+    let config: { User: string; Entrypoint: string[]; Cmd: string[]; Labels: Record<string, string> };
+    const running: ChildProcess[] = [];
 
-  beforeAll(async () => {
-    const env = { ...process.env, BUILDAH_ISOLATION: 'chroot', PATH: [dirname(process.execPath), process.env.PATH ?? ''].join(delimiter) };
-    const built = buildImage({ tool: 'buildah', base: base!, env, capture: true });
-    if (built.status !== 0) throw new Error(`the image build failed (${built.status}):\n${built.output.slice(-4000)}`);
-    console.info(`image: built ${DEFAULT_TAG} on ${base} with buildah in ${built.seconds.toFixed(0)} s`);
-    container = `routewarden-image-test-${process.pid}`;
-    const from = spawnSync('buildah', ['from', '--name', container, DEFAULT_TAG], { encoding: 'utf8' });
-    if (from.status !== 0) throw new Error(`buildah from: ${from.stderr}`);
-    const inspect = spawnSync('buildah', ['inspect', '--type', 'image', DEFAULT_TAG], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    config = (JSON.parse(inspect.stdout) as { OCIv1: { config: typeof config } }).OCIv1.config;
-    w = await createWorld();
-  }, 1_800_000);
+    beforeAll(async () => {
+      const env = { ...process.env, BUILDAH_ISOLATION: 'chroot', PATH: [dirname(process.execPath), process.env.PATH ?? ''].join(delimiter) };
+      const built = buildImage({ tool: 'buildah', base: base!, env, capture: true });
+      if (built.status !== 0) throw new Error(`the image build failed (${built.status}):\n${built.output.slice(-4000)}`);
+      console.info(`image: built ${DEFAULT_TAG} on ${base} with buildah in ${built.seconds.toFixed(0)} s`);
+      container = `routewarden-image-test-${process.pid}`;
+      const from = spawnSync('buildah', ['from', '--name', container, DEFAULT_TAG], { encoding: 'utf8' });
+      if (from.status !== 0) throw new Error(`buildah from: ${from.stderr}`);
+      const inspect = spawnSync('buildah', ['inspect', '--type', 'image', DEFAULT_TAG], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      config = (JSON.parse(inspect.stdout) as { OCIv1: { config: typeof config } }).OCIv1.config;
+      w = await createWorld();
+    }, 1_800_000);
 
-  afterAll(async () => {
-    for (const c of running) await killAndWait(c);
-    await w?.destroy();
-    if (container) spawnSync('buildah', ['rm', container], { stdio: 'ignore' });
-  });
+    afterAll(async () => {
+      for (const c of running) await killAndWait(c);
+      await w?.destroy();
+      if (container) spawnSync('buildah', ['rm', container], { stdio: 'ignore' });
+    });
 
-  /** `buildah run` of ENTRYPOINT + args inside the namespace, with the deployed env and security flags. */
-  function runImage(args: readonly string[], opts: { env: Record<string, string>; flags?: readonly string[] }): { child: ChildProcess; output: () => string } {
-    const envFlags = Object.entries(opts.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
-    const child = w.ns.spawn(['buildah', 'run', '--isolation', 'chroot', '--volume', `${w.dir}:${w.dir}:ro`, ...(opts.flags ?? []), ...envFlags, container, '--', ...config.Entrypoint, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    running.push(child);
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    return { child, output: () => output };
-  }
+    /** `buildah run` of ENTRYPOINT + args inside the namespace, with the deployed env and security flags. */
+    function runImage(
+      args: readonly string[],
+      opts: { env: Record<string, string>; flags?: readonly string[] },
+    ): { child: ChildProcess; output: () => string } {
+      const envFlags = Object.entries(opts.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+      const child = w.ns.spawn(
+        [
+          'buildah',
+          'run',
+          '--isolation',
+          'chroot',
+          '--volume',
+          `${w.dir}:${w.dir}:ro`,
+          ...(opts.flags ?? []),
+          ...envFlags,
+          container,
+          '--',
+          ...config.Entrypoint,
+          ...args,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      running.push(child);
+      let output = '';
+      child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+      return { child, output: () => output };
+    }
 
-  /** The deployed container's literal env, plus what the kubelet and the cluster would provide. */
-  function deployedEnv(c: DeployedContainer, marker: string, extra: Record<string, string> = {}): Record<string, string> {
-    const literal = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
-    return { ...literal, NODE_NAME, KUBECONFIG: w.kubeconfig, RW_IMAGE_TEST: marker, ...extra };
-  }
+    /** The deployed container's literal env, plus what the kubelet and the cluster would provide. */
+    function deployedEnv(c: DeployedContainer, marker: string, extra: Record<string, string> = {}): Record<string, string> {
+      const literal = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+      return { ...literal, NODE_NAME, KUBECONFIG: w.kubeconfig, RW_IMAGE_TEST: marker, ...extra };
+    }
 
-  function plantDrift(): Promise<void> {
-    // web moved to 10.0.0.6 (missing); the table still has its old 10.0.0.5 (orphan); api's 10.0.0.7 is in sync.
-    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.6'] }));
-    w.api.upsert(service({ name: 'api', ingressIPs: ['10.0.0.7'] }));
-    for (const s of ['web', 'api']) w.api.upsert(endpointSlice({ service: s, addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2' }] }));
-    return (async () => {
-      for (const fam of ['-4', '-6']) await w.ip(`${fam} route flush table 198`).catch(() => '');
-      await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
-      await w.ip('route add 10.0.0.7/32 dev lo table 198 proto 248');
-    })();
-  }
+    function plantDrift(): Promise<void> {
+      // web moved to 10.0.0.6 (missing); the table still has its old 10.0.0.5 (orphan); api's 10.0.0.7 is in sync.
+      w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.6'] }));
+      w.api.upsert(service({ name: 'api', ingressIPs: ['10.0.0.7'] }));
+      for (const s of ['web', 'api'])
+        w.api.upsert(endpointSlice({ service: s, addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2' }] }));
+      return (async () => {
+        for (const fam of ['-4', '-6']) await w.ip(`${fam} route flush table 198`).catch(() => '');
+        await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+        await w.ip('route add 10.0.0.7/32 dev lo table 198 proto 248');
+      })();
+    }
 
-  it('is tagged with the package version, labelled with the git revision, and declares uid 1000', () => {
-    expect(DEFAULT_TAG).toBe(`routewarden:${pkg.version}`);
-    expect(config.Labels['org.opencontainers.image.revision']).toBe(gitRevision(ROOT));
-    expect(config.User).toBe('1000:1000');
-    expect(config.Entrypoint).toEqual(['routewarden']);
-    expect(config.Cmd).toEqual(['run']);
-  });
+    it('is tagged with the package version, labelled with the git revision, and declares uid 1000', () => {
+      expect(DEFAULT_TAG).toBe(`routewarden:${pkg.version}`);
+      expect(config.Labels['org.opencontainers.image.revision']).toBe(gitRevision(ROOT));
+      expect(config.User).toBe('1000:1000');
+      expect(config.Entrypoint).toEqual(['routewarden']);
+      expect(config.Cmd).toEqual(['run']);
+    });
 
-  it('ENTRYPOINT --version prints the version, the revision and Node.js 24', async () => {
-    const { child, output } = runImage(['--version'], { env: {} });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect([code, output().trim()]).toEqual([0, expect.stringMatching(new RegExp(`^${pkg.version.replaceAll('.', '\\.')} \\(revision ${gitRevision(ROOT)}, node v24\\.\\d+\\.\\d+\\)$`))]);
-  });
+    it('ENTRYPOINT --version prints the version, the revision and Node.js 24', async () => {
+      const { child, output } = runImage(['--version'], { env: {} });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect([code, output().trim()]).toEqual([
+        0,
+        expect.stringMatching(new RegExp(`^${pkg.version.replaceAll('.', '\\.')} \\(revision ${gitRevision(ROOT)}, node v24\\.\\d+\\.\\d+\\)$`)),
+      ]);
+    });
 
-  it('ENTRYPOINT + CMD as the image\'s user (uid 1000, no capabilities): ready, the planted drift on /metrics, the table untouched', async () => {
-    await plantDrift();
-    const before = await ownedRoutes(w);
-    const marker = randomUUID();
-    const c = deployed(join(OVERLAYS, 'read-only'));
-    const env = deployedEnv(c, marker);
-    const port = Number((env.ROUTEWARDEN_LISTEN ?? ':9798').split(':').at(-1));
-    // The image's own USER: no --user, whatever the read-only overlay's securityContext says (dockerfile.test.ts checks they agree).
-    const { child, output } = runImage(config.Cmd, { env });
-    await eventually(async () => (await w.get(port, '/readyz')).status === 200, `/readyz 200; output:\n${output()}`);
-    const metrics = (await w.get(port, '/metrics')).body;
-    expect(sample(metrics, 'routewarden_orphan_routes', 'family="ipv4"'), metrics).toBe(1);
-    expect(sample(metrics, 'routewarden_missing_routes', 'family="ipv4"')).toBe(1);
-    expect(metrics).toMatch(new RegExp(`^routewarden_build_info\\{version="${pkg.version.replaceAll('.', '\\.')}",revision="${gitRevision(ROOT)}",node_version="v24\\.[0-9.]+"\\} 1$`, 'm'));
-    const proc = processWithMarker(`RW_IMAGE_TEST=${marker}`);
-    expect(proc, 'the image\'s node process').not.toBeNull();
-    expect(proc!.uid.split(/\s+/)).toEqual(['1000', '1000', '1000', '1000']);
-    expect(proc!.gid.split(/\s+/)).toEqual(['1000', '1000', '1000', '1000']);
-    expect(proc!.capEff).toBe(0n);
-    expect(await ownedRoutes(w)).toEqual(before);
-    process.kill(proc!.pid, 'SIGTERM');
-    const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
-    expect(code, output()).toBe(0);
-  }, 180_000);
+    it("ENTRYPOINT + CMD as the image's user (uid 1000, no capabilities): ready, the planted drift on /metrics, the table untouched", async () => {
+      await plantDrift();
+      const before = await ownedRoutes(w);
+      const marker = randomUUID();
+      const c = deployed(join(OVERLAYS, 'read-only'));
+      const env = deployedEnv(c, marker);
+      const port = Number((env.ROUTEWARDEN_LISTEN ?? ':9798').split(':').at(-1));
+      // The image's own USER: no --user, whatever the read-only overlay's securityContext says (dockerfile.test.ts checks they agree).
+      const { child, output } = runImage(config.Cmd, { env });
+      await eventually(async () => (await w.get(port, '/readyz')).status === 200, `/readyz 200; output:\n${output()}`);
+      const metrics = (await w.get(port, '/metrics')).body;
+      expect(sample(metrics, 'routewarden_orphan_routes', 'family="ipv4"'), metrics).toBe(1);
+      expect(sample(metrics, 'routewarden_missing_routes', 'family="ipv4"')).toBe(1);
+      expect(metrics).toMatch(
+        new RegExp(
+          `^routewarden_build_info\\{version="${pkg.version.replaceAll('.', '\\.')}",revision="${gitRevision(ROOT)}",node_version="v24\\.[0-9.]+"\\} 1$`,
+          'm',
+        ),
+      );
+      const proc = processWithMarker(`RW_IMAGE_TEST=${marker}`);
+      expect(proc, "the image's node process").not.toBeNull();
+      expect(proc!.uid.split(/\s+/)).toEqual(['1000', '1000', '1000', '1000']);
+      expect(proc!.gid.split(/\s+/)).toEqual(['1000', '1000', '1000', '1000']);
+      expect(proc!.capEff).toBe(0n);
+      expect(await ownedRoutes(w)).toEqual(before);
+      process.kill(proc!.pid, 'SIGTERM');
+      const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+      expect(code, output()).toBe(0);
+    }, 180_000);
 
-  it('as the repair overlay runs it (uid 0, NET_ADMIN only): repairs the planted drift', async () => {
-    await plantDrift();
-    const marker = randomUUID();
-    const c = deployed(join(OVERLAYS, 'repair'));
-    expect(c.securityContext?.runAsUser).toBe(0);
-    expect(c.securityContext?.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN'] });
-    const env = deployedEnv(c, marker, { ROUTEWARDEN_GRACE: '0s' });
-    expect(env.ROUTEWARDEN_REMEDIATE).toBe('true');
-    const port = Number((env.ROUTEWARDEN_LISTEN ?? ':9798').split(':').at(-1));
-    const { child, output } = runImage(config.Cmd, { env, flags: securityFlags(c.securityContext) });
-    await eventually(async () => JSON.stringify(await ownedRoutes(w)) === JSON.stringify(['10.0.0.6', '10.0.0.7']), `the repair; table ${JSON.stringify(await ownedRoutes(w))}; output:\n${output()}`);
-    const proc = processWithMarker(`RW_IMAGE_TEST=${marker}`);
-    expect(proc, 'the image\'s node process').not.toBeNull();
-    expect(proc!.uid.split(/\s+/)).toEqual(['0', '0', '0', '0']);
-    expect(proc!.capEff).toBe(1n << 12n); // CAP_NET_ADMIN alone
-    const metrics = await eventually(async () => {
-      const body = (await w.get(port, '/metrics')).body;
-      return sample(body, 'routewarden_orphan_routes', 'family="ipv4"') === 0 ? body : null;
-    }, '/metrics to show the table in sync');
-    expect(sample(metrics, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="success"')).toBeGreaterThanOrEqual(1);
-    process.kill(proc!.pid, 'SIGTERM');
-    const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
-    expect(code, output()).toBe(0);
-  }, 180_000);
-});
+    it('as the repair overlay runs it (uid 0, NET_ADMIN only): repairs the planted drift', async () => {
+      await plantDrift();
+      const marker = randomUUID();
+      const c = deployed(join(OVERLAYS, 'repair'));
+      expect(c.securityContext?.runAsUser).toBe(0);
+      expect(c.securityContext?.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN'] });
+      const env = deployedEnv(c, marker, { ROUTEWARDEN_GRACE: '0s' });
+      expect(env.ROUTEWARDEN_REMEDIATE).toBe('true');
+      const port = Number((env.ROUTEWARDEN_LISTEN ?? ':9798').split(':').at(-1));
+      const { child, output } = runImage(config.Cmd, { env, flags: securityFlags(c.securityContext) });
+      await eventually(
+        async () => JSON.stringify(await ownedRoutes(w)) === JSON.stringify(['10.0.0.6', '10.0.0.7']),
+        `the repair; table ${JSON.stringify(await ownedRoutes(w))}; output:\n${output()}`,
+      );
+      const proc = processWithMarker(`RW_IMAGE_TEST=${marker}`);
+      expect(proc, "the image's node process").not.toBeNull();
+      expect(proc!.uid.split(/\s+/)).toEqual(['0', '0', '0', '0']);
+      expect(proc!.capEff).toBe(1n << 12n); // CAP_NET_ADMIN alone
+      const metrics = await eventually(async () => {
+        const body = (await w.get(port, '/metrics')).body;
+        return sample(body, 'routewarden_orphan_routes', 'family="ipv4"') === 0 ? body : null;
+      }, '/metrics to show the table in sync');
+      expect(sample(metrics, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="success"')).toBeGreaterThanOrEqual(1);
+      process.kill(proc!.pid, 'SIGTERM');
+      const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+      expect(code, output()).toBe(0);
+    }, 180_000);
+  },
+);
 
 // .ci/run makes the stand-in with .ci/stand-in-base; the names must agree or the test above is skipped for good.
 it('.ci/stand-in-base makes the stand-in under the name this test looks for', () => {

@@ -67,10 +67,12 @@ function playStage(stage: Stage, roots: Map<string, string>, work: string): void
         symlinkSync(join(ROOT, 'node_modules'), join(cwd, 'node_modules'), 'dir');
       } else if (/^npm (ci|run) /.test(part)) {
         // The stage's build arguments, as `npm run image` passes them (unset ones stay unset).
-        const args = Object.fromEntries(Object.entries(stage.args).flatMap(([k, d]) => {
-          const v = buildArgs[k] ?? d;
-          return v === null || v === undefined ? [] : [[k, v]];
-        }));
+        const args = Object.fromEntries(
+          Object.entries(stage.args).flatMap(([k, d]) => {
+            const v = buildArgs[k] ?? d;
+            return v === null || v === undefined ? [] : [[k, v]];
+          }),
+        );
         sh('npm', words.slice(1), cwd, 240_000, args);
       } else if (words[0] === 'rm') {
         // Removes system files of the base image; the played root has none.
@@ -112,7 +114,12 @@ describe('the image, played without Docker: a production-only install runs the e
 
   /** ENTRYPOINT + args, as `docker run IMAGE args...` would. */
   const entry = (args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}) =>
-    spawnSync(runtime.entrypoint![0]!, [...runtime.entrypoint!.slice(1), ...args], { cwd: app, env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 60_000 });
+    spawnSync(runtime.entrypoint![0]!, [...runtime.entrypoint!.slice(1), ...args], {
+      cwd: app,
+      env: { ...env, ...extraEnv },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'routewarden-image-'));
@@ -141,7 +148,8 @@ describe('the image, played without Docker: a production-only install runs the e
   });
 
   it("loads the netlink native addon with Node.js 24: routewarden's patched build, not the package's prebuilt one", () => {
-    const script = "require('netlink'); const b = require('node-gyp-build')(require('path').dirname(require.resolve('netlink/package.json'))); console.log(process.versions.node, b.routewardenPatch)";
+    const script =
+      "require('netlink'); const b = require('node-gyp-build')(require('path').dirname(require.resolve('netlink/package.json'))); console.log(process.versions.node, b.routewardenPatch)";
     const r = spawnSync(process.execPath, ['-e', script], { cwd: app, env, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toMatch(/^24\.\S+ 1$/);
@@ -162,7 +170,11 @@ describe('the image, played without Docker: a production-only install runs the e
   it('ENTRYPOINT + CMD + --help: `routewarden run --help` lists every flag of run', () => {
     const r = entry([...runtime.cmd!, '--help']);
     expect(r.status).toBe(0);
-    expect(optionsFor('run').map((o) => `--${o.flag}`).filter((f) => !r.stdout.includes(f))).toEqual([]);
+    expect(
+      optionsFor('run')
+        .map((o) => `--${o.flag}`)
+        .filter((f) => !r.stdout.includes(f)),
+    ).toEqual([]);
   });
 
   it('holds no tools (the demo, the API double): `routewarden demo` says in one line that it needs a checkout, exit 2', () => {
@@ -196,7 +208,13 @@ describe('the image, played without Docker: a production-only install runs the e
       const port = await freePort();
       const child = spawn(runtime.entrypoint![0]!, [...runtime.entrypoint!.slice(1), ...runtime.cmd!], {
         cwd: app,
-        env: { ...env, NODE_NAME: 'image-test-node', ROUTEWARDEN_KUBECONFIG: double.kubeconfig(), ROUTEWARDEN_LISTEN: `127.0.0.1:${port}`, ROUTEWARDEN_LOG_LEVEL: 'warn' },
+        env: {
+          ...env,
+          NODE_NAME: 'image-test-node',
+          ROUTEWARDEN_KUBECONFIG: double.kubeconfig(),
+          ROUTEWARDEN_LISTEN: `127.0.0.1:${port}`,
+          ROUTEWARDEN_LOG_LEVEL: 'warn',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';
@@ -207,13 +225,18 @@ describe('the image, played without Docker: a production-only install runs the e
         const deadline = Date.now() + 30_000;
         let ready = 0;
         while (Date.now() < deadline && child.exitCode === null) {
-          ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
+          ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+            (r) => r.status,
+            () => 0,
+          );
           if (ready === 200) break;
           await new Promise((r) => setTimeout(r, 200));
         }
         expect(ready, `never ready; output:\n${output}`).toBe(200);
         const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        expect(metrics).toContain(`routewarden_build_info{version="${pkg.version}",revision="${buildArgs.BUILD_REVISION}",node_version="${process.version}"} 1`);
+        expect(metrics).toContain(
+          `routewarden_build_info{version="${pkg.version}",revision="${buildArgs.BUILD_REVISION}",node_version="${process.version}"} 1`,
+        );
         expect(metrics).toMatch(/^routewarden_source_up\{source="kubernetes"\} 1$/m);
       } finally {
         child.kill('SIGTERM');

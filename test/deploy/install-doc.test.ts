@@ -22,7 +22,12 @@ function tableRows(text: string, first: string): string[][] {
   const rows: string[][] = [];
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith('|')) break;
-    rows.push(line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim()));
+    rows.push(
+      line
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
   }
   return rows;
 }
@@ -38,7 +43,9 @@ describe('docs/install.md', () => {
 
   it('names only routewarden flags that exist', () => {
     const inTicks = [...doc.matchAll(/`(--[a-z][a-z-]*)(?:=[^`\s]*)?`/g)].map((m) => m[1]!.slice(2));
-    const inCommands = [...doc.matchAll(/routewarden (?:run|check|demo)((?: --?[\w=-]+)+)/g)].flatMap((m) => [...m[1]!.matchAll(/--([a-z][a-z-]*)/g)].map((f) => f[1]!));
+    const inCommands = [...doc.matchAll(/routewarden (?:run|check|demo)((?: --?[\w=-]+)+)/g)].flatMap((m) =>
+      [...m[1]!.matchAll(/--([a-z][a-z-]*)/g)].map((f) => f[1]!),
+    );
     expect(inTicks.length + inCommands.length).toBeGreaterThan(0);
     expect([...new Set([...inTicks, ...inCommands])].filter((f) => !flags.has(f))).toEqual([]);
   });
@@ -46,9 +53,7 @@ describe('docs/install.md', () => {
   const installRows = tableRows(doc, 'kube-vip setting');
   const referenceRows = tableRows(readFileSync(join(ROOT, 'docs', 'configuration.md'), 'utf8'), 'flag');
   /** flag => kube-vip settings, from the generated reference. */
-  const reference = new Map(
-    referenceRows.filter((r) => r[4] !== '').map((r) => [ticked(r[0]!)[0]!.slice(2), ticked(r[4]!)[0]!.split(/\s*\/\s*/)] as const),
-  );
+  const reference = new Map(referenceRows.filter((r) => r[4] !== '').map((r) => [ticked(r[0]!)[0]!.slice(2), ticked(r[4]!)[0]!.split(/\s*\/\s*/)] as const));
 
   it('pairs each kube-vip setting with the flag and variable the reference pairs it with', () => {
     expect(installRows.length).toBeGreaterThan(0);

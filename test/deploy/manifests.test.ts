@@ -45,7 +45,11 @@ function configOf(objects: KubeObject[]) {
 const NET_ADMIN = (c: Container): boolean => (c.securityContext?.capabilities?.add ?? []).includes('NET_ADMIN');
 
 describe('deploy/: every YAML file parses', () => {
-  it.each(yamlFiles(DEPLOY).filter((f) => f.startsWith(BASE) || f.startsWith(OVERLAYS)).map(rel))('%s', (file) => {
+  it.each(
+    yamlFiles(DEPLOY)
+      .filter((f) => f.startsWith(BASE) || f.startsWith(OVERLAYS))
+      .map(rel),
+  )('%s', (file) => {
     expect(readYaml(join(ROOT, file)).length).toBeGreaterThan(0);
   });
 });
@@ -175,7 +179,12 @@ describe.skipIf(kubectl === null)('kubectl kustomize', () => {
       const objects = objectsOf(dir);
       const ds = one(objects, 'DaemonSet') as KubeObject & { spec: { template: { metadata: { labels: Record<string, string> } } } };
       const svc = one(objects, 'Service') as KubeObject & {
-        spec: { clusterIP?: string; publishNotReadyAddresses?: boolean; selector: Record<string, string>; ports: { name: string; targetPort: string | number }[] };
+        spec: {
+          clusterIP?: string;
+          publishNotReadyAddresses?: boolean;
+          selector: Record<string, string>;
+          ports: { name: string; targetPort: string | number }[];
+        };
       };
       const podLabels = ds.spec.template.metadata.labels;
       for (const [k, v] of Object.entries(svc.spec.selector)) expect(podLabels[k], `Service selector ${k}`).toBe(v);
@@ -189,7 +198,12 @@ describe.skipIf(kubectl === null)('kubectl kustomize', () => {
       expect(port, `a Service port targeting the container port "${exposed}"`).toBeDefined();
 
       const sm = one(objects, 'ServiceMonitor') as KubeObject & {
-        spec: { jobLabel?: string; selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path?: string }[]; namespaceSelector?: unknown };
+        spec: {
+          jobLabel?: string;
+          selector: { matchLabels: Record<string, string> };
+          endpoints: { port: string; path?: string }[];
+          namespaceSelector?: unknown;
+        };
       };
       for (const [k, v] of Object.entries(sm.spec.selector.matchLabels)) expect(svc.metadata.labels?.[k], `ServiceMonitor selector ${k}`).toBe(v);
       expect(sm.metadata.namespace).toBe(svc.metadata.namespace);
@@ -238,7 +252,11 @@ describe.skipIf(kubectl === null)('kubectl kustomize', () => {
       const env = envOf(container('deploy/overlays/kube-vip-settings'));
       for (const name of ['ROUTEWARDEN_TABLE', 'ROUTEWARDEN_PROTOCOL', 'ROUTEWARDEN_ELECTION']) expect(env).toHaveProperty(name);
       const c = cfg('deploy/overlays/kube-vip-settings');
-      expect([c.model.table, c.model.protocol, c.model.election]).toEqual([Number(env.ROUTEWARDEN_TABLE), Number(env.ROUTEWARDEN_PROTOCOL), env.ROUTEWARDEN_ELECTION]);
+      expect([c.model.table, c.model.protocol, c.model.election]).toEqual([
+        Number(env.ROUTEWARDEN_TABLE),
+        Number(env.ROUTEWARDEN_PROTOCOL),
+        env.ROUTEWARDEN_ELECTION,
+      ]);
     });
 
     it('kube-rbac-proxy: routewarden on loopback only, the proxy (pinned) passes only /metrics to it, the ServiceMonitor scrapes with its token over TLS', () => {
@@ -248,21 +266,23 @@ describe.skipIf(kubectl === null)('kubectl kustomize', () => {
       expect(c.webDisableStatus).toBe(true);
       const proxy = proxyOf(objects)!;
       expect(proxy.image).toMatch(/^quay\.io\/brancz\/kube-rbac-proxy:v\d+\.\d+\.\d+$/);
-      expect(proxy.args).toEqual(expect.arrayContaining([
-        '--secure-listen-address=[$(NODE_IP)]:9798',
-        `--upstream=http://127.0.0.1:${c.listen.port}/`,
-        '--allow-paths=/metrics',
-      ]));
+      expect(proxy.args).toEqual(
+        expect.arrayContaining(['--secure-listen-address=[$(NODE_IP)]:9798', `--upstream=http://127.0.0.1:${c.listen.port}/`, '--allow-paths=/metrics']),
+      );
       expect(proxy.env).toContainEqual({ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
       expect(proxy.ports).toEqual([{ name: 'https', containerPort: 9798, protocol: 'TCP' }]);
       const sc = proxy.securityContext!;
       expect([sc.runAsNonRoot, sc.allowPrivilegeEscalation, sc.readOnlyRootFilesystem, sc.capabilities]).toEqual([true, false, true, { drop: ['ALL'] }]);
       const sm = one(objects, 'ServiceMonitor') as KubeObject & { spec: { endpoints: Record<string, unknown>[] } };
-      expect(sm.spec.endpoints).toEqual([expect.objectContaining({
-        port: 'https', scheme: 'https', path: '/metrics',
-        bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
-        tlsConfig: expect.any(Object),
-      })]);
+      expect(sm.spec.endpoints).toEqual([
+        expect.objectContaining({
+          port: 'https',
+          scheme: 'https',
+          path: '/metrics',
+          bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+          tlsConfig: expect.any(Object),
+        }),
+      ]);
     });
 
     it("overlays leave the base's other objects as they are", () => {
@@ -270,7 +290,11 @@ describe.skipIf(kubectl === null)('kubectl kustomize', () => {
       const base = objectsOf('deploy/base').filter((o) => o.kind !== 'DaemonSet');
       for (const dir of dirs.filter((d) => d !== 'deploy/base' && d !== 'deploy/overlays/kube-rbac-proxy')) {
         const objects = objectsOf(dir);
-        for (const b of base) expect(objects.find((o) => o.kind === b.kind && o.metadata.name === b.metadata.name), `${dir}: ${b.kind}/${b.metadata.name}`).toEqual(b);
+        for (const b of base)
+          expect(
+            objects.find((o) => o.kind === b.kind && o.metadata.name === b.metadata.name),
+            `${dir}: ${b.kind}/${b.metadata.name}`,
+          ).toEqual(b);
       }
     });
   });

@@ -13,7 +13,10 @@ export const DEPLOY = join(ROOT, 'deploy');
 export const BASE = join(DEPLOY, 'base');
 export const OVERLAYS = join(DEPLOY, 'overlays');
 
-export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } } & Record<string, unknown>;
+export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } } & Record<
+  string,
+  unknown
+>;
 
 /** Every YAML file below a directory. */
 export function yamlFiles(dir: string): string[] {

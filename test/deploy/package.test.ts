@@ -76,7 +76,17 @@ describe('the npm package: packed, installed into an empty folder, run with npx'
   });
 
   it('packs the built bundle, the entry script, licence, readme and changelog; no sources, tests or source maps', () => {
-    for (const f of ['package.json', 'bin/routewarden.js', 'dist/cli/main.js', 'LICENSE', 'README.md', 'CHANGELOG.md', 'alerts/routewarden.rules.yaml', 'dashboards/routewarden.json']) expect(files, f).toContain(f);
+    for (const f of [
+      'package.json',
+      'bin/routewarden.js',
+      'dist/cli/main.js',
+      'LICENSE',
+      'README.md',
+      'CHANGELOG.md',
+      'alerts/routewarden.rules.yaml',
+      'dashboards/routewarden.json',
+    ])
+      expect(files, f).toContain(f);
     expect(files.filter((f) => /^(src|test|scripts|bench|deploy|node_modules)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts'))).toEqual([]);
   });
 
@@ -85,7 +95,11 @@ describe('the npm package: packed, installed into an empty folder, run with npx'
     for (const d of Object.keys(pkg.dependencies)) expect(installed, d).toContain(d);
     // Bundled at build time: a devDependency must not be needed, so none is installed.
     const bundled = ['commander', 'express', 'prom-client', 'undici', 'zod', '@kubernetes'];
-    for (const d of bundled) expect(Object.keys(pkg.devDependencies).some((k) => k === d || k.startsWith(`${d}/`)), d).toBe(true);
+    for (const d of bundled)
+      expect(
+        Object.keys(pkg.devDependencies).some((k) => k === d || k.startsWith(`${d}/`)),
+        d,
+      ).toBe(true);
     expect(installed.filter((d) => bundled.includes(d))).toEqual([]);
   });
 
@@ -99,7 +113,11 @@ describe('the npm package: packed, installed into an empty folder, run with npx'
   it('npx routewarden check --help lists every flag of check', () => {
     const r = sh('npx', ['--no-install', 'routewarden', 'check', '--help'], app, 60_000);
     expect(r.status, r.stderr).toBe(0);
-    expect(optionsFor('check').map((o) => `--${o.flag}`).filter((f) => !r.stdout.includes(f))).toEqual([]);
+    expect(
+      optionsFor('check')
+        .map((o) => `--${o.flag}`)
+        .filter((f) => !r.stdout.includes(f)),
+    ).toEqual([]);
   });
 
   it('a bad flag of the installed package is one line and exit 2', () => {
@@ -108,13 +126,16 @@ describe('the npm package: packed, installed into an empty folder, run with npx'
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it.skipIf(older === null)(`on an older Node.js (${older ? `${older.path}, v${older.version}` : 'none on this machine: skipped'}) the installed routewarden prints what it needs and what it found, and exits 2`, () => {
-    const bin = join(app, 'node_modules', '.bin', 'routewarden');
-    const r = spawnSync(older!.path, [bin, '--version'], { cwd: app, encoding: 'utf8', env: ENV });
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`routewarden: needs Node.js >= ${requiredMajor}, found ${older!.version} (${older!.path})\n`);
-    expect(r.status).toBe(2);
-  });
+  it.skipIf(older === null)(
+    `on an older Node.js (${older ? `${older.path}, v${older.version}` : 'none on this machine: skipped'}) the installed routewarden prints what it needs and what it found, and exits 2`,
+    () => {
+      const bin = join(app, 'node_modules', '.bin', 'routewarden');
+      const r = spawnSync(older!.path, [bin, '--version'], { cwd: app, encoding: 'utf8', env: ENV });
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`routewarden: needs Node.js >= ${requiredMajor}, found ${older!.version} (${older!.path})\n`);
+      expect(r.status).toBe(2);
+    },
+  );
 });
 
 describe('the entry script and package.json', () => {
@@ -128,16 +149,21 @@ describe('the entry script and package.json', () => {
     expect(Number(/REQUIRED_MAJOR = (\d+);/.exec(script)?.[1])).toBe(requiredMajor);
   });
 
-  it.skipIf(older === null)(`from a checkout, an older Node.js (${older ? `v${older.version}` : 'none on this machine: skipped'}) gets the same one line and exit 2, whatever the command`, () => {
-    for (const args of [['--version'], ['run'], ['check', '--output', 'json']]) {
-      const r = spawnSync(older!.path, [join(ROOT, 'bin', 'routewarden.js'), ...args], { encoding: 'utf8' });
-      expect([r.status, r.stdout, r.stderr.split('\n').length]).toEqual([2, '', 2]);
-      expect(r.stderr).toMatch(new RegExp(`^routewarden: needs Node\\.js >= ${requiredMajor}, found ${older!.version.replaceAll('.', '\\.')} `));
-    }
-  });
+  it.skipIf(older === null)(
+    `from a checkout, an older Node.js (${older ? `v${older.version}` : 'none on this machine: skipped'}) gets the same one line and exit 2, whatever the command`,
+    () => {
+      for (const args of [['--version'], ['run'], ['check', '--output', 'json']]) {
+        const r = spawnSync(older!.path, [join(ROOT, 'bin', 'routewarden.js'), ...args], { encoding: 'utf8' });
+        expect([r.status, r.stdout, r.stderr.split('\n').length]).toEqual([2, '', 2]);
+        expect(r.stderr).toMatch(new RegExp(`^routewarden: needs Node\\.js >= ${requiredMajor}, found ${older!.version.replaceAll('.', '\\.')} `));
+      }
+    },
+  );
 
   it('declares the Apache-2.0 licence with its text, and where the project lives', () => {
-    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004\s+http:\/\/www\.apache\.org\/licenses\/\s+TERMS AND CONDITIONS/);
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(
+      /^\s*Apache License\s+Version 2\.0, January 2004\s+http:\/\/www\.apache\.org\/licenses\/\s+TERMS AND CONDITIONS/,
+    );
     const home = pkg.homepage;
     expect(home).toMatch(/^https:\/\/github\.com\/[\w.-]+\/[\w.-]+$/);
     expect(pkg.repository.url).toBe(`git+${home}.git`);
@@ -159,7 +185,8 @@ describe('the entry script and package.json', () => {
     expect(log).toMatch(/keepachangelog\.com/);
     expect(log).toMatch(/^## \[Unreleased\]$/m);
     expect(log).toMatch(new RegExp(`^## \\[${pkg.version.replaceAll('.', '\\.')}\\] - \\d{4}-\\d{2}-\\d{2}$`, 'm'));
-    for (const [, name] of log.matchAll(/^## \[([^\]]+)\]/gm)) expect(log, `link for [${name}]`).toMatch(new RegExp(`^\\[${name!.replaceAll('.', '\\.')}\\]: ${pkg.homepage}/`, 'm'));
+    for (const [, name] of log.matchAll(/^## \[([^\]]+)\]/gm))
+      expect(log, `link for [${name}]`).toMatch(new RegExp(`^\\[${name!.replaceAll('.', '\\.')}\\]: ${pkg.homepage}/`, 'm'));
   });
 
   it('the git revision is a commit hash or "unknown"', () => {

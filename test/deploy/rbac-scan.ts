@@ -102,7 +102,10 @@ interface ParsedPath {
 
 /** `/api/v1/namespaces/{namespace}/pods/{name}/log` => core, pods/log, named. */
 export function parseApiPath(path: string): ParsedPath | null {
-  const segs = path.split('?')[0]!.split('/').filter((s) => s !== '');
+  const segs = path
+    .split('?')[0]!
+    .split('/')
+    .filter((s) => s !== '');
   let rest: string[];
   let group: string;
   if (segs[0] === 'api' && segs.length >= 3) {
@@ -187,13 +190,16 @@ export function scanFile(file: string, text: string, root: string): ScanResult {
     if (clause === undefined || clause.isTypeOnly) continue;
     if (clause.name !== undefined) problems.push(`${at(stmt)}: default import of ${CLIENT_NODE} is not understood by the RBAC scan`);
     const bindings = clause.namedBindings;
-    if (bindings !== undefined && ts.isNamespaceImport(bindings)) problems.push(`${at(stmt)}: namespace import of ${CLIENT_NODE} is not understood by the RBAC scan`);
+    if (bindings !== undefined && ts.isNamespaceImport(bindings))
+      problems.push(`${at(stmt)}: namespace import of ${CLIENT_NODE} is not understood by the RBAC scan`);
     if (bindings !== undefined && ts.isNamedImports(bindings)) {
       for (const el of bindings.elements) {
         if (el.isTypeOnly) continue;
         const exported = (el.propertyName ?? el.name).text;
         if (!isApiClass(exported) && !NON_CALLING_VALUES.has(exported)) {
-          problems.push(`${at(el)}: ${exported} from ${CLIENT_NODE} may call the API in ways the RBAC scan cannot see; teach test/deploy/rbac-scan.ts about it`);
+          problems.push(
+            `${at(el)}: ${exported} from ${CLIENT_NODE} may call the API in ways the RBAC scan cannot see; teach test/deploy/rbac-scan.ts about it`,
+          );
         }
         imported.set(el.name.text, exported);
       }
@@ -238,7 +244,9 @@ export function scanFile(file: string, text: string, root: string): ScanResult {
     const hidden = (p: ts.ObjectLiteralElementLike): boolean =>
       ts.isSpreadAssignment(p) || (ts.isShorthandPropertyAssignment(p) && ['method', 'path'].includes(p.name.text));
     if (req.properties.some(hidden)) {
-      problems.push(`${at(node)}: ${REST_CALL}() with its method or path in a spread or shorthand property; the scan reads only \`method: ...\` and \`path: ...\``);
+      problems.push(
+        `${at(node)}: ${REST_CALL}() with its method or path in a spread or shorthand property; the scan reads only \`method: ...\` and \`path: ...\``,
+      );
       return;
     }
     const prop = (name: string): ts.Expression | undefined => {

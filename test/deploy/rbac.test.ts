@@ -45,7 +45,21 @@ function baseClusterRole(): KubeObject & { rules?: [] } {
 }
 
 const explain = (keys: readonly string[]): string =>
-  keys.map((k) => `  ${k}${RESERVED[k] ? ` (reserved: ${RESERVED[k]})` : ` <- ${scan.uses.filter((u) => u.grants.some((g) => grantKey(g) === k)).map((u) => u.site).join(', ') || 'no call site'}`}`).join('\n');
+  keys
+    .map(
+      (k) =>
+        `  ${k}${
+          RESERVED[k]
+            ? ` (reserved: ${RESERVED[k]})`
+            : ` <- ${
+                scan.uses
+                  .filter((u) => u.grants.some((g) => grantKey(g) === k))
+                  .map((u) => u.site)
+                  .join(', ') || 'no call site'
+              }`
+        }`,
+    )
+    .join('\n');
 
 describe('RBAC: the ClusterRole against the API calls in src/kube', () => {
   it('scans src/kube without a call it cannot place', () => {
@@ -57,7 +71,10 @@ describe('RBAC: the ClusterRole against the API calls in src/kube', () => {
     for (const file of tsFiles(KUBE)) {
       const text = readFileSync(file, 'utf8');
       if (!/makeApiClient\(|['`]\/apis?\//.test(text)) continue;
-      expect(scan.uses.some((u) => u.site.startsWith(`${rel(file)}:`)), `no API use found in ${rel(file)}`).toBe(true);
+      expect(
+        scan.uses.some((u) => u.site.startsWith(`${rel(file)}:`)),
+        `no API use found in ${rel(file)}`,
+      ).toBe(true);
     }
     expect(required.size).toBeGreaterThan(0);
   });
@@ -94,7 +111,10 @@ describe('RBAC: the ClusterRole against the API calls in src/kube', () => {
         const diff = compareGrants(expected, grantsOfRole(role).grants);
         expect(diff).toEqual({ missing: [], extra: [] });
 
-        type Binding = KubeObject & { roleRef: { apiGroup: string; kind: string; name: string }; subjects: { kind: string; name: string; namespace?: string }[] };
+        type Binding = KubeObject & {
+          roleRef: { apiGroup: string; kind: string; name: string };
+          subjects: { kind: string; name: string; namespace?: string }[];
+        };
         const bindings = objects.filter((o) => o.kind === 'ClusterRoleBinding') as Binding[];
         const bindingOf = (name: string): Binding => {
           const found = bindings.filter((b) => b.roleRef.name === name);
@@ -139,7 +159,15 @@ describe('RBAC: a witness run of the real adapters against the API double', () =
   // adapters make (the cluster source, cluster-wide and namespaced, and the
   // event sink) must be one the scan found, so the scan cannot miss a kind
   // of call that the code really makes on these paths.
-  const RBAC_VERB: Readonly<Record<Exclude<Verb, 'DISCOVERY'>, string>> = { LIST: 'list', WATCH: 'watch', GET: 'get', CREATE: 'create', UPDATE: 'update', PATCH: 'patch', DELETE: 'delete' };
+  const RBAC_VERB: Readonly<Record<Exclude<Verb, 'DISCOVERY'>, string>> = {
+    LIST: 'list',
+    WATCH: 'watch',
+    GET: 'get',
+    CREATE: 'create',
+    UPDATE: 'update',
+    PATCH: 'patch',
+    DELETE: 'delete',
+  };
 
   it('makes only requests the scan derived, and the ClusterRole grants', async () => {
     const double = createApiDouble();
@@ -153,18 +181,35 @@ describe('RBAC: a witness run of the real adapters against the API double', () =
         await waitFor('the cluster source to sync', () => source.status().state === 'ok');
         await source.stop();
       }
-      await createNodeEventSink({ kubeConfig, nodeName: 'witness-node', logger: silentLogger() }).emit({ type: 'Normal', reason: 'RoutesRepaired', message: 'witness' });
+      await createNodeEventSink({ kubeConfig, nodeName: 'witness-node', logger: silentLogger() }).emit({
+        type: 'Normal',
+        reason: 'RoutesRepaired',
+        message: 'witness',
+      });
 
       const observed = new Set<string>();
       for (const [verb, byResource] of Object.entries(double.stats().requests)) {
         if (verb === 'DISCOVERY') continue;
         for (const [id, n] of Object.entries(byResource)) {
-          if (n > 0) observed.add(grantKey({ group: resourceById(id as ResourceId).group, resource: resourceById(id as ResourceId).plural, verb: RBAC_VERB[verb as keyof typeof RBAC_VERB] }));
+          if (n > 0)
+            observed.add(
+              grantKey({
+                group: resourceById(id as ResourceId).group,
+                resource: resourceById(id as ResourceId).plural,
+                verb: RBAC_VERB[verb as keyof typeof RBAC_VERB],
+              }),
+            );
         }
       }
       expect(observed.size).toBeGreaterThan(0);
-      expect([...observed].filter((g) => !required.has(g)), 'requests the scan did not derive').toEqual([]);
-      expect([...observed].filter((g) => !grantsOfRole(baseClusterRole()).grants.has(g)), 'requests the ClusterRole does not grant').toEqual([]);
+      expect(
+        [...observed].filter((g) => !required.has(g)),
+        'requests the scan did not derive',
+      ).toEqual([]);
+      expect(
+        [...observed].filter((g) => !grantsOfRole(baseClusterRole()).grants.has(g)),
+        'requests the ClusterRole does not grant',
+      ).toEqual([]);
     } finally {
       await double.close();
     }
@@ -181,7 +226,9 @@ describe('RBAC comparison: it catches what it should', () => {
     mutated.rules[0]!.verbs.push('delete');
     const diff = compareGrants(expected, grantsOfRole(mutated).grants);
     expect(diff.missing).toEqual([]);
-    expect(diff.extra).toEqual([`core/secrets:get`, `${grantKey({ group: mutated.rules[0]!.apiGroups[0]!, resource: mutated.rules[0]!.resources[0]!, verb: 'delete' })}`].sort());
+    expect(diff.extra).toEqual(
+      [`core/secrets:get`, `${grantKey({ group: mutated.rules[0]!.apiGroups[0]!, resource: mutated.rules[0]!.resources[0]!, verb: 'delete' })}`].sort(),
+    );
   });
 
   it('reports a grant the code needs once it is removed from the real role', () => {
@@ -213,7 +260,10 @@ describe('RBAC comparison: it catches what it should', () => {
 
   it("resolves typed methods through client-node's generated code", () => {
     expect(resolveApiMethod('CoreV1Api', 'createNamespacedEvent')).toEqual({ httpMethod: 'POST', path: '/api/v1/namespaces/{namespace}/events' });
-    expect(resolveApiMethod('EventsV1Api', 'createNamespacedEvent')).toEqual({ httpMethod: 'POST', path: '/apis/events.k8s.io/v1/namespaces/{namespace}/events' });
+    expect(resolveApiMethod('EventsV1Api', 'createNamespacedEvent')).toEqual({
+      httpMethod: 'POST',
+      path: '/apis/events.k8s.io/v1/namespaces/{namespace}/events',
+    });
     expect(resolveApiMethod('CoreV1Api', 'noSuchMethod')).toBeNull();
   });
 
@@ -237,7 +287,7 @@ describe('RBAC comparison: it catches what it should', () => {
     );
   });
 
-  it('reads kubeRequest() calls by their method and path, and not their path as an informer\'s', () => {
+  it("reads kubeRequest() calls by their method and path, and not their path as an informer's", () => {
     const r = scanText(`
       import { kubeRequest } from './rest.ts';
       await kubeRequest(kc, { method: 'POST', path: \`/api/v1/namespaces/\${ns}/events\`, body: e });

@@ -38,8 +38,23 @@ export function certDir(): CertDir {
       const key = join(dir, `${name}.key`);
       const cert = join(dir, `${name}.crt`);
       newKey(key);
-      run(['req', '-x509', '-new', '-key', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`,
-        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+      run([
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${name}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ]);
       return { cert, key };
     },
     leaf(name, ca, opts) {
@@ -48,19 +63,25 @@ export function certDir(): CertDir {
       const csr = join(dir, `${name}.csr`);
       const ext = join(dir, `${name}.ext`);
       newKey(key);
-      writeFileSync(ext, [
-        'basicConstraints=CA:FALSE',
-        'keyUsage=critical,digitalSignature',
-        `extendedKeyUsage=${opts.usage}`,
-        ...(opts.san ? [`subjectAltName=${opts.san}`] : []),
-      ].join('\n') + '\n');
+      writeFileSync(
+        ext,
+        [
+          'basicConstraints=CA:FALSE',
+          'keyUsage=critical,digitalSignature',
+          `extendedKeyUsage=${opts.usage}`,
+          ...(opts.san ? [`subjectAltName=${opts.san}`] : []),
+        ].join('\n') + '\n',
+      );
       run(['req', '-new', '-key', key, '-out', csr, '-subj', `/CN=${name}`]);
       if (ca) run(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext]);
       else run(['x509', '-req', '-in', csr, '-signkey', key, '-out', cert, '-days', '2', '-extfile', ext]);
       return { cert, key };
     },
     serial(cert) {
-      return run(['x509', '-in', cert, '-noout', '-serial']).trim().replace(/^serial=/, '').toUpperCase();
+      return run(['x509', '-in', cert, '-noout', '-serial'])
+        .trim()
+        .replace(/^serial=/, '')
+        .toUpperCase();
     },
     remove() {
       rmSync(dir, { recursive: true, force: true });

@@ -91,8 +91,7 @@ async function expectCode(promise: Promise<unknown>, code: KernelErrorCode, mess
 const destinations = (routes: readonly KernelRoute[]): string[] => routes.map((r) => r.destination).sort();
 
 /** Dump order is the kernel's business (IPv4 before IPv6, trie order): compare sorted. */
-const sorted = (routes: readonly KernelRoute[]): KernelRoute[] =>
-  [...routes].sort((a, b) => (a.family + a.destination < b.family + b.destination ? -1 : 1));
+const sorted = (routes: readonly KernelRoute[]): KernelRoute[] => [...routes].sort((a, b) => (a.family + a.destination < b.family + b.destination ? -1 : 1));
 const normalised = (dump: KernelDump): KernelDump => ({ owned: sorted(dump.owned), foreign: sorted(dump.foreign) });
 
 /** What kube-vip's own route on lo looks like in the kernel (docs/kube-vip-routing.md §2.1); IPv6 gets metric 1024. */
@@ -429,4 +428,3 @@ export function runKernelContract(harness: KernelHarness): void {
     });
   }
 }
-

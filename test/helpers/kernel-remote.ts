@@ -54,7 +54,10 @@ export function createRemoteKernelTable(options: RemoteKernelTableOptions): Prom
   let exited = false;
 
   const gone = (): KernelError =>
-    new KernelError('EIO', `kernel driver in ${options.netns.name} exited (code ${child.exitCode}, signal ${child.signalCode})${stderr ? `: ${stderr.trim()}` : ''}`);
+    new KernelError(
+      'EIO',
+      `kernel driver in ${options.netns.name} exited (code ${child.exitCode}, signal ${child.signalCode})${stderr ? `: ${stderr.trim()}` : ''}`,
+    );
 
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

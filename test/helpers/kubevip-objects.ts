@@ -7,7 +7,17 @@ import { NODE_NAME } from './world.ts';
 export type Env = Record<string, string | { fieldRef: string }>;
 
 /** A kube-vip pod as the kubelet reports it: container running since `startedAt`, Ready unless said otherwise. */
-export function kubeVipPod(opts: { name?: string; node?: string; env: Env; args?: string[]; startedAt?: Date; ready?: boolean; deleting?: boolean; image?: string; labels?: Record<string, string> }): KubeObject {
+export function kubeVipPod(opts: {
+  name?: string;
+  node?: string;
+  env: Env;
+  args?: string[];
+  startedAt?: Date;
+  ready?: boolean;
+  deleting?: boolean;
+  image?: string;
+  labels?: Record<string, string>;
+}): KubeObject {
   const startedAt = opts.startedAt ?? new Date(Date.now() - 3_600_000);
   const ready = opts.ready ?? true;
   return {
@@ -22,18 +32,31 @@ export function kubeVipPod(opts: { name?: string; node?: string; env: Env; args?
     spec: {
       nodeName: opts.node ?? NODE_NAME,
       hostNetwork: true,
-      containers: [{
-        name: 'kube-vip',
-        image: opts.image ?? 'ghcr.io/kube-vip/kube-vip:v1.2.3',
-        args: opts.args ?? ['manager'],
-        env: Object.entries(opts.env).map(([name, v]) => (typeof v === 'string' ? { name, value: v } : { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: v.fieldRef } } })),
-      }],
+      containers: [
+        {
+          name: 'kube-vip',
+          image: opts.image ?? 'ghcr.io/kube-vip/kube-vip:v1.2.3',
+          args: opts.args ?? ['manager'],
+          env: Object.entries(opts.env).map(([name, v]) =>
+            typeof v === 'string' ? { name, value: v } : { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: v.fieldRef } } },
+          ),
+        },
+      ],
     },
     status: {
       phase: 'Running',
       conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
-      containerStatuses: [{ name: 'kube-vip', ready, restartCount: 2, image: 'ghcr.io/kube-vip/kube-vip:v1.2.3', imageID: '', started: true, state: { running: { startedAt: startedAt.toISOString() } } }],
+      containerStatuses: [
+        {
+          name: 'kube-vip',
+          ready,
+          restartCount: 2,
+          image: 'ghcr.io/kube-vip/kube-vip:v1.2.3',
+          imageID: '',
+          started: true,
+          state: { running: { startedAt: startedAt.toISOString() } },
+        },
+      ],
     },
   };
 }
-

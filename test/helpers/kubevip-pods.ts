@@ -10,7 +10,14 @@ export type EnvSpec = Readonly<Record<string, string | { fieldRef: string } | { 
 
 export function container(over: { env?: EnvSpec; args?: string[]; command?: string[]; image?: string; name?: string; envFrom?: string[] } = {}): ContainerInfo {
   const env: EnvVarInfo[] = Object.entries(over.env ?? {}).map(([name, v]) => (typeof v === 'string' ? { name, value: v } : { name, ...v }));
-  return { name: over.name ?? 'kube-vip', image: over.image ?? KUBE_VIP_IMAGE, command: over.command ?? [], args: over.args ?? ['manager'], env, envFrom: over.envFrom ?? [] };
+  return {
+    name: over.name ?? 'kube-vip',
+    image: over.image ?? KUBE_VIP_IMAGE,
+    command: over.command ?? [],
+    args: over.args ?? ['manager'],
+    env,
+    envFrom: over.envFrom ?? [],
+  };
 }
 
 /** A running, ready kube-vip pod in table mode unless a case says otherwise. */
@@ -29,7 +36,15 @@ export function kubeVipPod(over: Partial<PodInfo> & { env?: EnvSpec; args?: stri
     phase: 'Running',
     ready: started !== null,
     containers: [c],
-    containerStatuses: [{ name: 'kube-vip', ready: started !== null, restartCount: restarts ?? 0, state: started === null ? 'waiting' : 'running', ...(started !== null ? { startedAt: started } : {}) }],
+    containerStatuses: [
+      {
+        name: 'kube-vip',
+        ready: started !== null,
+        restartCount: restarts ?? 0,
+        state: started === null ? 'waiting' : 'running',
+        ...(started !== null ? { startedAt: started } : {}),
+      },
+    ],
     ...rest,
   };
 }

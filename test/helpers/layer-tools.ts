@@ -54,7 +54,8 @@ async function extract(zip: string, entryName: string, dest: string): Promise<vo
     const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => archive.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s))));
     const tmp = `${dest}.${process.pid}.${Date.now()}.tmp`;
     await pipeline(stream, createWriteStream(tmp, { mode: 0o755 }));
-    if (statSync(tmp).size !== entry.uncompressedSize) throw new Error(`${entryName}: extracted ${statSync(tmp).size} bytes, expected ${entry.uncompressedSize}`);
+    if (statSync(tmp).size !== entry.uncompressedSize)
+      throw new Error(`${entryName}: extracted ${statSync(tmp).size} bytes, expected ${entry.uncompressedSize}`);
     renameSync(tmp, dest);
   } finally {
     archive.close();

@@ -97,8 +97,7 @@ describe('list', () => {
     mk('b', { app: 'db' });
     mk('c', { app: 'cache', tier: 'back' });
     mk('d', {});
-    const names = async (labelSelector: string) =>
-      (await core.listServiceForAllNamespaces({ labelSelector })).items.map((s) => s.metadata?.name);
+    const names = async (labelSelector: string) => (await core.listServiceForAllNamespaces({ labelSelector })).items.map((s) => s.metadata?.name);
     expect(await names('app=web')).toEqual(['a']);
     expect(await names('app==db')).toEqual(['b']);
     expect(await names('app!=web')).toEqual(['b', 'c', 'd']);
@@ -114,8 +113,7 @@ describe('list', () => {
     fx.double.upsert(pod({ name: 'p1', namespace: 'ns1', nodeName: 'n1' }));
     fx.double.upsert(pod({ name: 'p2', namespace: 'ns1', nodeName: 'n2' }));
     fx.double.upsert(pod({ name: 'p3', namespace: 'ns2' }));
-    const names = async (fieldSelector: string) =>
-      (await core.listPodForAllNamespaces({ fieldSelector })).items.map((p) => p.metadata?.name);
+    const names = async (fieldSelector: string) => (await core.listPodForAllNamespaces({ fieldSelector })).items.map((p) => p.metadata?.name);
     expect(await names('spec.nodeName=n1')).toEqual(['p1']);
     expect(await names('spec.nodeName!=n1')).toEqual(['p2', 'p3']);
     expect(await names('spec.nodeName=')).toEqual(['p3']);
@@ -237,7 +235,12 @@ describe('watch', () => {
     fx.double.upsert(service({ name: 'b' }));
     const inf = new ListWatch<V1Service>('/api/v1/services', new Watch(fx.kubeConfig), () => core.listServiceForAllNamespaces(), false);
     await inf.start();
-    expect(inf.list().map((s) => s.metadata?.name).sort()).toEqual(['a', 'b']);
+    expect(
+      inf
+        .list()
+        .map((s) => s.metadata?.name)
+        .sort(),
+    ).toEqual(['a', 'b']);
     expect(fx.double.requests('LIST', 'services')).toBe(1);
 
     // While the informer is cut off: changes, then a compaction it cannot resume across.
@@ -247,7 +250,15 @@ describe('watch', () => {
     fx.double.closeAllWatches();
 
     await waitFor('a re-list', () => fx.double.requests('LIST', 'services') === 2);
-    await waitFor('the cache to match', () => inf.list().map((s) => s.metadata?.name).sort().join() === 'b,c');
+    await waitFor(
+      'the cache to match',
+      () =>
+        inf
+          .list()
+          .map((s) => s.metadata?.name)
+          .sort()
+          .join() === 'b,c',
+    );
     await inf.stop();
   });
 
@@ -474,7 +485,7 @@ describe('discovery and listening', () => {
 
 const kubectl = '/usr/bin/kubectl';
 describe.skipIf(!existsSync(kubectl))('kubectl', () => {
-  it('lists the double\'s services, endpointslices and leases', async () => {
+  it("lists the double's services, endpointslices and leases", async () => {
     fx.double.upsert(service({ name: 'web', namespace: 'prod', ingressIPs: ['10.0.0.5'] }));
     fx.double.upsert(endpointSlice({ service: 'web', namespace: 'prod', endpoints: [{ addresses: ['10.1.0.1'], nodeName: 'n1' }] }));
     fx.double.upsert(lease({ name: 'kubevip-web', namespace: 'prod', holderIdentity: 'n1' }));

@@ -13,7 +13,8 @@ import type { World } from '../helpers/world.ts';
 
 const slice4 = (svc: string, node = 'worker-2', extra: { serving?: boolean } = {}) =>
   endpointSlice({ service: svc, addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: node, ready: true, serving: extra.serving ?? true }] });
-const slice6 = (svc: string) => endpointSlice({ service: svc, addressType: 'IPv6', endpoints: [{ addresses: ['fd00:244::5'], nodeName: 'worker-2', ready: true, serving: true }] });
+const slice6 = (svc: string) =>
+  endpointSlice({ service: svc, addressType: 'IPv6', endpoints: [{ addresses: ['fd00:244::5'], nodeName: 'worker-2', ready: true, serving: true }] });
 
 const summary = (r: Report) => ({
   orphans: r.orphans.map((o) => `${o.destination} ${o.reason}`),
@@ -172,7 +173,9 @@ describeIfRoot('routewarden run reacts to the kernel and the API', () => {
     expect(page.body).toContain('data-destination="10.0.0.99/32" data-verdict="orphan"');
 
     metrics = (await get('/metrics')).body;
-    expect(metrics).toMatch(/^routewarden_drifted_route_info\{kind="orphan",destination="10\.0\.0\.99\/32",family="ipv4",services="",reason="no-service"\} 1$/m);
+    expect(metrics).toMatch(
+      /^routewarden_drifted_route_info\{kind="orphan",destination="10\.0\.0\.99\/32",family="ipv4",services="",reason="no-service"\} 1$/m,
+    );
     expect(metrics).toMatch(/^routewarden_source_up\{source="kubernetes"\} 1$/m);
     const promtool = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
     if (promtool.error) {
@@ -213,8 +216,16 @@ describe('bad input', () => {
     [['check', '--table', '4294967296'], {}, 'routewarden: invalid --table "4294967296": must be an integer from 1 to 4294967295'],
     [['check', '--protocol', '300'], {}, 'routewarden: invalid --protocol "300": must be an integer from 1 to 255'],
     [['check', '--election', 'raft'], {}, 'routewarden: invalid --election "raft": must be one of none, service, global'],
-    [['check', '--kube-vip-selector', 'app in (kube-vip'], {}, 'routewarden: invalid --kube-vip-selector "app in (kube-vip": must be a label selector (invalid label selector "app in (kube-vip": unbalanced parentheses)'],
-    [['check', '--interface', 'eth0/1'], {}, 'routewarden: invalid --interface "eth0/1": must be an interface name (1 to 15 characters, no "/", ":" or blanks)'],
+    [
+      ['check', '--kube-vip-selector', 'app in (kube-vip'],
+      {},
+      'routewarden: invalid --kube-vip-selector "app in (kube-vip": must be a label selector (invalid label selector "app in (kube-vip": unbalanced parentheses)',
+    ],
+    [
+      ['check', '--interface', 'eth0/1'],
+      {},
+      'routewarden: invalid --interface "eth0/1": must be an interface name (1 to 15 characters, no "/", ":" or blanks)',
+    ],
     [['check', '--frobnicate'], {}, "routewarden: unknown option '--frobnicate'"],
     [['check'], { ROUTEWARDEN_PROTOCOL: 'abc' }, 'routewarden: invalid ROUTEWARDEN_PROTOCOL "abc": must be an integer from 1 to 255'],
     [['check', '--kubeconfig', '/nonexistent/kubeconfig'], {}, 'routewarden: '],

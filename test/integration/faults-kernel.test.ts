@@ -54,7 +54,11 @@ function monitorDeletions(w: World): { deleted: () => string[]; stop: () => Prom
   }, 'ip monitor to subscribe').then(() => undefined);
   return {
     ready,
-    deleted: () => out.split('\n').filter((l) => l.startsWith('Deleted ') && l.includes('table 198')).map((l) => l.split(' ')[1]!),
+    deleted: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('Deleted ') && l.includes('table 198'))
+        .map((l) => l.split(' ')[1]!),
     stop: () => killAndWait(child),
   };
 }
@@ -154,7 +158,7 @@ describeIfRoot('repair safety', () => {
     expect(await w.ip('route show table 198 proto 4')).toContain('10.0.0.6 dev lo scope link metric 100');
   });
 
-  it('drift no repair can fix (a foreign route holds a missing VIP\'s destination): blocked as no_progress, never a flush of the healthy routes', async () => {
+  it("drift no repair can fix (a foreign route holds a missing VIP's destination): blocked as no_progress, never a flush of the healthy routes", async () => {
     addService(w, 'web', '10.0.0.6');
     addService(w, 'api', '10.0.0.7');
     await w.ip('route add 10.0.0.7/32 dev lo table 198 proto 248'); // in sync
@@ -162,10 +166,28 @@ describeIfRoot('repair safety', () => {
     const mon = monitorDeletions(w);
     await mon.ready;
     const port = 19821;
-    const child = w.spawnCli(['run', '--listen', `127.0.0.1:${port}`, '--interval', '1s', '--remediate', '--strategy', 'flush-rebuild', '--grace', '0s', '--min-repair-interval', '0s', '--kube-vip-config', 'off']);
+    const child = w.spawnCli([
+      'run',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--interval',
+      '1s',
+      '--remediate',
+      '--strategy',
+      'flush-rebuild',
+      '--grace',
+      '0s',
+      '--min-repair-interval',
+      '0s',
+      '--kube-vip-config',
+      'off',
+    ]);
     children.push(child);
     const proc = watch(child);
-    await eventually(async () => sample(await metrics(w, port), 'routewarden_remediation_blocked_total', 'reason="no_progress"') >= 3, 'three no_progress refusals');
+    await eventually(
+      async () => sample(await metrics(w, port), 'routewarden_remediation_blocked_total', 'reason="no_progress"') >= 3,
+      'three no_progress refusals',
+    );
     const m = await metrics(w, port);
     expect(sample(m, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="success"')).toBe(0);
     expect(sample(m, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="failure"')).toBe(0);
@@ -185,7 +207,20 @@ describeIfRoot('repair safety', () => {
     addService(w, 'web', '10.0.0.6');
     await w.ip('route add 10.0.0.6/32 dev lo table 198 proto 248');
     const port = 19822;
-    const child = w.spawnCli(['run', '--listen', `127.0.0.1:${port}`, '--interval', '1s', '--remediate', '--grace', '0s', '--min-repair-interval', '0s', '--kube-vip-config', 'off']);
+    const child = w.spawnCli([
+      'run',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--interval',
+      '1s',
+      '--remediate',
+      '--grace',
+      '0s',
+      '--min-repair-interval',
+      '0s',
+      '--kube-vip-config',
+      'off',
+    ]);
     children.push(child);
     const proc = watch(child);
     await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
@@ -193,18 +228,26 @@ describeIfRoot('repair safety', () => {
     const writer = w.ns.spawn(['sh', '-c', 'for i in $(seq 600); do ip route add 10.3.0.1/32 dev lo table 198 proto 248 2>/dev/null; sleep 0.2; done']);
     children.push(writer);
     const writerStarted = Date.now();
-    await eventually(async () => sample(await metrics(w, port), 'routewarden_remediation_blocked_total', 'reason="flapping"') >= 3, 'repairs blocked as flapping');
+    await eventually(
+      async () => sample(await metrics(w, port), 'routewarden_remediation_blocked_total', 'reason="flapping"') >= 3,
+      'repairs blocked as flapping',
+    );
     const m = await metrics(w, port);
     console.log(`flapping detected within ${Date.now() - writerStarted} ms of the writer starting`);
     expect(sample(m, 'routewarden_flapping_routes')).toBe(1);
-    const repairs = sample(m, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="success"') + sample(m, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="failure"');
+    const repairs =
+      sample(m, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="success"') +
+      sample(m, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="failure"');
     // Five repairs of 10.3.0.1 make it flapping (a race with the writer between a repair and its read-back may add one held back as no_progress).
     expect(repairs).toBeGreaterThanOrEqual(5);
     expect(repairs).toBeLessThanOrEqual(7);
     // The route stays where the writer put it, the VIP where it was; repair has stopped.
     await eventually(async () => sample(await metrics(w, port), 'routewarden_remediation_blocked_total', 'reason="flapping"') >= 6, 'more flapping refusals');
     const later = await metrics(w, port);
-    expect(sample(later, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="success"') + sample(later, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="failure"')).toBe(repairs);
+    expect(
+      sample(later, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="success"') +
+        sample(later, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="failure"'),
+    ).toBe(repairs);
     expect(await owned(w)).toEqual(['10.0.0.6', '10.3.0.1']);
     const flappingEvents = events(w, 'RepairBlocked').filter((e) => e.includes('flapping'));
     expect(flappingEvents).toHaveLength(1);
@@ -217,16 +260,48 @@ describeIfRoot('repair safety', () => {
     addService(w, 'web', '10.0.0.6');
     await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248'); // orphan
     const port = 19823;
-    const child = w.ns.spawn(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI,
-      'run', '--remediate', '--kubeconfig', w.kubeconfig, '--node-name', 'worker-1', '--listen', `127.0.0.1:${port}`,
-      '--interval', '1s', '--grace', '0s', '--min-repair-interval', '0s', '--kube-vip-config', 'off'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: w.dir } });
+    const child = w.ns.spawn(
+      [
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        CLI,
+        'run',
+        '--remediate',
+        '--kubeconfig',
+        w.kubeconfig,
+        '--node-name',
+        'worker-1',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--interval',
+        '1s',
+        '--grace',
+        '0s',
+        '--min-repair-interval',
+        '0s',
+        '--kube-vip-config',
+        'off',
+      ],
+      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: w.dir } },
+    );
     children.push(child);
     const proc = watch(child);
-    await eventually(async () => sample(await metrics(w, port), 'routewarden_remediation_blocked_total', 'reason="not_permitted"') >= 4, 'not_permitted refusals');
+    await eventually(
+      async () => sample(await metrics(w, port), 'routewarden_remediation_blocked_total', 'reason="not_permitted"') >= 4,
+      'not_permitted refusals',
+    );
     const m = await metrics(w, port);
     expect(sample(m, 'routewarden_repair_capable')).toBe(0);
     expect(sample(m, 'routewarden_remediations_total', 'strategy="flush-rebuild",result="failure"')).toBe(0);
-    expect(proc.log().split('\n').filter((l) => l.includes('--remediate without CAP_NET_ADMIN'))).toHaveLength(1);
+    expect(
+      proc
+        .log()
+        .split('\n')
+        .filter((l) => l.includes('--remediate without CAP_NET_ADMIN')),
+    ).toHaveLength(1);
     expect(events(w, 'RepairBlocked').filter((e) => e.includes('CAP_NET_ADMIN'))).toHaveLength(1);
     expect(events(w, 'RoutesRepaired')).toHaveLength(0);
     expect(await owned(w)).toEqual(['10.0.0.5']);
@@ -240,7 +315,9 @@ describeIfRoot('repair safety', () => {
       const r = await w.cli([command, '--table', table, '--remediate', '--kube-vip-config', 'off']);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
-      expect(r.stderr.trim().split('\n')).toEqual([`routewarden: refusing --remediate on table ${table} (${table === '254' ? 'main' : 'local'}), one of the kernel's own tables: repairs there change the host's routes; add --allow-system-table to allow it`]);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `routewarden: refusing --remediate on table ${table} (${table === '254' ? 'main' : 'local'}), one of the kernel's own tables: repairs there change the host's routes; add --allow-system-table to allow it`,
+      ]);
     }
     expect(await w.ip(`route show table ${table}`)).toBe(before);
     await w.ip(`route del 10.0.0.5/32 dev lo table ${table} proto 248`);

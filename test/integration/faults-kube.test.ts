@@ -55,7 +55,19 @@ describeIfRoot('faults in the Kubernetes view', () => {
     vip(w, 'web', '10.0.0.6');
     await addRoute(w, '10.0.0.6');
     const port = 19811;
-    const run = startRun(w, port, ['--kube-vip-config', 'off', '--remediate', '--strategy', 'surgical', '--grace', '1s', '--min-repair-interval', '1s', '--watch-idle-timeout', '6s']);
+    const run = startRun(w, port, [
+      '--kube-vip-config',
+      'off',
+      '--remediate',
+      '--strategy',
+      'surgical',
+      '--grace',
+      '1s',
+      '--min-repair-interval',
+      '1s',
+      '--watch-idle-timeout',
+      '6s',
+    ]);
     try {
       await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
       const listsBefore = w.api.requests('LIST', 'services');
@@ -72,9 +84,15 @@ describeIfRoot('faults in the Kubernetes view', () => {
       measured('silent watch: missed Service created -> watch declared dead (--watch-idle-timeout 6s)', missed);
       const m = await metricsOf(w, port);
       expect(sample(m, 'routewarden_remediated_routes_total', 'action="delete"')).toBe(0);
-      expect(sample(m, 'routewarden_remediation_blocked_total', 'reason="kube_view_unconfirmed"') + sample(m, 'routewarden_remediation_blocked_total', 'reason="kube_view_stale"')).toBeGreaterThan(0);
+      expect(
+        sample(m, 'routewarden_remediation_blocked_total', 'reason="kube_view_unconfirmed"') +
+          sample(m, 'routewarden_remediation_blocked_total', 'reason="kube_view_stale"'),
+      ).toBeGreaterThan(0);
       // The re-list saw the Service: in sync, nothing deleted.
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_orphan_routes', 'family="ipv4"') === 0, 'the orphan to be explained by the re-list');
+      await eventually(
+        async () => sample(await metricsOf(w, port), 'routewarden_orphan_routes', 'family="ipv4"') === 0,
+        'the orphan to be explained by the re-list',
+      );
       measured('silent watch: missed Service created -> view correct again (0 routes deleted)', missed);
       expect(await owned(w)).toEqual(['10.0.0.6/32', '10.0.0.7/32']);
       expect(sample(await metricsOf(w, port), 'routewarden_remediated_routes_total', 'action="delete"')).toBe(0);
@@ -106,7 +124,10 @@ describeIfRoot('faults in the Kubernetes view', () => {
       const recovered = Date.now();
       await eventually(async () => sample(await metricsOf(w, port), 'routewarden_source_up', 'source="kubernetes"') === 1, 'the source back up');
       measured('API outage: API back -> source_up 1', recovered);
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_remediations_total', 'strategy="surgical",result="success"') === 1, 'the repair after recovery');
+      await eventually(
+        async () => sample(await metricsOf(w, port), 'routewarden_remediations_total', 'strategy="surgical",result="success"') === 1,
+        'the repair after recovery',
+      );
       measured('API outage: API back -> repair of drift seen before the outage (--grace 4s)', recovered);
       // The first checks after recovery were held by the grace period: the drift's age started again.
       expect(sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="grace_period"')).toBeGreaterThan(graceBlocksAtRecovery);
@@ -156,7 +177,10 @@ describeIfRoot('faults in the Kubernetes view', () => {
     try {
       await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
       w.api.delete('Service', 'default', 'web');
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="empty_expected_set"') >= 1, 'the empty-set guard');
+      await eventually(
+        async () => sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="empty_expected_set"') >= 1,
+        'the empty-set guard',
+      );
       expect(await owned(w)).toEqual(['10.0.0.6/32']);
       expect(sample(await metricsOf(w, port), 'routewarden_remediated_routes_total', 'action="delete"')).toBe(0);
     } finally {
@@ -192,8 +216,14 @@ describeIfRoot('faults in the Kubernetes view', () => {
       await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
       w.api.upsert(malformed);
       await addRoute(w, '10.0.0.9'); // an orphan
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_objects_rejected_total', 'kind="Service"') === 1, 'the rejection to be counted');
-      await eventually(async () => sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="objects_rejected"') >= 1, 'the rejected-objects guard');
+      await eventually(
+        async () => sample(await metricsOf(w, port), 'routewarden_objects_rejected_total', 'kind="Service"') === 1,
+        'the rejection to be counted',
+      );
+      await eventually(
+        async () => sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="objects_rejected"') >= 1,
+        'the rejected-objects guard',
+      );
       expect(await owned(w)).toEqual(['10.0.0.6/32', '10.0.0.9/32']);
       expect(sample(await metricsOf(w, port), 'routewarden_expected_routes', 'family="ipv4"')).toBe(1);
       expect(run.output()).toContain('kubernetes object rejected');
@@ -233,23 +263,28 @@ describeIfRoot('health from the first second', () => {
     }
   });
 
-  it.each([['auto'], ['off']])('run --listen on a port in use, or an address it may not bind, exits 2 at once with one line (--kube-vip-config %s)', async (mode) => {
-    const port = 19817;
-    const first = startRun(w, port, ['--kube-vip-config', 'off']);
-    try {
-      await eventually(async () => (await w.get(port, '/healthz')).status === 200, 'the first instance');
-      const spawned = Date.now();
-      const busy = await w.cli(['run', '--listen', `127.0.0.1:${port}`, '--kube-vip-config', mode]);
-      measured(`busy port (--kube-vip-config ${mode}): spawned -> exit 2 (includes Node start-up)`, spawned);
-      expect(busy.code).toBe(2);
-      expect(busy.stderr.trim().split('\n')).toEqual([`routewarden: listening on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`]);
-      const foreign = await w.cli(['run', '--listen', '192.0.2.1:9798', '--kube-vip-config', mode]);
-      expect(foreign.code).toBe(2);
-      expect(foreign.stderr).toMatch(/^routewarden: listening on 192\.0\.2\.1:9798: listen EADDRNOTAVAIL/);
-    } finally {
-      await killAndWait(first.child);
-    }
-  });
+  it.each([['auto'], ['off']])(
+    'run --listen on a port in use, or an address it may not bind, exits 2 at once with one line (--kube-vip-config %s)',
+    async (mode) => {
+      const port = 19817;
+      const first = startRun(w, port, ['--kube-vip-config', 'off']);
+      try {
+        await eventually(async () => (await w.get(port, '/healthz')).status === 200, 'the first instance');
+        const spawned = Date.now();
+        const busy = await w.cli(['run', '--listen', `127.0.0.1:${port}`, '--kube-vip-config', mode]);
+        measured(`busy port (--kube-vip-config ${mode}): spawned -> exit 2 (includes Node start-up)`, spawned);
+        expect(busy.code).toBe(2);
+        expect(busy.stderr.trim().split('\n')).toEqual([
+          `routewarden: listening on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`,
+        ]);
+        const foreign = await w.cli(['run', '--listen', '192.0.2.1:9798', '--kube-vip-config', mode]);
+        expect(foreign.code).toBe(2);
+        expect(foreign.stderr).toMatch(/^routewarden: listening on 192\.0\.2\.1:9798: listen EADDRNOTAVAIL/);
+      } finally {
+        await killAndWait(first.child);
+      }
+    },
+  );
 });
 
 describeIfRoot('check: what an operator runs by hand', () => {

@@ -32,14 +32,18 @@ describeIfRoot('the endpoints never show kubeconfig credentials', () => {
 
   const kubeconfig = (name: string, server: string): string => {
     const file = join(w.dir, name);
-    writeFileSync(file, JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'c', cluster: { server, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'u', user: { token: TOKEN, username: 'admin', password: PASSWORD, 'client-key-data': Buffer.from(key).toString('base64') } }],
-      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u', namespace: 'default' } }],
-      'current-context': 'x',
-    }), { mode: 0o644 });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: { server, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'u', user: { token: TOKEN, username: 'admin', password: PASSWORD, 'client-key-data': Buffer.from(key).toString('base64') } }],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u', namespace: 'default' } }],
+        'current-context': 'x',
+      }),
+      { mode: 0o644 },
+    );
     return file;
   };
   const start = (args: string[], file: string) => {
@@ -51,8 +55,15 @@ describeIfRoot('the endpoints never show kubeconfig credentials', () => {
   // Every form a leak could take: the secret itself, its base64, a URL-encoded copy, a line of the key.
   const planted = (): string[] => {
     const keyLine = key.split('\n')[1]!;
-    return [TOKEN, PASSWORD, URL_PASSWORD, keyLine, Buffer.from(key).toString('base64').slice(0, 40),
-      Buffer.from(`admin:${PASSWORD}`).toString('base64'), encodeURIComponent(URL_PASSWORD)];
+    return [
+      TOKEN,
+      PASSWORD,
+      URL_PASSWORD,
+      keyLine,
+      Buffer.from(key).toString('base64').slice(0, 40),
+      Buffer.from(`admin:${PASSWORD}`).toString('base64'),
+      encodeURIComponent(URL_PASSWORD),
+    ];
   };
 
   beforeAll(async () => {
@@ -68,11 +79,15 @@ describeIfRoot('the endpoints never show kubeconfig credentials', () => {
     await eventually(async () => {
       const r = await w.get(PORT_OUTAGE, '/drift');
       return r.status === 200 && (JSON.parse(r.body) as { errors: { kubernetes?: string } }).errors.kubernetes !== undefined;
-    }, 'the outage run reporting the API error').catch((err: Error) => { throw new Error(`${err.message}\n${logs.join('')}`); });
+    }, 'the outage run reporting the API error').catch((err: Error) => {
+      throw new Error(`${err.message}\n${logs.join('')}`);
+    });
     await eventually(async () => {
       const r = await w.get(PORT_URL, '/drift');
       return r.status === 200 && (JSON.parse(r.body) as { errors: { kubernetes?: string } }).errors.kubernetes !== undefined;
-    }, 'the userinfo run reporting the API error').catch((err: Error) => { throw new Error(`${err.message}\n${logs.join('')}`); });
+    }, 'the userinfo run reporting the API error').catch((err: Error) => {
+      throw new Error(`${err.message}\n${logs.join('')}`);
+    });
   }, 3 * PATIENCE_MS);
 
   afterAll(async () => {
@@ -97,7 +112,14 @@ describeIfRoot('the endpoints never show kubeconfig credentials', () => {
   it('nor in the logs', () => {
     const all = logs.join('');
     expect(all).toContain('"level"');
-    for (const secret of planted()) expect(all.includes(secret), `${secret} in ${all.split('\n').filter((l) => l.includes(secret)).join('\n')}`).toBe(false);
+    for (const secret of planted())
+      expect(
+        all.includes(secret),
+        `${secret} in ${all
+          .split('\n')
+          .filter((l) => l.includes(secret))
+          .join('\n')}`,
+      ).toBe(false);
   });
 
   it('--web-disable-status: no /drift and no status page, /metrics and the probes still answer', async () => {

@@ -65,7 +65,15 @@ describeIfRoot('netlink applyAll() in a network namespace', () => {
     const batch = await run('batch', 0);
     expect(batch).toEqual(each);
     expect(batch.outcomes.map((o) => o.split(' ').slice(0, 2).join(' '))).toEqual([
-      'ok', 'KernelError EEXIST', 'KernelError ESRCH', 'ok', 'KernelError ENODEV', 'KernelError ESRCH', 'KernelError EINVAL', 'ok', 'KernelError EINVAL',
+      'ok',
+      'KernelError EEXIST',
+      'KernelError ESRCH',
+      'ok',
+      'KernelError ENODEV',
+      'KernelError ESRCH',
+      'KernelError EINVAL',
+      'ok',
+      'KernelError EINVAL',
     ]);
     expect(batch.table).toEqual(['10.9.0.1/32', 'fd00:9::1/128']);
   });

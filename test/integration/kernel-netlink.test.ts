@@ -6,15 +6,7 @@
 import { PATIENCE_MS } from '../helpers/patience.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { KernelTable } from '../../src/core/ports.ts';
-import {
-  PROTO,
-  TABLE,
-  runKernelContract,
-  spec,
-  waitFor,
-  type ExternalRoute,
-  type KernelHarness,
-} from '../helpers/kernel-contract.ts';
+import { PROTO, TABLE, runKernelContract, spec, waitFor, type ExternalRoute, type KernelHarness } from '../helpers/kernel-contract.ts';
 import { createRemoteKernelTable } from '../helpers/kernel-remote.ts';
 import { createNetns, describeIfRoot, type Netns } from '../helpers/netns.ts';
 

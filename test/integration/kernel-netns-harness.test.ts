@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createNetns, describeIfRoot, forwardTcpToUnix, type Netns } from '../helpers/netns.ts';
 
-const namespaces = (): string[] => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '');
+const namespaces = (): string[] =>
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '');
 
 /** GET http://127.0.0.1:<port>/<path> from inside `ns`; prints the status and body, or the error code. */
 const GET = `

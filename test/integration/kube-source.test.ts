@@ -47,8 +47,7 @@ function seed(): void {
 }
 
 const keys = (m: ReadonlyMap<string, unknown>): string[] => [...m.keys()].sort();
-const sliceNames = (s: KubeClusterSource, svc: string): string[] =>
-  (s.snapshot().slicesByService.get(svc) ?? []).map((x) => x.name).sort();
+const sliceNames = (s: KubeClusterSource, svc: string): string[] => (s.snapshot().slicesByService.get(svc) ?? []).map((x) => x.name).sort();
 
 /** Records every status the source goes through, with the snapshot size at that moment. */
 function recordStatuses(s: KubeClusterSource): { state: SourceStatus['state']; services: number }[] {
@@ -123,7 +122,7 @@ describe('kubernetes cluster source', () => {
     expect(fx.double.requests('WATCH', 'services')).toBeGreaterThanOrEqual(2);
   });
 
-  it('lists in pages and watches from the first page\'s resourceVersion', async () => {
+  it("lists in pages and watches from the first page's resourceVersion", async () => {
     seed();
     for (let i = 0; i < 7; i++) fx.double.upsert(service({ name: `svc-${i}`, namespace: 'paged', ingressIPs: [`10.9.0.${i}`] }));
     const s = open({ pageSize: 3 });

@@ -29,8 +29,12 @@ describeIfRoot('--kube-vip-config auto against the API double and a real kernel 
     w = world();
     await resetWorld(w, ['Service', 'EndpointSlice', 'Lease', 'Pod'], [198, 200]);
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
-    w.api.upsert(endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: true, serving: true }] }));
-    w.api.upsert(lease({ name: 'kubevip-web', holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 }));
+    w.api.upsert(
+      endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: true, serving: true }] }),
+    );
+    w.api.upsert(
+      lease({ name: 'kubevip-web', holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 }),
+    );
   });
 
   it('picks up table, protocol and election from the kube-vip pod env, and says where each came from', async () => {
@@ -54,7 +58,9 @@ describeIfRoot('--kube-vip-config auto against the API double and a real kernel 
     expect((await checkJson(w)).code).toBe(0);
 
     // The lease moves elsewhere: service election (from the pod) makes the route an orphan here.
-    w.api.upsert(lease({ name: 'kubevip-web', holderIdentity: 'worker-2', renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 15 }));
+    w.api.upsert(
+      lease({ name: 'kubevip-web', holderIdentity: 'worker-2', renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 15 }),
+    );
     const moved = await checkJson(w);
     expect(moved.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['10.0.0.5/32 not-placed-here']);
   });
@@ -78,7 +84,14 @@ describeIfRoot('--kube-vip-config auto against the API double and a real kernel 
     // The image does not say kube-vip: only the selector can find it. A pod
     // the selector excludes (other label value) must not be read.
     w.api.upsert(kubeVipPod({ env: TABLE_ENV, image: 'registry.local/vip:1' }));
-    w.api.upsert(kubeVipPod({ name: 'not-selected', env: { ...TABLE_ENV, vip_routingtableid: '198' }, image: 'registry.local/vip:1', labels: { 'app.kubernetes.io/name': 'other' } }));
+    w.api.upsert(
+      kubeVipPod({
+        name: 'not-selected',
+        env: { ...TABLE_ENV, vip_routingtableid: '198' },
+        image: 'registry.local/vip:1',
+        labels: { 'app.kubernetes.io/name': 'other' },
+      }),
+    );
     const r = await checkJson(w, ['--kube-vip-selector', 'app.kubernetes.io/name in (kube-vip, vip)']);
     expect(r.report.kubeVip).toMatchObject({ mode: 'auto', found: 1 });
     expect(r.report.kubeVip!.instances.map((i) => i.pod)).toEqual(['kube-system/kube-vip-ds-abcde']);
@@ -101,7 +114,12 @@ describeIfRoot('--kube-vip-config auto against the API double and a real kernel 
     const r = await checkJson(w);
     expect(r.code).toBe(1);
     expect(r.report.missing).toHaveLength(1);
-    expect(r.report.missing[0]).toMatchObject({ destination: '10.0.0.5/32', reason: 'kube-vip-not-ready', class: 'expected-transient', transient: { window: 'kube-vip-starting' } });
+    expect(r.report.missing[0]).toMatchObject({
+      destination: '10.0.0.5/32',
+      reason: 'kube-vip-not-ready',
+      class: 'expected-transient',
+      transient: { window: 'kube-vip-starting' },
+    });
     expect(Date.parse(r.report.missing[0]!.transient!.until)).toBeGreaterThan(Date.now());
     expect(r.report.counts).toMatchObject({ missing: 1, transient: 1 });
 

@@ -13,10 +13,14 @@ import { checkJson, NODE_NAME, resetWorld, useWorld } from '../helpers/world.ts'
 import type { World } from '../helpers/world.ts';
 
 const BASE: Env = { vip_routingtable: 'true', svc_enable: 'true', vip_interface: 'lo', vip_nodename: { fieldRef: 'spec.nodeName' } };
-const v4Slice = (svc: string) => endpointSlice({ service: svc, addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: true, serving: true }] });
-const v6Slice = (svc: string) => endpointSlice({ service: svc, addressType: 'IPv6', endpoints: [{ addresses: ['fd00:244::5'], nodeName: 'worker-2', ready: true, serving: true }] });
-const heldHere = (name: string, namespace = 'default') => lease({ name, namespace, holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 });
-const heldElsewhere = (name: string, namespace = 'default') => lease({ name, namespace, holderIdentity: 'worker-2', renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 });
+const v4Slice = (svc: string) =>
+  endpointSlice({ service: svc, addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: true, serving: true }] });
+const v6Slice = (svc: string) =>
+  endpointSlice({ service: svc, addressType: 'IPv6', endpoints: [{ addresses: ['fd00:244::5'], nodeName: 'worker-2', ready: true, serving: true }] });
+const heldHere = (name: string, namespace = 'default') =>
+  lease({ name, namespace, holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 });
+const heldElsewhere = (name: string, namespace = 'default') =>
+  lease({ name, namespace, holderIdentity: 'worker-2', renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 });
 
 describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or not at all', () => {
   const world = useWorld();
@@ -139,33 +143,43 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     // With an (empty) EndpointSlice, the leader routes it.
     w.api.upsert(endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [] }));
     const withSlice = await checkJson(w);
-    expect(withSlice.report.missing.map((m) => m.destination), JSON.stringify({ ...withSlice.report, routes: undefined }).slice(0, 3000)).toEqual(['10.0.0.5/32']);
+    expect(
+      withSlice.report.missing.map((m) => m.destination),
+      JSON.stringify({ ...withSlice.report, routes: undefined }).slice(0, 3000),
+    ).toEqual(['10.0.0.5/32']);
   });
 
   it('8. enable_endpoints: kube-vip reads Endpoints; routes that depend on endpoints are not judged', async () => {
     w.api.upsert(kubeVipPod({ env: { ...BASE, enable_endpoints: 'true' } }));
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
     // A not-ready endpoint in the slice: kube-vip (Endpoints, ready addresses only) may route nothing.
-    w.api.upsert(endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: false, serving: false }] }));
+    w.api.upsert(
+      endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: false, serving: false }] }),
+    );
     const r = await checkJson(w);
     expect(r.report.missing).toEqual([]);
     expect(r.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['10.0.0.5/32 endpoints-source false']);
     expect(r.code).toBe(0);
   });
 
-  it('a vip_nodename from a Secret: kube-vip\'s identity is unknown, so no route is judged; an explicit --node-name lifts it', async () => {
+  it("a vip_nodename from a Secret: kube-vip's identity is unknown, so no route is judged; an explicit --node-name lifts it", async () => {
     w.api.upsert(kubeVipPod({ env: { ...BASE, svc_election: 'true', vip_nodename: 'placeholder' } }));
     // Replace the literal with a secretKeyRef (the builder only makes literals and fieldRefs).
     const pod = w.api.list('Pod')[0]!;
     const spec = pod.spec as { containers: { env: { name: string; value?: string; valueFrom?: unknown }[] }[] };
-    spec.containers[0]!.env = spec.containers[0]!.env.map((e) => (e.name === 'vip_nodename' ? { name: e.name, valueFrom: { secretKeyRef: { name: 'kv', key: 'node' } } } : e));
+    spec.containers[0]!.env = spec.containers[0]!.env.map((e) =>
+      e.name === 'vip_nodename' ? { name: e.name, valueFrom: { secretKeyRef: { name: 'kv', key: 'node' } } } : e,
+    );
     w.api.upsert(pod);
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
     w.api.upsert(v4Slice('web'));
     w.api.upsert(heldHere('kubevip-web'));
     await w.ip('route add 10.0.0.9/32 dev lo table 198 proto 248');
     const r = await checkJson(w);
-    expect(r.report.unjudged.map((u) => `${u.destination ?? u.address} ${u.reason}`).sort()).toEqual(['10.0.0.5 setting-not-visible', '10.0.0.9/32 setting-not-visible']);
+    expect(r.report.unjudged.map((u) => `${u.destination ?? u.address} ${u.reason}`).sort()).toEqual([
+      '10.0.0.5 setting-not-visible',
+      '10.0.0.9/32 setting-not-visible',
+    ]);
     expect(r.report.orphans).toEqual([]);
     expect(r.report.missing).toEqual([]);
     expect(r.code).toBe(0);

@@ -42,7 +42,11 @@ function monitorDeletions(w: World): { deleted: () => string[]; stop: () => Prom
   })();
   return {
     ready,
-    deleted: () => out.split('\n').filter((l) => l.startsWith('Deleted ') && l.includes('table 198')).map((l) => l.split(' ')[1]!),
+    deleted: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('Deleted ') && l.includes('table 198'))
+        .map((l) => l.split(' ')[1]!),
     stop: () => killAndWait(child),
   };
 }
@@ -75,24 +79,27 @@ describeIfRoot('check --remediate', () => {
     await resetWorld(w, ['Service', 'EndpointSlice', 'Event']);
   });
 
-  it.each(['flush-rebuild', 'surgical'])('%s repairs the seed story: the table ends exactly with the expected routes, foreign routes untouched', async (strategy) => {
-    seedCluster(w);
-    await seedKernel(w);
-    const foreignBefore = await foreignRoutes(w);
-    const r = await w.cli(['check', '--remediate', '--strategy', strategy, '--output', 'json']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).inSync).toBe(true);
-    expect(await ownedRoutes(w)).toEqual(EXPECTED_AFTER);
-    expect(await foreignRoutes(w)).toBe(foreignBefore);
-    // kube-vip's exact attributes on what was added: unicast, scope global, no metric (IPv4), no src/via/realm.
-    const detail = await w.ip('-d route show table 198 10.0.0.6/32');
-    expect(detail).toMatch(/^unicast 10\.0\.0\.6 dev lo proto 248 scope global\s*$/m);
-    const events = w.api.list('Event') as (KubeObject & { reason?: string; message?: string; involvedObject?: { kind: string; name: string } })[];
-    const repaired = events.find((e) => e.reason === 'RoutesRepaired');
-    expect(repaired?.involvedObject).toMatchObject({ kind: 'Node', name: 'worker-1' });
-    expect(repaired?.message).toContain(strategy);
-    expect(repaired?.message).toContain('10.0.0.6/32');
-  });
+  it.each(['flush-rebuild', 'surgical'])(
+    '%s repairs the seed story: the table ends exactly with the expected routes, foreign routes untouched',
+    async (strategy) => {
+      seedCluster(w);
+      await seedKernel(w);
+      const foreignBefore = await foreignRoutes(w);
+      const r = await w.cli(['check', '--remediate', '--strategy', strategy, '--output', 'json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).inSync).toBe(true);
+      expect(await ownedRoutes(w)).toEqual(EXPECTED_AFTER);
+      expect(await foreignRoutes(w)).toBe(foreignBefore);
+      // kube-vip's exact attributes on what was added: unicast, scope global, no metric (IPv4), no src/via/realm.
+      const detail = await w.ip('-d route show table 198 10.0.0.6/32');
+      expect(detail).toMatch(/^unicast 10\.0\.0\.6 dev lo proto 248 scope global\s*$/m);
+      const events = w.api.list('Event') as (KubeObject & { reason?: string; message?: string; involvedObject?: { kind: string; name: string } })[];
+      const repaired = events.find((e) => e.reason === 'RoutesRepaired');
+      expect(repaired?.involvedObject).toMatchObject({ kind: 'Node', name: 'worker-1' });
+      expect(repaired?.message).toContain(strategy);
+      expect(repaired?.message).toContain('10.0.0.6/32');
+    },
+  );
 
   it('surgical never removes an expected route during the repair; flush-rebuild does, by design', async () => {
     for (const strategy of ['surgical', 'flush-rebuild']) {
@@ -120,7 +127,10 @@ describeIfRoot('check --remediate', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('dry run: repair plan (nothing changed)');
     // JSON logs (the default) name their level.
-    const planned = r.stderr.split('\n').filter((l) => l.includes('dry run: repair plan')).map((l) => JSON.parse(l) as { level: unknown });
+    const planned = r.stderr
+      .split('\n')
+      .filter((l) => l.includes('dry run: repair plan'))
+      .map((l) => JSON.parse(l) as { level: unknown });
     expect(planned.map((l) => l.level)).toEqual(['info']);
     expect(await ownedRoutes(w)).toEqual(before);
   });
@@ -179,8 +189,20 @@ describeIfRoot('check --remediate', () => {
     seedCluster(w);
     await seedKernel(w);
     const before = await ownedRoutes(w);
-    const r = await w.ns.exec(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, new URL('../../bin/routewarden.js', import.meta.url).pathname,
-      'check', '--remediate', '--kubeconfig', w.kubeconfig, '--node-name', 'worker-1']);
+    const r = await w.ns.exec([
+      'setpriv',
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      new URL('../../bin/routewarden.js', import.meta.url).pathname,
+      'check',
+      '--remediate',
+      '--kubeconfig',
+      w.kubeconfig,
+      '--node-name',
+      'worker-1',
+    ]);
     expect(r.stderr).not.toContain('kubeconfig');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--remediate without CAP_NET_ADMIN');
@@ -234,12 +256,28 @@ describeIfRoot('run --remediate', () => {
   it('waits out the grace period, then repairs, and counts what it did', async () => {
     seedCluster(w);
     await seedKernel(w);
-    const child = w.spawnCli(['run', '--listen', '127.0.0.1:19801', '--interval', '1s', '--remediate', '--strategy', 'surgical', '--grace', '3s', '--min-repair-interval', '1s']);
+    const child = w.spawnCli([
+      'run',
+      '--listen',
+      '127.0.0.1:19801',
+      '--interval',
+      '1s',
+      '--remediate',
+      '--strategy',
+      'surgical',
+      '--grace',
+      '3s',
+      '--min-repair-interval',
+      '1s',
+    ]);
     try {
       const metrics = async () => (await w.get(19801, '/metrics')).body;
       await eventually(async () => sample(await metrics(), 'routewarden_remediation_blocked_total', 'reason="grace_period"') >= 1, 'a grace-period block');
       expect(await ownedRoutes(w)).toContain('10.0.0.5/32 lo');
-      await eventually(async () => sample(await metrics(), 'routewarden_remediations_total', 'strategy="surgical",result="success"') === 1, 'a successful repair');
+      await eventually(
+        async () => sample(await metrics(), 'routewarden_remediations_total', 'strategy="surgical",result="success"') === 1,
+        'a successful repair',
+      );
       expect(await ownedRoutes(w)).toEqual(EXPECTED_AFTER);
       const m = await metrics();
       expect(sample(m, 'routewarden_remediated_routes_total', 'action="add"')).toBe(2);
@@ -257,7 +295,20 @@ describeIfRoot('run --remediate', () => {
     await w.ip('route add 10.0.0.7/32 dev lo table 198 proto 248');
     const mon = monitorDeletions(w);
     await mon.ready;
-    const child = w.spawnCli(['run', '--listen', '127.0.0.1:19802', '--interval', '1s', '--remediate', '--strategy', 'surgical', '--grace', '0s', '--min-repair-interval', '2s']);
+    const child = w.spawnCli([
+      'run',
+      '--listen',
+      '127.0.0.1:19802',
+      '--interval',
+      '1s',
+      '--remediate',
+      '--strategy',
+      'surgical',
+      '--grace',
+      '0s',
+      '--min-repair-interval',
+      '2s',
+    ]);
     const started = Date.now();
     try {
       await eventually(async () => (await w.get(19802, '/readyz')).status === 200, 'readiness');
@@ -269,7 +320,10 @@ describeIfRoot('run --remediate', () => {
       }
       const elapsed = (Date.now() - started) / 1000;
       const m = (await w.get(19802, '/metrics')).body;
-      const repairs = ['success', 'failure'].reduce((n, result) => n + sample(m, 'routewarden_remediations_total', `strategy="surgical",result="${result}"`), 0);
+      const repairs = ['success', 'failure'].reduce(
+        (n, result) => n + sample(m, 'routewarden_remediations_total', `strategy="surgical",result="${result}"`),
+        0,
+      );
       // Bounded by --min-repair-interval: at most one repair per 2 s.
       expect(repairs).toBeLessThanOrEqual(Math.ceil(elapsed / 2) + 1);
       expect(sample(m, 'routewarden_remediation_blocked_total', 'reason="rate_limited"') + repairs).toBeGreaterThan(0);

@@ -39,13 +39,19 @@ function get(port: number, path: string, client: Client, tls = true): Promise<An
   return new Promise((resolve, reject) => {
     const headers = client.auth ? { authorization: `Basic ${Buffer.from(client.auth).toString('base64')}` } : {};
     const options = {
-      host: '127.0.0.1', port, path, headers, agent: false as const,
-      ...(tls ? {
-        ca: client.ca ? readFileSync(client.ca) : undefined,
-        cert: client.cert ? readFileSync(client.cert) : undefined,
-        key: client.key ? readFileSync(client.key) : undefined,
-        servername: 'localhost',
-      } : {}),
+      host: '127.0.0.1',
+      port,
+      path,
+      headers,
+      agent: false as const,
+      ...(tls
+        ? {
+            ca: client.ca ? readFileSync(client.ca) : undefined,
+            cert: client.cert ? readFileSync(client.cert) : undefined,
+            key: client.key ? readFileSync(client.key) : undefined,
+            servername: 'localhost',
+          }
+        : {}),
     };
     const req = (tls ? httpsRequest : httpRequest)(options, (res) => {
       let body = '';
@@ -170,14 +176,17 @@ suite('createWebServer with a web configuration file', () => {
     const { port } = await start('tls_server_config:\n  cert_file: kept.crt\n  key_file: kept.key\n', 'kept.yml');
     const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(ca.cert) });
     try {
-      const onKept = (): Promise<string | undefined> => new Promise((resolve, reject) => {
-        httpsRequest({ host: '127.0.0.1', port, path: '/', agent, servername: 'localhost' }, (res) => {
-          // Read now: a kept-alive socket goes back to the agent at the end.
-          const serial = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber?.toUpperCase();
-          res.resume();
-          res.on('end', () => resolve(serial));
-        }).on('error', reject).end();
-      });
+      const onKept = (): Promise<string | undefined> =>
+        new Promise((resolve, reject) => {
+          httpsRequest({ host: '127.0.0.1', port, path: '/', agent, servername: 'localhost' }, (res) => {
+            // Read now: a kept-alive socket goes back to the agent at the end.
+            const serial = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber?.toUpperCase();
+            res.resume();
+            res.on('end', () => resolve(serial));
+          })
+            .on('error', reject)
+            .end();
+        });
       expect(await onKept()).toBe(certs.serial(server.cert));
       const renewed = certs.leaf('server-kept-renewed', ca, { san: 'IP:127.0.0.1,DNS:localhost', usage: 'serverAuth' });
       copyFileSync(renewed.cert, join(certs.dir, 'kept.crt'));

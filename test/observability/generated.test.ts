@@ -6,12 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { config, RULES_FILE, renderRules } from '../../alerts/generate.ts';
 import { ALERT_NAMES, buildRuleGroups, withShortFor, type AlertConfig } from '../../alerts/rules.ts';
 import { buildDashboard, DASHBOARD_FILE, renderDashboard } from '../../dashboards/generate.ts';
-import {
-  DASHBOARDS_CONFIGMAP_FILE,
-  PROMETHEUS_RULE_FILE,
-  renderDashboardsConfigMap,
-  renderPrometheusRule,
-} from '../../scripts/gen-deploy-observability.ts';
+import { DASHBOARDS_CONFIGMAP_FILE, PROMETHEUS_RULE_FILE, renderDashboardsConfigMap, renderPrometheusRule } from '../../scripts/gen-deploy-observability.ts';
 
 const REGENERATE = 'run `npm run gen` and commit the result';
 
@@ -93,7 +88,9 @@ describe('alert rules', () => {
   });
 
   it('leave out for: when it is zero', () => {
-    const flapping = renderRules().split('- alert: ').find((r) => r.startsWith('RouteWardenRepairsFlapping'));
+    const flapping = renderRules()
+      .split('- alert: ')
+      .find((r) => r.startsWith('RouteWardenRepairsFlapping'));
     expect(flapping).toBeDefined();
     expect(flapping).not.toMatch(/\n {4}for:/);
   });

@@ -41,9 +41,7 @@ describe('metricNames', () => {
 describe('the registry is the source of truth', () => {
   it('registers the docs/metrics.md metrics (sanity check of the harness)', () => {
     expect(registered.map((m) => m.name)).toContain('routewarden_missing_routes');
-    expect(registered.find((m) => m.name === 'routewarden_check_duration_seconds')?.exposedAs).toContain(
-      'routewarden_check_duration_seconds_bucket',
-    );
+    expect(registered.find((m) => m.name === 'routewarden_check_duration_seconds')?.exposedAs).toContain('routewarden_check_duration_seconds_bucket');
   });
 
   it('every metric in the alert rules exists (or is a pending series the exporter will add)', () => {
@@ -65,7 +63,11 @@ describe('the registry is the source of truth', () => {
 
   it('every metric in the dashboard exists (no pending series: every panel must show data)', () => {
     const queries = dashboardQueries();
-    const unknown = queries.flatMap((q) => metricNames(q.expr).filter((n) => !exposed.has(n)).map((n) => `${q.panel}: ${n}`));
+    const unknown = queries.flatMap((q) =>
+      metricNames(q.expr)
+        .filter((n) => !exposed.has(n))
+        .map((n) => `${q.panel}: ${n}`),
+    );
     expect(unknown).toEqual([]);
   });
 
@@ -145,7 +147,12 @@ describe('runbooks', () => {
   it('show the node commands where the alert is about routes', () => {
     for (const name of ['RouteWardenMissingRoutes', 'RouteWardenOrphanRoutes', 'RouteWardenVIPNotHeld', 'RouteWardenVIPMultipleHolders']) {
       const text = readFileSync(`${dir}/${name}.md`, 'utf8');
-      for (const cmd of ['ip route show table 198 proto 248', 'ip -6 route show table 198 proto 248', 'kubectl get svc,endpointslices,leases -A', 'routewarden check']) {
+      for (const cmd of [
+        'ip route show table 198 proto 248',
+        'ip -6 route show table 198 proto 248',
+        'kubectl get svc,endpointslices,leases -A',
+        'routewarden check',
+      ]) {
         expect(text, `${name}: ${cmd}`).toContain(cmd);
       }
     }
@@ -156,7 +163,11 @@ describe('promtool unit tests (alerts/tests/*.yaml)', () => {
   // A shape check only; promtool itself runs them (promtool.test.ts).
   const cases = readdirSync(root('alerts/tests'))
     .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => readFileSync(root(`alerts/tests/${f}`), 'utf8').split(/^\s+- eval_time:/m).slice(1))
+    .flatMap((f) =>
+      readFileSync(root(`alerts/tests/${f}`), 'utf8')
+        .split(/^\s+- eval_time:/m)
+        .slice(1),
+    )
     .map((c) => ({
       alertname: /^\s+alertname: (\S+)/m.exec(c)?.[1],
       fires: /^\s+exp_alerts:\s*\n\s+- exp_labels:/m.test(c),
@@ -165,7 +176,13 @@ describe('promtool unit tests (alerts/tests/*.yaml)', () => {
 
   it.each(ALERT_NAMES)('%s is tested both firing and not firing', (name) => {
     const mine = cases.filter((c) => c.alertname === name);
-    expect(mine.some((c) => c.fires), 'a case where it fires').toBe(true);
-    expect(mine.some((c) => c.quiet), 'a case where it does not').toBe(true);
+    expect(
+      mine.some((c) => c.fires),
+      'a case where it fires',
+    ).toBe(true);
+    expect(
+      mine.some((c) => c.quiet),
+      'a case where it does not',
+    ).toBe(true);
   });
 });

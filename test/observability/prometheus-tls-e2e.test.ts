@@ -43,20 +43,28 @@ suite('a real Prometheus scraping routewarden over TLS with client certificates 
   let ca: Pair;
   let client: Pair;
 
-  const get = (path: string, opts: { cert?: Pair; password?: string }) => new Promise<{ status: number; body: string; header: string | undefined }>((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', port: Number(exposed.address.split(':')[1]), path, agent: false,
-      ca: readFileSync(ca.cert), servername: 'localhost',
-      ...(opts.cert ? { cert: readFileSync(opts.cert.cert), key: readFileSync(opts.cert.key) } : {}),
-      headers: opts.password ? { authorization: `Basic ${Buffer.from(`prometheus:${opts.password}`).toString('base64')}` } : {},
-    }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, header: res.headers['www-authenticate'] as string | undefined }));
+  const get = (path: string, opts: { cert?: Pair; password?: string }) =>
+    new Promise<{ status: number; body: string; header: string | undefined }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: Number(exposed.address.split(':')[1]),
+          path,
+          agent: false,
+          ca: readFileSync(ca.cert),
+          servername: 'localhost',
+          ...(opts.cert ? { cert: readFileSync(opts.cert.cert), key: readFileSync(opts.cert.key) } : {}),
+          headers: opts.password ? { authorization: `Basic ${Buffer.from(`prometheus:${opts.password}`).toString('base64')}` } : {},
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, header: res.headers['www-authenticate'] as string | undefined }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
     });
-    req.on('error', reject);
-    req.end();
-  });
 
   beforeAll(async () => {
     w = await createWorld();
@@ -66,16 +74,19 @@ suite('a real Prometheus scraping routewarden over TLS with client certificates 
     const server = certs.leaf('routewarden', ca, { san: 'DNS:localhost,IP:127.0.0.1', usage: 'serverAuth' });
     client = certs.leaf('prometheus', ca, { usage: 'clientAuth' });
     const webConfig = join(certs.dir, 'web.yml');
-    writeFileSync(webConfig, [
-      'tls_server_config:',
-      `  cert_file: ${server.cert}`,
-      `  key_file: ${server.key}`,
-      `  client_ca_file: ${ca.cert}`,
-      '  client_auth_type: RequireAndVerifyClientCert',
-      '  min_version: TLS12',
-      'basic_auth_users:',
-      `  prometheus: ${bcrypt.hashSync(PASSWORD, 10)}`,
-    ].join('\n') + '\n');
+    writeFileSync(
+      webConfig,
+      [
+        'tls_server_config:',
+        `  cert_file: ${server.cert}`,
+        `  key_file: ${server.key}`,
+        `  client_ca_file: ${ca.cert}`,
+        '  client_auth_type: RequireAndVerifyClientCert',
+        '  min_version: TLS12',
+        'basic_auth_users:',
+        `  prometheus: ${bcrypt.hashSync(PASSWORD, 10)}`,
+      ].join('\n') + '\n',
+    );
 
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.6'] }));
     w.api.upsert(endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2' }] }));
@@ -91,12 +102,14 @@ suite('a real Prometheus scraping routewarden over TLS with client certificates 
       targets: [exposed.address],
       ruleFiles: [rules],
       scrape: { scheme: 'https', tls_config: tls, basic_auth: { username: 'prometheus', password: PASSWORD } },
-      extraJobs: [{
-        job_name: 'no-password',
-        scheme: 'https',
-        tls_config: tls,
-        static_configs: [{ targets: [exposed.address] }],
-      }],
+      extraJobs: [
+        {
+          job_name: 'no-password',
+          scheme: 'https',
+          tls_config: tls,
+          static_configs: [{ targets: [exposed.address] }],
+        },
+      ],
     });
   });
 

@@ -72,15 +72,19 @@ suite('a real Prometheus scraping a real routewarden run', () => {
   it('RouteWardenMissingRoutes and RouteWardenOrphanRoutes go pending, then firing', async () => {
     const names = ['RouteWardenMissingRoutes', 'RouteWardenOrphanRoutes'];
     const states: Record<string, string[]> = Object.fromEntries(names.map((n) => [n, []]));
-    const firing = await prom.waitFor('both drift alerts firing', async () => {
-      const all = await prom.alerts();
-      const found = names.map((n) => {
-        const a = named(all, n)[0];
-        if (a && states[n]!.at(-1) !== a.state) states[n]!.push(a.state);
-        return a;
-      });
-      return found.every((a) => a?.state === 'firing') ? found : undefined;
-    }, 60_000);
+    const firing = await prom.waitFor(
+      'both drift alerts firing',
+      async () => {
+        const all = await prom.alerts();
+        const found = names.map((n) => {
+          const a = named(all, n)[0];
+          if (a && states[n]!.at(-1) !== a.state) states[n]!.push(a.state);
+          return a;
+        });
+        return found.every((a) => a?.state === 'firing') ? found : undefined;
+      },
+      60_000,
+    );
     for (const n of names) expect(states[n]![0], n).toBe('pending');
     for (const a of firing) {
       expect(a!.labels).toMatchObject({ node: 'worker-1', family: 'ipv4' });
@@ -92,10 +96,14 @@ suite('a real Prometheus scraping a real routewarden run', () => {
     const vars = { job: 'routewarden', node: '.+', __rate_interval: '5s' };
     for (const q of dashboardQueries()) {
       const promql = q.expr.replace(/\$(\w+)/g, (whole, name: string) => (vars as Record<string, string>)[name] ?? whole);
-      const samples = await prom.waitFor(`data for panel "${q.panel}": ${promql}`, async () => {
-        const result = await prom.query(promql);
-        return result.some((s) => Number.isFinite(Number(s.value))) ? result : undefined;
-      }, 30_000);
+      const samples = await prom.waitFor(
+        `data for panel "${q.panel}": ${promql}`,
+        async () => {
+          const result = await prom.query(promql);
+          return result.some((s) => Number.isFinite(Number(s.value))) ? result : undefined;
+        },
+        30_000,
+      );
       expect(samples.length, q.panel).toBeGreaterThan(0);
     }
   });
@@ -103,10 +111,13 @@ suite('a real Prometheus scraping a real routewarden run', () => {
     // The kube-vip that should have done it: add the missing route, drop the orphan.
     await w.ip('route add 10.0.0.6/32 dev lo table 198 proto 248 scope global');
     await w.ip('route del 10.0.0.5/32 dev lo table 198 proto 248 scope global');
-    await prom.waitFor('drift alerts resolved', async () => {
-      const a = await prom.alerts();
-      return named(a, 'RouteWardenMissingRoutes').length === 0 && named(a, 'RouteWardenOrphanRoutes').length === 0;
-    }, 60_000);
+    await prom.waitFor(
+      'drift alerts resolved',
+      async () => {
+        const a = await prom.alerts();
+        return named(a, 'RouteWardenMissingRoutes').length === 0 && named(a, 'RouteWardenOrphanRoutes').length === 0;
+      },
+      60_000,
+    );
   });
-
 });

@@ -18,7 +18,9 @@ const svc = {
 
 describe('strategicMergePatch', () => {
   it('merges a list by the key $setElementOrder names, changing one element and keeping the other', () => {
-    const out = strategicMergePatch(svc, { spec: { '$setElementOrder/ports': [{ port: 80 }, { port: 443 }], ports: [{ port: 80, targetPort: 9090 }] } }) as typeof svc;
+    const out = strategicMergePatch(svc, {
+      spec: { '$setElementOrder/ports': [{ port: 80 }, { port: 443 }], ports: [{ port: 80, targetPort: 9090 }] },
+    }) as typeof svc;
     expect(out.spec.ports).toEqual([
       { name: 'http', port: 80, targetPort: 9090 },
       { name: 'https', port: 443, targetPort: 8443 },
@@ -27,7 +29,13 @@ describe('strategicMergePatch', () => {
 
   it('deletes an element with $patch: delete, adds a new one, and orders them as $setElementOrder says', () => {
     const out = strategicMergePatch(svc, {
-      spec: { '$setElementOrder/ports': [{ port: 8443 }, { port: 80 }], ports: [{ $patch: 'delete', port: 443 }, { name: 'alt', port: 8443, targetPort: 1 }] },
+      spec: {
+        '$setElementOrder/ports': [{ port: 8443 }, { port: 80 }],
+        ports: [
+          { $patch: 'delete', port: 443 },
+          { name: 'alt', port: 8443, targetPort: 1 },
+        ],
+      },
     }) as typeof svc;
     expect(out.spec.ports).toEqual([
       { name: 'alt', port: 8443, targetPort: 1 },

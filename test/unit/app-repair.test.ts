@@ -58,7 +58,14 @@ interface Options {
  */
 function setup(o: Options = {}) {
   let now = NOW;
-  const env = { NODE_NAME: 'worker-1', ROUTEWARDEN_KUBE_VIP_CONFIG: o.kubeVip ? 'auto' : 'off', ROUTEWARDEN_REMEDIATE: 'true', ROUTEWARDEN_GRACE: '0s', ROUTEWARDEN_STRATEGY: 'surgical', ...o.env };
+  const env = {
+    NODE_NAME: 'worker-1',
+    ROUTEWARDEN_KUBE_VIP_CONFIG: o.kubeVip ? 'auto' : 'off',
+    ROUTEWARDEN_REMEDIATE: 'true',
+    ROUTEWARDEN_GRACE: '0s',
+    ROUTEWARDEN_STRATEGY: 'surgical',
+    ...o.env,
+  };
   const config = loadConfig('run', {}, { env, hostname: 'x' });
   const kernel = createMemoryKernelTable({ table: tableId(198), protocol: routeProtocol(248) });
   kernel.inject(kroute('10.0.0.5/32'));
@@ -74,10 +81,34 @@ function setup(o: Options = {}) {
   const kubeVip = o.kubeVip ? discoveryFor(config, { table: config.model.table, protocol: config.model.protocol }) : undefined;
   const checker = createChecker({ kernel, cluster, model: config.model, logger, clock, ...(kubeVip ? { kubeVip } : {}) });
   const state = newRepairState();
-  const deps: RepairDeps = { config, kernel, checker, logger, clock, observer, events: sink, ...(o.capable !== undefined ? { capable: o.capable } : {}), ...(o.freshness ? { cluster } : {}) };
-  const table = () => kernel.routes().filter((r) => r.table === 198).map((r) => `${r.destination} ${r.device} proto ${r.protocol}`).sort();
+  const deps: RepairDeps = {
+    config,
+    kernel,
+    checker,
+    logger,
+    clock,
+    observer,
+    events: sink,
+    ...(o.capable !== undefined ? { capable: o.capable } : {}),
+    ...(o.freshness ? { cluster } : {}),
+  };
+  const table = () =>
+    kernel
+      .routes()
+      .filter((r) => r.table === 198)
+      .map((r) => `${r.destination} ${r.device} proto ${r.protocol}`)
+      .sort();
   return {
-    config, kernel, checker, state, deps, observer, events, warn, table, cluster,
+    config,
+    kernel,
+    checker,
+    state,
+    deps,
+    observer,
+    events,
+    warn,
+    table,
+    cluster,
     at: (t: number) => (now = NOW + t),
     attempt: async () => attemptRepair(deps, state, await checker.check(), config.graceMs),
     blockedReason: (outcome: Awaited<ReturnType<typeof attemptRepair>>) => (outcome.kind === 'blocked' ? outcome.guard.reason : outcome.kind),
@@ -110,7 +141,8 @@ describe('attemptRepair: a repair that may run', () => {
     const s = setup({ env: { ROUTEWARDEN_DRY_RUN: 'true' } });
     const outcome = await s.attempt();
     expect(outcome.kind).toBe('dry-run');
-    if (outcome.kind === 'dry-run') expect(outcome.plan.steps.map((st) => `${st.op} ${st.route.destination}`)).toEqual(['add 10.0.0.6/32', 'delete 10.0.0.5/32']);
+    if (outcome.kind === 'dry-run')
+      expect(outcome.plan.steps.map((st) => `${st.op} ${st.route.destination}`)).toEqual(['add 10.0.0.6/32', 'delete 10.0.0.5/32']);
     expect(s.observer.calls).toEqual(['flapping 0', 'dry-run surgical']);
     expect(s.events).toEqual([]);
     expect(s.table()).toEqual(BEFORE);
@@ -138,7 +170,12 @@ describe('attemptRepair: ESRCH and EEXIST are judged by the read-back', () => {
     s.kernel.inject(kroute('10.0.0.6/32')); // kube-vip adds it between the check and the repair
     const outcome = await attemptRepair(s.deps, s.state, result, 0);
     expect(outcome).toMatchObject({ kind: 'applied', added: 0, deleted: 1, failures: [] });
-    expect(s.kernel.history().filter((h) => h.op === 'add').map((h) => h.error)).toEqual(['EEXIST']);
+    expect(
+      s.kernel
+        .history()
+        .filter((h) => h.op === 'add')
+        .map((h) => h.error),
+    ).toEqual(['EEXIST']);
     expect(s.table()).toEqual(REPAIRED);
     expect(s.observer.calls).toEqual(['flapping 0', 'changed +0 -1', 'finished surgical ok']);
   });
@@ -151,7 +188,9 @@ describe('attemptRepair: ESRCH and EEXIST are judged by the read-back', () => {
     if (outcome.kind === 'applied') expect(outcome.verified.report.inSync).toBe(false);
     expect(s.table()).toEqual([]);
     expect(s.observer.calls).toEqual(['flapping 0', 'changed +0 -1', 'finished surgical failed']);
-    expect(s.events).toEqual([{ type: 'Warning', reason: 'RoutesRepaired', message: 'surgical repair of table 198: added 10.0.0.6/32; deleted 10.0.0.5/32; drift remains' }]);
+    expect(s.events).toEqual([
+      { type: 'Warning', reason: 'RoutesRepaired', message: 'surgical repair of table 198: added 10.0.0.6/32; deleted 10.0.0.5/32; drift remains' },
+    ]);
     expect(s.state.last).toMatchObject({ result: 'failure' });
   });
 
@@ -360,7 +399,14 @@ describe('attemptRepair: the RepairBlocked Event rate limit', () => {
 
   it('a sink that fails is logged, and the attempt still ends blocked', async () => {
     const s = setup({ env: { ROUTEWARDEN_MAX_DELETIONS: '0' } });
-    const deps: RepairDeps = { ...s.deps, events: { emit: async () => { throw new Error('forbidden'); } } };
+    const deps: RepairDeps = {
+      ...s.deps,
+      events: {
+        emit: async () => {
+          throw new Error('forbidden');
+        },
+      },
+    };
     const outcome = await attemptRepair(deps, s.state, await s.checker.check(), 0);
     expect(s.blockedReason(outcome)).toBe('max_deletions');
     expect(s.warn.mock.calls.some(([, msg]) => msg === 'could not post a Kubernetes Event')).toBe(true);
@@ -393,13 +439,14 @@ describe('attemptRepair with the metrics as its observer', () => {
       'routewarden_remediated_routes_total{action="add"} 1',
       'routewarden_remediated_routes_total{action="delete"} 0',
       'routewarden_flapping_routes 0',
-    ]) expect(text.split('\n')).toContain(line);
+    ])
+      expect(text.split('\n')).toContain(line);
     expect(s.table()).toEqual(REPAIRED);
   });
 });
 
 describe('repairAfterCheck and repairOnce', () => {
-  it('repairAfterCheck repairs with the loop\'s observer and checker, keeping its state between checks', async () => {
+  it("repairAfterCheck repairs with the loop's observer and checker, keeping its state between checks", async () => {
     const s = setup({ env: { ROUTEWARDEN_MAX_DELETIONS: '0' } });
     const { observer: _o, checker: _c, ...rest } = s.deps;
     const hook = repairAfterCheck(rest, s.state);

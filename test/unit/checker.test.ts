@@ -48,7 +48,12 @@ describe('checker', () => {
     const s = setup();
     s.kernel.inject(kroute('10.0.0.6/32'));
     const { report, diff } = await s.checker.check();
-    expect(report).toMatchObject({ inSync: true, sources: { kernel: 'ok', kubernetes: 'ok' }, counts: { expected: 1, kernel: 1, orphan: 0, missing: 0 }, checkedAt: new Date(NOW).toISOString() });
+    expect(report).toMatchObject({
+      inSync: true,
+      sources: { kernel: 'ok', kubernetes: 'ok' },
+      counts: { expected: 1, kernel: 1, orphan: 0, missing: 0 },
+      checkedAt: new Date(NOW).toISOString(),
+    });
     expect(diff).not.toBeNull();
     expect(s.checked).toEqual([{ inSync: true, entered: [] }]);
   });
@@ -63,7 +68,10 @@ describe('checker', () => {
     s.at(30_000);
     await s.checker.check();
     // The second check sees the same drift: nothing newly drifted, and its age runs from the first.
-    expect(s.checked).toEqual([{ inSync: false, entered: ['missing', 'orphan'] }, { inSync: false, entered: [] }]);
+    expect(s.checked).toEqual([
+      { inSync: false, entered: ['missing', 'orphan'] },
+      { inSync: false, entered: [] },
+    ]);
     expect(s.checker.tracker.since(driftKey('orphan', '10.0.0.5/32', 'lo'))).toBe(NOW);
     expect(s.checker.tracker.since(driftKey('missing', '10.0.0.6/32', 'lo'))).toBe(NOW);
   });
@@ -81,7 +89,12 @@ describe('checker', () => {
   });
 
   it('neither reads nor judges the cluster while it is not synced: no drift, whatever the table holds', async () => {
-    const s = setup({ status: { state: 'unsynced', message: 'waiting for the first LIST' }, snap: () => { throw new Error('snapshot read while unsynced'); } });
+    const s = setup({
+      status: { state: 'unsynced', message: 'waiting for the first LIST' },
+      snap: () => {
+        throw new Error('snapshot read while unsynced');
+      },
+    });
     s.kernel.inject(kroute('10.0.0.5/32'));
     const { report, diff } = await s.checker.check();
     expect(report.sources).toEqual({ kernel: 'ok', kubernetes: 'unsynced' });

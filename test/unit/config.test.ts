@@ -5,10 +5,12 @@ import { camel, OPTIONS, envName } from '../../src/cli/options.ts';
 const ctx = (env: Record<string, string> = {}) => ({ env, hostname: 'Node-A.example' });
 
 describe('loadConfig', () => {
-  it.each(['253', '254', '255'])('--remediate on the kernel\'s own table %s needs --allow-system-table (one line, ConfigError)', (table) => {
+  it.each(['253', '254', '255'])("--remediate on the kernel's own table %s needs --allow-system-table (one line, ConfigError)", (table) => {
     const load = (flags: Record<string, string | boolean>) => loadConfig('run', { table, ...flags }, ctx({ NODE_NAME: 'w' }));
     expect(() => load({ remediate: true })).toThrow(ConfigError);
-    expect(() => load({ remediate: true })).toThrow(/^refusing --remediate on table \d+ \(\w+\), one of the kernel's own tables: .* add --allow-system-table to allow it$/);
+    expect(() => load({ remediate: true })).toThrow(
+      /^refusing --remediate on table \d+ \(\w+\), one of the kernel's own tables: .* add --allow-system-table to allow it$/,
+    );
     expect(load({ remediate: true, allowSystemTable: true }).allowSystemTable).toBe(true);
     expect(load({ remediate: true, dryRun: true }).remediate).toBe(true);
     expect(load({}).remediate).toBe(false);
@@ -94,28 +96,83 @@ describe('loadConfig', () => {
     ['a watch idle timeout under a second', { watchIdleTimeout: '500ms' }, {}, 'invalid --watch-idle-timeout "500ms": must be a duration of at least 1s'],
     ['an unknown output', { output: 'yaml' }, {}, 'invalid --output "yaml": must be one of text, json', 'check'],
     ['an unknown kube-vip-config mode', { kubeVipConfig: 'on' }, {}, 'invalid --kube-vip-config "on": must be one of auto, off'],
-    ['a label selector that does not parse', { kubeVipSelector: 'app in (kube-vip' }, {}, 'invalid --kube-vip-selector "app in (kube-vip": must be a label selector (invalid label selector "app in (kube-vip": unbalanced parentheses)'],
-    ['a bad kube-vip start grace', { kubeVipStartGrace: '1 minute' }, {}, 'invalid --kube-vip-start-grace "1 minute": must be a duration such as 500ms, 30s, 1m'],
+    [
+      'a label selector that does not parse',
+      { kubeVipSelector: 'app in (kube-vip' },
+      {},
+      'invalid --kube-vip-selector "app in (kube-vip": must be a label selector (invalid label selector "app in (kube-vip": unbalanced parentheses)',
+    ],
+    [
+      'a bad kube-vip start grace',
+      { kubeVipStartGrace: '1 minute' },
+      {},
+      'invalid --kube-vip-start-grace "1 minute": must be a duration such as 500ms, 30s, 1m',
+    ],
     ['an unknown election mode', { election: 'raft' }, {}, 'invalid --election "raft": must be one of none, service, global'],
     ['services not a boolean', { services: 'some' }, {}, 'invalid --services "some": must be true or false'],
-    ['a services namespace with capitals', { servicesNamespace: 'Apps' }, {}, 'invalid --services-namespace "Apps": must be a namespace name (a DNS label) or "" for all'],
+    [
+      'a services namespace with capitals',
+      { servicesNamespace: 'Apps' },
+      {},
+      'invalid --services-namespace "Apps": must be a namespace name (a DNS label) or "" for all',
+    ],
     ['a lease name with two slashes', { leaseName: 'a/b/c' }, {}, 'invalid --lease-name "a/b/c": must be name or namespace/name'],
     ['a lease name with an empty namespace', { leaseName: '/lock' }, {}, 'invalid --lease-name "/lock": must be name or namespace/name'],
     ['an empty lease namespace', { leaseNamespace: '' }, {}, 'invalid --lease-namespace "": must be a namespace name (a DNS label)'],
     ['a lease skew without a unit', { leaseSkew: '2' }, {}, 'invalid --lease-skew "2": must be a duration such as 500ms, 30s, 1m'],
     ['on-demand election not a boolean', { perServiceElectionOnDemand: 'x' }, {}, 'invalid --per-service-election-on-demand "x": must be true or false'],
-    ['a class name with a blank', { lbClassName: 'my class' }, {}, 'invalid --lb-class-name "my class": must be a class name such as example.com/my-class, or ""'],
+    [
+      'a class name with a blank',
+      { lbClassName: 'my class' },
+      {},
+      'invalid --lb-class-name "my class": must be a class name such as example.com/my-class, or ""',
+    ],
     ['lb-class-only not a boolean', { lbClassOnly: '2' }, {}, 'invalid --lb-class-only "2": must be true or false'],
-    ['lb-class-legacy-handling not a boolean', {}, { ROUTEWARDEN_LB_CLASS_LEGACY_HANDLING: 'legacy' }, 'invalid ROUTEWARDEN_LB_CLASS_LEGACY_HANDLING "legacy": must be true or false'],
+    [
+      'lb-class-legacy-handling not a boolean',
+      {},
+      { ROUTEWARDEN_LB_CLASS_LEGACY_HANDLING: 'legacy' },
+      'invalid ROUTEWARDEN_LB_CLASS_LEGACY_HANDLING "legacy": must be true or false',
+    ],
     ['an empty interface', { interface: '' }, {}, 'invalid --interface "": must be an interface name (1 to 15 characters, no "/", ":" or blanks)'],
-    ['an interface name longer than 15', { interface: 'a-very-long-ifname' }, {}, 'invalid --interface "a-very-long-ifname": must be an interface name (1 to 15 characters, no "/", ":" or blanks)'],
-    ['a services interface with a slash', { servicesInterface: 'eth0/1' }, {}, 'invalid --services-interface "eth0/1": must be an interface name (1 to 15 characters, no "/", ":" or blanks), "auto" or ""'],
-    ['vip_subnet auto', { vipSubnet: 'auto' }, {}, 'invalid --vip-subnet "auto": must be prefix lengths "v4[,v6]" (0-32, 0-128), e.g. 32 or 32,128 ("auto" is ARP mode only in kube-vip)'],
-    ['an IPv4 prefix above 32', { vipSubnet: '33' }, {}, 'invalid --vip-subnet "33": must be prefix lengths "v4[,v6]" (0-32, 0-128), e.g. 32 or 32,128 ("auto" is ARP mode only in kube-vip)'],
+    [
+      'an interface name longer than 15',
+      { interface: 'a-very-long-ifname' },
+      {},
+      'invalid --interface "a-very-long-ifname": must be an interface name (1 to 15 characters, no "/", ":" or blanks)',
+    ],
+    [
+      'a services interface with a slash',
+      { servicesInterface: 'eth0/1' },
+      {},
+      'invalid --services-interface "eth0/1": must be an interface name (1 to 15 characters, no "/", ":" or blanks), "auto" or ""',
+    ],
+    [
+      'vip_subnet auto',
+      { vipSubnet: 'auto' },
+      {},
+      'invalid --vip-subnet "auto": must be prefix lengths "v4[,v6]" (0-32, 0-128), e.g. 32 or 32,128 ("auto" is ARP mode only in kube-vip)',
+    ],
+    [
+      'an IPv4 prefix above 32',
+      { vipSubnet: '33' },
+      {},
+      'invalid --vip-subnet "33": must be prefix lengths "v4[,v6]" (0-32, 0-128), e.g. 32 or 32,128 ("auto" is ARP mode only in kube-vip)',
+    ],
     ['control-plane not a boolean', { controlPlane: 'cp' }, {}, 'invalid --control-plane "cp": must be true or false'],
-    ['a CP address that is neither IP nor name', { controlPlane: true, controlPlaneAddress: '10.0.0.1,not an address' }, {}, 'invalid --control-plane-address "10.0.0.1,not an address": must be IP addresses or DNS names, comma-separated ("not an address" is neither)'],
+    [
+      'a CP address that is neither IP nor name',
+      { controlPlane: true, controlPlaneAddress: '10.0.0.1,not an address' },
+      {},
+      'invalid --control-plane-address "10.0.0.1,not an address": must be IP addresses or DNS names, comma-separated ("not an address" is neither)',
+    ],
     ['cp without an address', { controlPlane: true }, {}, '--control-plane needs --control-plane-address'],
-    ['an unknown log level', {}, { ROUTEWARDEN_LOG_LEVEL: 'verbose' }, 'invalid ROUTEWARDEN_LOG_LEVEL "verbose": must be one of trace, debug, info, warn, error, fatal, silent'],
+    [
+      'an unknown log level',
+      {},
+      { ROUTEWARDEN_LOG_LEVEL: 'verbose' },
+      'invalid ROUTEWARDEN_LOG_LEVEL "verbose": must be one of trace, debug, info, warn, error, fatal, silent',
+    ],
     ['an empty web config path', {}, { ROUTEWARDEN_WEB_CONFIG_FILE: '' }, 'invalid ROUTEWARDEN_WEB_CONFIG_FILE "": must be a file path'],
     ['web-disable-status not a boolean', { webDisableStatus: 'maybe' }, {}, 'invalid --web-disable-status "maybe": must be true or false'],
     ['an unknown log format', { logFormat: 'logfmt' }, {}, 'invalid --log-format "logfmt": must be one of json, text'],
@@ -145,7 +202,7 @@ describe('loadConfig', () => {
     expect(loadConfig('check', {}, ctx({ ROUTEWARDEN_INTERVAL: 'never' })).intervalMs).toBe(30_000);
   });
 
-  it('the defaults are the option table\'s, written once', () => {
+  it("the defaults are the option table's, written once", () => {
     const c = loadConfig('run', {}, ctx());
     expect(c.model.interface).toBe(OPTIONS.find((o) => o.flag === 'interface')!.default);
     expect(c.model.lbClassName).toBe(OPTIONS.find((o) => o.flag === 'lb-class-name')!.default);
@@ -158,7 +215,13 @@ describe('options', () => {
     expect(envName('min-repair-interval')).toBe('ROUTEWARDEN_MIN_REPAIR_INTERVAL');
     expect(new Set(OPTIONS.map((o) => o.flag)).size).toBe(OPTIONS.length);
   });
-  it.each([['500ms', 500], ['30s', 30_000], ['1m30s', 90_000], ['2h', 7_200_000], ['1.5s', 1500]])('duration %s = %d ms', (t, ms) => {
+  it.each([
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['1m30s', 90_000],
+    ['2h', 7_200_000],
+    ['1.5s', 1500],
+  ])('duration %s = %d ms', (t, ms) => {
     expect(parseDuration(t)).toBe(ms);
   });
 });

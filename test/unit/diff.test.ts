@@ -24,21 +24,132 @@ const v4 = (s: string, node = 'worker-2') => slice(s, 'IPv4', [ep('10.244.1.5', 
 const v6 = (s: string) => slice(s, 'IPv6', [ep('fd00:244::5')]);
 
 const cases: Case[] = [
-  { name: 'the kernel holds exactly the expected route => in sync', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], owned: [kroute('10.0.0.5/32')], orphans: [], missing: [] },
-  { name: 'seed story (#762): Service recreated with a new IP => old route orphan, new route missing', services: [svc('web', { ip: '10.0.0.6' })], slices: [v4('web')], owned: [kroute('10.0.0.5/32')], orphans: ['10.0.0.5/32 no-service'], missing: ['10.0.0.6/32 not-in-kernel'] },
-  { name: 'a route whose Service is ignored => orphan because the Service is filtered (E15)', services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/ignore': 'true' } })], slices: [v4('web')], owned: [kroute('10.0.0.5/32')], orphans: ['10.0.0.5/32 service-filtered'], missing: [] },
-  { name: 'svc_election, lease held elsewhere => route is orphan, not placed here', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], leases: [lease('default', 'kubevip-web', 'worker-2')], model: { election: 'service' }, owned: [kroute('10.0.0.5/32')], orphans: ['10.0.0.5/32 not-placed-here'], missing: [] },
-  { name: 'Local policy without a local endpoint => route is orphan, not placed here', services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })], slices: [v4('web', 'worker-2')], owned: [kroute('10.0.0.5/32')], orphans: ['10.0.0.5/32 not-placed-here'], missing: [] },
-  { name: 'the route on the wrong device => orphan and missing, both wrong-device', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], owned: [kroute('10.0.0.5/32', { device: 'eth0', ifindex: 2 })], orphans: ['10.0.0.5/32 wrong-device'], missing: ['10.0.0.5/32 wrong-device'] },
-  { name: 'the route with another type => orphan and missing, both wrong-type', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], owned: [kroute('10.0.0.5/32', { type: routeType(2) })], orphans: ['10.0.0.5/32 wrong-type'], missing: ['10.0.0.5/32 wrong-type'] },
-  { name: 'metric and realm differences are not drift (E23)', services: [svc('web', { ip: '10.0.0.5' }), svc('web6', { ip: 'fd00::5' })], slices: [v4('web'), v6('web6')], owned: [kroute('10.0.0.5/32', { realm: 2 }), kroute('fd00::5/128', { metric: 1024 })], orphans: [], missing: [] },
-  { name: 'a foreign route at an expected destination => missing as conflicting-route, never an orphan', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], foreign: [kroute('10.0.0.5/32', { protocol: routeProtocol(3) })], orphans: [], missing: ['10.0.0.5/32 conflicting-route'] },
-  { name: 'a foreign route elsewhere in the table is neither orphan nor missing', services: [], foreign: [kroute('10.9.0.1/32', { protocol: routeProtocol(4) })], orphans: [], missing: [] },
-  { name: 'the device is down => missing because the interface is down (E20)', services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], model: { servicesInterface: 'eth0' }, interfaces: [{ name: 'lo', ifindex: 1, up: true, addresses: [] }, { name: 'eth0', ifindex: 2, up: false, addresses: [] }], orphans: [], missing: ['10.0.0.5/32 interface-down'] },
-  { name: 'dual-stack: both families drift independently', services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })], slices: [v4('web'), v6('web')], owned: [kroute('10.0.0.5/32'), kroute('fd00::6/128')], orphans: ['fd00::6/128 no-service'], missing: ['fd00::5/128 not-in-kernel'] },
-  { name: 'a shared IP on two devices: the kernel route on either device is fine', services: [svc('a', { ip: '10.0.0.5', annotations: { 'kube-vip.io/serviceInterface': 'eth0' } }), svc('b', { ip: '10.0.0.5' })], slices: [v4('a'), v4('b')], owned: [kroute('10.0.0.5/32', { device: 'eth0', ifindex: 2 })], orphans: [], missing: [] },
-  { name: 'an IPv6 /64 VIP matches the masked prefix the kernel stores', services: [svc('web', { ip: 'fd00:1::5' })], slices: [v6('web')], model: { vipSubnet: '32,64' }, owned: [kroute('fd00:1::/64')], orphans: [], missing: [] },
-  { name: 'the CP route is justified on a node with cp_enable', services: [], model: { controlPlane: { enabled: true, addresses: ['192.168.10.100'] } }, owned: [kroute('192.168.10.100/32', { realm: 1 })], orphans: [], missing: [] },
+  {
+    name: 'the kernel holds exactly the expected route => in sync',
+    services: [svc('web', { ip: '10.0.0.5' })],
+    slices: [v4('web')],
+    owned: [kroute('10.0.0.5/32')],
+    orphans: [],
+    missing: [],
+  },
+  {
+    name: 'seed story (#762): Service recreated with a new IP => old route orphan, new route missing',
+    services: [svc('web', { ip: '10.0.0.6' })],
+    slices: [v4('web')],
+    owned: [kroute('10.0.0.5/32')],
+    orphans: ['10.0.0.5/32 no-service'],
+    missing: ['10.0.0.6/32 not-in-kernel'],
+  },
+  {
+    name: 'a route whose Service is ignored => orphan because the Service is filtered (E15)',
+    services: [svc('web', { ip: '10.0.0.5', annotations: { 'kube-vip.io/ignore': 'true' } })],
+    slices: [v4('web')],
+    owned: [kroute('10.0.0.5/32')],
+    orphans: ['10.0.0.5/32 service-filtered'],
+    missing: [],
+  },
+  {
+    name: 'svc_election, lease held elsewhere => route is orphan, not placed here',
+    services: [svc('web', { ip: '10.0.0.5' })],
+    slices: [v4('web')],
+    leases: [lease('default', 'kubevip-web', 'worker-2')],
+    model: { election: 'service' },
+    owned: [kroute('10.0.0.5/32')],
+    orphans: ['10.0.0.5/32 not-placed-here'],
+    missing: [],
+  },
+  {
+    name: 'Local policy without a local endpoint => route is orphan, not placed here',
+    services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })],
+    slices: [v4('web', 'worker-2')],
+    owned: [kroute('10.0.0.5/32')],
+    orphans: ['10.0.0.5/32 not-placed-here'],
+    missing: [],
+  },
+  {
+    name: 'the route on the wrong device => orphan and missing, both wrong-device',
+    services: [svc('web', { ip: '10.0.0.5' })],
+    slices: [v4('web')],
+    owned: [kroute('10.0.0.5/32', { device: 'eth0', ifindex: 2 })],
+    orphans: ['10.0.0.5/32 wrong-device'],
+    missing: ['10.0.0.5/32 wrong-device'],
+  },
+  {
+    name: 'the route with another type => orphan and missing, both wrong-type',
+    services: [svc('web', { ip: '10.0.0.5' })],
+    slices: [v4('web')],
+    owned: [kroute('10.0.0.5/32', { type: routeType(2) })],
+    orphans: ['10.0.0.5/32 wrong-type'],
+    missing: ['10.0.0.5/32 wrong-type'],
+  },
+  {
+    name: 'metric and realm differences are not drift (E23)',
+    services: [svc('web', { ip: '10.0.0.5' }), svc('web6', { ip: 'fd00::5' })],
+    slices: [v4('web'), v6('web6')],
+    owned: [kroute('10.0.0.5/32', { realm: 2 }), kroute('fd00::5/128', { metric: 1024 })],
+    orphans: [],
+    missing: [],
+  },
+  {
+    name: 'a foreign route at an expected destination => missing as conflicting-route, never an orphan',
+    services: [svc('web', { ip: '10.0.0.5' })],
+    slices: [v4('web')],
+    foreign: [kroute('10.0.0.5/32', { protocol: routeProtocol(3) })],
+    orphans: [],
+    missing: ['10.0.0.5/32 conflicting-route'],
+  },
+  {
+    name: 'a foreign route elsewhere in the table is neither orphan nor missing',
+    services: [],
+    foreign: [kroute('10.9.0.1/32', { protocol: routeProtocol(4) })],
+    orphans: [],
+    missing: [],
+  },
+  {
+    name: 'the device is down => missing because the interface is down (E20)',
+    services: [svc('web', { ip: '10.0.0.5' })],
+    slices: [v4('web')],
+    model: { servicesInterface: 'eth0' },
+    interfaces: [
+      { name: 'lo', ifindex: 1, up: true, addresses: [] },
+      { name: 'eth0', ifindex: 2, up: false, addresses: [] },
+    ],
+    orphans: [],
+    missing: ['10.0.0.5/32 interface-down'],
+  },
+  {
+    name: 'dual-stack: both families drift independently',
+    services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })],
+    slices: [v4('web'), v6('web')],
+    owned: [kroute('10.0.0.5/32'), kroute('fd00::6/128')],
+    orphans: ['fd00::6/128 no-service'],
+    missing: ['fd00::5/128 not-in-kernel'],
+  },
+  {
+    name: 'a shared IP on two devices: the kernel route on either device is fine',
+    services: [svc('a', { ip: '10.0.0.5', annotations: { 'kube-vip.io/serviceInterface': 'eth0' } }), svc('b', { ip: '10.0.0.5' })],
+    slices: [v4('a'), v4('b')],
+    owned: [kroute('10.0.0.5/32', { device: 'eth0', ifindex: 2 })],
+    orphans: [],
+    missing: [],
+  },
+  {
+    name: 'an IPv6 /64 VIP matches the masked prefix the kernel stores',
+    services: [svc('web', { ip: 'fd00:1::5' })],
+    slices: [v6('web')],
+    model: { vipSubnet: '32,64' },
+    owned: [kroute('fd00:1::/64')],
+    orphans: [],
+    missing: [],
+  },
+  {
+    name: 'the CP route is justified on a node with cp_enable',
+    services: [],
+    model: { controlPlane: { enabled: true, addresses: ['192.168.10.100'] } },
+    owned: [kroute('192.168.10.100/32', { realm: 1 })],
+    orphans: [],
+    missing: [],
+  },
 ];
 
 describe('diff', () => {
@@ -61,7 +172,11 @@ describe('evaluate', () => {
   const seed = {
     model: model(),
     now: NOW,
-    kernel: { status: { state: 'ok' as const }, dump: { owned: [kroute('10.0.0.5/32')], foreign: [kroute('10.9.0.1/32', { protocol: routeProtocol(4) })] }, interfaces: null },
+    kernel: {
+      status: { state: 'ok' as const },
+      dump: { owned: [kroute('10.0.0.5/32')], foreign: [kroute('10.9.0.1/32', { protocol: routeProtocol(4) })] },
+      interfaces: null,
+    },
     kubernetes: { status: { state: 'ok' as const }, snapshot: snapshot([svc('web', { ip: '10.0.0.6' })], [v4('web')]) },
   };
 
@@ -107,7 +222,10 @@ describe('evaluate', () => {
   const synced = {
     ...seed,
     kernel: { ...seed.kernel, dump: { owned: [kroute('fd00::5/128'), kroute('10.0.0.7/32'), kroute('10.0.0.6/32')], foreign: [] } },
-    kubernetes: { status: { state: 'ok' as const }, snapshot: snapshot([svc('web', { ip: '10.0.0.6' }), svc('db', { ip: ['10.0.0.7', 'fd00::5'] })], [v4('web'), v4('db'), v6('db')]) },
+    kubernetes: {
+      status: { state: 'ok' as const },
+      snapshot: snapshot([svc('web', { ip: '10.0.0.6' }), svc('db', { ip: ['10.0.0.7', 'fd00::5'] })], [v4('web'), v4('db'), v6('db')]),
+    },
   };
 
   it('in sync: one ok row per expected route, sorted, each with its device and Services', () => {
@@ -123,7 +241,8 @@ describe('evaluate', () => {
   it('in sync with the same API view: the rows are shared between reports with one cache, not built again', () => {
     const cache = new EvaluationCache();
     const first = evaluate(synced, cache).report.routes;
-    const again = evaluate({ ...synced, kernel: { ...synced.kernel, dump: { owned: [...synced.kernel.dump.owned].reverse(), foreign: [] } } }, cache).report.routes;
+    const again = evaluate({ ...synced, kernel: { ...synced.kernel, dump: { owned: [...synced.kernel.dump.owned].reverse(), foreign: [] } } }, cache).report
+      .routes;
     expect(again).toBe(first);
     // Nothing is shared outside the owner's cache.
     expect(evaluate(synced).report.routes).not.toBe(first);
@@ -131,9 +250,20 @@ describe('evaluate', () => {
   });
 
   it('in sync on the second of two devices: the row shows the device the kernel route is on', () => {
-    const shared = snapshot([svc('a', { ip: '10.0.0.5', annotations: { 'kube-vip.io/serviceInterface': 'eth0' } }), svc('b', { ip: '10.0.0.5' })], [v4('a'), v4('b')]);
-    const onEth0 = evaluate({ ...seed, kernel: { ...seed.kernel, dump: { owned: [kroute('10.0.0.5/32', { device: 'eth0', ifindex: 2 })], foreign: [] } }, kubernetes: { status: { state: 'ok' }, snapshot: shared } });
-    const onLo = evaluate({ ...seed, kernel: { ...seed.kernel, dump: { owned: [kroute('10.0.0.5/32')], foreign: [] } }, kubernetes: { status: { state: 'ok' }, snapshot: shared } });
+    const shared = snapshot(
+      [svc('a', { ip: '10.0.0.5', annotations: { 'kube-vip.io/serviceInterface': 'eth0' } }), svc('b', { ip: '10.0.0.5' })],
+      [v4('a'), v4('b')],
+    );
+    const onEth0 = evaluate({
+      ...seed,
+      kernel: { ...seed.kernel, dump: { owned: [kroute('10.0.0.5/32', { device: 'eth0', ifindex: 2 })], foreign: [] } },
+      kubernetes: { status: { state: 'ok' }, snapshot: shared },
+    });
+    const onLo = evaluate({
+      ...seed,
+      kernel: { ...seed.kernel, dump: { owned: [kroute('10.0.0.5/32')], foreign: [] } },
+      kubernetes: { status: { state: 'ok' }, snapshot: shared },
+    });
     expect([onEth0.report.inSync, onLo.report.inSync]).toEqual([true, true]);
     expect(onEth0.report.routes.map((r) => r.device)).toEqual(['eth0']);
     expect(onLo.report.routes.map((r) => r.device)).toEqual(['lo']);

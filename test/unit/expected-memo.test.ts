@@ -13,7 +13,7 @@ describe('ExpectedMemo.expectedRoutes', () => {
     memo = new ExpectedMemo();
   });
 
-  it('the memo is its owner\'s: another memo shares nothing with it', () => {
+  it("the memo is its owner's: another memo shares nothing with it", () => {
     const s = web();
     const a = memo.expectedRoutes({ snapshot: s, model: model(), interfaces: lo, now: NOW });
     const b = new ExpectedMemo().expectedRoutes({ snapshot: s, model: model(), interfaces: lo, now: NOW });
@@ -45,7 +45,11 @@ describe('ExpectedMemo.expectedRoutes', () => {
 
   it('a lease expiring after the set was computed => recomputed: the route goes', () => {
     const m = model({ election: 'service' });
-    const s = snapshot([svc('web', { ip: '10.0.0.5' })], [slice('web', 'IPv4', [ep('10.1.0.1')])], [lease('default', 'kubevip-web', 'worker-1', { renewTime: NOW - 2_000, leaseDurationSeconds: 15 })]);
+    const s = snapshot(
+      [svc('web', { ip: '10.0.0.5' })],
+      [slice('web', 'IPv4', [ep('10.1.0.1')])],
+      [lease('default', 'kubevip-web', 'worker-1', { renewTime: NOW - 2_000, leaseDurationSeconds: 15 })],
+    );
     expect(memo.expectedRoutes({ snapshot: s, model: m, interfaces: lo, now: NOW }).routes.size).toBe(1);
     expect(memo.expectedRoutes({ snapshot: s, model: m, interfaces: lo, now: NOW + 13_000 }).routes.size).toBe(1);
     expect(memo.expectedRoutes({ snapshot: s, model: m, interfaces: lo, now: NOW + 13_001 }).routes.size).toBe(0);
@@ -63,7 +67,11 @@ describe('leaseHorizon', () => {
   it.each([
     ['no leases => never', leases(), Infinity],
     ['a valid lease => its expiry', leases(lease('a', 'l', 'n', { renewTime: NOW, leaseDurationSeconds: 10 })), NOW + 10_000],
-    ['the earliest of several', leases(lease('a', 'l', 'n', { renewTime: NOW, leaseDurationSeconds: 10 }), lease('a', 'm', 'n', { renewTime: NOW, leaseDurationSeconds: 5 })), NOW + 5_000],
+    [
+      'the earliest of several',
+      leases(lease('a', 'l', 'n', { renewTime: NOW, leaseDurationSeconds: 10 }), lease('a', 'm', 'n', { renewTime: NOW, leaseDurationSeconds: 5 })),
+      NOW + 5_000,
+    ],
     ['an expired lease never changes back => ignored', leases(lease('a', 'l', 'n', { renewTime: NOW - 60_000, leaseDurationSeconds: 10 })), Infinity],
     ['no renew or acquire time => always expired, ignored', leases(lease('a', 'l', 'n', { renewTime: undefined, acquireTime: undefined })), Infinity],
   ])('%s', (_name, l, horizon) => {
@@ -75,21 +83,72 @@ describe('expectedRoutes with per-Service steps kept between calls', () => {
   // Each step changes the snapshot a little; the set computed with the kept
   // steps must equal the one computed from scratch, whatever changed.
   const base = () => ({
-    services: [svc('a', { ip: '10.0.0.1' }), svc('b', { ip: ['10.0.0.2', 'fd00::2'] }), svc('c', { ip: '10.0.0.3', externalTrafficPolicy: 'Local' }), svc('d', { ip: '10.0.0.2' })],
-    slices: [slice('a', 'IPv4', [ep('10.1.0.1')]), slice('b', 'IPv4', [ep('10.1.0.2')]), slice('b', 'IPv6', [ep('fd00:1::2')]), slice('c', 'IPv4', [ep('10.1.0.3', { nodeName: 'worker-1' })]), slice('d', 'IPv4', [ep('10.1.0.4')])],
+    services: [
+      svc('a', { ip: '10.0.0.1' }),
+      svc('b', { ip: ['10.0.0.2', 'fd00::2'] }),
+      svc('c', { ip: '10.0.0.3', externalTrafficPolicy: 'Local' }),
+      svc('d', { ip: '10.0.0.2' }),
+    ],
+    slices: [
+      slice('a', 'IPv4', [ep('10.1.0.1')]),
+      slice('b', 'IPv4', [ep('10.1.0.2')]),
+      slice('b', 'IPv6', [ep('fd00:1::2')]),
+      slice('c', 'IPv4', [ep('10.1.0.3', { nodeName: 'worker-1' })]),
+      slice('d', 'IPv4', [ep('10.1.0.4')]),
+    ],
     leases: [lease('default', 'kubevip-a', 'worker-1'), lease('default', 'kubevip-b', 'worker-2'), lease('kube-system', 'plndr-svcs-lock', 'worker-1')],
   });
   type World = ReturnType<typeof base>;
   const changes: [string, (w: World) => void][] = [
     ['nothing changes', () => {}],
-    ['a Service changes its VIP', (w) => { w.services[0] = svc('a', { ip: '10.0.0.9' }); }],
-    ['an EndpointSlice loses its endpoints', (w) => { w.slices[0] = slice('a', 'IPv4', []); }],
-    ['a Local Service\'s endpoint moves away', (w) => { w.slices[3] = slice('c', 'IPv4', [ep('10.1.0.3', { nodeName: 'worker-3' })]); }],
-    ['a Service goes away', (w) => { w.services.splice(1, 1); }],
-    ['a Service is annotated ignore', (w) => { w.services[0] = svc('a', { ip: '10.0.0.9', annotations: { 'kube-vip.io/ignore': 'true' } }); }],
-    ['a lease changes hands', (w) => { w.leases[0] = lease('default', 'kubevip-a', 'worker-2'); }],
-    ['the global lease changes hands', (w) => { w.leases[2] = lease('kube-system', 'plndr-svcs-lock', 'worker-2'); }],
-    ['a Service comes back', (w) => { w.services.push(svc('b', { ip: ['10.0.0.2', 'fd00::2'] })); }],
+    [
+      'a Service changes its VIP',
+      (w) => {
+        w.services[0] = svc('a', { ip: '10.0.0.9' });
+      },
+    ],
+    [
+      'an EndpointSlice loses its endpoints',
+      (w) => {
+        w.slices[0] = slice('a', 'IPv4', []);
+      },
+    ],
+    [
+      "a Local Service's endpoint moves away",
+      (w) => {
+        w.slices[3] = slice('c', 'IPv4', [ep('10.1.0.3', { nodeName: 'worker-3' })]);
+      },
+    ],
+    [
+      'a Service goes away',
+      (w) => {
+        w.services.splice(1, 1);
+      },
+    ],
+    [
+      'a Service is annotated ignore',
+      (w) => {
+        w.services[0] = svc('a', { ip: '10.0.0.9', annotations: { 'kube-vip.io/ignore': 'true' } });
+      },
+    ],
+    [
+      'a lease changes hands',
+      (w) => {
+        w.leases[0] = lease('default', 'kubevip-a', 'worker-2');
+      },
+    ],
+    [
+      'the global lease changes hands',
+      (w) => {
+        w.leases[2] = lease('kube-system', 'plndr-svcs-lock', 'worker-2');
+      },
+    ],
+    [
+      'a Service comes back',
+      (w) => {
+        w.services.push(svc('b', { ip: ['10.0.0.2', 'fd00::2'] }));
+      },
+    ],
   ];
   it.each(['none', 'service', 'global'] as const)('election %s: identical to a computation from scratch after every change', (election) => {
     const m = model({ election });
@@ -132,9 +191,27 @@ describe('ExpectedMemo.mergeExpected', () => {
   it('the same sets and ids => the same merged set; anything else => merged afresh, equal to mergeExpected()', () => {
     const x = a();
     const y = a();
-    const first = memo.mergeExpected([{ id: 'p1', set: x }, { id: 'p2', set: y }]);
-    expect(memo.mergeExpected([{ id: 'p1', set: x }, { id: 'p2', set: y }])).toBe(first);
-    for (const parts of [[{ id: 'p1', set: x }], [{ id: 'p1', set: x }, { id: 'p3', set: y }], [{ id: 'p1', set: x }, { id: 'p2', set: a() }]]) {
+    const first = memo.mergeExpected([
+      { id: 'p1', set: x },
+      { id: 'p2', set: y },
+    ]);
+    expect(
+      memo.mergeExpected([
+        { id: 'p1', set: x },
+        { id: 'p2', set: y },
+      ]),
+    ).toBe(first);
+    for (const parts of [
+      [{ id: 'p1', set: x }],
+      [
+        { id: 'p1', set: x },
+        { id: 'p3', set: y },
+      ],
+      [
+        { id: 'p1', set: x },
+        { id: 'p2', set: a() },
+      ],
+    ]) {
       const m = memo.mergeExpected(parts);
       expect(m).not.toBe(first);
       expect(m).toEqual(mergeExpected(parts));

@@ -14,7 +14,8 @@ import { findBinary } from '../helpers/prometheus.ts';
 import { kroute, model, NOW, snapshot, svc } from '../helpers/fixtures.ts';
 
 // What Prometheus 2.x sends by default.
-const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+const PROMETHEUS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
 describe('wantsOpenMetrics', () => {
   it.each([
@@ -33,7 +34,12 @@ describe('/metrics', () => {
 
   beforeAll(async () => {
     const m = createMetrics({ version: 't' });
-    const report = evaluate({ model: model(), now: NOW, kernel: { status: { state: 'ok' }, dump: { owned: [kroute('10.0.0.9/32')], foreign: [] }, interfaces: null }, kubernetes: { status: { state: 'ok' }, snapshot: snapshot([svc('web', { ip: '10.0.0.5' })], []) } }).report;
+    const report = evaluate({
+      model: model(),
+      now: NOW,
+      kernel: { status: { state: 'ok' }, dump: { owned: [kroute('10.0.0.9/32')], foreign: [] }, interfaces: null },
+      kubernetes: { status: { state: 'ok' }, snapshot: snapshot([svc('web', { ip: '10.0.0.5' })], []) },
+    }).report;
     recordCheck(m, report, [], 0.01);
     const app = createApp({ registry: m.registry, report: () => report, heartbeatAgeMs: () => 0, heartbeatTimeoutMs: 1000, ready: () => true, version: 't' });
     server = await new Promise<Server>((resolve) => {

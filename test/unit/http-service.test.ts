@@ -36,10 +36,23 @@ async function get(base: string, path: string, accept?: string) {
 
 /** A report with one orphan (10.0.0.9) and one missing route (10.0.0.5). */
 const driftReport = (): Report =>
-  evaluate({ model: model(), now: NOW, kernel: { status: { state: 'ok' }, dump: { owned: [kroute('10.0.0.9/32')], foreign: [] }, interfaces: null }, kubernetes: { status: { state: 'ok' }, snapshot: snapshot([svc('web', { ip: '10.0.0.5' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]) } }).report;
+  evaluate({
+    model: model(),
+    now: NOW,
+    kernel: { status: { state: 'ok' }, dump: { owned: [kroute('10.0.0.9/32')], foreign: [] }, interfaces: null },
+    kubernetes: { status: { state: 'ok' }, snapshot: snapshot([svc('web', { ip: '10.0.0.5' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]) },
+  }).report;
 
 async function serveApp(over: Partial<AppDeps> = {}): Promise<string> {
-  const app = createApp({ registry: createMetrics({ version: 't', defaultMetrics: false }).registry, report: () => null, heartbeatAgeMs: () => 0, heartbeatTimeoutMs: 60_000, ready: () => false, version: 't', ...over });
+  const app = createApp({
+    registry: createMetrics({ version: 't', defaultMetrics: false }).registry,
+    report: () => null,
+    heartbeatAgeMs: () => 0,
+    heartbeatTimeoutMs: 60_000,
+    ready: () => false,
+    version: 't',
+    ...over,
+  });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -55,7 +68,10 @@ describe('createApp', () => {
     age = 60_000;
     expect((await get(base, '/healthz')).status).toBe(200);
     age = 61_000;
-    expect(await get(base, '/healthz')).toMatchObject({ status: 503, body: 'check loop stalled: no check finished well for 61s (last: kernel table not read: EPERM)\n' });
+    expect(await get(base, '/healthz')).toMatchObject({
+      status: 503,
+      body: 'check loop stalled: no check finished well for 61s (last: kernel table not read: EPERM)\n',
+    });
   });
 
   it('/readyz answers 503 before the first full check and 200 after', async () => {
@@ -110,10 +126,17 @@ describe('createService on the in-memory kernel', () => {
   function setup(env: Record<string, string> = {}) {
     let now = NOW;
     let status: SourceStatus = { state: 'unsynced', message: 'waiting for the first LIST' };
-    const config = loadConfig('run', {}, { env: { NODE_NAME: 'worker-1', ROUTEWARDEN_KUBE_VIP_CONFIG: 'off', ROUTEWARDEN_LISTEN: '127.0.0.1:0', ...env }, hostname: 'x' });
+    const config = loadConfig(
+      'run',
+      {},
+      { env: { NODE_NAME: 'worker-1', ROUTEWARDEN_KUBE_VIP_CONFIG: 'off', ROUTEWARDEN_LISTEN: '127.0.0.1:0', ...env }, hostname: 'x' },
+    );
     const kernel = createMemoryKernelTable({ table: tableId(198), protocol: routeProtocol(248) });
     kernel.inject(kroute('10.0.0.9/32'));
-    const cluster = memoryCluster({ status: () => status, snapshot: () => snapshot([svc('web', { ip: '10.0.0.5' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]) });
+    const cluster = memoryCluster({
+      status: () => status,
+      snapshot: () => snapshot([svc('web', { ip: '10.0.0.5' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]),
+    });
     const service: Service = createService({ config, kernel, cluster, logger: silentLogger(), clock: () => now });
     closers.push(() => service.stop());
     return {

@@ -18,14 +18,17 @@ const file = (name: string, text: string): string => {
 };
 
 describe('socketDrops', () => {
-  const table = file('netlink', [
-    'sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode',
-    '0000000098c927be 0   0          00000000 0        0        0     2        0        4       ',
-    '00000000a1b2c3d4 0   123456     00000551 0        0        0     2        8151     9001    ',
-    '00000000a1b2c3d5 4   123456     00000000 0        0        0     2        77       9002    ',
-    '',
-  ].join('\n'));
-  it('reads the Drops of the NETLINK_ROUTE socket with that port, not another protocol\'s', () => {
+  const table = file(
+    'netlink',
+    [
+      'sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode',
+      '0000000098c927be 0   0          00000000 0        0        0     2        0        4       ',
+      '00000000a1b2c3d4 0   123456     00000551 0        0        0     2        8151     9001    ',
+      '00000000a1b2c3d5 4   123456     00000000 0        0        0     2        77       9002    ',
+      '',
+    ].join('\n'),
+  );
+  it("reads the Drops of the NETLINK_ROUTE socket with that port, not another protocol's", () => {
     expect(socketDrops(123456, table)).toBe(8151);
     expect(socketDrops(0, table)).toBe(0);
   });
@@ -34,7 +37,7 @@ describe('socketDrops', () => {
     expect(socketDrops(1, join(dir, 'absent'))).toBeNull();
     expect(socketDrops(1, file('odd', 'sk Eth Pid\n0 0 1\n'))).toBeNull();
   });
-  it('finds this process\'s own sockets in the real file', () => {
+  it("finds this process's own sockets in the real file", () => {
     expect(socketDrops(0)).not.toBeNull(); // the kernel's own socket, port 0, always listed
   });
 });

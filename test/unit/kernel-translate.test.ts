@@ -41,13 +41,41 @@ function routeOf(data: Buffer, links: ReadonlyMap<number, string> = LINKS): Kern
 // names known enum values ('UNICAST', 'BOOT', 'LINK') and leaves unknown ones
 // as numbers (values from linux/rtnetlink.h).
 const ROUTE_TYPES: Readonly<Record<string, number>> = {
-  UNSPEC: 0, UNICAST: 1, LOCAL: 2, BROADCAST: 3, ANYCAST: 4, MULTICAST: 5, BLACKHOLE: 6,
-  UNREACHABLE: 7, PROHIBIT: 8, THROW: 9, NAT: 10, XRESOLVE: 11,
+  UNSPEC: 0,
+  UNICAST: 1,
+  LOCAL: 2,
+  BROADCAST: 3,
+  ANYCAST: 4,
+  MULTICAST: 5,
+  BLACKHOLE: 6,
+  UNREACHABLE: 7,
+  PROHIBIT: 8,
+  THROW: 9,
+  NAT: 10,
+  XRESOLVE: 11,
 };
 const ROUTE_PROTOCOLS: Readonly<Record<string, number>> = {
-  UNSPEC: 0, REDIRECT: 1, KERNEL: 2, BOOT: 3, STATIC: 4, GATED: 8, RA: 9, MRT: 10, ZEBRA: 11,
-  BIRD: 12, DNROUTED: 13, XORP: 14, NTK: 15, DHCP: 16, MROUTED: 17, BABEL: 42, BGP: 186,
-  ISIS: 187, OSPF: 188, RIP: 189, EIGRP: 192,
+  UNSPEC: 0,
+  REDIRECT: 1,
+  KERNEL: 2,
+  BOOT: 3,
+  STATIC: 4,
+  GATED: 8,
+  RA: 9,
+  MRT: 10,
+  ZEBRA: 11,
+  BIRD: 12,
+  DNROUTED: 13,
+  XORP: 14,
+  NTK: 15,
+  DHCP: 16,
+  MROUTED: 17,
+  BABEL: 42,
+  BGP: 186,
+  ISIS: 187,
+  OSPF: 188,
+  RIP: 189,
+  EIGRP: 192,
 };
 const ROUTE_SCOPES: Readonly<Record<string, number>> = { UNIVERSE: 0, SITE: 200, LINK: 253, HOST: 254, NOWHERE: 255 };
 const enumValue = (value: number | string | undefined, names: Readonly<Record<string, number>>): number =>
@@ -207,9 +235,7 @@ describe('routeFromBytes', () => {
   });
 
   it('an ifindex with no known name gives no device but keeps the ifindex', () => {
-    expect(routeOf(captured('10.0.0.5/32 dev lo table 198 proto 248 scope global'), new Map())).toEqual(
-      kroute('10.0.0.5/32', { device: null }),
-    );
+    expect(routeOf(captured('10.0.0.5/32 dev lo table 198 proto 248 scope global'), new Map())).toEqual(kroute('10.0.0.5/32', { device: null }));
   });
 
   it('a message of another address family is not a route for us', () => {
@@ -319,7 +345,10 @@ describe('toRouteRequest', () => {
       const ours = encodeRouteRequest(s, 9);
       if (!Buffer.isBuffer(ours)) throw new Error(`refused ${s.destination}: ${ours.problem}`);
       setRequestIfindex(ours, 7);
-      expect({ destination: s.destination, hex: ours.toString('hex') }).toEqual({ destination: s.destination, hex: Buffer.concat(stream.bufs).toString('hex') });
+      expect({ destination: s.destination, hex: ours.toString('hex') }).toEqual({
+        destination: s.destination,
+        hex: Buffer.concat(stream.bufs).toString('hex'),
+      });
     }
   });
 
@@ -336,11 +365,35 @@ describe('toRouteRequest', () => {
 describe('specProblem and einvalReason', () => {
   const cases: ReadonlyArray<{ name: string; spec: RouteSpec; verb: 'adding' | 'deleting'; problem: string | null; einval: string | null }> = [
     { name: "kube-vip's IPv4 /32 is fine", spec: spec('10.0.0.5/32'), verb: 'adding', problem: null, einval: null },
-    { name: 'table 0 would land in the main table', spec: spec('10.0.0.5/32', { table: tableId(0) }), verb: 'adding', problem: 'table 0 is not 1..4294967295', einval: null },
-    { name: 'protocol 0 would make a delete match any protocol', spec: spec('10.0.0.5/32', { protocol: routeProtocol(0) }), verb: 'deleting', problem: 'protocol 0 is not 1..255', einval: null },
-    { name: 'protocol 256 does not fit the header byte', spec: spec('10.0.0.5/32', { protocol: routeProtocol(256) }), verb: 'adding', problem: 'protocol 256 is not 1..255', einval: null },
+    {
+      name: 'table 0 would land in the main table',
+      spec: spec('10.0.0.5/32', { table: tableId(0) }),
+      verb: 'adding',
+      problem: 'table 0 is not 1..4294967295',
+      einval: null,
+    },
+    {
+      name: 'protocol 0 would make a delete match any protocol',
+      spec: spec('10.0.0.5/32', { protocol: routeProtocol(0) }),
+      verb: 'deleting',
+      problem: 'protocol 0 is not 1..255',
+      einval: null,
+    },
+    {
+      name: 'protocol 256 does not fit the header byte',
+      spec: spec('10.0.0.5/32', { protocol: routeProtocol(256) }),
+      verb: 'adding',
+      problem: 'protocol 256 is not 1..255',
+      einval: null,
+    },
     { name: 'a bare address is not a destination', spec: spec('10.0.0.5'), verb: 'adding', problem: 'destination "10.0.0.5" is not a CIDR', einval: null },
-    { name: 'the family must match the destination', spec: spec('fd00::5/128', { family: 'ipv4' }), verb: 'adding', problem: 'destination fd00::5/128 is not ipv4', einval: null },
+    {
+      name: 'the family must match the destination',
+      spec: spec('fd00::5/128', { family: 'ipv4' }),
+      verb: 'adding',
+      problem: 'destination fd00::5/128 is not ipv4',
+      einval: null,
+    },
     { name: 'an empty device is refused', spec: spec('10.0.0.5/32', { device: '' }), verb: 'adding', problem: 'device is empty', einval: null },
     {
       name: 'IPv4 host bits beyond the prefix are the kernel EINVAL on add',
@@ -364,7 +417,13 @@ describe('specProblem and einvalReason', () => {
       problem: null,
       einval: 'IPv4 local routes with scope link are refused (kernel: "Invalid scope")',
     },
-    { name: 'deleting an IPv4 local route is not an EINVAL, it just finds nothing', spec: spec('10.0.0.9/32', { type: RTN_LOCAL }), verb: 'deleting', problem: null, einval: null },
+    {
+      name: 'deleting an IPv4 local route is not an EINVAL, it just finds nothing',
+      spec: spec('10.0.0.9/32', { type: RTN_LOCAL }),
+      verb: 'deleting',
+      problem: null,
+      einval: null,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

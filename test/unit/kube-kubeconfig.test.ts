@@ -9,12 +9,7 @@ import { KubeConfigError, loadKubeConfig, resolveKubeConfigOrigin } from '../../
 
 const dir = mkdtempSync(join(tmpdir(), 'rw-kubeconfig-'));
 
-function kubeconfig(
-  name: string,
-  server: string,
-  extra: { skipTls?: boolean; currentContext?: string | null } = {},
-  path = join(dir, name),
-): string {
+function kubeconfig(name: string, server: string, extra: { skipTls?: boolean; currentContext?: string | null } = {}, path = join(dir, name)): string {
   const lines = [
     'apiVersion: v1',
     'kind: Config',
@@ -54,7 +49,13 @@ afterEach(() => {
 
 describe('which configuration is used', () => {
   const cases: { name: string; flag?: string; env: NodeJS.ProcessEnv; home: string; server: string }[] = [
-    { name: '--kubeconfig wins over everything', flag: flagFile, env: { KUBECONFIG: envFile, ...inClusterEnv }, home: homeDir, server: 'https://flag.example:6443' },
+    {
+      name: '--kubeconfig wins over everything',
+      flag: flagFile,
+      env: { KUBECONFIG: envFile, ...inClusterEnv },
+      home: homeDir,
+      server: 'https://flag.example:6443',
+    },
     { name: 'KUBECONFIG wins over in-cluster and home', env: { KUBECONFIG: envFile, ...inClusterEnv }, home: homeDir, server: 'https://env.example:6443' },
     {
       name: 'KUBECONFIG list: missing files skipped, first existing file wins',
@@ -95,8 +96,16 @@ describe('errors are one line', () => {
     { name: 'explicit file missing', path: join(dir, 'nope'), message: /^reading kubeconfig .*nope: ENOENT: no such file or directory/ },
     { name: 'not YAML', path: bad('garbage', 'clusters: [unclosed\n  - x: {'), message: /^reading kubeconfig .*garbage: / },
     { name: 'no current-context', path: kubeconfig('nocurrent', 'https://x:6443', { currentContext: null }), message: /: no current-context$/ },
-    { name: 'unknown current-context', path: kubeconfig('unknown', 'https://x:6443', { currentContext: 'other' }), message: /current-context "other" is not defined/ },
-    { name: 'plain http without insecure-skip-tls-verify', path: kubeconfig('plainhttp', 'http://x:8080'), message: /plain http:\/\/ without insecure-skip-tls-verify/ },
+    {
+      name: 'unknown current-context',
+      path: kubeconfig('unknown', 'https://x:6443', { currentContext: 'other' }),
+      message: /current-context "other" is not defined/,
+    },
+    {
+      name: 'plain http without insecure-skip-tls-verify',
+      path: kubeconfig('plainhttp', 'http://x:8080'),
+      message: /plain http:\/\/ without insecure-skip-tls-verify/,
+    },
     { name: 'not a URL', path: kubeconfig('badurl', 'not a url'), message: /invalid server URL "not a url"/ },
     { name: 'KUBECONFIG pointing nowhere', path: '', env: { KUBECONFIG: join(dir, 'a') }, message: /^KUBECONFIG=.*: no such file$/ },
   ];

@@ -174,16 +174,36 @@ describe('toServiceInfo', () => {
   });
 
   it('other annotations (kubectl last-applied-configuration) are not kept', () => {
-    const info = toServiceInfo(svc((s) => ((s.metadata as { annotations: Record<string, string> }).annotations = { 'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(100_000), 'kube-vip.io/ignore': 'true' })));
+    const info = toServiceInfo(
+      svc(
+        (s) =>
+          ((s.metadata as { annotations: Record<string, string> }).annotations = {
+            'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(100_000),
+            'kube-vip.io/ignore': 'true',
+          }),
+      ),
+    );
     expect(info?.annotations).toEqual({ 'kube-vip.io/ignore': 'true' });
   });
 
   it.each([
-    { name: 'loadbalancerIPs longer than 16 KiB => rejected, with the length', value: '10.0.0.1,'.repeat(2_000), error: /is 18000 characters long, more than 16384/ },
-    { name: 'loadbalancerIPs listing 300 addresses => rejected, with the count', value: Array.from({ length: 300 }, (_, i) => `10.0.${i >> 8}.${i & 255}`).join(','), error: /lists 300 addresses, more than 256/ },
+    {
+      name: 'loadbalancerIPs longer than 16 KiB => rejected, with the length',
+      value: '10.0.0.1,'.repeat(2_000),
+      error: /is 18000 characters long, more than 16384/,
+    },
+    {
+      name: 'loadbalancerIPs listing 300 addresses => rejected, with the count',
+      value: Array.from({ length: 300 }, (_, i) => `10.0.${i >> 8}.${i & 255}`).join(','),
+      error: /lists 300 addresses, more than 256/,
+    },
   ])('$name', ({ value, error }) => {
-    expect(() => toServiceInfo(svc((s) => ((s.metadata as { annotations: Record<string, string> }).annotations = { 'kube-vip.io/loadbalancerIPs': value })))).toThrow(RejectedObjectError);
-    expect(() => toServiceInfo(svc((s) => ((s.metadata as { annotations: Record<string, string> }).annotations = { 'kube-vip.io/loadbalancerIPs': value })))).toThrow(error);
+    expect(() =>
+      toServiceInfo(svc((s) => ((s.metadata as { annotations: Record<string, string> }).annotations = { 'kube-vip.io/loadbalancerIPs': value }))),
+    ).toThrow(RejectedObjectError);
+    expect(() =>
+      toServiceInfo(svc((s) => ((s.metadata as { annotations: Record<string, string> }).annotations = { 'kube-vip.io/loadbalancerIPs': value }))),
+    ).toThrow(error);
   });
 });
 
@@ -217,7 +237,13 @@ describe('toEndpointSliceInfo', () => {
     {
       name: 'an endpoint counts its addresses, not the entries that are not strings; none or no list => 0',
       input: { ...rawSlice, endpoints: [{ addresses: ['10.0.0.1', '10.0.0.2', 7] }, { addresses: [] }, {}] } as unknown as V1EndpointSlice,
-      expected: expect.objectContaining({ endpoints: [{ addressCount: 2, conditions: {} }, { addressCount: 0, conditions: {} }, { addressCount: 0, conditions: {} }] }),
+      expected: expect.objectContaining({
+        endpoints: [
+          { addressCount: 2, conditions: {} },
+          { addressCount: 0, conditions: {} },
+          { addressCount: 0, conditions: {} },
+        ],
+      }),
     },
     {
       name: 'IPv6 slice => addressType IPv6',
@@ -246,12 +272,23 @@ describe('toEndpointSliceInfo', () => {
 describe('toLeaseInfo', () => {
   const renew = Date.parse('2026-11-26T12:00:00.123Z');
   const acquire = Date.parse('2026-11-26T11:59:00Z');
-  const expectedLease = { namespace: 'prod', name: 'kubevip-web', holderIdentity: 'worker-1', renewTime: renew, acquireTime: acquire, leaseDurationSeconds: 15 };
+  const expectedLease = {
+    namespace: 'prod',
+    name: 'kubevip-web',
+    holderIdentity: 'worker-1',
+    renewTime: renew,
+    acquireTime: acquire,
+    leaseDurationSeconds: 15,
+  };
   const cases: { name: string; input: V1Lease; expected: unknown }[] = [
     { name: 'raw lease (MicroTime strings) => epoch ms', input: rawLease as unknown as V1Lease, expected: expectedLease },
     {
       name: 'model lease from a LIST (Date times) => the same epoch ms',
-      input: asModel<V1Lease>(rawLease, [['spec', 'renewTime'], ['spec', 'acquireTime'], ['metadata', 'creationTimestamp']]),
+      input: asModel<V1Lease>(rawLease, [
+        ['spec', 'renewTime'],
+        ['spec', 'acquireTime'],
+        ['metadata', 'creationTimestamp'],
+      ]),
       expected: expectedLease,
     },
     {

@@ -8,13 +8,20 @@ import { describe, expect, it } from 'vitest';
 const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const doc = readFileSync(root('docs/kube-vip-fidelity.md'), 'utf8');
 const tests = ['test/unit', 'test/integration', 'test/conformance']
-  .flatMap((d) => readdirSync(root(d)).filter((f) => f.endsWith('.test.ts')).map((f) => readFileSync(root(`${d}/${f}`), 'utf8')))
+  .flatMap((d) =>
+    readdirSync(root(d))
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => readFileSync(root(`${d}/${f}`), 'utf8')),
+  )
   .join('\n')
   .replaceAll("\\'", "'");
 
 /** The quoted test names of the last cell of a table row. */
 function citedTests(row: string): string[] {
-  const cells = row.split(/(?<!\\)\|/).map((c) => c.trim()).filter((c) => c !== '');
+  const cells = row
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
   const last = (cells.at(-1) ?? '').replaceAll('\\"', '\u0000');
   return [...last.matchAll(/"([^"]+)"/g)].map((m) => m[1]!.replaceAll('\u0000', '"'));
 }
@@ -31,12 +38,22 @@ describe('docs/kube-vip-fidelity.md', () => {
   it.each(rows.map((r) => [/^\| (E\d+)/.exec(r)![1]!, r] as const))('%s cites tests that exist', (_id, row) => {
     const names = citedTests(row);
     expect(names.length).toBeGreaterThan(0);
-    const missing = names.filter((n) => !n.split('…').map((p) => p.trim()).filter((p) => p !== '').every((p) => tests.includes(p) || tests.includes(p.replaceAll('"', '\\"'))));
+    const missing = names.filter(
+      (n) =>
+        !n
+          .split('…')
+          .map((p) => p.trim())
+          .filter((p) => p !== '')
+          .every((p) => tests.includes(p) || tests.includes(p.replaceAll('"', '\\"'))),
+    );
     expect(missing).toEqual([]);
   });
 
   it('has a row for each divergence D1–D9 and F1–F8', () => {
-    expect(divergences.map((r) => /^\| ([DF]\d+)/.exec(r)![1])).toEqual([...Array.from({ length: 9 }, (_, i) => `D${i + 1}`), ...Array.from({ length: 8 }, (_, i) => `F${i + 1}`)]);
+    expect(divergences.map((r) => /^\| ([DF]\d+)/.exec(r)![1])).toEqual([
+      ...Array.from({ length: 9 }, (_, i) => `D${i + 1}`),
+      ...Array.from({ length: 8 }, (_, i) => `F${i + 1}`),
+    ]);
   });
 
   it.each(divergences.filter((r) => !r.startsWith('| D9 ')).map((r) => [/^\| ([DF]\d+)/.exec(r)![1]!, r] as const))('%s cites tests that exist', (_id, row) => {

@@ -14,7 +14,13 @@ import type { KernelRoute } from '../../src/core/types.ts';
 import { ep, kroute, lease, model, NODE, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 
 const S = 1000;
-const running = (startedAgoMs: number, over: Partial<KubeVipRuntime> = {}): KubeVipRuntime => ({ ready: true, terminating: false, startedAt: NOW - startedAgoMs, restarts: 0, ...over });
+const running = (startedAgoMs: number, over: Partial<KubeVipRuntime> = {}): KubeVipRuntime => ({
+  ready: true,
+  terminating: false,
+  startedAt: NOW - startedAgoMs,
+  restarts: 0,
+  ...over,
+});
 const inst = (runtime: KubeVipRuntime | null, over: Partial<Omit<KubeVipInstance, 'model'>> & { model?: Partial<KubeVipModel> } = {}): KubeVipInstance => ({
   id: 'kube-system/kube-vip-a',
   timing: DEFAULT_TIMING,
@@ -28,9 +34,24 @@ describe('kube-vip windows', () => {
   const cases: [string, KubeVipInstance, number, string | null][] = [
     ['a kube-vip container started 30 s ago => starting, until start + 60 s', inst(running(30 * S)), 0, 'kube-vip-starting until 2026-11-26T12:00:30.000Z'],
     ['started 61 s ago and ready => no window', inst(running(61 * S)), 0, null],
-    ['started 61 s ago with two unaddressed LoadBalancer Services => still starting (60 s + 2 × 30 s)', inst(running(61 * S)), 2, 'kube-vip-starting until 2026-11-26T12:00:59.000Z'],
-    ['no running container (CrashLoopBackOff) => starting, from now', inst(running(0, { startedAt: null, ready: false })), 0, 'kube-vip-starting until 2026-11-26T12:01:00.000Z'],
-    ['deletionTimestamp set => terminating', inst(running(3600 * S, { terminating: true, deletionAt: NOW + 30 * S })), 0, 'kube-vip-terminating until 2026-11-26T12:01:30.000Z'],
+    [
+      'started 61 s ago with two unaddressed LoadBalancer Services => still starting (60 s + 2 × 30 s)',
+      inst(running(61 * S)),
+      2,
+      'kube-vip-starting until 2026-11-26T12:00:59.000Z',
+    ],
+    [
+      'no running container (CrashLoopBackOff) => starting, from now',
+      inst(running(0, { startedAt: null, ready: false })),
+      0,
+      'kube-vip-starting until 2026-11-26T12:01:00.000Z',
+    ],
+    [
+      'deletionTimestamp set => terminating',
+      inst(running(3600 * S, { terminating: true, deletionAt: NOW + 30 * S })),
+      0,
+      'kube-vip-terminating until 2026-11-26T12:01:30.000Z',
+    ],
     ['running for an hour but not Ready => terminating', inst(running(3600 * S, { ready: false })), 0, 'kube-vip-terminating until 2026-11-26T12:01:00.000Z'],
     ['flags only (no pod known) => no window', inst(null), 0, null],
   ];
@@ -55,10 +76,20 @@ describe('lease handover windows', () => {
   const cases: [string, LeaseInfo | undefined, number | undefined, number | null][] = [
     ['a lease held for a minute and renewed 2 s ago => no handover', L({}), undefined, null],
     ['a lease acquired 5 s ago => handover until acquisition + 19.4 s', L({ acquireTime: NOW - 5 * S }), undefined, NOW - 5 * S + win],
-    ['a released lease (empty holder) 3 s ago => handover', L({ holderIdentity: '', renewTime: NOW - 3 * S, leaseDurationSeconds: 1 }), undefined, NOW - 3 * S + win],
+    [
+      'a released lease (empty holder) 3 s ago => handover',
+      L({ holderIdentity: '', renewTime: NOW - 3 * S, leaseDurationSeconds: 1 }),
+      undefined,
+      NOW - 3 * S + win,
+    ],
     ['a holder that stopped renewing 16 s ago (lease expired) => handover until renew + 19.4 s', L({ renewTime: NOW - 16 * S }), undefined, NOW - 16 * S + win],
     ['a holder that stopped renewing a minute ago => handover over: a real problem', L({ renewTime: NOW - 60 * S }), undefined, null],
-    ['a holder change observed 4 s ago, times unknown => handover from the observation', L({ acquireTime: undefined, renewTime: NOW }), NOW - 4 * S, NOW - 4 * S + win],
+    [
+      'a holder change observed 4 s ago, times unknown => handover from the observation',
+      L({ acquireTime: undefined, renewTime: NOW }),
+      NOW - 4 * S,
+      NOW - 4 * S + win,
+    ],
     ['no lease object => no handover', undefined, undefined, null],
   ];
   it.each(cases)('%s', (_n, l, observed, want) => {
@@ -76,13 +107,23 @@ describe('lease handover windows', () => {
 
 const v4 = (s: string) => slice(s, 'IPv4', [ep('10.244.1.5')]);
 
-function check(opts: { services: ServiceInfo[]; slices?: EndpointSliceInfo[]; leases?: LeaseInfo[]; owned?: KernelRoute[]; instances: KubeVipInstance[]; changes?: Map<string, number> }) {
+function check(opts: {
+  services: ServiceInfo[];
+  slices?: EndpointSliceInfo[];
+  leases?: LeaseInfo[];
+  owned?: KernelRoute[];
+  instances: KubeVipInstance[];
+  changes?: Map<string, number>;
+}) {
   return evaluate({
     model: opts.instances[0]!.model,
     now: NOW,
     kernel: { status: { state: 'ok' }, dump: { owned: opts.owned ?? [], foreign: [] }, interfaces: null },
     kubernetes: { status: { state: 'ok' }, snapshot: snapshot(opts.services, opts.slices ?? [], opts.leases ?? []) },
-    kubeVip: { context: { instances: opts.instances, startGraceMs: 60 * S, ...(opts.changes ? { leaseChanges: opts.changes } : {}) }, report: { mode: 'auto', found: 1, message: '', instances: [], mismatches: [] } },
+    kubeVip: {
+      context: { instances: opts.instances, startGraceMs: 60 * S, ...(opts.changes ? { leaseChanges: opts.changes } : {}) },
+      report: { mode: 'auto', found: 1, message: '', instances: [], mismatches: [] },
+    },
   });
 }
 
@@ -90,7 +131,11 @@ describe('transient drift in the report', () => {
   it('kube-vip starting => the missing route is expected-transient, reason kube-vip-not-ready, still counted as missing', () => {
     const r = check({ services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], instances: [inst(running(10 * S))] });
     expect(r.report.counts).toMatchObject({ missing: 1, transient: 1 });
-    expect(r.report.missing[0]).toMatchObject({ reason: 'kube-vip-not-ready', class: 'expected-transient', transient: { window: 'kube-vip-starting', until: '2026-11-26T12:00:50.000Z' } });
+    expect(r.report.missing[0]).toMatchObject({
+      reason: 'kube-vip-not-ready',
+      class: 'expected-transient',
+      transient: { window: 'kube-vip-starting', until: '2026-11-26T12:00:50.000Z' },
+    });
     expect(r.report.inSync).toBe(false);
   });
 
@@ -107,14 +152,15 @@ describe('transient drift in the report', () => {
     expect(r.report.missing[0]).toMatchObject({ reason: 'not-in-kernel', class: 'drift' });
   });
 
-  it('an orphan inside kube-vip\'s start-up cleanup window is transient (E2)', () => {
+  it("an orphan inside kube-vip's start-up cleanup window is transient (E2)", () => {
     const r = check({ services: [], owned: [kroute('10.0.0.9/32')], instances: [inst(running(5 * S), { cleanRoutingTable: true })] });
     expect(r.report.orphans[0]).toMatchObject({ reason: 'no-service', class: 'expected-transient', transient: { window: 'startup-cleanup' } });
   });
 
   it('svc_election: a lease acquired 5 s ago => the missing route waits for the new holder (E5)', () => {
     const r = check({
-      services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')],
+      services: [svc('web', { ip: '10.0.0.5' })],
+      slices: [v4('web')],
       leases: [lease('default', 'kubevip-web', NODE, { acquireTime: NOW - 5 * S })],
       instances: [inst(running(3600 * S), { model: { election: 'service' } })],
     });
@@ -123,7 +169,9 @@ describe('transient drift in the report', () => {
 
   it('svc_election: the old holder still has the route just after the lease moved => transient orphan (E6)', () => {
     const r = check({
-      services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], owned: [kroute('10.0.0.5/32')],
+      services: [svc('web', { ip: '10.0.0.5' })],
+      slices: [v4('web')],
+      owned: [kroute('10.0.0.5/32')],
       leases: [lease('default', 'kubevip-web', 'worker-2', { acquireTime: NOW - 2 * S })],
       instances: [inst(running(3600 * S), { model: { election: 'service' } })],
     });
@@ -132,7 +180,8 @@ describe('transient drift in the report', () => {
 
   it('global election: a holder change observed by the tracker marks every service route', () => {
     const r = check({
-      services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')],
+      services: [svc('web', { ip: '10.0.0.5' })],
+      slices: [v4('web')],
       leases: [lease('kube-system', 'plndr-svcs-lock', NODE, { acquireTime: undefined })],
       instances: [inst(running(3600 * S), { model: { election: 'global' } })],
       changes: new Map([['kube-system/plndr-svcs-lock', NOW - 3 * S]]),
@@ -150,7 +199,19 @@ describe('repair skips transient drift', () => {
     return { r, p: plan(strategy, instances[0]!.model, r.expected!, r.kernel!, r.diff!) };
   };
   const guard = (r: ReturnType<typeof check>, p: ReturnType<typeof plan>) =>
-    guards({ report: r.report, plan: p, expectedCount: 1, ownedCount: 1, youngestDriftAgeMs: Infinity, graceMs: 0, maxDeletions: 100, allowEmpty: false, minRepairIntervalMs: 0, lastRepairAt: null, now: NOW });
+    guards({
+      report: r.report,
+      plan: p,
+      expectedCount: 1,
+      ownedCount: 1,
+      youngestDriftAgeMs: Infinity,
+      graceMs: 0,
+      maxDeletions: 100,
+      allowEmpty: false,
+      minRepairIntervalMs: 0,
+      lastRepairAt: null,
+      now: NOW,
+    });
 
   it('surgical: the transient missing route is not added; the plain orphan is still deleted', () => {
     const { p } = planFor('surgical', starting);
@@ -180,9 +241,17 @@ describe('repair skips transient drift', () => {
 
 describe('several kube-vip instances on one node (E25)', () => {
   it('a CP static pod and a services DaemonSet: the expected set is the union of both, each route says which instance places it', () => {
-    const cp = inst(running(3600 * S), { id: 'kube-system/kube-vip-cp', model: { servicesEnabled: false, controlPlane: { enabled: true, addresses: ['192.168.10.100'] } } });
+    const cp = inst(running(3600 * S), {
+      id: 'kube-system/kube-vip-cp',
+      model: { servicesEnabled: false, controlPlane: { enabled: true, addresses: ['192.168.10.100'] } },
+    });
     const svcs = inst(running(3600 * S), { id: 'kube-system/kube-vip-ds' });
-    const r = check({ services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], owned: [kroute('192.168.10.100/32'), kroute('10.0.0.5/32')], instances: [cp, svcs] });
+    const r = check({
+      services: [svc('web', { ip: '10.0.0.5' })],
+      slices: [v4('web')],
+      owned: [kroute('192.168.10.100/32'), kroute('10.0.0.5/32')],
+      instances: [cp, svcs],
+    });
     expect(r.report.inSync).toBe(true);
     expect([...r.expected!.routes.values()].map((e) => `${e.destination} ${e.instances!.join(',')}`).sort()).toEqual([
       '10.0.0.5/32 kube-system/kube-vip-ds',
@@ -190,7 +259,7 @@ describe('several kube-vip instances on one node (E25)', () => {
     ]);
   });
 
-  it('the CP instance starting does not make the services instance\'s missing route transient', () => {
+  it("the CP instance starting does not make the services instance's missing route transient", () => {
     const cp = inst(running(5 * S), { id: 'cp', model: { servicesEnabled: false, controlPlane: { enabled: true, addresses: ['192.168.10.100'] } } });
     const svcs = inst(running(3600 * S), { id: 'ds' });
     const r = check({ services: [svc('web', { ip: '10.0.0.5' })], slices: [v4('web')], instances: [cp, svcs] });

@@ -46,7 +46,7 @@ describe('JSON logs', () => {
     const { lines, logger } = capture(undefined, 'warn');
     logger.info('hidden');
     logger.warn('shown');
-    expect(lines.map((l) => (JSON.parse(l) as { level: string; msg: string }))).toMatchObject([{ level: 'warn', msg: 'shown' }]);
+    expect(lines.map((l) => JSON.parse(l) as { level: string; msg: string })).toMatchObject([{ level: 'warn', msg: 'shown' }]);
   });
 });
 

@@ -167,7 +167,13 @@ describe('check loop', () => {
     const checker: Checker = {
       tracker: new DriftTracker(),
       lastReport: () => null,
-      check: async () => ({ report: { sources: { kernel, kubernetes: 'error' }, errors: { kernel: 'netlink request timed out' } }, diff: null, expected: null, kernel: null }) as unknown as CheckResult,
+      check: async () =>
+        ({
+          report: { sources: { kernel, kubernetes: 'error' }, errors: { kernel: 'netlink request timed out' } },
+          diff: null,
+          expected: null,
+          kernel: null,
+        }) as unknown as CheckResult,
     };
     const loop = createLoop({ checker, intervalMs: 1000, logger: silentLogger(), clock: () => now });
     loop.start();

@@ -3,15 +3,30 @@ import { EvaluationCache, evaluate } from '../../src/core/report.ts';
 import { createMetrics, recordCheck } from '../../src/surface/metrics.ts';
 import { ep, kroute, model, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 
-const api = snapshot([svc('web', { ip: '10.0.0.5' }), svc('db', { ip: '10.0.0.6' })], [slice('web', 'IPv4', [ep('10.244.1.5')]), slice('db', 'IPv4', [ep('10.244.1.6')])]);
+const api = snapshot(
+  [svc('web', { ip: '10.0.0.5' }), svc('db', { ip: '10.0.0.6' })],
+  [slice('web', 'IPv4', [ep('10.244.1.5')]), slice('db', 'IPv4', [ep('10.244.1.6')])],
+);
 /** One cache for the file, as the checker keeps one for its life. */
 const cache = new EvaluationCache();
 const check = (owned: ReturnType<typeof kroute>[]) =>
-  evaluate({ model: model(), now: NOW, kernel: { status: { state: 'ok' }, dump: { owned, foreign: [] }, interfaces: null }, kubernetes: { status: { state: 'ok' }, snapshot: api } }, cache).report;
+  evaluate(
+    {
+      model: model(),
+      now: NOW,
+      kernel: { status: { state: 'ok' }, dump: { owned, foreign: [] }, interfaces: null },
+      kubernetes: { status: { state: 'ok' }, snapshot: api },
+    },
+    cache,
+  ).report;
 
 async function expectedSeries(m: ReturnType<typeof createMetrics>): Promise<string[]> {
   const text = await m.registry.getSingleMetricAsString('routewarden_expected_route_info');
-  return text.split('\n').filter((l) => l.startsWith('routewarden_expected_route_info{')).map((l) => l.replace(/^routewarden_expected_route_info/, '')).sort();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('routewarden_expected_route_info{'))
+    .map((l) => l.replace(/^routewarden_expected_route_info/, ''))
+    .sort();
 }
 
 describe('recordCheck: routewarden_expected_route_info', () => {
@@ -19,7 +34,10 @@ describe('recordCheck: routewarden_expected_route_info', () => {
     const m = createMetrics({ version: 't', defaultMetrics: false });
     const synced = check([kroute('10.0.0.5/32'), kroute('10.0.0.6/32')]);
     recordCheck(m, synced, [], 0.01);
-    const both = ['{destination="10.0.0.5/32",family="ipv4",services="default/web",present="true"} 1', '{destination="10.0.0.6/32",family="ipv4",services="default/db",present="true"} 1'];
+    const both = [
+      '{destination="10.0.0.5/32",family="ipv4",services="default/web",present="true"} 1',
+      '{destination="10.0.0.6/32",family="ipv4",services="default/db",present="true"} 1',
+    ];
     expect(await expectedSeries(m)).toEqual(both);
 
     // The same in-sync view again: the report shares its rows, the series stay.

@@ -4,7 +4,10 @@ import { DEFAULT_REPAIR_HISTORY_LIMITS, driftSignature, flappingAt, newRepairHis
 import { kroute } from '../helpers/fixtures.ts';
 
 const orphanAt = (...dests: string[]): DiffResult => ({
-  orphans: dests.map((destination) => ({ destination, device: 'lo', family: 'ipv4', reason: 'no-service', route: kroute(destination) }) as unknown as DiffResult['orphans'][number]),
+  orphans: dests.map(
+    (destination) =>
+      ({ destination, device: 'lo', family: 'ipv4', reason: 'no-service', route: kroute(destination) }) as unknown as DiffResult['orphans'][number],
+  ),
   missing: [],
   matched: [],
   unjudged: [],

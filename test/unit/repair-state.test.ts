@@ -16,7 +16,11 @@ import { ep, kroute, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 
 function setup(env: Record<string, string> = {}) {
   let now = NOW;
-  const config = loadConfig('run', {}, { env: { NODE_NAME: 'worker-1', ROUTEWARDEN_KUBE_VIP_CONFIG: 'off', ROUTEWARDEN_REMEDIATE: 'true', ...env }, hostname: 'x' });
+  const config = loadConfig(
+    'run',
+    {},
+    { env: { NODE_NAME: 'worker-1', ROUTEWARDEN_KUBE_VIP_CONFIG: 'off', ROUTEWARDEN_REMEDIATE: 'true', ...env }, hostname: 'x' },
+  );
   const kernel = createMemoryKernelTable({ table: tableId(198), protocol: routeProtocol(248) });
   // 10.0.0.6 is justified by Service web (an endpoint on this node); 10.0.0.5 is an orphan.
   kernel.inject(kroute('10.0.0.5/32'));

@@ -120,7 +120,18 @@ describe('plan and guards never touch routes that are not judged', () => {
     expect(r.report.counts).toMatchObject({ orphan: 0, missing: 0, unjudged: 1 });
     const withOrphan = run([kroute('10.0.0.5/32'), kroute('10.0.0.9/32')]);
     const p = plan('flush-rebuild', etcd, withOrphan.expected!, withOrphan.kernel!, withOrphan.diff!);
-    const g = { report: withOrphan.report, plan: p, expectedCount: 0, youngestDriftAgeMs: 120_000, graceMs: 60_000, maxDeletions: 100, allowEmpty: false, minRepairIntervalMs: 30_000, lastRepairAt: null, now: NOW };
+    const g = {
+      report: withOrphan.report,
+      plan: p,
+      expectedCount: 0,
+      youngestDriftAgeMs: 120_000,
+      graceMs: 60_000,
+      maxDeletions: 100,
+      allowEmpty: false,
+      minRepairIntervalMs: 30_000,
+      lastRepairAt: null,
+      now: NOW,
+    };
     // Two routes in the table, one of them not judged: the judged table is one route.
     expect(guards({ ...g, ownedCount: 2 })?.message).toContain('(1 routes)');
     expect(guards({ ...g, ownedCount: 1 })).toBeNull();
@@ -166,15 +177,35 @@ describe('guards', () => {
     ['capabilities unknown => may run (the kernel decides)', { capable: null }, null],
     ['the same drift a repair could not change, hold not over => blocked', { noProgress: { until: NOW + 1000, attempts: 1 } }, 'no_progress'],
     ['the hold is over => may run', { noProgress: { until: NOW, attempts: 3 } }, null],
-    ['an empty plan for persistent drift => blocked', { plan: { strategy: 'flush-rebuild', steps: [], netDeletions: 0, skipped: [{ destination: '10.0.0.6/32', why: 'destination taken' }], transient: 0 } }, 'no_progress'],
-    ['only flapping drift left => blocked', { flapping: ['10.0.0.5/32'], plan: { strategy: 'flush-rebuild', steps: [], netDeletions: 0, skipped: [], transient: 0 } }, 'flapping'],
+    [
+      'an empty plan for persistent drift => blocked',
+      { plan: { strategy: 'flush-rebuild', steps: [], netDeletions: 0, skipped: [{ destination: '10.0.0.6/32', why: 'destination taken' }], transient: 0 } },
+      'no_progress',
+    ],
+    [
+      'only flapping drift left => blocked',
+      { flapping: ['10.0.0.5/32'], plan: { strategy: 'flush-rebuild', steps: [], netDeletions: 0, skipped: [], transient: 0 } },
+      'flapping',
+    ],
     ['flapping drift beside drift it can repair => may run', { flapping: ['10.0.0.5/32'] }, null],
     ['the API heard from 5s ago, drift 120s old => may run', { kubeView: { ageMs: 5_000, staleAfterMs: 90_000 } }, null],
     ['nothing from the API (no event, no bookmark) for 100s, bound 90s => blocked', { kubeView: { ageMs: 100_000, staleAfterMs: 90_000 } }, 'kube_view_stale'],
     ['the view was never confirmed => blocked', { kubeView: { ageMs: Infinity, staleAfterMs: 90_000 } }, 'kube_view_stale'],
-    ['nothing from the API since the newest drift appeared (70s vs 65s) => waits for a bookmark', { youngestDriftAgeMs: 65_000, kubeView: { ageMs: 70_000, staleAfterMs: 90_000 } }, 'kube_view_unconfirmed'],
-    ['with no grace period (check) the drift age does not matter, only the bound', { graceMs: 0, youngestDriftAgeMs: 1_000, kubeView: { ageMs: 3_000, staleAfterMs: 90_000 } }, null],
-    ['one Kubernetes object rejected => blocked: what it decides cannot be judged', { report: { ...base().report, rejected: [{ kind: 'Service', namespace: 'default', name: 'bad', reason: 'x' }] } }, 'objects_rejected'],
+    [
+      'nothing from the API since the newest drift appeared (70s vs 65s) => waits for a bookmark',
+      { youngestDriftAgeMs: 65_000, kubeView: { ageMs: 70_000, staleAfterMs: 90_000 } },
+      'kube_view_unconfirmed',
+    ],
+    [
+      'with no grace period (check) the drift age does not matter, only the bound',
+      { graceMs: 0, youngestDriftAgeMs: 1_000, kubeView: { ageMs: 3_000, staleAfterMs: 90_000 } },
+      null,
+    ],
+    [
+      'one Kubernetes object rejected => blocked: what it decides cannot be judged',
+      { report: { ...base().report, rejected: [{ kind: 'Service', namespace: 'default', name: 'bad', reason: 'x' }] } },
+      'objects_rejected',
+    ],
   ];
   it.each(cases)('%s', (_name, over, want) => {
     expect(guards({ ...base(), ...over })?.reason ?? null).toBe(want);

@@ -11,7 +11,10 @@ function seedReport(): Report {
     model: model(),
     now: NOW,
     kernel: { status: { state: 'ok' }, dump: { owned: [kroute('10.0.0.5/32')], foreign: [] }, interfaces: null },
-    kubernetes: { status: { state: 'ok' }, snapshot: snapshot([svc('<script>x</script>', { ip: '10.0.0.6' })], [slice('<script>x</script>', 'IPv4', [ep('10.244.1.5')])]) },
+    kubernetes: {
+      status: { state: 'ok' },
+      snapshot: snapshot([svc('<script>x</script>', { ip: '10.0.0.6' })], [slice('<script>x</script>', 'IPv4', [ep('10.244.1.5')])]),
+    },
   }).report;
 }
 
@@ -34,10 +37,24 @@ describe('status page', () => {
     const report: Report = {
       ...seedReport(),
       kubeVip: {
-        mode: 'auto', found: 1, message: 'found 1 kube-vip pod in routing-table mode on this node', mismatches: ['table'], instances: [{
-          pod: 'kube-system/kube-vip-ds-x', container: 'kube-vip', image: 'kube-vip:v1.2.3', included: true, ready: false, terminating: false,
-          startedAt: '2026-11-26T11:59:30.000Z', restarts: 2, settings: {}, notes: [],
-        }],
+        mode: 'auto',
+        found: 1,
+        message: 'found 1 kube-vip pod in routing-table mode on this node',
+        mismatches: ['table'],
+        instances: [
+          {
+            pod: 'kube-system/kube-vip-ds-x',
+            container: 'kube-vip',
+            image: 'kube-vip:v1.2.3',
+            included: true,
+            ready: false,
+            terminating: false,
+            startedAt: '2026-11-26T11:59:30.000Z',
+            restarts: 2,
+            settings: {},
+            notes: [],
+          },
+        ],
       },
     };
     const html = renderStatusPage(report, opts);
@@ -101,7 +118,15 @@ describe('status page: counts of a side that cannot be read', () => {
 });
 
 describe('status page: drift ages and repair', () => {
-  const repair = (over: Partial<RepairView> = {}): RepairView => ({ mode: 'on', strategy: 'flush-rebuild', graceMs: 60_000, repairableAt: null, blocked: null, last: null, ...over });
+  const repair = (over: Partial<RepairView> = {}): RepairView => ({
+    mode: 'on',
+    strategy: 'flush-rebuild',
+    graceMs: 60_000,
+    repairableAt: null,
+    blocked: null,
+    last: null,
+    ...over,
+  });
   const extras = (r: RepairView, since: Record<string, number> = {}): StatusExtras => ({
     now: NOW,
     driftSince: (verdict, destination) => since[`${verdict} ${destination}`],
@@ -110,7 +135,10 @@ describe('status page: drift ages and repair', () => {
   const repairLine = (html: string): string => /<div class="src repair" id="repair">(.*?)<\/div>/.exec(html)![1]!.replace(/<[^>]+>/g, '');
 
   it('says how long each drifted route has been drifting, and since when', () => {
-    const html = renderStatusPage(seedReport(), { ...opts, status: extras(repair(), { 'orphan 10.0.0.5/32': NOW - 95_000, 'missing 10.0.0.6/32': NOW - 3_605_000 }) });
+    const html = renderStatusPage(seedReport(), {
+      ...opts,
+      status: extras(repair(), { 'orphan 10.0.0.5/32': NOW - 95_000, 'missing 10.0.0.6/32': NOW - 3_605_000 }),
+    });
     const rowOf = (dst: string) => new RegExp(`<tr[^>]*data-destination="${dst.replace('.', '\\.')}"[^>]*>(.*?)</tr>`).exec(html)![1]!;
     expect(rowOf('10.0.0.5/32')).toContain('drifting for 1m 35s <span class="at">(since 2026-11-26T11:58:25Z)');
     expect(rowOf('10.0.0.6/32')).toContain('drifting for 1h 0m');
@@ -131,9 +159,16 @@ describe('status page: drift ages and repair', () => {
   });
 
   it('shows dry-run, a guard holding repair back, and the last plan', () => {
-    const r = repair({ mode: 'dry-run', strategy: 'surgical', blocked: { reason: 'max_deletions', message: 'would delete 120 routes, more than --max-deletions 100', at: NOW }, last: { at: NOW - 30_000, result: 'dry-run', added: 0, deleted: 2, failures: 0 } });
+    const r = repair({
+      mode: 'dry-run',
+      strategy: 'surgical',
+      blocked: { reason: 'max_deletions', message: 'would delete 120 routes, more than --max-deletions 100', at: NOW },
+      last: { at: NOW - 30_000, result: 'dry-run', added: 0, deleted: 2, failures: 0 },
+    });
     const line = repairLine(renderStatusPage(seedReport(), { ...opts, status: extras(r) }));
-    expect(line).toBe('repair: dry-run · surgical · grace 1m 0s · held back (max_deletions): would delete 120 routes, more than --max-deletions 100 · last plan (dry run) 30s ago (2026-11-26T11:59:30Z): dry-run, 0 added, 2 deleted');
+    expect(line).toBe(
+      'repair: dry-run · surgical · grace 1m 0s · held back (max_deletions): would delete 120 routes, more than --max-deletions 100 · last plan (dry run) 30s ago (2026-11-26T11:59:30Z): dry-run, 0 added, 2 deleted',
+    );
   });
 
   it('shows the last repair and its result, failures included', () => {

@@ -42,10 +42,7 @@ function namespacedMeta(
 export function service(input: ServiceSpecInput): KubeObject {
   const ips = input.ingressIPs ?? [];
   const families = input.ipFamilies ?? familiesOf([...ips, ...(input.loadBalancerIP ? [input.loadBalancerIP] : [])]);
-  const ingress = [
-    ...ips.map((ip) => ({ ip, ipMode: 'VIP' })),
-    ...(input.ingressHostnames ?? []).map((hostname) => ({ hostname })),
-  ];
+  const ingress = [...ips.map((ip) => ({ ip, ipMode: 'VIP' })), ...(input.ingressHostnames ?? []).map((hostname) => ({ hostname }))];
   const spec: Record<string, unknown> = {
     type: input.type ?? 'LoadBalancer',
     ports: (input.ports ?? [{ port: 80 }]).map((p) => ({

@@ -70,33 +70,90 @@ const n = (name: string): FieldSpec => ({ name, kind: 'int' });
 const m = (name: string, message: Message, repeated = false): FieldSpec => ({ name, kind: 'message', message, repeated });
 
 const TIME = { name: '', kind: 'time' } as const;
-const OWNER_REFERENCE: Message = { 1: s('kind'), 3: s('name'), 4: s('uid'), 5: s('apiVersion'), 6: { name: 'controller', kind: 'pointer-bool' }, 7: { name: 'blockOwnerDeletion', kind: 'pointer-bool' } };
-const MANAGED_FIELDS: Message = { 1: s('manager'), 2: s('operation'), 3: s('apiVersion'), 4: { ...TIME, name: 'time' }, 6: s('fieldsType'), 8: s('subresource') };
-const OBJECT_META: Message = {
-  1: s('name'), 2: s('generateName'), 3: s('namespace'), 5: s('uid'), 6: s('resourceVersion'), 7: n('generation'),
-  8: { ...TIME, name: 'creationTimestamp' }, 9: { ...TIME, name: 'deletionTimestamp' }, 10: n('deletionGracePeriodSeconds'),
-  11: { name: 'labels', kind: 'map' }, 12: { name: 'annotations', kind: 'map' }, 13: m('ownerReferences', OWNER_REFERENCE, true),
-  14: s('finalizers', true), 17: m('managedFields', MANAGED_FIELDS, true),
+const OWNER_REFERENCE: Message = {
+  1: s('kind'),
+  3: s('name'),
+  4: s('uid'),
+  5: s('apiVersion'),
+  6: { name: 'controller', kind: 'pointer-bool' },
+  7: { name: 'blockOwnerDeletion', kind: 'pointer-bool' },
 };
-const CONDITION: Message = { 1: s('type'), 2: s('status'), 3: n('observedGeneration'), 4: { ...TIME, name: 'lastTransitionTime' }, 5: s('reason'), 6: s('message') };
+const MANAGED_FIELDS: Message = {
+  1: s('manager'),
+  2: s('operation'),
+  3: s('apiVersion'),
+  4: { ...TIME, name: 'time' },
+  6: s('fieldsType'),
+  8: s('subresource'),
+};
+const OBJECT_META: Message = {
+  1: s('name'),
+  2: s('generateName'),
+  3: s('namespace'),
+  5: s('uid'),
+  6: s('resourceVersion'),
+  7: n('generation'),
+  8: { ...TIME, name: 'creationTimestamp' },
+  9: { ...TIME, name: 'deletionTimestamp' },
+  10: n('deletionGracePeriodSeconds'),
+  11: { name: 'labels', kind: 'map' },
+  12: { name: 'annotations', kind: 'map' },
+  13: m('ownerReferences', OWNER_REFERENCE, true),
+  14: s('finalizers', true),
+  17: m('managedFields', MANAGED_FIELDS, true),
+};
+const CONDITION: Message = {
+  1: s('type'),
+  2: s('status'),
+  3: n('observedGeneration'),
+  4: { ...TIME, name: 'lastTransitionTime' },
+  5: s('reason'),
+  6: s('message'),
+};
 const NAMESPACE: Message = {
   1: m('metadata', OBJECT_META),
   2: m('spec', { 1: s('finalizers', true) }),
-  3: m('status', { 1: s('phase'), 2: m('conditions', { 1: s('type'), 2: s('status'), 4: { ...TIME, name: 'lastTransitionTime' }, 5: s('reason'), 6: s('message') }, true) }),
+  3: m('status', {
+    1: s('phase'),
+    2: m('conditions', { 1: s('type'), 2: s('status'), 4: { ...TIME, name: 'lastTransitionTime' }, 5: s('reason'), 6: s('message') }, true),
+  }),
 };
-const SERVICE_PORT: Message = { 1: s('name'), 2: s('protocol'), 3: n('port'), 4: { name: 'targetPort', kind: 'int-or-string' }, 5: n('nodePort'), 6: s('appProtocol') };
+const SERVICE_PORT: Message = {
+  1: s('name'),
+  2: s('protocol'),
+  3: n('port'),
+  4: { name: 'targetPort', kind: 'int-or-string' },
+  5: n('nodePort'),
+  6: s('appProtocol'),
+};
 const SERVICE: Message = {
   1: m('metadata', OBJECT_META),
   2: m('spec', {
-    1: m('ports', SERVICE_PORT, true), 2: { name: 'selector', kind: 'map' }, 3: s('clusterIP'), 4: s('type'), 5: s('externalIPs', true),
-    7: s('sessionAffinity'), 8: s('loadBalancerIP'), 9: s('loadBalancerSourceRanges', true), 10: s('externalName'),
-    11: s('externalTrafficPolicy'), 12: n('healthCheckNodePort'), 13: { name: 'publishNotReadyAddresses', kind: 'bool' },
-    14: m('sessionAffinityConfig', { 1: m('clientIP', { 1: n('timeoutSeconds') }) }), 17: s('ipFamilyPolicy'), 18: s('clusterIPs', true),
-    19: s('ipFamilies', true), 20: { name: 'allocateLoadBalancerNodePorts', kind: 'pointer-bool' }, 21: s('loadBalancerClass'),
-    22: s('internalTrafficPolicy'), 23: s('trafficDistribution'),
+    1: m('ports', SERVICE_PORT, true),
+    2: { name: 'selector', kind: 'map' },
+    3: s('clusterIP'),
+    4: s('type'),
+    5: s('externalIPs', true),
+    7: s('sessionAffinity'),
+    8: s('loadBalancerIP'),
+    9: s('loadBalancerSourceRanges', true),
+    10: s('externalName'),
+    11: s('externalTrafficPolicy'),
+    12: n('healthCheckNodePort'),
+    13: { name: 'publishNotReadyAddresses', kind: 'bool' },
+    14: m('sessionAffinityConfig', { 1: m('clientIP', { 1: n('timeoutSeconds') }) }),
+    17: s('ipFamilyPolicy'),
+    18: s('clusterIPs', true),
+    19: s('ipFamilies', true),
+    20: { name: 'allocateLoadBalancerNodePorts', kind: 'pointer-bool' },
+    21: s('loadBalancerClass'),
+    22: s('internalTrafficPolicy'),
+    23: s('trafficDistribution'),
   }),
   3: m('status', {
-    1: m('loadBalancer', { 1: m('ingress', { 1: s('ip'), 2: s('hostname'), 3: s('ipMode'), 4: m('ports', { 1: n('port'), 2: s('protocol'), 3: s('error') }, true) }, true) }),
+    1: m('loadBalancer', {
+      1: m('ingress', { 1: s('ip'), 2: s('hostname'), 3: s('ipMode'), 4: m('ports', { 1: n('port'), 2: s('protocol'), 3: s('error') }, true) }, true),
+    }),
     2: m('conditions', CONDITION, true),
   }),
 };
@@ -166,11 +223,15 @@ function decodeMessage(buf: Buffer, spec: Message): Record<string, unknown> {
  * ProtobufError when the body is malformed or its kind is not one of KINDS.
  */
 export function decodeKubernetesProtobuf(body: Buffer): Record<string, unknown> {
-  if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC)) throw new ProtobufError('not a Kubernetes protobuf body (no "k8s\\0" prefix)');
+  if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC))
+    throw new ProtobufError('not a Kubernetes protobuf body (no "k8s\\0" prefix)');
   const unknown = decodeMessage(body.subarray(MAGIC.length), { 1: m('typeMeta', { 1: s('apiVersion'), 2: s('kind') }), 2: { name: 'raw', kind: 'bytes' } });
   const typeMeta = (unknown.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
   const spec = KINDS[`${typeMeta.apiVersion ?? ''}/${typeMeta.kind ?? ''}`];
-  if (spec === undefined) throw new ProtobufError(`protobuf bodies are accepted for ${Object.keys(KINDS).join(', ')} only, not ${typeMeta.apiVersion}/${typeMeta.kind}: send application/json`);
+  if (spec === undefined)
+    throw new ProtobufError(
+      `protobuf bodies are accepted for ${Object.keys(KINDS).join(', ')} only, not ${typeMeta.apiVersion}/${typeMeta.kind}: send application/json`,
+    );
   const raw = Buffer.from((unknown.raw as string | undefined) ?? '', 'base64');
   return { apiVersion: typeMeta.apiVersion, kind: typeMeta.kind, ...decodeMessage(raw, spec) };
 }

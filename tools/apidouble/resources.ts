@@ -17,28 +17,10 @@ export interface ResourceDef {
   readonly subresources: readonly string[];
 }
 
-export type ResourceId =
-  | 'services'
-  | 'endpoints'
-  | 'pods'
-  | 'nodes'
-  | 'namespaces'
-  | 'events'
-  | 'endpointslices'
-  | 'leases'
-  | 'events.events.k8s.io';
+export type ResourceId = 'services' | 'endpoints' | 'pods' | 'nodes' | 'namespaces' | 'events' | 'endpointslices' | 'leases' | 'events.events.k8s.io';
 
 /** The kinds the in-process API accepts; `events.k8s.io/Event` disambiguates the two Event kinds. */
-export type KindName =
-  | 'Service'
-  | 'Endpoints'
-  | 'Pod'
-  | 'Node'
-  | 'Namespace'
-  | 'Event'
-  | 'EndpointSlice'
-  | 'Lease'
-  | 'events.k8s.io/Event';
+export type KindName = 'Service' | 'Endpoints' | 'Pod' | 'Node' | 'Namespace' | 'Event' | 'EndpointSlice' | 'Lease' | 'events.k8s.io/Event';
 
 export const RESOURCES: readonly ResourceDef[] = [
   def('services', '', 'v1', 'services', 'service', 'Service', true, ['svc'], ['status']),
@@ -69,9 +51,7 @@ function def(
 export const groupVersion = (r: ResourceDef): string => (r.group === '' ? r.version : `${r.group}/${r.version}`);
 
 const byId = new Map<ResourceId, ResourceDef>(RESOURCES.map((r) => [r.id, r]));
-const byGroupVersionPlural = new Map<string, ResourceDef>(
-  RESOURCES.map((r) => [`${groupVersion(r)}|${r.plural}`, r]),
-);
+const byGroupVersionPlural = new Map<string, ResourceDef>(RESOURCES.map((r) => [`${groupVersion(r)}|${r.plural}`, r]));
 const byApiVersionKind = new Map<string, ResourceDef>(RESOURCES.map((r) => [`${groupVersion(r)}|${r.kind}`, r]));
 
 const KIND_TO_ID: Readonly<Record<KindName, ResourceId>> = {

@@ -118,7 +118,10 @@ export function sendStatus(res: ServerResponse, code: number, message: string, r
 
 /** Maps a URL path onto discovery documents or a resource reference. */
 function route(pathname: string, host: string): Route | undefined {
-  const segs = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  const segs = pathname
+    .split('/')
+    .filter((s) => s !== '')
+    .map(decodeURIComponent);
   if (segs.length === 1 && segs[0] === 'version') return { kind: 'doc', body: SERVER_VERSION };
   if (segs[0] === 'openapi' && segs[1] === 'v3') {
     if (segs.length === 2) return { kind: 'doc', body: openApiV3Root() };
@@ -392,7 +395,12 @@ function applyPatch(contentType: string, current: KubeObject, patch: unknown): K
   if (type === 'application/json-patch+json') patched = jsonPatch(current, patch);
   else if (type === 'application/merge-patch+json') patched = mergePatch(current, patch);
   else if (type === 'application/strategic-merge-patch+json') patched = strategicMergePatch(current, patch);
-  else throw new HttpError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${JSON.stringify(type)})`);
+  else
+    throw new HttpError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${JSON.stringify(type)})`,
+    );
   return requireObject(patched);
 }
 
@@ -416,10 +424,20 @@ function validateFields(res: ServerResponse, r: Extract<Route, { kind: 'resource
     const list = unknown.map((f) => `unknown field ${JSON.stringify(f)}`).join(', ');
     throw new HttpError(400, 'BadRequest', `${r.res.kind} in version "${r.res.version}" cannot be handled as a ${r.res.kind}: strict decoding error: ${list}`);
   }
-  res.setHeader('Warning', unknown.map((f) => `299 - ${JSON.stringify(`unknown field ${JSON.stringify(f)}`)}`));
+  res.setHeader(
+    'Warning',
+    unknown.map((f) => `299 - ${JSON.stringify(`unknown field ${JSON.stringify(f)}`)}`),
+  );
 }
 
-async function serveWrite(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, r: Extract<Route, { kind: 'resource' }>, verb: Verb, query: URLSearchParams): Promise<void> {
+async function serveWrite(
+  ctx: HandlerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  r: Extract<Route, { kind: 'resource' }>,
+  verb: Verb,
+  query: URLSearchParams,
+): Promise<void> {
   const { store } = ctx;
   if (verb === 'DELETE') {
     await readBody(req); // DeleteOptions: accepted and ignored.

@@ -250,7 +250,9 @@ export class Store {
 
   #timestamp(): string {
     // Kubernetes timestamps have second precision.
-    return this.#now().toISOString().replace(/\.\d+Z$/, 'Z');
+    return this.#now()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
   }
 
   #emit(ev: StoredEvent): void {

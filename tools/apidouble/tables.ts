@@ -49,18 +49,37 @@ const COLUMNS: Partial<Record<ResourceId, readonly Column[]>> = {
     {
       name: 'Port(s)',
       type: 'string',
-      cell: (o) => orNone(arr(rec(o.spec).ports).map((p) => `${String(rec(p).port)}/${str(rec(p).protocol) || 'TCP'}`).join(',')),
+      cell: (o) =>
+        orNone(
+          arr(rec(o.spec).ports)
+            .map((p) => `${String(rec(p).port)}/${str(rec(p).protocol) || 'TCP'}`)
+            .join(','),
+        ),
     },
     age,
   ],
   endpointslices: [
     name,
     { name: 'AddressType', type: 'string', cell: (o) => str(o.addressType) },
-    { name: 'Ports', type: 'string', cell: (o) => orNone(arr(o.ports).map((p) => String(rec(p).port)).join(',')) },
+    {
+      name: 'Ports',
+      type: 'string',
+      cell: (o) =>
+        orNone(
+          arr(o.ports)
+            .map((p) => String(rec(p).port))
+            .join(','),
+        ),
+    },
     {
       name: 'Endpoints',
       type: 'string',
-      cell: (o) => orNone(arr(o.endpoints).flatMap((e) => arr(rec(e).addresses).map(str)).join(',')),
+      cell: (o) =>
+        orNone(
+          arr(o.endpoints)
+            .flatMap((e) => arr(rec(e).addresses).map(str))
+            .join(','),
+        ),
     },
     age,
   ],

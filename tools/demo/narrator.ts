@@ -51,7 +51,10 @@ export function wrap(text: string, width: number): string[] {
 export function createNarrator(write: (s: string) => void, opts: NarratorOptions = {}): Narrator {
   const color = opts.color ?? false;
   const width = Math.max(40, Math.min(opts.columns ?? 100, 120) - INDENT.length);
-  const paint = (code: string) => (s: string): string => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const paint =
+    (code: string) =>
+    (s: string): string =>
+      color ? `\x1b[${code}m${s}\x1b[0m` : s;
   const bold = paint('1');
   const dim = paint('2');
   const green = paint('32');

@@ -54,7 +54,10 @@ export async function listNamespaces(): Promise<string[]> {
   const r = await ip(['netns', 'list']);
   if (r.code !== 0) return [];
   // Lines look like "rw-demo-4242 (id: 3)" or just "rw-demo-4242".
-  return r.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter((n) => n !== '');
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter((n) => n !== '');
 }
 
 const alive = (pid: number): boolean => {

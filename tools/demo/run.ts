@@ -64,7 +64,10 @@ function header(narrator: Narrator, session: DemoSession, config: Config): void 
   narrator.blank();
   narrator.field('kernel', session.stage.description);
   narrator.field('cluster', 'a Kubernetes API double, read through @kubernetes/client-node informers (list + watch)');
-  narrator.field('routewarden', `the same service \`routewarden run\` runs: node ${config.model.nodeName}, table ${config.model.table}, protocol ${config.model.protocol},`);
+  narrator.field(
+    'routewarden',
+    `the same service \`routewarden run\` runs: node ${config.model.nodeName}, table ${config.model.table}, protocol ${config.model.protocol},`,
+  );
   narrator.field('', `--remediate, --grace ${config.graceMs / 1000}s, --interval ${config.intervalMs / 1000}s`);
   narrator.blank();
   narrator.field('status page', `${u}/`);
@@ -115,15 +118,17 @@ export async function runDemoHere(o: RunHereOptions): Promise<number> {
     controller.abort(signal);
   });
   let parentGone = false;
-  const stopWatching = o.options.insideNetns !== undefined
-    ? watchParent(() => {
-      parentGone = true;
-      controller.abort('the demo parent process went away');
-    })
-    : () => {};
-  const stage: Stage = o.stage.kind === 'netns'
-    ? createNetnsStage({ ns: o.stage.ns, table: config.model.table, protocol: config.model.protocol, logger })
-    : createMemoryStage({ why: o.stage.why, table: config.model.table, protocol: config.model.protocol, logger });
+  const stopWatching =
+    o.options.insideNetns !== undefined
+      ? watchParent(() => {
+          parentGone = true;
+          controller.abort('the demo parent process went away');
+        })
+      : () => {};
+  const stage: Stage =
+    o.stage.kind === 'netns'
+      ? createNetnsStage({ ns: o.stage.ns, table: config.model.table, protocol: config.model.protocol, logger })
+      : createMemoryStage({ why: o.stage.why, table: config.model.table, protocol: config.model.protocol, logger });
   // Only a person at a terminal can press Enter; anything else runs straight through.
   const input: LineReader | null = process.stdin.isTTY ? createLineReader(process.stdin) : null;
   let session: DemoSession | null = null;
@@ -142,12 +147,13 @@ export async function runDemoHere(o: RunHereOptions): Promise<number> {
       narrator,
       stories: storiesFor(o.options.scenario),
       signal: controller.signal,
-      ...(o.options.step && input && {
-        pause: async () => {
-          narrator.prompt('⏎ Enter for the next step, Ctrl-C to stop ');
-          await input.next(controller.signal);
-        },
-      }),
+      ...(o.options.step &&
+        input && {
+          pause: async () => {
+            narrator.prompt('⏎ Enter for the next step, Ctrl-C to stop ');
+            await input.next(controller.signal);
+          },
+        }),
     });
     narrator.blank();
     if (!final?.inSync) {
@@ -200,4 +206,3 @@ function removeSocketDir(socketPath: string): void {
     // not empty, or gone: leave it
   }
 }
-

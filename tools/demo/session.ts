@@ -97,9 +97,7 @@ export async function startSession(opts: SessionOptions): Promise<DemoSession> {
       lastSeen: () => JSON.stringify(svc.checker.lastReport()?.sources ?? 'no check yet'),
     });
 
-    const target: HttpTarget = opts.listenPath !== undefined
-      ? { socketPath: opts.listenPath }
-      : { host: clientHost(config.listen.host), port: bound.port };
+    const target: HttpTarget = opts.listenPath !== undefined ? { socketPath: opts.listenPath } : { host: clientHost(config.listen.host), port: bound.port };
     const showStrategy = (strategy: Strategy): void => {
       // routewarden_config_info says which strategy repairs; it changes with the story.
       const labels = {

@@ -53,8 +53,9 @@ export function createMemoryStage(opts: StageOptions & { readonly why: string })
     async showTable() {
       // No `ip` to ask: the table as the kernel adapter dumps it, in ip's spelling.
       const { owned, foreign } = await kubeVipKernel.dump();
-      const lines = [...owned, ...foreign].map((r) =>
-        `${r.destination.replace(/\/(32|128)$/, '')} dev ${r.device ?? '-'} proto ${r.protocol}${r.metric !== undefined ? ` metric ${r.metric}` : ''}`);
+      const lines = [...owned, ...foreign].map(
+        (r) => `${r.destination.replace(/\/(32|128)$/, '')} dev ${r.device ?? '-'} proto ${r.protocol}${r.metric !== undefined ? ` metric ${r.metric}` : ''}`,
+      );
       return { command: `table ${opts.table} of the in-memory kernel`, lines };
     },
     close: () => kubeVipKernel.close(),
@@ -82,7 +83,12 @@ export function createNetnsStage(opts: StageOptions & { readonly ns: string }): 
       const lines: string[] = [];
       for (const family of ['-4', '-6']) {
         const r = await ip(['-n', opts.ns, family, 'route', 'show', 'table', String(opts.table)]);
-        lines.push(...r.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== ''));
+        lines.push(
+          ...r.stdout
+            .split('\n')
+            .map((l) => l.trim())
+            .filter((l) => l !== ''),
+        );
       }
       return { command: `ip route show table ${opts.table}  (in ${opts.ns})`, lines };
     },

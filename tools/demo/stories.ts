@@ -68,7 +68,10 @@ const vip = (ip: string, device = 'lo'): VipRoute => ({ destination: cidr(ip), d
 function addService(ctx: StoryContext, s: Omit<DemoService, 'node'>): void {
   upsertService(ctx.session.api, { ...s, node: ctx.node });
   const where = s.annotations?.['kube-vip.io/serviceInterface'];
-  ctx.narrator.act('cluster', `Service ${s.namespace ?? 'default'}/${s.name} (LoadBalancer) VIP ${s.vips.join(' + ')}, endpoints on ${ctx.node}${where ? `, kube-vip.io/serviceInterface: ${where}` : ''}`);
+  ctx.narrator.act(
+    'cluster',
+    `Service ${s.namespace ?? 'default'}/${s.name} (LoadBalancer) VIP ${s.vips.join(' + ')}, endpoints on ${ctx.node}${where ? `, kube-vip.io/serviceInterface: ${where}` : ''}`,
+  );
 }
 
 function removeService(ctx: StoryContext, namespace: string, name: string): void {
@@ -116,7 +119,9 @@ const repairEvents = (ctx: StoryContext): { name: string; message: string }[] =>
 async function repair(ctx: StoryContext, strategy: Strategy, rows: Readonly<Record<string, RowState>>): Promise<void> {
   const { session, narrator } = ctx;
   const seen = new Set(repairEvents(ctx).map((e) => e.name));
-  narrator.say(`routewarden runs with --remediate --strategy ${strategy} --grace ${session.config.graceMs / 1000}s: it repairs drift that has lasted the grace period (60s by default). The demo held the repair back until now so that you could look at the drift.`);
+  narrator.say(
+    `routewarden runs with --remediate --strategy ${strategy} --grace ${session.config.graceMs / 1000}s: it repairs drift that has lasted the grace period (60s by default). The demo held the repair back until now so that you could look at the drift.`,
+  );
   session.allowRepair(strategy);
   try {
     await settle(ctx, 'the repaired table in sync', rows);
@@ -190,7 +195,9 @@ export const SEED_762: Story = {
         await showDrift(ctx);
         await showMetrics(ctx, ['routewarden_orphan_routes', 'routewarden_missing_routes', 'routewarden_drift_detected_total']);
         ctx.narrator.say(`Status page: ${ctx.session.url}/ lists both routes in red.`);
-        ctx.narrator.say(`When kube-vip starts again it adds ${cidr(WEB_NEW)}, but nothing ever deletes ${cidr(WEB_OLD)}: only vip_cleanroutingtable would, once, 10s after a start, racing its own adds.`);
+        ctx.narrator.say(
+          `When kube-vip starts again it adds ${cidr(WEB_NEW)}, but nothing ever deletes ${cidr(WEB_OLD)}: only vip_cleanroutingtable would, once, 10s after a start, racing its own adds.`,
+        );
       },
     },
     {
@@ -206,7 +213,9 @@ export const SEED_762: Story = {
       async run(ctx) {
         await ctx.kubeVip.restart([vip(API), vip(WEB_NEW)]);
         await settle(ctx, 'the table still in sync', { [cidr(API)]: 'ok', [cidr(WEB_NEW)]: 'ok' });
-        ctx.narrator.say("routewarden re-added the routes with kube-vip's exact attributes, so kube-vip adopts them and its own later deletes will match them (docs/repair.md rule 6).");
+        ctx.narrator.say(
+          "routewarden re-added the routes with kube-vip's exact attributes, so kube-vip adopts them and its own later deletes will match them (docs/repair.md rule 6).",
+        );
       },
     },
   ],
