@@ -75,7 +75,7 @@ describe('the npm package: packed, installed into an empty folder, run with npx'
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('packs the built bundle, the entry script, licence, readme and changelog; no sources, tests or source maps', () => {
+  it('packs the built bundle, the entry script, licence, readme and changelog, and the netlink patch its postinstall builds; no sources, tests or source maps', () => {
     for (const f of [
       'package.json',
       'bin/routewarden.js',
@@ -85,9 +85,15 @@ describe('the npm package: packed, installed into an empty folder, run with npx'
       'CHANGELOG.md',
       'alerts/routewarden.rules.yaml',
       'dashboards/routewarden.json',
+      // The postinstall builds netlink's patched native binding wherever the package is installed.
+      'scripts/netlink-native.mjs',
+      'native/netlink/binding.cc',
     ])
       expect(files, f).toContain(f);
-    expect(files.filter((f) => /^(src|test|scripts|bench|deploy|node_modules)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts'))).toEqual([]);
+    const postinstall = ['scripts/netlink-native.mjs'];
+    expect(
+      files.filter((f) => (/^(src|test|scripts|bench|deploy|node_modules)\//.test(f) && !postinstall.includes(f)) || f.endsWith('.map') || f.endsWith('.ts')),
+    ).toEqual([]);
   });
 
   it('installs only the runtime dependencies the bundle leaves outside (and theirs); the rest is inside dist/', () => {
