@@ -185,3 +185,25 @@ export function useWorld(opts: Parameters<typeof createWorld>[0] = {}): () => Wo
     return w;
   };
 }
+
+/** `ip monitor route` inside the namespace: the table-198 destinations it saw deleted. */
+export function monitorDeletions(w: World): { deleted: () => string[]; stop: () => Promise<void>; ready: Promise<void> } {
+  const child = w.ns.spawn(['ip', '-o', 'monitor', 'route']);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  // Give `ip monitor` time to subscribe: add and remove a marker route and wait to see it.
+  const ready = eventually(async () => {
+    await w.ip('route replace 192.0.2.254/32 dev lo table 4242');
+    await w.ip('route del 192.0.2.254/32 dev lo table 4242');
+    return out.includes('Deleted 192.0.2.254');
+  }, 'ip monitor to subscribe').then(() => undefined);
+  return {
+    ready,
+    deleted: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('Deleted ') && l.includes('table 198'))
+        .map((l) => l.split(' ')[1]!),
+    stop: () => killAndWait(child),
+  };
+}

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { endpointSlice, service } from '../../tools/apidouble/index.ts';
 import type { KubeObject } from '../../tools/apidouble/index.ts';
 import { describeIfRoot, killAndWait } from '../helpers/netns.ts';
-import { CLI, eventually, resetWorld, sample, useWorld } from '../helpers/world.ts';
+import { CLI, eventually, monitorDeletions, resetWorld, sample, useWorld } from '../helpers/world.ts';
 import type { World } from '../helpers/world.ts';
 
 const BURST = fileURLToPath(new URL('../helpers/route-burst.ts', import.meta.url));
@@ -40,27 +40,6 @@ function watch(child: ChildProcess): { log: () => string; exited: () => string |
 
 async function metrics(w: World, port: number): Promise<string> {
   return (await w.get(port, '/metrics')).body;
-}
-
-/** `ip monitor route` in the namespace: the table-198 destinations it saw deleted. */
-function monitorDeletions(w: World): { deleted: () => string[]; stop: () => Promise<void>; ready: Promise<void> } {
-  const child = w.ns.spawn(['ip', '-o', 'monitor', 'route']);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const ready = eventually(async () => {
-    await w.ip('route replace 192.0.2.254/32 dev lo table 4242');
-    await w.ip('route del 192.0.2.254/32 dev lo table 4242');
-    return out.includes('Deleted 192.0.2.254');
-  }, 'ip monitor to subscribe').then(() => undefined);
-  return {
-    ready,
-    deleted: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('Deleted ') && l.includes('table 198'))
-        .map((l) => l.split(' ')[1]!),
-    stop: () => killAndWait(child),
-  };
 }
 
 const events = (w: World, reason: string): string[] =>

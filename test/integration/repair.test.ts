@@ -3,11 +3,10 @@
 // during a repair with `ip monitor route` — an independent observer.
 
 import { beforeEach, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
 import { endpointSlice, service } from '../../tools/apidouble/index.ts';
 import type { KubeObject } from '../../tools/apidouble/index.ts';
 import { describeIfRoot, killAndWait } from '../helpers/netns.ts';
-import { eventually, resetWorld, sample, useWorld } from '../helpers/world.ts';
+import { eventually, monitorDeletions, resetWorld, sample, useWorld } from '../helpers/world.ts';
 import type { World } from '../helpers/world.ts';
 
 /** Owned routes of table 198 as "dst dev" lines, both families, sorted. */
@@ -25,30 +24,6 @@ async function ownedRoutes(w: World): Promise<string[]> {
 
 async function foreignRoutes(w: World): Promise<string> {
   return (await w.ip('route show table 198 proto 4').catch(() => '')) + (await w.ip('-6 route show table 198 proto 4').catch(() => ''));
-}
-
-/** `ip monitor route` inside the namespace: every route deletion it prints, as destinations. */
-function monitorDeletions(w: World): { deleted: () => string[]; stop: () => Promise<void>; ready: Promise<void> } {
-  const child: ChildProcess = w.ns.spawn(['ip', '-o', 'monitor', 'route']);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  // Give `ip monitor` time to subscribe: add and remove a marker route and wait to see it.
-  const ready = (async () => {
-    await eventually(async () => {
-      await w.ip('route replace 192.0.2.254/32 dev lo table 4242');
-      await w.ip('route del 192.0.2.254/32 dev lo table 4242');
-      return out.includes('Deleted 192.0.2.254');
-    }, 'ip monitor to subscribe');
-  })();
-  return {
-    ready,
-    deleted: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('Deleted ') && l.includes('table 198'))
-        .map((l) => l.split(' ')[1]!),
-    stop: () => killAndWait(child),
-  };
 }
 
 function seedCluster(w: World): void {
