@@ -457,7 +457,7 @@ class Recorder implements Sink {
   }
 }
 
-type Recording = readonly unknown[];
+export type Recording = readonly unknown[];
 
 function replay(ops: Recording, b: Builder): void {
   for (let i = 0; i < ops.length; i += 3) {
@@ -499,7 +499,7 @@ export const newServiceSteps = (): ServiceSteps => ({ entries: new Map(), global
 
 const EMPTY_SLICES: readonly EndpointSliceInfo[] = [];
 
-interface ServiceContext {
+export interface ServiceContext {
   readonly snapshot: ClusterSnapshot;
   readonly model: KubeVipModel;
   readonly interfaces: readonly InterfaceInfo[] | null;
@@ -511,19 +511,21 @@ interface ServiceContext {
 export function expectedRoutes(input: ExpectedInput, steps?: ServiceSteps): ExpectedSet {
   const { snapshot, model, interfaces, now } = input;
   const b = new Builder();
-  const linkNames = interfaces ? new Set(interfaces.map((i) => i.name)) : null;
-  const globalLease =
-    model.election === 'global'
-      ? leaseState(snapshot.leases.get(objectKey(model.globalLease.namespace, model.globalLease.name)), model.nodeName, now, model.leaseSkewSeconds)
-      : null;
-  const ctx: ServiceContext = { snapshot, model, interfaces, linkNames, globalLease, now };
+  const ctx = serviceContext(snapshot, model, interfaces, now);
+  const { globalLease } = ctx;
 
+  // Services in key order: the set (the order of claims, excluded and
+  // not-judged VIPs, the device chosen among conflicting ones) is a function
+  // of the objects, not of the order the API delivered them in, which the
+  // incremental engine (engine.ts) relies on to patch one Service at a time.
+  const keys = [...snapshot.services.keys()].sort(byKey);
   if (!steps) {
-    for (const [key, svc] of snapshot.services) serviceSteps(b, key, svc, ctx);
+    for (const key of keys) serviceSteps(b, key, snapshot.services.get(key)!, ctx);
   } else {
     const global = JSON.stringify(globalLease);
     const next = new Map<string, StepEntry>();
-    for (const [key, svc] of snapshot.services) {
+    for (const key of keys) {
+      const svc = snapshot.services.get(key)!;
       const slices = snapshot.slicesByService.get(key);
       const lease = model.election === 'service' ? snapshot.leases.get(serviceLeaseKey(svc)) : undefined;
       let entry = steps.entries.get(key);
@@ -547,11 +549,110 @@ export function expectedRoutes(input: ExpectedInput, steps?: ServiceSteps): Expe
     steps.global = global;
   }
 
+  modelSteps(b, model, interfaces);
+  return b.build(model, steps?.singleDevices ?? new Map());
+}
+
+/** Sort order of Service keys: plain string order. */
+export const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** What every Service's steps read besides the Service itself. */
+export function serviceContext(snapshot: ClusterSnapshot, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null, now: number): ServiceContext {
+  const linkNames = interfaces ? new Set(interfaces.map((i) => i.name)) : null;
+  const globalLease =
+    model.election === 'global'
+      ? leaseState(snapshot.leases.get(objectKey(model.globalLease.namespace, model.globalLease.name)), model.nodeName, now, model.leaseSkewSeconds)
+      : null;
+  return { snapshot, model, interfaces, linkNames, globalLease, now };
+}
+
+/** What the model itself contributes after every Service: the control-plane VIP and the `all` blanket. */
+function modelSteps(b: Sink, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): void {
   addControlPlane(b, model, interfaces);
   const all = notJudgedFor(model, 'all');
   if (all) b.blankets.push({ scope: 'all', reason: all.reason, detail: all.detail });
-  return b.build(model, steps?.singleDevices ?? new Map());
 }
+
+/** One Service's steps as data (the incremental engine keeps one per Service). */
+export function recordService(key: string, svc: ServiceInfo, ctx: ServiceContext): Recording {
+  const rec = new Recorder();
+  serviceSteps(rec, key, svc, ctx);
+  return rec.seal();
+}
+
+/** The model's own steps (control plane, `all` blanket) as data. */
+export function recordModel(model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): Recording {
+  const rec = new Recorder();
+  modelSteps(rec, model, interfaces);
+  return rec.seal();
+}
+
+/** The part of the address space one piece of a recording is about: the bare IP of a destination or address (see engine.ts). */
+export function slotOf(key: string): string {
+  const slash = key.indexOf('/');
+  return slash >= 0 ? key.slice(0, slash) : key;
+}
+
+/** The slots a recording touches. */
+export function recordingSlots(ops: Recording): Set<string> {
+  const slots = new Set<string>();
+  for (let i = 0; i < ops.length; i += 3) {
+    const op = ops[i];
+    if (op === CLAIM) for (const k of ops[i + 1] as readonly string[]) slots.add(slotOf(k));
+    else if (op === PLACE) slots.add(slotOf((ops[i + 2] as RouteDraft).destination));
+    else if (op === UNJUDGED) slots.add(unjudgedSlot(ops[i + 1] as UnjudgedVip));
+  }
+  return slots;
+}
+
+/** The slot of a not-judged VIP: its route's, else its address's. */
+export const unjudgedSlot = (u: UnjudgedVip): string => slotOf(u.destination ?? u.address);
+
+/** The excluded VIPs and blankets of a recording (not tied to a slot). */
+export function recordingLists(ops: Recording): { excluded: ExcludedVip[]; blankets: UnjudgedBlanket[] } {
+  const excluded: ExcludedVip[] = [];
+  const blankets: UnjudgedBlanket[] = [];
+  for (let i = 0; i < ops.length; i += 3) {
+    if (ops[i] === EXCLUDE) excluded.push(ops[i + 1] as ExcludedVip);
+    else if (ops[i] === BLANKET) blankets.push(ops[i + 1] as UnjudgedBlanket);
+  }
+  return { excluded, blankets };
+}
+
+/**
+ * The expected set restricted to one slot, from the recordings of the
+ * Services that touch it (in key order, the model's last): its routes,
+ * claims and not-judged VIPs, with `blankets` as given (they are global).
+ */
+export function slotSet(
+  slot: string,
+  recordings: readonly Recording[],
+  model: KubeVipModel,
+  blankets: readonly UnjudgedBlanket[],
+  singleDevices: Map<string, readonly string[]>,
+): ExpectedSet {
+  const b = new Builder();
+  for (const ops of recordings) {
+    for (let i = 0; i < ops.length; i += 3) {
+      const op = ops[i];
+      if (op === CLAIM) {
+        const keys = (ops[i + 1] as readonly string[]).filter((k) => slotOf(k) === slot);
+        if (keys.length > 0) b.claim(keys, ops[i + 2] as Claim);
+      } else if (op === PLACE) {
+        const draft = ops[i + 2] as RouteDraft;
+        if (slotOf(draft.destination) === slot) b.place(ops[i + 1] as string, draft);
+      } else if (op === UNJUDGED) {
+        const u = ops[i + 1] as UnjudgedVip;
+        if (unjudgedSlot(u) === slot) b.unjudged.push(u);
+      }
+    }
+  }
+  const set = b.build(model, singleDevices);
+  return { ...set, blankets };
+}
+
+/** Blankets without repeats, in order (the expected set's). */
+export { dedupeBlankets };
 
 /** This model's not-judged entry for a scope, if any. */
 function notJudgedFor(model: KubeVipModel, scope: NotJudged['scope']): NotJudged | undefined {
@@ -760,7 +861,7 @@ function placement(
   return endpoints(true);
 }
 
-function addControlPlane(b: Builder, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): void {
+function addControlPlane(b: Sink, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): void {
   if (!model.controlPlane.enabled) return;
   const linkNames = interfaces ? new Set(interfaces.map((i) => i.name)) : null;
   const all = notJudgedFor(model, 'all') ?? notJudgedFor(model, 'interface');

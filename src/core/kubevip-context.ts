@@ -86,10 +86,48 @@ export interface Annotated {
   readonly limitations: readonly LimitationNote[];
 }
 
+/**
+ * What annotate() reads besides the diff and the snapshot, as lookups: the
+ * full check answers them from the whole expected set and kernel dump
+ * (sourcesOf), the incremental engine from its per-address state.
+ */
+export interface AnnotationSources {
+  /** What every Service says about a destination (or its bare address). */
+  claimsAt(destination: string): readonly Claim[];
+  /** The protocol of the (last dumped) foreign route at a destination, if any. */
+  foreignProtocolAt(destination: string): number | undefined;
+  /** LoadBalancer Services this instance processes that have no address yet (E1). */
+  unaddressed(inst: KubeVipInstance): number;
+  /** Services kube-vip never routes (E16, E17), sorted. */
+  neverRouted(): { readonly e16: readonly string[]; readonly e17: readonly string[] };
+  /** Destinations of foreign proto boot routes that some claim names, sorted, once per such route. */
+  bootRoutesOnVips(): readonly string[];
+}
+
+/** The lookups of a full check: the whole expected set and kernel dump. */
+export function sourcesOf(snapshot: ClusterSnapshot, expected: ExpectedSet, kernel: KernelDump, instances: readonly KubeVipInstance[]): AnnotationSources {
+  let foreignAt: Map<string, number> | undefined;
+  return {
+    claimsAt: (destination) => claimsFor(expected, destination),
+    foreignProtocolAt: (destination) => (foreignAt ??= new Map(kernel.foreign.map((r) => [r.destination, r.protocol]))).get(destination),
+    unaddressed: (inst) => unaddressedServices(snapshot, inst),
+    neverRouted: () => neverRouted(snapshot, instances),
+    bootRoutesOnVips: () =>
+      kernel.foreign
+        .filter((r) => r.protocol === PROTO_BOOT && claimsFor(expected, r.destination).length > 0)
+        .map((r) => r.destination)
+        .sort(),
+  };
+}
+
 export function annotate(d: DiffResult, ctx: KubeVipContext, snapshot: ClusterSnapshot, expected: ExpectedSet, kernel: KernelDump, now: number): Annotated {
+  return annotateWith(d, ctx, snapshot, sourcesOf(snapshot, expected, kernel, ctx.instances), now);
+}
+
+export function annotateWith(d: DiffResult, ctx: KubeVipContext, snapshot: ClusterSnapshot, sources: AnnotationSources, now: number): Annotated {
   const byId = new Map(ctx.instances.map((i) => [i.id, i]));
   const windows = new Map<string, Window | null>();
-  for (const inst of ctx.instances) windows.set(inst.id, kubeVipWindow(inst, unaddressedServices(snapshot, inst), now, ctx.startGraceMs));
+  for (const inst of ctx.instances) windows.set(inst.id, kubeVipWindow(inst, sources.unaddressed(inst), now, ctx.startGraceMs));
   const cleanup = ctx.instances.map((i) => cleanupWindow(i, now)).filter((w): w is Window => w !== null);
   const cleanupUntil = cleanup.length > 0 ? Math.max(...cleanup.map((w) => w.until)) : null;
 
@@ -104,7 +142,6 @@ export function annotate(d: DiffResult, ctx: KubeVipContext, snapshot: ClusterSn
     return until;
   };
 
-  const foreignAt = new Map(kernel.foreign.map((r) => [r.destination, r]));
   const missing = d.missing.map((m): MissingRoute => {
     let out: MissingRoute = m;
     if (m.reason === 'not-in-kernel') {
@@ -133,7 +170,7 @@ export function annotate(d: DiffResult, ctx: KubeVipContext, snapshot: ClusterSn
           };
       }
     }
-    const limitation = missingLimitation(out, foreignAt.get(m.destination)?.protocol, snapshot, ctx.instances);
+    const limitation = missingLimitation(out, sources.foreignProtocolAt(m.destination), snapshot, ctx.instances);
     return limitation ? { ...out, limitation } : out;
   });
 
@@ -145,11 +182,11 @@ export function annotate(d: DiffResult, ctx: KubeVipContext, snapshot: ClusterSn
       const until = handover(o.services);
       if (until !== null) out = { ...o, transient: { window: 'lease-handover', until: iso(until) } };
     }
-    const limitation = orphanLimitation(out, claimsFor(expected, o.destination), snapshot, ctx.instances);
+    const limitation = orphanLimitation(out, sources.claimsAt(o.destination), snapshot, ctx.instances);
     return limitation ? { ...out, limitation } : out;
   });
 
-  return { diff: { ...d, missing, orphans }, limitations: notes(snapshot, expected, kernel, ctx.instances) };
+  return { diff: { ...d, missing, orphans }, limitations: notes(sources) };
 }
 
 function describeWindow(w: TransientWindow, insts: readonly KubeVipInstance[]): string {
@@ -171,7 +208,7 @@ function leaseKeys(services: readonly string[], inst: KubeVipInstance, snapshot:
   return keys;
 }
 
-function claimsFor(expected: ExpectedSet, destination: string): readonly Claim[] {
+export function claimsFor(expected: ExpectedSet, destination: string): readonly Claim[] {
   const slash = destination.indexOf('/');
   return expected.claims.get(destination) ?? expected.claims.get(slash >= 0 ? destination.slice(0, slash) : destination) ?? [];
 }
@@ -255,38 +292,48 @@ function orphanLimitation(o: OrphanRoute, claims: readonly Claim[], snapshot: Cl
   return null;
 }
 
-/** Limitations visible without drift: Services kube-vip will never route (E16, E17), legacy proto boot routes on VIPs. */
-function notes(snapshot: ClusterSnapshot, expected: ExpectedSet, kernel: KernelDump, instances: readonly KubeVipInstance[]): LimitationNote[] {
+/** Whether kube-vip never routes this Service (E16, E17) under any of the instances, and which. */
+export function neverRoutedAs(svc: ServiceInfo, instances: readonly KubeVipInstance[]): 'E16' | 'E17' | null {
+  for (const inst of instances) {
+    const f = filterService(svc, inst.model);
+    if (f === 'force-per-service-election' && inst.model.election === 'service') return 'E16';
+    if (f === 'lease-name-with-local-policy') return 'E17';
+  }
+  return null;
+}
+
+function neverRouted(snapshot: ClusterSnapshot, instances: readonly KubeVipInstance[]): { e16: string[]; e17: string[] } {
   const e16: string[] = [];
   const e17: string[] = [];
   for (const [key, svc] of snapshot.services) {
-    for (const inst of instances) {
-      const f = filterService(svc, inst.model);
-      if (f === 'force-per-service-election' && inst.model.election === 'service') e16.push(key);
-      else if (f === 'lease-name-with-local-policy') e17.push(key);
-      else continue;
-      break;
-    }
+    const id = neverRoutedAs(svc, instances);
+    if (id === 'E16') e16.push(key);
+    else if (id === 'E17') e17.push(key);
   }
+  return { e16: e16.sort(), e17: e17.sort() };
+}
+
+/** Limitations visible without drift: Services kube-vip will never route (E16, E17), legacy proto boot routes on VIPs. */
+function notes(sources: AnnotationSources): LimitationNote[] {
+  const { e16, e17 } = sources.neverRouted();
   const out: LimitationNote[] = [];
   if (e16.length > 0)
     out.push({
       id: 'E16',
       text: 'Services annotated forcePerServiceElection "true" under svc_election: kube-vip ignores them entirely (no route anywhere)',
-      services: e16.sort(),
+      services: e16,
     });
   if (e17.length > 0)
     out.push({
       id: 'E17',
       text: 'Services with kube-vip.io/leaseName and externalTrafficPolicy Local: kube-vip never processes them (no route anywhere)',
-      services: e17.sort(),
+      services: e17,
     });
-  for (const r of kernel.foreign) {
-    if (r.protocol !== PROTO_BOOT || claimsFor(expected, r.destination).length === 0) continue;
+  for (const destination of sources.bootRoutesOnVips()) {
     out.push({
       id: 'proto-boot',
       text: `proto boot (3) route on a VIP, left by kube-vip before v0.7.1; never touched by routewarden nor by kube-vip's cleanup`,
-      destination: r.destination,
+      destination,
     });
   }
   return out;

@@ -106,6 +106,9 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
   const kubeOk = input.kubernetes.status.state === 'ok' && input.kubernetes.snapshot !== null;
   const snapshot = input.kubernetes.snapshot!;
   const instances = input.kubeVip?.context.instances;
+  // Stages: placement decisions and expected routes (expected.ts), the diff
+  // against the kernel (diff.ts), classification (kubevip-context.ts), the
+  // report (assembleReport). engine.ts runs the same stages slot by slot.
   const expected = !kubeOk
     ? null
     : instances && instances.length > 0
@@ -123,14 +126,13 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
     for (const r of input.kernel.dump!.foreign) byFamily[r.family].foreign++;
   }
   if (expected) for (const r of expected.routes.values()) byFamily[r.family].expected++;
-  const orphans: ReportOrphan[] = [];
-  const missing: ReportMissing[] = [];
-  const unjudged: ReportUnjudged[] = [];
+  if (d) {
+    for (const o of d.orphans) byFamily[o.family].orphan++;
+    for (const m of d.missing) byFamily[m.family].missing++;
+  }
   let rows: ReportRow[] = [];
   if (d) {
     for (const u of d.unjudged) {
-      const { route: _route, ...shown } = u;
-      unjudged.push(shown);
       if (u.destination !== null && u.family !== null) {
         rows.push({
           destination: u.destination,
@@ -144,63 +146,8 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
         });
       }
     }
-    for (const o of d.orphans) {
-      byFamily[o.family].orphan++;
-      const cls = driftClass(o);
-      orphans.push(
-        strip({
-          destination: o.destination,
-          family: o.family,
-          device: o.device,
-          reason: o.reason,
-          class: cls,
-          services: o.services,
-          detail: o.detail,
-          filter: o.filter,
-          transient: o.transient,
-          limitation: o.limitation,
-        }),
-      );
-      rows.push({
-        destination: o.destination,
-        family: o.family,
-        device: o.device,
-        verdict: 'orphan',
-        reason: o.reason,
-        class: cls,
-        services: o.services,
-        inKernel: true,
-        expected: false,
-      });
-    }
-    for (const m of d.missing) {
-      byFamily[m.family].missing++;
-      const cls = driftClass(m);
-      missing.push(
-        strip({
-          destination: m.destination,
-          family: m.family,
-          device: m.device,
-          services: m.services,
-          reason: m.reason,
-          class: cls,
-          detail: m.detail,
-          transient: m.transient,
-          limitation: m.limitation,
-        }),
-      );
-      rows.push({
-        destination: m.destination,
-        family: m.family,
-        device: m.device,
-        verdict: 'missing',
-        reason: m.reason,
-        class: cls,
-        services: m.services,
-        inKernel: false,
-        expected: true,
-      });
-    }
+    for (const o of d.orphans) rows.push(driftRow('orphan', o));
+    for (const m of d.missing) rows.push(driftRow('missing', m));
     if (rows.length === 0 && expected && d.matched.every((ok) => ok.route.device === ok.expected.device)) {
       rows = inSyncRows(cache, expected);
     } else {
@@ -208,12 +155,100 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
       rows.sort(byDestination);
     }
   }
+  const report = assembleReport(
+    input,
+    { kernelOk, kubeOk, snapshot },
+    { diff: d, byFamily, excluded: expected?.excluded ?? [], rows, limitations: annotated?.limitations ?? [] },
+  );
+  return { report, diff: d, expected, kernel: kernelOk ? input.kernel.dump : null };
+}
+
+/** The report row of a drifted route. */
+export function driftRow(verdict: 'orphan' | 'missing', r: OrphanRoute | MissingRoute): ReportRow {
+  return {
+    destination: r.destination,
+    family: r.family,
+    device: r.device,
+    verdict,
+    reason: r.reason,
+    class: driftClass(r),
+    services: r.services,
+    inKernel: verdict === 'orphan',
+    expected: verdict === 'missing',
+  };
+}
+
+/** The last stage: the report from the classified diff, the counts and the rows (shared by evaluate() and engine.ts). */
+export function assembleReport(
+  input: Pick<CheckInput, 'model' | 'node' | 'now' | 'kubeVip'> & {
+    readonly kernel: { readonly status: SourceStatus };
+    readonly kubernetes: { readonly status: SourceStatus };
+  },
+  ok: { readonly kernelOk: boolean; readonly kubeOk: boolean; readonly snapshot: ClusterSnapshot | null },
+  parts: {
+    readonly diff: DiffResult | null;
+    readonly byFamily: Report['byFamily'];
+    readonly excluded: readonly ExcludedVip[];
+    readonly rows: readonly ReportRow[];
+    readonly limitations: readonly LimitationNote[];
+  },
+): Report {
+  const { model, now } = input;
+  const { kernelOk, kubeOk, snapshot } = ok;
+  const d = parts.diff;
+  const byFamily = parts.byFamily;
+  const orphans: ReportOrphan[] = [];
+  const missing: ReportMissing[] = [];
+  const unjudged: ReportUnjudged[] = [];
+  let transient = 0;
+  let limitation = 0;
+  const classed = (cls: DriftClass) => {
+    if (cls === 'expected-transient') transient++;
+    else if (cls === 'kube-vip-limitation') limitation++;
+    return cls;
+  };
+  if (d) {
+    for (const u of d.unjudged) {
+      const { route: _route, ...shown } = u;
+      unjudged.push(shown);
+    }
+    for (const o of d.orphans) {
+      orphans.push(
+        strip({
+          destination: o.destination,
+          family: o.family,
+          device: o.device,
+          reason: o.reason,
+          class: classed(driftClass(o)),
+          services: o.services,
+          detail: o.detail,
+          filter: o.filter,
+          transient: o.transient,
+          limitation: o.limitation,
+        }),
+      );
+    }
+    for (const m of d.missing) {
+      missing.push(
+        strip({
+          destination: m.destination,
+          family: m.family,
+          device: m.device,
+          services: m.services,
+          reason: m.reason,
+          class: classed(driftClass(m)),
+          detail: m.detail,
+          transient: m.transient,
+          limitation: m.limitation,
+        }),
+      );
+    }
+  }
   const sum = (k: keyof ReturnType<typeof zeroFamily>) => byFamily.ipv4[k] + byFamily.ipv6[k];
   const errors: { kernel?: string; kubernetes?: string } = {};
   if (!kernelOk) errors.kernel = input.kernel.status.message ?? 'kernel table not read';
   if (!kubeOk) errors.kubernetes = input.kubernetes.status.message ?? 'Kubernetes view not synced';
-
-  const report: Report = {
+  return {
     node: input.node ?? model.nodeName,
     table: model.table,
     protocol: model.protocol,
@@ -226,22 +261,21 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
       orphan: sum('orphan'),
       missing: sum('missing'),
       foreign: sum('foreign'),
-      transient: [...orphans, ...missing].filter((r) => r.class === 'expected-transient').length,
-      limitation: [...orphans, ...missing].filter((r) => r.class === 'kube-vip-limitation').length,
+      transient,
+      limitation,
       unjudged: unjudged.length,
     },
     orphans,
     missing,
     byFamily,
-    excluded: expected?.excluded ?? [],
+    excluded: parts.excluded,
     unjudged,
     errors,
-    routes: rows,
+    routes: parts.rows,
     ...(input.kubeVip ? { kubeVip: input.kubeVip.report } : {}),
-    limitations: annotated?.limitations ?? [],
-    ...(kubeOk && snapshot.rejected && snapshot.rejected.length > 0 ? { rejected: snapshot.rejected } : {}),
+    limitations: parts.limitations,
+    ...(kubeOk && snapshot?.rejected && snapshot.rejected.length > 0 ? { rejected: snapshot.rejected } : {}),
   };
-  return { report, diff: d, expected, kernel: kernelOk ? input.kernel.dump : null };
 }
 
 const okRow = (exp: ExpectedRoute, device: string | null): ReportRow => ({
