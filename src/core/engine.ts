@@ -266,7 +266,14 @@ interface SlotState {
 }
 
 const EMPTY_SET: ExpectedSet = { routes: new Map(), claims: new Map(), excluded: [], unjudged: [], blankets: [] };
-const EMPTY_SLOT: SlotState = { set: EMPTY_SET, diff: { orphans: [], missing: [], matched: [], unjudged: [] }, rows: [], counts: zero(), foreign: [], bootRoutes: [] };
+const EMPTY_SLOT: SlotState = {
+  set: EMPTY_SET,
+  diff: { orphans: [], missing: [], matched: [], unjudged: [] },
+  rows: [],
+  counts: zero(),
+  foreign: [],
+  bootRoutes: [],
+};
 
 /** Rank of a row among rows of one destination, as evaluate() orders them. */
 const RANK: Readonly<Record<ReportRow['verdict'], number>> = { 'not-judged': 0, orphan: 1, missing: 2, ok: 3 };
@@ -641,7 +648,9 @@ const okRow = (exp: { destination: string; family: Family; services: readonly st
 
 /** The sorted static rows with the drifted rows merged in, in evaluate()'s order. */
 function mergeRows(base: readonly ReportRow[], drift: readonly ReportRow[]): ReportRow[] {
-  const add = drift.map((row, seq) => ({ row, seq })).sort((a, b) => byKey(a.row.destination, b.row.destination) || RANK[a.row.verdict] - RANK[b.row.verdict] || a.seq - b.seq);
+  const add = drift
+    .map((row, seq) => ({ row, seq }))
+    .sort((a, b) => byKey(a.row.destination, b.row.destination) || RANK[a.row.verdict] - RANK[b.row.verdict] || a.seq - b.seq);
   const out: ReportRow[] = [];
   let j = 0;
   const before = (a: ReportRow, b: ReportRow) => a.destination < b.destination || (a.destination === b.destination && RANK[a.verdict] < RANK[b.verdict]);
