@@ -208,8 +208,9 @@ export function createService(deps: ServiceDeps): Service {
       unsubscribe.push(
         deps.kernel.subscribe((change) => {
           // Lost notifications: only a full re-read (the next check) knows what changed.
-          if (change) metrics.kernelNotificationsLost.inc(change.lost);
-          loop.markDirty(change ? 'kernel notifications lost' : 'kernel route event');
+          const lost = change !== undefined && change.routes === undefined;
+          if (lost) metrics.kernelNotificationsLost.inc(change.lost);
+          loop.markDirty(lost ? 'kernel notifications lost' : 'kernel route event');
         }),
       );
       unsubscribe.push(deps.cluster.onChange(() => loop.markDirty('kubernetes event')));

@@ -2,6 +2,7 @@
 // depend on these, never on a concrete adapter.
 
 import type { ClusterSnapshot, InterfaceInfo } from './cluster.ts';
+import type { RouteDelta } from './kernel-mirror.ts';
 import type { KernelDump, RouteSpec, SourceStatus } from './types.ts';
 
 /** Error classes a kernel operation can end in; decide retry vs stop on these. */
@@ -30,17 +31,36 @@ export interface RouteChange {
 }
 
 /**
- * kube-vip's table on this node. An implementation is bound to one
- * (table, protocol) pair at construction.
+ * What a KernelTable subscriber is called with. Without an argument: a link,
+ * an address or the main table's default route changed (re-read interfaces).
+ * With `routes`: route notifications for the bound table, owned and foreign,
+ * in the kernel's order, one batch per socket read (`lost` is then 0).
+ * With `lost` > 0 or `resync`: notifications are missing, a KernelMirror is
+ * stale (markStale()) and only a full dump() is right.
+ *
+ * Using it incrementally: a KernelMirror (kernel-mirror.ts) subscribed before
+ * the first dump; apply(change.routes) on routes, markStale() on lost/resync,
+ * replace(await dump()) at start, every --interval and while `stale`.
  */
-/** Said with a notification when the adapter's view of changes has a hole. */
 export interface KernelChange {
   /** Notifications the kernel dropped since the last report (receive buffer overflow). */
   readonly lost: number;
-  /** Notifications were not listened to for a while (the socket was reopened): what changed is unknown. */
+  /**
+   * The table may have changed without notifications: they were not listened
+   * to for a while (the socket was reopened), or a device carrying routes of
+   * the table went down, was deleted or renamed, or lost an IPv4 address
+   * (IPv4 flushes such routes silently, E20), or an IPv6 multipath route
+   * changed (its hops are not tracked one by one).
+   */
   readonly resync?: boolean;
+  /** Route notifications for the table, decoded as dump() decodes routes. */
+  readonly routes?: readonly RouteDelta[];
 }
 
+/**
+ * kube-vip's table on this node. An implementation is bound to one
+ * (table, protocol) pair at construction.
+ */
 export interface KernelTable {
   /** Every route of the table, both families, split into owned (protocol matches) and foreign. */
   dump(): Promise<KernelDump>;
@@ -65,9 +85,10 @@ export interface KernelTable {
    */
   defaultRoutes?(): Promise<{ readonly ipv4: string | null; readonly ipv6: string | null }>;
   /**
-   * Call `onChange` whenever a route notification for the table (or a link
-   * change) arrives, and with a KernelChange when notifications were lost or
-   * could not be listened to: then only a full re-read is right. Returns an
+   * Call `onChange` whenever a route notification for the table (with
+   * `routes`) or a link change (without an argument) arrives, and with `lost`
+   * or `resync` when notifications were lost or could not be listened to:
+   * then only a full re-read is right (see KernelChange). Returns an
    * unsubscribe function.
    */
   subscribe(onChange: (change?: KernelChange) => void): () => void;

@@ -10,7 +10,8 @@
 
 import { formatCidr, maskIp, parseCidr } from '../core/ip.ts';
 import type { InterfaceInfo } from '../core/cluster.ts';
-import { KernelError, type KernelErrorCode, type KernelTable } from '../core/ports.ts';
+import type { RouteDelta } from '../core/kernel-mirror.ts';
+import { KernelError, type KernelChange, type KernelErrorCode, type KernelTable } from '../core/ports.ts';
 import type { Family, KernelDump, KernelRoute, RouteProtocol, RouteSpec, TableId } from '../core/types.ts';
 import { describeRoute, kernelError } from './errors.ts';
 import { einvalReason, scopeFor, specProblem } from './translate.ts';
@@ -76,6 +77,13 @@ export interface MemoryKernelTable extends KernelTable, Omit<MemoryKernelHooks, 
   remove(key: { readonly destination: string; readonly table?: TableId }): number;
   /** The next `op` call on this table fails with `code` and changes nothing. Calls queue up. */
   failNext(op: FailableOperation, code: KernelErrorCode): void;
+  /**
+   * Play a receive-buffer overflow: the next `count` route notifications of
+   * this view are dropped, and its subscribers are told `{ lost }` instead
+   * (after the notifications that made it), as the netlink adapter does on
+   * ENOBUFS. The table itself changes as usual.
+   */
+  loseNotifications(count: number): void;
   readonly kernel: MemoryKernel;
 }
 
@@ -100,7 +108,7 @@ function canonicalDestination(family: Family, destination: string): string {
 const identity = (r: Pick<KernelRoute, 'table' | 'family' | 'destination' | 'metric'>): string => `${r.table}|${r.family}|${r.destination}|${r.metric ?? 0}`;
 
 /** What changed, so each view wakes only for its table (links concern everyone). */
-type Change = { readonly table: TableId } | 'link';
+type Change = { readonly table: TableId; readonly delta: RouteDelta } | 'link';
 
 export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKernel {
   const links = new Map<string, { ifindex: number; up: boolean; addresses: string[] }>();
@@ -117,7 +125,7 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
     for (const [key, r] of routes) {
       if (r.ifindex !== ifindex) continue;
       routes.delete(key);
-      changed({ table: r.table });
+      changed({ table: r.table, delta: { op: 'delete', route: r } });
     }
   };
 
@@ -145,7 +153,7 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
     // EEXIST whatever the device, protocol or type (docs/kube-vip-routing.md §2.6, E21).
     if (routes.has(identity(route))) throw kernelError(action, 'EEXIST');
     routes.set(identity(route), route);
-    changed({ table: route.table });
+    changed({ table: route.table, delta: { op: 'add', route } });
   }
 
   function del(spec: RouteSpec): void {
@@ -163,7 +171,7 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
       if (r.ifindex !== link.ifindex || r.protocol !== spec.protocol) continue;
       if (spec.family === 'ipv4' && (r.type !== spec.type || r.scope !== scope)) continue;
       routes.delete(key);
-      changed({ table: r.table });
+      changed({ table: r.table, delta: { op: 'delete', route: r } });
       return;
     }
     throw kernelError(action, 'ESRCH');
@@ -200,8 +208,10 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
         destination: canonicalDestination(route.family, route.destination),
         ifindex: route.device !== null ? (links.get(route.device)?.ifindex ?? route.ifindex) : route.ifindex,
       });
+      const old = routes.get(identity(stored));
       routes.set(identity(stored), stored);
-      changed({ table: stored.table });
+      // As `ip route replace` of the route with the same identity.
+      changed({ table: stored.table, delta: old ? { op: 'add', route: stored, replace: true } : { op: 'add', route: stored } });
     },
     remove(key) {
       let removed = 0;
@@ -209,8 +219,8 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
         if (r.table !== key.table || r.destination !== canonicalDestination(r.family, key.destination)) continue;
         routes.delete(k);
         removed++;
+        changed({ table: r.table, delta: { op: 'delete', route: r } });
       }
-      if (removed > 0) changed({ table: key.table });
       return removed;
     },
     routes: () => [...routes.values()],
@@ -219,19 +229,41 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
 
   function open(table: TableId, protocol: RouteProtocol): MemoryKernelTable {
     const failures: Record<FailableOperation, KernelErrorCode[]> = { add: [], delete: [], dump: [] };
-    const subscribers = new Set<() => void>();
+    const subscribers = new Set<(change?: KernelChange) => void>();
     let notifyScheduled = false;
     let closed = false;
+    // What the next delivery says: the route deltas of this tick, how many
+    // were lost, whether a link changed.
+    let pending: RouteDelta[] = [];
+    let lost = 0;
+    let linkChanged = false;
+    let toLose = 0;
 
     // Like the kernel, notify after the change and never synchronously inside
-    // the caller's add/delete; a burst of changes in one tick is one call.
+    // the caller's add/delete; the changes of one tick are one call with
+    // their route deltas in order (then one without, if a link changed).
     const listener = (change: Change): void => {
       if (change !== 'link' && change.table !== table) return;
-      if (notifyScheduled || subscribers.size === 0) return;
+      if (subscribers.size === 0) return;
+      if (change === 'link') linkChanged = true;
+      else if (toLose > 0) {
+        toLose--;
+        lost++;
+      } else pending.push(change.delta);
+      if (notifyScheduled) return;
       notifyScheduled = true;
       queueMicrotask(() => {
         notifyScheduled = false;
-        for (const cb of [...subscribers]) cb();
+        const routes = pending;
+        const dropped = lost;
+        const link = linkChanged;
+        pending = [];
+        lost = 0;
+        linkChanged = false;
+        const all = [...subscribers];
+        if (routes.length > 0) for (const cb of all) cb({ lost: 0, routes });
+        if (dropped > 0) for (const cb of all) cb({ lost: dropped });
+        if (link) for (const cb of all) cb();
       });
     };
     listeners.add(listener);
@@ -304,7 +336,7 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
         return { ipv4: first('0.0.0.0/0'), ipv6: first('::/0') };
       },
       subscribe(onChange) {
-        const cb = (): void => onChange();
+        const cb = (change?: KernelChange): void => onChange(change);
         subscribers.add(cb);
         return () => subscribers.delete(cb);
       },
@@ -315,6 +347,9 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
       },
       failNext(op, code) {
         failures[op].push(code);
+      },
+      loseNotifications(count) {
+        toLose += count;
       },
     };
     return view;

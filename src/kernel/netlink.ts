@@ -6,6 +6,7 @@
 import { AttrStream, rt } from 'netlink';
 import type { Logger } from 'pino';
 import type { InterfaceInfo } from '../core/cluster.ts';
+import type { RouteDelta } from '../core/kernel-mirror.ts';
 import { KernelError, type KernelChange, type KernelTable, type RouteChange } from '../core/ports.ts';
 import type { KernelDump, KernelRoute, RouteProtocol, RouteSpec, TableId } from '../core/types.ts';
 import { describeRoute, kernelError } from './errors.ts';
@@ -48,6 +49,11 @@ const RTM_DELROUTE = 25;
 const RTM_GETROUTE = 26;
 
 const IFLA_IFNAME = 3; // the name to look a link up by
+/** nlmsg_flags of a route notification: what the kernel did (fib_table_insert, fib6_add_rt2). */
+const NLM_F_REPLACE = 0x100;
+const NLM_F_APPEND = 0x800;
+/** IFF_UP: taking it away flushes the device's routes, IPv4 ones without a notification (E20). */
+const IFF_UP = 0x1;
 
 /** RTNLGRP_*: links and addresses matter too (E20 flushes, serviceInterface auto). */
 const RTNLGRP_LINK = 1;
@@ -124,6 +130,14 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
   let notifySocket: RtnlSocket | null = null;
   let changeSocket: RtnlSocket | null = null;
   let closed = false;
+  /** ifindex -> device name, from dumps, lookups and link notifications: route notifications carry only the ifindex. */
+  const names = new Map<number, string>();
+  /**
+   * Devices that carried routes of the table (seen in a dump or a
+   * notification): when one goes down, is deleted or renamed, or loses an
+   * IPv4 address, the table may change without route notifications.
+   */
+  const routed = new Set<number>();
 
   // Opened on first use so that a missing permission surfaces as a rejected
   // KernelError from the operation, never as a throw from the constructor.
@@ -232,7 +246,10 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
       await dumpFamily(AF_INET6, routes);
       const indexes = new Set<number>();
       for (const r of routes) if (r.ifindex !== 0) indexes.add(r.ifindex);
-      nameDevices(routes, await linkNames(indexes));
+      const found = await linkNames(indexes);
+      nameDevices(routes, found);
+      for (const [index, name] of found) names.set(index, name);
+      for (const index of indexes) routed.add(index);
       const owned: KernelRoute[] = [];
       const foreign: KernelRoute[] = [];
       for (const r of routes) (r.protocol === protocol ? owned : foreign).push(r);
@@ -390,25 +407,152 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
     }
   };
 
-  /** Does this notification datagram concern our table, a link or an address? */
-  const relevant = (datagram: Buffer): boolean => {
+  /** What one notification datagram (one socket read) says to subscribers. */
+  interface Notice {
+    /** Route notifications for the table, in order; their devices are named before delivery. */
+    readonly routes: RouteDelta[];
+    /** A link, an address or the main table's default route changed, or something unreadable came. */
+    other: boolean;
+    /** The table may have changed without notifications (see KernelChange.resync). */
+    resync: boolean;
+  }
+
+  /** A device carrying routes of the table changed in a way that may flush them silently. */
+  const flushes = (ifindex: number): boolean => {
+    if (!routed.has(ifindex)) return false;
+    routed.delete(ifindex); // the dump this triggers adds it back if routes remain
+    return true;
+  };
+
+  /**
+   * Reads a notification datagram: route messages of our table (any
+   * protocol: a foreign route at a VIP's destination matters too) are decoded
+   * with the decoder dump() uses; links, addresses and the main table's
+   * default routes only wake the subscriber, as before.
+   */
+  const parse = (datagram: Buffer): Notice => {
+    const notice: Notice = { routes: [], other: false, resync: false };
     let offset = 0;
     while (offset + 16 <= datagram.length) {
       const length = datagram.readUInt32LE(offset);
-      if (length < 16 || offset + length > datagram.length) return true; // unreadable: re-check to be safe
-      const type = datagram.readUInt16LE(offset + 4);
-      if (type === RTM_NEWROUTE || type === RTM_DELROUTE) {
-        // Any protocol: a foreign route appearing in our table is news too.
-        if (routeTableOf(datagram, offset + 16, offset + length) === table) return true;
-        // A default route of the main table: kube-vip's default-gateway interface may have moved.
-        if (datagram[offset + 16 + 1] === 0 && routeTableOf(datagram, offset + 16, offset + length) === RT_TABLE_MAIN) return true;
-      } else if (type === RTM_NEWLINK || type === RTM_DELLINK || type === RTM_NEWADDR || type === RTM_DELADDR) {
-        // IPv4 does not announce the routes a link-down flushes (E20): the link event is the signal.
-        return true;
+      if (length < 16 || offset + length > datagram.length) {
+        notice.resync = true; // unreadable: re-read everything to be safe
+        break;
       }
+      const type = datagram.readUInt16LE(offset + 4);
+      const flags = datagram.readUInt16LE(offset + 6);
+      const start = offset + 16;
+      const end = offset + length;
       offset += (length + 3) & ~3;
+      if (type === RTM_NEWROUTE || type === RTM_DELROUTE) {
+        const inTable = routeTableOf(datagram, start, end);
+        if (inTable === table) {
+          let route: KernelRoute | null;
+          try {
+            route = routeFromBytes(datagram, start, end);
+          } catch {
+            notice.resync = true;
+            continue;
+          }
+          if (!route) continue; // neither IPv4 nor IPv6: dump() does not list it either
+          // IPv6 ECMP: a hop added or removed is announced as the whole
+          // multipath route, and a replace drops siblings silently; the
+          // mirror tracks routes, not hops.
+          if (route.family === 'ipv6' && route.extraAttributes?.some((a) => a === 'gateway' || a === 'via' || a === 'multipath')) {
+            notice.resync = true;
+            continue;
+          }
+          if (route.ifindex !== 0) routed.add(route.ifindex);
+          const op = type === RTM_NEWROUTE ? 'add' : 'delete';
+          notice.routes.push({
+            op,
+            route,
+            ...(op === 'add' && (flags & NLM_F_REPLACE) !== 0 && { replace: true }),
+            ...(op === 'add' && (flags & NLM_F_APPEND) !== 0 && { append: true }),
+          });
+        } else if (datagram[start + 1] === 0 && inTable === RT_TABLE_MAIN) {
+          // A default route of the main table: kube-vip's default-gateway interface may have moved.
+          notice.other = true;
+        }
+      } else if (type === RTM_NEWLINK || type === RTM_DELLINK) {
+        // IPv4 does not announce the routes a link-down flushes (E20): the link event is the signal.
+        notice.other = true;
+        const link = decodeLinkHeader(datagram.subarray(start, end));
+        const known = names.get(link.ifindex);
+        if (type === RTM_DELLINK) {
+          names.delete(link.ifindex);
+          if (flushes(link.ifindex)) notice.resync = true;
+        } else {
+          if (link.name !== '') names.set(link.ifindex, link.name);
+          const renamed = known !== undefined && link.name !== '' && known !== link.name;
+          if (((link.flags & IFF_UP) === 0 || renamed) && flushes(link.ifindex)) notice.resync = true;
+        }
+      } else if (type === RTM_NEWADDR || type === RTM_DELADDR) {
+        notice.other = true;
+        // IPv4 flushes the routes of a device left without an address, and
+        // routes whose preferred source was the address, silently.
+        if (type === RTM_DELADDR && datagram[start] === AF_INET && end - start >= 8 && flushes(datagram.readUInt32LE(start + 4))) notice.resync = true;
+      }
     }
-    return false;
+    return notice;
+  };
+
+  // Delivery, in the order the kernel sent things. Route notifications name
+  // their devices from `names`; a device not seen yet is looked up first
+  // (one request), holding back what came after it meanwhile.
+  const outbox: { readonly change: KernelChange | undefined; lookup: boolean }[] = [];
+  let naming = false;
+
+  const post = (change: KernelChange | undefined): void => {
+    outbox.push({ change, lookup: change?.routes !== undefined });
+    if (!naming) deliver();
+  };
+
+  const deliver = (): void => {
+    while (outbox.length > 0) {
+      const item = outbox[0]!;
+      const routes = item.change?.routes;
+      if (routes && item.lookup) {
+        const missing = new Set<number>();
+        for (const d of routes) if (d.route.ifindex !== 0 && !names.has(d.route.ifindex)) missing.add(d.route.ifindex);
+        item.lookup = false;
+        if (missing.size > 0) {
+          naming = true;
+          linkNames(missing)
+            .then(
+              (found) => {
+                for (const [index, name] of found) names.set(index, name);
+              },
+              // The device is gone (its routes are being flushed, and said so):
+              // the route keeps no name, as in a dump.
+              (err: unknown) => logger?.debug({ err }, 'cannot name the device of a route notification'),
+            )
+            .finally(() => {
+              naming = false;
+              deliver();
+            });
+          return;
+        }
+      }
+      outbox.shift();
+      if (routes) nameDevices(routes.map((d) => d.route), names);
+      notifyAll(item.change);
+    }
+  };
+
+  const onDatagram = (datagram: Buffer): void => {
+    let notice: Notice;
+    try {
+      notice = parse(datagram);
+    } catch (err) {
+      logger?.debug({ err }, 'unreadable kernel notification; re-reading the table');
+      notice = { routes: [], other: false, resync: true };
+    }
+    if (notice.routes.length > 0) post({ lost: 0, routes: notice.routes });
+    if (notice.resync) {
+      logger?.debug('the table may have changed without route notifications; re-reading it');
+      post({ lost: 0, resync: true });
+    } else if (notice.other) post(undefined);
   };
 
   // Notification loss. The kernel drops what does not fit the receive buffer
@@ -445,7 +589,7 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
       const lost = lostSince(sock, false);
       if (lost === 0) return;
       logger?.warn({ lost }, 'more kernel notifications lost; re-reading the whole table');
-      notifyAll({ lost });
+      post({ lost });
       watchDrops(sock);
     }, DROPS_POLL_MS);
     dropsTimer.unref();
@@ -460,7 +604,7 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
       if (closed || subscribers.size === 0) return;
       openNotifications();
       // Whatever changed while no socket listened is unknown: re-read it.
-      if (notifySocket) notifyAll({ lost: 0, resync: true });
+      if (notifySocket) post({ lost: 0, resync: true });
     }, delay);
     reopenTimer.unref();
   };
@@ -480,9 +624,7 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
         groups: [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE],
         recvBufferSize: asked,
         peek: true,
-        onNotification: (datagram) => {
-          if (relevant(datagram)) notifyAll();
-        },
+        onNotification: onDatagram,
         onError: (err) => {
           if (notifySocket !== sock) return;
           const lost = lostSince(sock, true);
@@ -496,7 +638,7 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
             sock.close();
             reopenLater();
           }
-          notifyAll({ lost });
+          post({ lost });
         },
       });
       const got = sock.receiveBufferSize();

@@ -3,11 +3,11 @@
 // so tests start this with `ip netns exec <ns> node kernel-driver.ts` and talk
 // to it through kernel-remote.ts. Exits when stdin closes.
 //
-//   --table <id> --protocol <n>
+//   --table <id> --protocol <n> [--notify-buffer <bytes>]
 //   stdin:  {"id":1,"op":"dump"} | {"id":2,"op":"add","route":{...RouteSpec}} | ...
 //   stdout: {"ready":true} once, then {"id":1,"ok":true,"result":...}
 //           | {"id":2,"ok":false,"error":{"name","code","message"}}
-//           | {"event":"change"} for every subscription notification
+//           | {"event":"change","change":{...KernelChange}?} for every subscription notification
 
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -16,10 +16,11 @@ import { routeProtocol, tableId } from '../../src/core/types.ts';
 import { createNetlinkKernelTable } from '../../src/kernel/netlink.ts';
 import type { DriverMessage, DriverRequest, WireOutcome } from './kernel-remote.ts';
 
-const { values } = parseArgs({ options: { table: { type: 'string' }, protocol: { type: 'string' } } });
+const { values } = parseArgs({ options: { table: { type: 'string' }, protocol: { type: 'string' }, 'notify-buffer': { type: 'string' } } });
 const table = createNetlinkKernelTable({
   table: tableId(Number(values.table ?? 198)),
   protocol: routeProtocol(Number(values.protocol ?? 248)),
+  ...(values['notify-buffer'] !== undefined && { notifyBufferSize: Number(values['notify-buffer']) }),
 });
 
 const send = (message: DriverMessage): void => {
@@ -44,7 +45,7 @@ async function handle(request: DriverRequest): Promise<unknown> {
     case 'subscribe-events':
       // Synchronous: the groups are joined before the reply is written, so a
       // client that has the reply knows later changes will be reported.
-      unsubscribe ??= table.subscribe(() => send({ event: 'change' }));
+      unsubscribe ??= table.subscribe((change) => send({ event: 'change', ...(change && { change }) }));
       return undefined;
     case 'unsubscribe-events':
       unsubscribe?.();

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { InterfaceInfo } from '../../src/core/cluster.ts';
-import { KernelError, type KernelErrorCode, type KernelTable, type RouteChange } from '../../src/core/ports.ts';
+import { KernelError, type KernelChange, type KernelErrorCode, type KernelTable, type RouteChange } from '../../src/core/ports.ts';
 import type { KernelDump, RouteProtocol, RouteSpec, TableId } from '../../src/core/types.ts';
 import { killAndWait, type Netns } from './netns.ts';
 
@@ -20,7 +20,7 @@ export type WireOutcome = { readonly code: KernelErrorCode; readonly message: st
 
 export type DriverMessage =
   | { readonly ready: true }
-  | { readonly event: 'change' }
+  | { readonly event: 'change'; readonly change?: KernelChange }
   | { readonly id: number; readonly ok: true; readonly result?: unknown }
   | {
       readonly id: number;
@@ -38,6 +38,8 @@ export interface RemoteKernelTableOptions {
   readonly netns: Pick<Netns, 'name' | 'spawnNode'>;
   readonly table: TableId;
   readonly protocol: RouteProtocol;
+  /** SO_RCVBUF asked for the notification socket (the adapter's notifyBufferSize). */
+  readonly notifyBufferSize?: number;
   /** How long the driver may take to start; default 15 s. */
   readonly startTimeoutMs?: number;
 }
@@ -46,9 +48,15 @@ type Op = DriverRequest['op'];
 
 /** Start the driver in `netns` and resolve once its adapter is ready. */
 export function createRemoteKernelTable(options: RemoteKernelTableOptions): Promise<RemoteKernelTable> {
-  const child = options.netns.spawnNode(KERNEL_DRIVER, ['--table', String(options.table), '--protocol', String(options.protocol)]);
+  const child = options.netns.spawnNode(KERNEL_DRIVER, [
+    '--table',
+    String(options.table),
+    '--protocol',
+    String(options.protocol),
+    ...(options.notifyBufferSize !== undefined ? ['--notify-buffer', String(options.notifyBufferSize)] : []),
+  ]);
   const pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
-  const subscribers = new Set<() => void>();
+  const subscribers = new Set<(change?: KernelChange) => void>();
   let nextId = 1;
   let stderr = '';
   let exited = false;
@@ -88,7 +96,7 @@ export function createRemoteKernelTable(options: RemoteKernelTableOptions): Prom
     },
     interfaces: () => call('interfaces') as Promise<InterfaceInfo[]>,
     subscribe(onChange) {
-      const cb = (): void => onChange();
+      const cb = (change?: KernelChange): void => onChange(change);
       if (subscribers.size === 0) void call('subscribe-events').catch(() => {});
       subscribers.add(cb);
       return () => {
@@ -127,7 +135,7 @@ export function createRemoteKernelTable(options: RemoteKernelTableOptions): Prom
         clearTimeout(timer);
         resolve(table);
       } else if ('event' in message) {
-        for (const cb of [...subscribers]) cb();
+        for (const cb of [...subscribers]) cb(message.change);
       } else {
         const p = pending.get(message.id);
         if (!p) return;

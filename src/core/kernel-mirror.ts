@@ -1,0 +1,263 @@
+// KernelMirror: kube-vip's routing table as routewarden last knew it, kept
+// current from the kernel's route notifications (RouteDelta, delivered with
+// KernelTable.subscribe) between full dumps. Pure: no I/O. Hand-written
+// because what it must reproduce is the kernel's own bookkeeping (which route
+// an NLM_F_REPLACE replaces, where NLM_F_APPEND puts a route), which no
+// library models.
+//
+// Identity. A route is identified by everything routewarden decodes of it
+// (family, destination, table, protocol, type, scope, device and ifindex,
+// metric, realm, the attributes kube-vip never sets): a delete notification
+// carries the full route the kernel removed, so it removes exactly that one,
+// and an add of a route already held is a no-op (the kernel cannot hold two
+// routes that decode the same, except routes differing only in attribute
+// values routewarden does not read, such as two gateways: those collapse
+// into one here and the next full dump says so). A replace (NLM_F_REPLACE)
+// takes the place of the first route of its group, in the kernel's order:
+// IPv4 (linux net/ipv4/fib_trie.c fib_table_insert) groups a destination's
+// routes by tos and priority (metric), IPv6 (net/ipv6/ip6_fib.c
+// fib6_add_rt2) by metric, preferring a route of the same ECMP-ness. An IPv4
+// add into an existing group without NLM_F_APPEND goes first in the group
+// (`ip route prepend`), with it last; IPv6 adds always go last. The order of
+// an owned and a foreign route within one group is not in a KernelDump (it
+// splits them): after replace() owned routes are assumed first. Only a
+// foreign writer's `ip route prepend/append` next to kube-vip's route makes
+// that matter; the next full dump corrects it.
+//
+// The race between a dump and notifications. Notifications come on their own
+// socket, so a notification for a change made before a dump may be read after
+// the dump's reply, and one for a change made after the dump may be read
+// before it. Every notification carries the whole state of its route (added:
+// this route exists; deleted: it does not), so the rule is:
+//
+//   replace(dump) replays, on top of the dump, every delta apply() saw since
+//   the previous replace() (or markStale()).
+//
+// A change made while the dump was in flight is then in the view whether or
+// not the dump saw it; an older notification replayed again changes nothing
+// unless a later change to the same route has not been read yet, and that
+// one will be applied when it is (notifications on one socket arrive in
+// order). The journal is bounded (JOURNAL_LIMIT): beyond it the replay is
+// impossible and replace() leaves the mirror stale, so the caller dumps again.
+//
+// After a loss (markStale(): ENOBUFS, a resync) notifications queued before
+// the drop may still be read after it, and one of them may be older than a
+// dropped one: replaying it would bring back a route the kernel no longer
+// has. So after markStale(), a replace() whose replay changes the dumped view
+// leaves `stale` true: the caller must dump again, until a dump and the
+// notifications read meanwhile agree. The periodic full dump (--interval) is
+// the safety net for everything else.
+
+import type { KernelDump, KernelRoute, RouteProtocol } from './types.ts';
+
+/** One route notification from the kernel, decoded as a dump decodes routes. */
+export interface RouteDelta {
+  readonly op: 'add' | 'delete';
+  readonly route: KernelRoute;
+  /** add only: the kernel replaced a route of the same group (NLM_F_REPLACE: `ip route replace`). */
+  readonly replace?: boolean;
+  /** add only: the kernel placed it after the routes of its group (NLM_F_APPEND: `ip route append`). */
+  readonly append?: boolean;
+}
+
+/** The routes at one destination, split as a KernelDump splits them. */
+export interface MirrorRoutes {
+  readonly owned: readonly KernelRoute[];
+  readonly foreign: readonly KernelRoute[];
+}
+
+/** Deltas kept for the replay at the next replace(); beyond this the mirror goes stale instead. */
+export const JOURNAL_LIMIT = 65_536;
+
+const NONE: MirrorRoutes = Object.freeze({ owned: Object.freeze([]), foreign: Object.freeze([]) });
+
+const sameExtras = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean => {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/** Everything routewarden decodes of a route: the mirror's identity. */
+const sameRoute = (a: KernelRoute, b: KernelRoute): boolean =>
+  a === b ||
+  (a.destination === b.destination &&
+    a.family === b.family &&
+    a.table === b.table &&
+    a.protocol === b.protocol &&
+    a.type === b.type &&
+    a.scope === b.scope &&
+    a.ifindex === b.ifindex &&
+    a.device === b.device &&
+    a.metric === b.metric &&
+    a.realm === b.realm &&
+    sameExtras(a.extraAttributes, b.extraAttributes));
+
+/** The group a replace acts on within a destination: IPv4 tos and priority, IPv6 metric. */
+const sameGroup = (a: KernelRoute, b: KernelRoute): boolean =>
+  (a.metric ?? 0) === (b.metric ?? 0) && (a.family === 'ipv6' || hasTos(a) === hasTos(b));
+const hasTos = (r: KernelRoute): boolean => r.extraAttributes?.includes('tos') ?? false;
+/** IPv6 ECMP siblings are routes with a gateway (rt6_qualify_for_ecmp). */
+const ecmp = (r: KernelRoute): boolean => r.extraAttributes?.some((a) => a === 'gateway' || a === 'via' || a === 'multipath') ?? false;
+
+/** Same routes, whatever the order. */
+function sameRoutes(a: readonly KernelRoute[] | undefined, b: readonly KernelRoute[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  if (a.length === 1) return sameRoute(a[0]!, b[0]!);
+  const left = [...b];
+  for (const r of a) {
+    const i = left.findIndex((x) => sameRoute(x, r));
+    if (i < 0) return false;
+    left.splice(i, 1);
+  }
+  return true;
+}
+
+/** Apply one delta to `view` in place, as the kernel changed its table; false when it changed nothing. */
+function applyTo(view: Map<string, KernelRoute[]>, delta: RouteDelta): boolean {
+  const route = delta.route;
+  const list = view.get(route.destination);
+  if (delta.op === 'delete') {
+    const i = list ? list.findIndex((r) => sameRoute(r, route)) : -1;
+    if (i < 0) return false;
+    list!.splice(i, 1);
+    if (list!.length === 0) view.delete(route.destination);
+    return true;
+  }
+  if (!list) {
+    view.set(route.destination, [route]);
+    return true;
+  }
+  if (list.some((r) => sameRoute(r, route))) return false;
+  if (delta.replace) {
+    let target = -1;
+    if (route.family === 'ipv6') target = list.findIndex((r) => sameGroup(r, route) && ecmp(r) === ecmp(route));
+    if (target < 0) target = list.findIndex((r) => sameGroup(r, route));
+    if (target >= 0) {
+      list[target] = route;
+      return true;
+    }
+  }
+  if (route.family === 'ipv4' && !delta.append) {
+    const first = list.findIndex((r) => sameGroup(r, route));
+    if (first >= 0) {
+      list.splice(first, 0, route);
+      return true;
+    }
+  } else {
+    const last = list.findLastIndex((r) => sameGroup(r, route));
+    if (last >= 0) {
+      list.splice(last + 1, 0, route);
+      return true;
+    }
+  }
+  list.push(route);
+  return true;
+}
+
+export class KernelMirror {
+  readonly #protocol: RouteProtocol;
+  /** destination -> its routes in the kernel's order. */
+  #view = new Map<string, KernelRoute[]>();
+  #stale = true;
+  /** Notifications were lost since the last replace() that agreed with them. */
+  #suspect = false;
+  /** Deltas since the last replace()/markStale(), for the replay; null when it overflowed. */
+  #journal: RouteDelta[] | null = [];
+  #dump: KernelDump | null = null;
+  #at = new Map<string, MirrorRoutes>();
+
+  /** `protocol`: kube-vip's; routes with it are owned, the others in the table foreign. */
+  constructor(protocol: RouteProtocol) {
+    this.#protocol = protocol;
+  }
+
+  /** True before the first replace(), after markStale() (notifications lost), and after a replace() that could not be trusted: dump again. */
+  get stale(): boolean {
+    return this.#stale;
+  }
+
+  /** Notifications were lost or not listened to: only a full dump is right now. */
+  markStale(): void {
+    this.#stale = true;
+    this.#suspect = true;
+    this.#journal = [];
+  }
+
+  /**
+   * Replace the whole view with a fresh dump, with the deltas seen since the
+   * previous replace() replayed on top (see the header); returns the
+   * destinations whose routes differ from the previous view. Leaves `stale`
+   * true when the replay could not be done or, after a loss, changed the dump.
+   */
+  replace(dump: KernelDump): Set<string> {
+    const next = new Map<string, KernelRoute[]>();
+    for (const part of [dump.owned, dump.foreign])
+      for (const r of part) {
+        const list = next.get(r.destination);
+        if (list) list.push(r);
+        else next.set(r.destination, [r]);
+      }
+    let replayChanged = false;
+    for (const d of this.#journal ?? []) if (applyTo(next, d)) replayChanged = true;
+    const trusted = this.#journal !== null && !(this.#suspect && replayChanged);
+    const changed = new Set<string>();
+    for (const [destination, routes] of next) if (!sameRoutes(this.#view.get(destination), routes)) changed.add(destination);
+    for (const destination of this.#view.keys()) if (!next.has(destination)) changed.add(destination);
+    this.#view = next;
+    this.#journal = [];
+    this.#stale = !trusted;
+    if (trusted) this.#suspect = false;
+    this.#invalidate(changed);
+    return changed;
+  }
+
+  /** Apply notifications in order; returns the destinations whose routes changed. */
+  apply(deltas: readonly RouteDelta[]): Set<string> {
+    const changed = new Set<string>();
+    for (const d of deltas) {
+      if (applyTo(this.#view, d)) changed.add(d.route.destination);
+      if (this.#journal) {
+        if (this.#journal.length >= JOURNAL_LIMIT) this.#journal = null;
+        else this.#journal.push(d);
+      }
+    }
+    this.#invalidate(changed);
+    return changed;
+  }
+
+  /** Routes at one destination CIDR, written as the kernel stores it (KernelRoute.destination). */
+  at(destination: string): MirrorRoutes {
+    let found = this.#at.get(destination);
+    if (found) return found;
+    const list = this.#view.get(destination);
+    if (!list) return NONE;
+    found = Object.freeze(this.#split(list));
+    this.#at.set(destination, found);
+    return found;
+  }
+
+  /** The whole view as a KernelDump; the same object until the view changes. */
+  dump(): KernelDump {
+    if (this.#dump) return this.#dump;
+    const owned: KernelRoute[] = [];
+    const foreign: KernelRoute[] = [];
+    for (const list of this.#view.values()) for (const r of list) (r.protocol === this.#protocol ? owned : foreign).push(r);
+    this.#dump = Object.freeze({ owned: Object.freeze(owned), foreign: Object.freeze(foreign) });
+    return this.#dump;
+  }
+
+  #split(list: readonly KernelRoute[]): MirrorRoutes {
+    const owned: KernelRoute[] = [];
+    const foreign: KernelRoute[] = [];
+    for (const r of list) (r.protocol === this.#protocol ? owned : foreign).push(r);
+    return { owned, foreign };
+  }
+
+  #invalidate(changed: ReadonlySet<string>): void {
+    if (changed.size === 0) return;
+    this.#dump = null;
+    for (const d of changed) this.#at.delete(d);
+  }
+}
