@@ -49,12 +49,14 @@ export const config: AlertConfig = {
     RouteWardenRouteSeriesCapped: '15m',
     RouteWardenForeignRoutes: '30m',
     RouteWardenRoutesNotJudged: '1h',
+    RouteWardenResyncCorrections: '0s',
   },
   thresholds: {
     staleCheckIntervals: 3,
     checkErrorRatio: 0.25,
     checkErrorWindow: '10m',
     repairFailureWindow: '15m',
+    resyncCorrectionWindow: '1h',
     repairBlockedWindow: '5m',
     // A drift younger than --grace and a repair inside --min-repair-interval
     // are refused by design, every check; only the other guards need a person.

@@ -26,6 +26,7 @@ export const ALERT_NAMES = [
   'RouteWardenRouteSeriesCapped',
   'RouteWardenForeignRoutes',
   'RouteWardenRoutesNotJudged',
+  'RouteWardenResyncCorrections',
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
@@ -53,6 +54,8 @@ export interface AlertThresholds {
   readonly checkErrorWindow: Duration;
   /** A failed repair keeps RouteWardenRepairFailing firing this long. */
   readonly repairFailureWindow: Duration;
+  /** A correction of the incremental state by the periodic full check within this window is an alert (each one is a bug). */
+  readonly resyncCorrectionWindow: Duration;
   /**
    * Refused repairs are counted over this window; with the alert's `for:`
    * longer than it, only refusals that keep coming fire, not a one-off.
@@ -220,6 +223,13 @@ export function buildRuleGroups(config: AlertConfig): RuleGroup[] {
           `{{ $value | humanizePercentage }} of routewarden's checks on node ${NODE} failed over the last ${t.checkErrorWindow}.`,
         ),
         alert(
+          'RouteWardenResyncCorrections',
+          'warning',
+          q.perNode(`increase(${q.m('routewarden_resync_corrections_total')}[${t.resyncCorrectionWindow}]) > 0`),
+          "routewarden's incremental state disagreed with a full check.",
+          `routewarden on node ${NODE} corrected {{ $value | humanize }} difference(s) on the {{ $labels.side }} side in the last ${t.resyncCorrectionWindow}: its incremental state missed a change that the periodic full check found. The verdict was corrected at that check, but between checks it may have been wrong: a bug to report.`,
+        ),
+        alert(
           'RouteWardenNoRecentSuccessfulCheck',
           'warning',
           q.perNode(`time() - ${q.m('routewarden_last_successful_check_timestamp_seconds')} > ${durationSeconds(staleAfter)}`),
@@ -273,7 +283,7 @@ function validate(config: AlertConfig): void {
   if (config.selector.trim() === '') throw new Error('alerts: selector must not be empty (absent() needs it)');
   for (const name of ALERT_NAMES) durationSeconds(config.for[name]);
   const t = config.thresholds;
-  for (const d of [config.checkInterval, t.checkErrorWindow, t.repairFailureWindow, t.repairBlockedWindow, t.targetNodeLookback]) {
+  for (const d of [config.checkInterval, t.checkErrorWindow, t.repairFailureWindow, t.repairBlockedWindow, t.resyncCorrectionWindow, t.targetNodeLookback]) {
     durationSeconds(d);
   }
   if (!(t.checkErrorRatio > 0 && t.checkErrorRatio < 1)) throw new Error('alerts: checkErrorRatio must be in (0, 1)');

@@ -1,14 +1,36 @@
-// One full check: read both sides, evaluate, remember drift, tell the observer (the metrics).
+// One check: read both sides, evaluate, remember drift, tell the observer (the metrics).
 // The only place that turns adapter failures into report states.
+//
+// Two ways to evaluate (docs/performance.md, "The incremental engine"):
+//
+// - from scratch: a full kernel dump and evaluate() over the whole snapshot.
+//   `check` (one shot) always does this;
+// - incremental (`incremental: true`, the `run` service): a KernelMirror
+//   kept current from the kernel's route notifications (kernelChanged()),
+//   the cluster source's change journal, and the IncrementalEngine patching
+//   only what changed. A check after an event then costs in proportion to
+//   the event, not to the cluster.
+//
+// With `incremental`, a full check (`check({ full: true })`: the loop's
+// --interval tick, the first check, a mirror gone stale) dumps the table,
+// computes the verdict from scratch, and compares: every difference is a bug
+// of the incremental side, counted in routewarden_resync_corrections_total
+// {side} and logged, and the from-scratch state is adopted. The kernel side
+// is confirmed by a second dump before it counts: a difference may be a
+// notification still in flight, which the second read settles.
 
-import type { ClusterSource, KernelTable } from '../core/ports.ts';
+import type { ClusterSource, KernelChange, KernelTable } from '../core/ports.ts';
 import { KernelError } from '../core/ports.ts';
 import type { KubeVipModel } from '../core/model.ts';
 import { EvaluationCache, evaluate } from '../core/report.ts';
 import type { CheckResult, Report } from '../core/report.ts';
 import { DriftTracker } from '../core/tracker.ts';
 import type { InterfaceInfo } from '../core/cluster.ts';
-import type { KernelDump, SourceStatus } from '../core/types.ts';
+import type { KernelDump, KernelRoute, SourceStatus } from '../core/types.ts';
+import type { ClusterChanges, ClusterSnapshot } from '../core/cluster.ts';
+import { IncrementalEngine } from '../core/engine.ts';
+import { KernelMirror } from '../core/kernel-mirror.ts';
+import type { CheckInput } from '../core/report.ts';
 import type { CheckObserver, Logger } from './ports.ts';
 import { LeaseChangeTracker } from '../core/lease-handover.ts';
 import { resolveFrom } from './kubevip.ts';
@@ -27,10 +49,25 @@ export interface CheckerDeps {
   readonly observer?: CheckObserver;
   readonly logger: Logger;
   readonly clock?: () => number;
+  /**
+   * Evaluate incrementally between full checks: the caller forwards every
+   * kernel notification to kernelChanged() from before the first check.
+   */
+  readonly incremental?: boolean;
+  /** Pause before the confirming second dump of a full check (lets notifications in flight arrive); default 100 ms. */
+  readonly confirmDelayMs?: number;
+}
+
+export interface CheckOptions {
+  /** Compute from scratch and reconcile the incremental state with it (the --interval tick). */
+  readonly full?: boolean;
 }
 
 export interface Checker {
-  check(): Promise<CheckResult>;
+  /** One check; incremental unless `full`, the checker is not incremental, or it has to be from scratch. */
+  check(opts?: CheckOptions): Promise<CheckResult & { readonly incremental?: boolean }>;
+  /** A kernel notification (KernelTable.subscribe's argument): keeps the mirror current. */
+  kernelChanged?(change?: KernelChange): void;
   readonly tracker: DriftTracker;
   /**
    * The report of the last finished check, or null before the first. Only
@@ -72,6 +109,33 @@ export function createChecker(deps: CheckerDeps): Checker {
     }
   }
 
+  // The incremental side: the kernel mirror, the destinations it changed
+  // since the last check, the journal cursor, the engine.
+  const mirror = deps.incremental ? new KernelMirror(deps.model.protocol) : null;
+  let touched = new Set<string>();
+  let cursor: number | undefined;
+  const engine = new IncrementalEngine();
+
+  function kernelChanged(change?: KernelChange): void {
+    if (!mirror || !change) return;
+    if (change.routes) for (const d of mirror.apply(change.routes)) touched.add(d);
+    if (change.lost > 0 || change.resync) mirror.markStale();
+  }
+
+  /** The cluster view and what changed in it since the last check (the journal when the source keeps one). */
+  function clusterView(ok: boolean): { snapshot: ClusterSnapshot | null; changed: ClusterChanges | 'all' } {
+    if (!ok) {
+      cursor = undefined;
+      return { snapshot: null, changed: 'all' };
+    }
+    if (deps.cluster.live && deps.cluster.changes) {
+      const c = deps.cluster.changes(cursor);
+      cursor = c.cursor;
+      return { snapshot: deps.cluster.live(), changed: c.changed };
+    }
+    return { snapshot: deps.cluster.snapshot(), changed: 'all' };
+  }
+
   async function readKernel(): Promise<{ status: SourceStatus; dump: KernelDump | null; interfaces: InterfaceInfo[] | null }> {
     try {
       const [dump, interfaces] = await Promise.all([deps.kernel.dump(), deps.kernel.interfaces()]);
@@ -82,52 +146,138 @@ export function createChecker(deps: CheckerDeps): Checker {
     }
   }
 
+  async function readInterfaces(): Promise<{ status: SourceStatus; interfaces: InterfaceInfo[] | null }> {
+    try {
+      return { status: { state: 'ok' }, interfaces: await deps.kernel.interfaces() };
+    } catch (err) {
+      const message = err instanceof KernelError ? err.message : `reading the kernel's interfaces: ${(err as Error).message}`;
+      return { status: { state: 'error', message }, interfaces: null };
+    }
+  }
+
+  /** The inputs of evaluate() besides the two sides: the model, kube-vip's instances and report. */
+  async function context(snapshot: ClusterSnapshot | null, kubeOk: boolean, now: number): Promise<Pick<CheckInput, 'model' | 'node' | 'kubeVip'>> {
+    const kv = deps.kubeVip;
+    if (!kv) return { model: deps.model };
+    let view = resolveFrom(kv, snapshot, kv.bound);
+    // vip_interface unset: kube-vip's interface is this node's default-gateway
+    // interface, read from the kernel only when some instance needs it.
+    if (view.needsGateway) view = resolveFrom(kv, snapshot, kv.bound, await readGateway(now));
+    const leaseChanges = snapshot ? leases.observe(snapshot.leases, now) : undefined;
+    if (kubeOk) logOnce(`discovery ${view.report.message}`, () => deps.logger.info({ kubeVip: view.report.message }, 'kube-vip discovery'));
+    for (const inst of view.report.instances) {
+      for (const [setting, s] of Object.entries(inst.settings)) {
+        if (!s.kubeVip) continue;
+        logOnce(`mismatch ${inst.pod} ${setting} ${s.value} ${s.kubeVip.value}`, () =>
+          deps.logger.warn(
+            { setting, used: s.value, source: s.source, kubeVip: s.kubeVip!.value, kubeVipSource: s.kubeVip!.source, pod: inst.pod },
+            `routewarden uses ${setting}=${s.value} but kube-vip runs with ${s.kubeVip!.value}`,
+          ),
+        );
+      }
+    }
+    return {
+      model: view.primary,
+      node: kv.node,
+      kubeVip: { context: { instances: view.instances, startGraceMs: kv.startGraceMs, ...(leaseChanges ? { leaseChanges } : {}) }, report: view.report },
+    };
+  }
+
+  /**
+   * A full dump into the mirror. Until the mirror has been current once, or
+   * when it went stale, nothing is compared. Otherwise the destinations where
+   * the mirror and the dump differ are confirmed by a second dump after a
+   * pause: a difference both dumps agree on that the notifications read
+   * meanwhile did not settle is a correction (a bug), the rest was in flight.
+   */
+  async function resyncKernel(m: KernelMirror): Promise<{ status: SourceStatus; corrections: string[] }> {
+    const compare = !m.stale;
+    let corrections: string[] = [];
+    try {
+      let dump = await deps.kernel.dump();
+      if (compare) {
+        const suspects = differing(m, fromDump(dump), destinationsOf(m.dump(), dump));
+        if (suspects.size > 0) {
+          await new Promise((r) => setTimeout(r, deps.confirmDelayMs ?? 100));
+          const second = await deps.kernel.dump();
+          // Settled between the reads (the kernel changed): not a correction.
+          const moved = differing(fromDump(dump), fromDump(second), suspects);
+          corrections = [...differing(m, fromDump(second), suspects)].filter((d) => !moved.has(d)).sort();
+          dump = second;
+        }
+      }
+      for (const d of m.replace(dump)) touched.add(d);
+      // After a loss the replay may disagree with the dump: read again until they agree (bounded).
+      for (let i = 0; i < 3 && m.stale; i++) for (const d of m.replace(await deps.kernel.dump())) touched.add(d);
+      if (m.stale) return { status: { state: 'error', message: 'kernel table: notifications keep contradicting the dump' }, corrections: [] };
+      return { status: { state: 'ok' }, corrections };
+    } catch (err) {
+      m.markStale();
+      const message = err instanceof KernelError ? err.message : `reading the kernel table: ${(err as Error).message}`;
+      return { status: { state: 'error', message }, corrections: [] };
+    }
+  }
+
+  /** The incremental check: mirror, journal, engine; with `full`, reconciled with a from-scratch one. */
+  async function incrementalCheck(m: KernelMirror, full: boolean): Promise<CheckResult & { incremental?: boolean }> {
+    const kubeStatus = deps.cluster.status();
+    const kubeOk = kubeStatus.state === 'ok';
+    const ifs = await readInterfaces();
+    const resync = full || m.stale ? await resyncKernel(m) : null;
+    const kernelStatus = ifs.status.state !== 'ok' ? ifs.status : (resync?.status ?? ifs.status);
+    const now = clock();
+    // Read synchronously from here on: the live view and the mirror at one instant.
+    const ctxPromise = context(kubeOk ? (deps.cluster.live?.() ?? deps.cluster.snapshot()) : null, kubeOk, now);
+    const ctx = await ctxPromise;
+    const view = clusterView(kubeOk);
+    const kernelOk = kernelStatus.state === 'ok';
+    const kernelTouched: ReadonlySet<string> | 'all' = kernelOk ? touched : 'all';
+    touched = new Set();
+    const result = engine.update({
+      ...ctx,
+      now,
+      kernel: { status: kernelStatus, view: kernelOk ? m : null, touched: kernelTouched, interfaces: ifs.interfaces },
+      kubernetes: { status: kubeStatus, snapshot: view.snapshot, changed: view.changed },
+    });
+    if (!full || !kernelOk || !kubeOk) return { ...result, incremental: true };
+    const snapshot = deps.cluster.snapshot();
+    const scratch = evaluate(
+      {
+        ...ctx,
+        now,
+        kernel: { status: kernelStatus, dump: m.dump(), interfaces: ifs.interfaces },
+        kubernetes: { status: kubeStatus, snapshot },
+      },
+      cache,
+    );
+    const kernelCorrections = resync?.corrections ?? [];
+    const expectedCorrections = reportDifferences(result.report, scratch.report);
+    if (kernelCorrections.length > 0) {
+      deps.observer?.resyncCorrected?.('kernel', kernelCorrections.length);
+      deps.logger.warn(
+        { side: 'kernel', corrections: kernelCorrections.length, destinations: kernelCorrections.slice(0, 20) },
+        'resync: the kernel mirror differed from two dumps; adopted the dump (a bug: please report it)',
+      );
+    }
+    if (expectedCorrections.length > 0) {
+      deps.observer?.resyncCorrected?.('expected', expectedCorrections.length);
+      deps.logger.warn(
+        { side: 'expected', corrections: expectedCorrections.length, differences: expectedCorrections.slice(0, 20) },
+        'resync: the incremental verdict differed from the one computed from scratch; adopted it (a bug: please report it)',
+      );
+      engine.invalidate();
+    }
+    return scratch;
+  }
+
   return {
     tracker,
     lastReport: () => last,
-    async check() {
+    kernelChanged,
+    async check(opts = {}) {
       const started = performance.now();
-      // Take the API view first: a snapshot taken after the kernel read could
-      // include a Service change whose route kube-vip has not made yet.
-      const kubeStatus = deps.cluster.status();
-      const snapshot = kubeStatus.state === 'ok' ? deps.cluster.snapshot() : null;
-      const kernel = await readKernel();
+      const result: CheckResult & { incremental?: boolean } = mirror ? await incrementalCheck(mirror, opts.full === true) : await scratchCheck();
       const now = clock();
-      const kv = deps.kubeVip;
-      let result: CheckResult;
-      if (kv) {
-        let view = resolveFrom(kv, snapshot, kv.bound);
-        // vip_interface unset: kube-vip's interface is this node's default-gateway
-        // interface, read from the kernel only when some instance needs it.
-        if (view.needsGateway) view = resolveFrom(kv, snapshot, kv.bound, await readGateway(now));
-        const leaseChanges = snapshot ? leases.observe(snapshot.leases, now) : undefined;
-        if (kubeStatus.state === 'ok')
-          logOnce(`discovery ${view.report.message}`, () => deps.logger.info({ kubeVip: view.report.message }, 'kube-vip discovery'));
-        for (const inst of view.report.instances) {
-          for (const [setting, s] of Object.entries(inst.settings)) {
-            if (!s.kubeVip) continue;
-            logOnce(`mismatch ${inst.pod} ${setting} ${s.value} ${s.kubeVip.value}`, () =>
-              deps.logger.warn(
-                { setting, used: s.value, source: s.source, kubeVip: s.kubeVip!.value, kubeVipSource: s.kubeVip!.source, pod: inst.pod },
-                `routewarden uses ${setting}=${s.value} but kube-vip runs with ${s.kubeVip!.value}`,
-              ),
-            );
-          }
-        }
-        result = evaluate(
-          {
-            model: view.primary,
-            node: kv.node,
-            now,
-            kernel,
-            kubernetes: { status: kubeStatus, snapshot },
-            kubeVip: { context: { instances: view.instances, startGraceMs: kv.startGraceMs, ...(leaseChanges ? { leaseChanges } : {}) }, report: view.report },
-          },
-          cache,
-        );
-      } else {
-        result = evaluate({ model: deps.model, now, kernel, kubernetes: { status: kubeStatus, snapshot } }, cache);
-      }
       const { entered } = tracker.update(result.report, now);
       const seconds = (performance.now() - started) / 1000;
       deps.observer?.checked(result.report, entered, seconds);
@@ -141,6 +291,85 @@ export function createChecker(deps: CheckerDeps): Checker {
       return result;
     },
   };
+
+  /** The from-scratch check, as `check` runs it. */
+  async function scratchCheck(): Promise<CheckResult> {
+    // Take the API view first: a snapshot taken after the kernel read could
+    // include a Service change whose route kube-vip has not made yet.
+    const kubeStatus = deps.cluster.status();
+    const snapshot = kubeStatus.state === 'ok' ? deps.cluster.snapshot() : null;
+    const kernel = await readKernel();
+    const now = clock();
+    const ctx = await context(snapshot, kubeStatus.state === 'ok', now);
+    return evaluate({ ...ctx, now, kernel, kubernetes: { status: kubeStatus, snapshot } }, cache);
+  }
+}
+
+type AtView = Pick<KernelMirror, 'at'>;
+
+/** Destinations where two views differ, among `dests`. */
+function differing(a: AtView, b: AtView, dests: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const d of dests) if (!sameRoutes(a.at(d), b.at(d))) out.add(d);
+  return out;
+}
+
+function destinationsOf(...dumps: KernelDump[]): Set<string> {
+  const out = new Set<string>();
+  for (const dump of dumps) for (const r of [...dump.owned, ...dump.foreign]) out.add(r.destination);
+  return out;
+}
+
+/** A dump as a mirror (protocol null: the dump's own split). */
+function fromDump(dump: KernelDump): AtView {
+  const by = new Map<string, { owned: KernelRoute[]; foreign: KernelRoute[] }>();
+  const put = (r: KernelRoute, owned: boolean) => {
+    let e = by.get(r.destination);
+    if (!e) by.set(r.destination, (e = { owned: [], foreign: [] }));
+    (owned ? e.owned : e.foreign).push(r);
+  };
+  for (const r of dump.owned) put(r, true);
+  for (const r of dump.foreign) put(r, false);
+  return { at: (d) => by.get(d) ?? { owned: [], foreign: [] } };
+}
+
+/** The same routes at a destination, whatever their order (the kernel's order is not routewarden's verdict). */
+function sameRoutes(
+  a: { owned: readonly KernelRoute[]; foreign: readonly KernelRoute[] },
+  b: { owned: readonly KernelRoute[]; foreign: readonly KernelRoute[] },
+): boolean {
+  const key = (l: readonly KernelRoute[]) =>
+    l
+      .map((r) => JSON.stringify(r))
+      .sort()
+      .join('\n');
+  return key(a.owned) === key(b.owned) && key(a.foreign) === key(b.foreign);
+}
+
+/**
+ * What differs between the incremental report and the one computed from
+ * scratch, one line per difference: each route row, drifted route and
+ * not-judged route by its JSON, then every other field. Empty when equal.
+ */
+export function reportDifferences(incremental: Report, scratch: Report): string[] {
+  const out: string[] = [];
+  const lists = ['routes', 'orphans', 'missing', 'unjudged', 'excluded', 'limitations'] as const;
+  for (const name of lists) {
+    const a = new Set((incremental[name] as readonly unknown[]).map((x) => JSON.stringify(x)));
+    const b = new Set((scratch[name] as readonly unknown[]).map((x) => JSON.stringify(x)));
+    for (const x of a) if (!b.has(x)) out.push(`${name}: incremental only ${x}`);
+    for (const x of b) if (!a.has(x)) out.push(`${name}: from scratch only ${x}`);
+  }
+  const rest = (r: Report) => {
+    const { routes: _r, orphans: _o, missing: _m, unjudged: _u, excluded: _e, limitations: _l, checkedAt: _c, ...others } = r;
+    return JSON.stringify(others);
+  };
+  if (out.length === 0 && rest(incremental) !== rest(scratch)) out.push(`report: incremental ${rest(incremental)} from scratch ${rest(scratch)}`);
+  if (out.length === 0) {
+    // Same members, another order.
+    for (const name of lists) if (JSON.stringify(incremental[name]) !== JSON.stringify(scratch[name])) out.push(`${name}: same entries in another order`);
+  }
+  return out;
 }
 
 function logCheck(logger: Logger, { report }: CheckResult, entered: number, seconds: number): void {

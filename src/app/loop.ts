@@ -1,7 +1,8 @@
 // The check loop, level-based and single-flight (controller-runtime's
 // contract): events only mark it dirty; one check runs at a time and always
 // reads the current state, so a burst of events collapses into one check; a
-// timer forces a full re-check every interval whatever happened.
+// timer forces a full re-check every interval whatever happened (from
+// scratch: an incremental checker reconciles its state then).
 //
 // The heartbeat behind /healthz moves only when a check finished well: it
 // did not throw (nor did the repair after it) and the kernel table could be
@@ -52,13 +53,17 @@ export function createLoop(opts: LoopOptions): Loop {
   let isReady = false;
   let problem: string | undefined;
   let waiters: ((r: CheckResult) => void)[] = [];
+  /** The next check computes from scratch: the first one, and one per interval (an incremental checker reconciles then). */
+  let fullDue = true;
 
   async function runOnce(): Promise<void> {
     dirty = false;
     const mine = waiters;
     waiters = [];
+    const full = fullDue;
+    fullDue = false;
     try {
-      const result = await opts.checker.check();
+      const result = await opts.checker.check({ full });
       if (result.diff) isReady = true;
       if (opts.afterCheck && !stopped) await opts.afterCheck(result);
       for (const w of mine) w(result);
@@ -71,6 +76,7 @@ export function createLoop(opts: LoopOptions): Loop {
     } catch (err) {
       // A check must never kill the loop; the next event or tick retries.
       opts.logger.error({ err }, 'check failed unexpectedly');
+      fullDue ||= full;
       problem = `check failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
       waiters.push(...mine);
     }
@@ -100,6 +106,7 @@ export function createLoop(opts: LoopOptions): Loop {
       schedule(0);
       intervalTimer = setInterval(() => {
         opts.logger.debug('periodic full check');
+        fullDue = true;
         dirty = true;
         schedule(0);
       }, opts.intervalMs);

@@ -42,6 +42,8 @@ export interface CheckObserver {
   checked(report: Report, entered: readonly { readonly kind: 'orphan' | 'missing' }[], durationSeconds: number): void;
   /** `count` more objects of `kind` (Service, EndpointSlice, Lease, Pod) were rejected from the Kubernetes view. */
   rejected?(kind: string, count: number): void;
+  /** A full check corrected `count` differences of the incremental state on one side (each one a bug). */
+  resyncCorrected?(side: 'kernel' | 'expected', count: number): void;
 }
 
 /** Told what each repair attempt did. */

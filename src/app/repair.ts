@@ -176,7 +176,8 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   state.lastRepairAt = clock();
   observer?.changed(added, deleted);
 
-  const verified = await deps.checker.check();
+  // Read back from scratch: a full dump, not a mirror the repair's own notifications may not have reached yet.
+  const verified = await deps.checker.check({ full: true });
   const ok = verified.report.inSync && failures.length === 0;
   state.last = { at: state.lastRepairAt, result: ok ? 'success' : 'failure', added, deleted, failures: failures.length };
   const judged = d ? recordRepair(state.history, d, verified.diff, clock()) : { noProgress: false, newlyFlapping: [] };
@@ -268,7 +269,10 @@ export function repairAfterCheck(
   state: RepairState = newRepairState(),
 ): (result: CheckResult, ctx: { observer: RepairObserver; checker: Checker }) => Promise<void> {
   return async (result, ctx) => {
-    await attemptRepair({ ...deps, checker: ctx.checker, observer: ctx.observer }, state, result, deps.config.graceMs);
+    // Repair acts only on a verdict computed from scratch: an incremental one
+    // with drift is first confirmed by a full check (which also reconciles it).
+    const judged = 'incremental' in result && result.incremental === true && !result.report.inSync ? await ctx.checker.check({ full: true }) : result;
+    await attemptRepair({ ...deps, checker: ctx.checker, observer: ctx.observer }, state, judged, deps.config.graceMs);
   };
 }
 

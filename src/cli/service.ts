@@ -143,6 +143,8 @@ export function createService(deps: ServiceDeps): Service {
     observer,
     logger,
     clock: deps.clock,
+    // Between --interval's full checks, a check costs what changed (docs/performance.md).
+    incremental: true,
   });
   const afterCheck = deps.afterCheck;
   const collect = collectOnceSynced(logger);
@@ -207,6 +209,7 @@ export function createService(deps: ServiceDeps): Service {
         });
       unsubscribe.push(
         deps.kernel.subscribe((change) => {
+          checker.kernelChanged?.(change);
           // Lost notifications: only a full re-read (the next check) knows what changed.
           const lost = change !== undefined && change.routes === undefined;
           if (lost) metrics.kernelNotificationsLost.inc(change.lost);

@@ -96,6 +96,16 @@ export interface ClusterSnapshot {
   readonly rejected?: readonly RejectedObject[];
 }
 
+/** What changed in the cluster view between two reads, by key (a ClusterSource's journal). */
+export interface ClusterChanges {
+  /** Services added, updated or deleted (`ns/name`). */
+  readonly services: ReadonlySet<string>;
+  /** Services (`ns/name`) whose group of EndpointSlices changed. */
+  readonly slices: ReadonlySet<string>;
+  /** Leases added, updated or deleted (`ns/name`). */
+  readonly leases: ReadonlySet<string>;
+}
+
 /** A network interface, for `serviceInterface: auto` and interface-down causes. */
 export interface InterfaceInfo {
   readonly name: string;

@@ -40,7 +40,7 @@
 // property test (test/unit/engine.property.test.ts) holds them equal after
 // every step of random API and kernel changes.
 
-import type { ClusterSnapshot, InterfaceInfo, ServiceInfo } from './cluster.ts';
+import type { ClusterChanges, ClusterSnapshot, InterfaceInfo, ServiceInfo } from './cluster.ts';
 import { diff } from './diff.ts';
 import type { DiffResult, MissingRoute, OrphanRoute, UnjudgedRoute } from './diff.ts';
 import {
@@ -66,16 +66,6 @@ import type { KubeVipInstance, KubeVipModel } from './model.ts';
 import { assembleReport, driftRow, evaluate } from './report.ts';
 import type { CheckInput, CheckResult, ReportRow } from './report.ts';
 import type { Family, KernelDump, KernelRoute, SourceStatus } from './types.ts';
-
-/** What changed in the cluster view since the engine's last update, by key. */
-export interface ClusterChanges {
-  /** Services added, updated or deleted (`ns/name`). */
-  readonly services: ReadonlySet<string>;
-  /** Services (`ns/name`) whose group of EndpointSlices changed. */
-  readonly slices: ReadonlySet<string>;
-  /** Leases added, updated or deleted (`ns/name`). */
-  readonly leases: ReadonlySet<string>;
-}
 
 /** The kernel side as the engine reads it: a KernelMirror (kernel-mirror.ts) satisfies it. */
 export interface KernelView {

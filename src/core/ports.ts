@@ -1,7 +1,7 @@
 // The interfaces the adapters implement. The loop, the CLI and the tests
 // depend on these, never on a concrete adapter.
 
-import type { ClusterSnapshot, InterfaceInfo } from './cluster.ts';
+import type { ClusterChanges, ClusterSnapshot, InterfaceInfo } from './cluster.ts';
 import type { RouteDelta } from './kernel-mirror.ts';
 import type { KernelDump, RouteSpec, SourceStatus } from './types.ts';
 
@@ -103,6 +103,19 @@ export interface ClusterSource {
   status(): SourceStatus;
   /** The current indexed view. Meaningless unless status().state === 'ok'. */
   snapshot(): ClusterSnapshot;
+  /**
+   * Optional: the view without a copy, the index's own maps. Valid only until
+   * the next await (informer events change it in place); the incremental
+   * engine reads it synchronously. snapshot() is the stable view.
+   */
+  live?(): ClusterSnapshot;
+  /**
+   * Optional: the change journal. What changed since `cursor` (a value this
+   * method returned before; undefined the first time), and the cursor to
+   * pass next time. 'all' when the journal no longer reaches back that far
+   * (or on the first call): then only a full computation is right.
+   */
+  changes?(cursor: number | undefined): { readonly cursor: number; readonly changed: ClusterChanges | 'all' };
   /** Called on every informer event and on status changes. Returns unsubscribe. */
   onChange(cb: () => void): () => void;
   /**

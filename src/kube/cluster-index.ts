@@ -9,6 +9,13 @@
 // shared with the previous snapshot), so a consumer that awaits between
 // reading the snapshot and using it never sees it change underneath.
 //
+// Besides, a change journal: every change of a Service, a Service's slice
+// group or a Lease is logged under a version, and changesSince() tells a
+// reader which keys changed since its cursor, so that the incremental
+// engine (src/core/engine.ts) re-derives those alone, reading the index's
+// own maps through live() (no copy at all) synchronously. The journal is
+// bounded (JOURNAL_LIMIT): a reader left behind is told 'all'.
+//
 // One object that cannot be translated (a translator throws, or refuses an
 // object that costs more than one object may) is rejected alone: it leaves
 // the view, is listed in snapshot().rejected and reported once per version
@@ -18,6 +25,7 @@
 import type { V1EndpointSlice, V1Lease, V1Pod, V1Service } from '@kubernetes/client-node';
 import {
   objectKey,
+  type ClusterChanges,
   type ClusterSnapshot,
   type RejectedObject,
   type EndpointSliceInfo,
@@ -78,7 +86,18 @@ class Versioned<T> {
   }
 }
 
+/** Journal entries kept; a reader further behind gets 'all'. */
+export const JOURNAL_LIMIT = 100_000;
+
+type JournalKind = 'services' | 'slices' | 'leases';
+
 export class ClusterIndex {
+  /** The version of the last change (the journal's head). */
+  #version = 0;
+  /** Changes after version #floor, in order: entry i is version #floor + i + 1. */
+  #journal: { readonly kind: JournalKind; readonly key: string }[] = [];
+  #floor = 0;
+
   /** Rejected objects by `kind ns/name`, with the version rejected. */
   readonly #rejected = new Map<string, { readonly object: RejectedObject; readonly rv: string | undefined }>();
   #rejectedList: readonly RejectedObject[] | undefined;
@@ -111,9 +130,9 @@ export class ClusterIndex {
   #upsert(kind: IndexedKind, obj: Meta): boolean {
     switch (kind) {
       case 'services':
-        return this.#upsertSimple(this.#services, obj, () => toServiceInfo(obj as V1Service));
+        return this.#upsertSimple('services', this.#services, obj, () => toServiceInfo(obj as V1Service));
       case 'leases':
-        return this.#upsertSimple(this.#leases, obj, () => toLeaseInfo(obj as V1Lease));
+        return this.#upsertSimple('leases', this.#leases, obj, () => toLeaseInfo(obj as V1Lease));
       case 'pods':
         return this.#upsertPod(obj);
       case 'endpointslices':
@@ -209,6 +228,39 @@ export class ClusterIndex {
     return true;
   }
 
+  /** What changed since `cursor` (see ClusterSource.changes). */
+  changesSince(cursor: number | undefined): { cursor: number; changed: ClusterChanges | 'all' } {
+    if (cursor === undefined || cursor < this.#floor || cursor > this.#version) return { cursor: this.#version, changed: 'all' };
+    const services = new Set<string>();
+    const slices = new Set<string>();
+    const leases = new Set<string>();
+    for (let i = cursor - this.#floor; i < this.#journal.length; i++) {
+      const e = this.#journal[i]!;
+      (e.kind === 'services' ? services : e.kind === 'slices' ? slices : leases).add(e.key);
+    }
+    return { cursor: this.#version, changed: { services, slices, leases } };
+  }
+
+  /** The index's own maps, uncopied: valid until the next change (see ClusterSource.live). */
+  live(): ClusterSnapshot {
+    return {
+      services: this.#services.infos,
+      slicesByService: this.#slicesByService,
+      leases: this.#leases.infos,
+      ...(this.#rejected.size > 0 ? { rejected: this.rejected() } : {}),
+    };
+  }
+
+  #log(kind: JournalKind, key: string): void {
+    this.#version++;
+    this.#journal.push({ kind, key });
+    if (this.#journal.length > JOURNAL_LIMIT) {
+      const drop = this.#journal.length - JOURNAL_LIMIT / 2;
+      this.#journal = this.#journal.slice(drop);
+      this.#floor += drop;
+    }
+  }
+
   snapshot(): ClusterSnapshot {
     this.#snapshot ??= Object.freeze({
       services: this.#services.snapshot(),
@@ -219,20 +271,26 @@ export class ClusterIndex {
     return this.#snapshot;
   }
 
-  #changed(): true {
+  #changed(kind: JournalKind, key: string): true {
     this.#snapshot = undefined;
+    this.#log(kind, key);
     return true;
   }
 
-  #upsertSimple<T extends { namespace: string; name: string }>(map: Versioned<T>, obj: Meta, translate: () => T | undefined): boolean {
+  #upsertSimple<T extends { namespace: string; name: string }>(
+    kind: 'services' | 'leases',
+    map: Versioned<T>,
+    obj: Meta,
+    translate: () => T | undefined,
+  ): boolean {
     const key = keyOfObject(obj);
     if (key === undefined) return false;
     // Each version is translated once: a re-delivered one (a re-list) costs nothing.
     if (map.sameVersion(key, obj)) return false;
     const info = translate();
-    if (info === undefined) return map.delete(key) && this.#changed();
+    if (info === undefined) return map.delete(key) && this.#changed(kind, key);
     map.set(key, info, obj);
-    return this.#changed();
+    return this.#changed(kind, key);
   }
 
   #upsertSlice(obj: Meta): boolean {
@@ -244,15 +302,18 @@ export class ClusterIndex {
     if (info === undefined) return this.#removeKey('endpointslices', key);
     const prev = this.#slices.infos.get(key);
     const serviceKey = objectKey(info.namespace, info.serviceName);
-    if (prev && prev.serviceKey !== serviceKey) this.#ungroup(prev.serviceKey, key);
+    if (prev && prev.serviceKey !== serviceKey) {
+      this.#ungroup(prev.serviceKey, key);
+      this.#log('slices', prev.serviceKey);
+    }
     this.#slices.set(key, { info, serviceKey }, obj);
     this.#group(serviceKey, key, info);
-    return this.#changed();
+    return this.#changed('slices', serviceKey);
   }
 
   #removeKey(kind: IndexedKind, key: string): boolean {
-    if (kind === 'services') return this.#services.delete(key) && this.#changed();
-    if (kind === 'leases') return this.#leases.delete(key) && this.#changed();
+    if (kind === 'services') return this.#services.delete(key) && this.#changed('services', key);
+    if (kind === 'leases') return this.#leases.delete(key) && this.#changed('leases', key);
     if (kind === 'pods') {
       if (!this.#pods.delete(key)) return false;
       this.#podList = undefined;
@@ -262,7 +323,7 @@ export class ClusterIndex {
     if (!prev) return false;
     this.#slices.delete(key);
     this.#ungroup(prev.serviceKey, key);
-    return this.#changed();
+    return this.#changed('slices', prev.serviceKey);
   }
 
   // Groups are replaced, never mutated, so arrays handed out in a snapshot stay valid.

@@ -201,6 +201,15 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
       return { ...base, nodePods: { state: st.phase, ...(st.message !== undefined ? { message: st.message } : {}), pods: index.pods() } };
     },
 
+    live: (): ClusterSnapshot => {
+      const base = index.live();
+      if (!podInformer) return base;
+      const st = podInformer.state();
+      return { ...base, nodePods: { state: st.phase, ...(st.message !== undefined ? { message: st.message } : {}), pods: index.pods() } };
+    },
+
+    changes: (cursor) => index.changesSince(cursor),
+
     onChange(cb) {
       listeners.add(cb);
       return () => {

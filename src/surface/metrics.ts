@@ -43,6 +43,9 @@ const BLOCK_REASON_LABELS = {
 } as const satisfies { readonly [R in GuardReason]: R };
 export const BLOCK_REASONS: readonly BlockReason[] = Object.values(BLOCK_REASON_LABELS);
 export type BlockReason = (typeof BLOCK_REASON_LABELS)[GuardReason];
+/** Sides of routewarden_resync_corrections_total. */
+export const RESYNC_SIDES = ['kernel', 'expected'] as const;
+
 /** Kinds whose objects can be rejected (routewarden_objects_rejected_total). */
 export const REJECTED_KINDS = ['Service', 'EndpointSlice', 'Lease', 'Pod'] as const;
 /** Transient windows and limitation ids (core/diff.ts), as label values. */
@@ -86,6 +89,7 @@ export interface Metrics {
   readonly flappingRoutes: Gauge;
   readonly kernelNotificationsLost: Counter;
   readonly objectsRejected: Counter<'kind'>;
+  readonly resyncCorrections: Counter<'side'>;
   readonly buildInfo: Gauge<'version' | 'revision' | 'node_version'>;
   readonly configInfo: Gauge<'node' | 'table' | 'protocol' | 'remediate' | 'strategy' | 'election'>;
   readonly kubeVipConfigMismatch: Gauge<'setting'>;
@@ -231,6 +235,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       labelNames: ['kind'],
       registers,
     }),
+    resyncCorrections: new Counter({
+      name: 'routewarden_resync_corrections_total',
+      help: 'Differences the periodic full check found in the incremental state and corrected, by side (kernel: the route mirror; expected: the verdict). Each one is a bug.',
+      labelNames: ['side'],
+      registers,
+    }),
     buildInfo: new Gauge({
       name: 'routewarden_build_info',
       help: 'Build information (value 1): version, git revision and Node.js version.',
@@ -289,6 +299,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   for (const action of REMEDIATION_ACTIONS) m.remediatedRoutes.inc({ action }, 0);
   for (const reason of BLOCK_REASONS) m.remediationBlocked.inc({ reason }, 0);
   for (const kind of REJECTED_KINDS) m.objectsRejected.inc({ kind }, 0);
+  for (const side of RESYNC_SIDES) m.resyncCorrections.inc({ side }, 0);
   m.driftedRoutesDropped.set(0);
   m.expectedRoutesDropped.set(0);
   for (const setting of SETTINGS) m.kubeVipConfigMismatch.set({ setting }, 0);
@@ -318,6 +329,7 @@ export function metricsObserver(m: Metrics): CheckObserver & RepairObserver {
   return {
     checked: (report, entered, durationSeconds) => recordCheck(m, report, entered, durationSeconds),
     rejected: (kind, count) => m.objectsRejected.inc({ kind }, count),
+    resyncCorrected: (side, count) => m.resyncCorrections.inc({ side }, count),
     blocked(strategy, reason) {
       m.remediations.inc({ strategy, result: 'blocked' });
       // Every guard's reason is a label value declared above.
@@ -333,8 +345,14 @@ export function metricsObserver(m: Metrics): CheckObserver & RepairObserver {
   };
 }
 
-/** The report rows (and cap) routewarden_expected_route_info was last written from, per Metrics. */
-const expectedSeriesFrom = new WeakMap<Metrics, { readonly rows: Report['routes']; readonly cap: number }>();
+/**
+ * The report rows (and cap) routewarden_expected_route_info was last written
+ * from, per Metrics, and the labels written for each row object.
+ */
+const expectedSeriesFrom = new WeakMap<
+  Metrics,
+  { readonly rows: Report['routes']; readonly cap: number; readonly written: Map<Report['routes'][number], Record<string, string>> }
+>();
 
 /** What one check leaves in the metrics; gauges are set from the report. */
 export function recordCheck(
@@ -389,22 +407,29 @@ export function recordCheck(
     // The same rows as last time (an unchanged in-sync table shares them
     // between reports) give the same series: rewriting up to a thousand of
     // them was half of what a warm check allocated.
+    // When the rows changed, only series of rows that are not the same
+    // objects as before are rewritten: the incremental engine keeps the row
+    // objects of everything a change did not touch.
     const from = expectedSeriesFrom.get(m);
     if (from?.rows !== report.routes || from.cap !== expectedCap) {
-      m.expectedRouteInfo.reset();
-      let expectedWritten = 0;
+      const before = from?.cap === expectedCap ? from.written : new Map<Report['routes'][number], Record<string, string>>();
+      if (from && from.cap !== expectedCap) m.expectedRouteInfo.reset();
+      const written = new Map<Report['routes'][number], Record<string, string>>();
       let expectedDropped = 0;
       for (const r of report.routes) {
         if (!r.expected) continue;
-        if (expectedWritten >= expectedCap) {
+        if (written.size >= expectedCap) {
           expectedDropped++;
           continue;
         }
-        expectedWritten++;
-        m.expectedRouteInfo.set({ destination: r.destination, family: r.family, services: r.services.join(','), present: String(r.verdict === 'ok') }, 1);
+        written.set(r, before.get(r) ?? { destination: r.destination, family: r.family, services: r.services.join(','), present: String(r.verdict === 'ok') });
       }
+      const keep = new Set<string>();
+      for (const [r, labels] of written) if (before.has(r)) keep.add(seriesKey(labels));
+      for (const [r, labels] of before) if (!written.has(r) && !keep.has(seriesKey(labels))) m.expectedRouteInfo.remove(labels);
+      for (const [r, labels] of written) if (!before.has(r)) m.expectedRouteInfo.set(labels, 1);
       m.expectedRoutesDropped.set(expectedDropped);
-      expectedSeriesFrom.set(m, { rows: report.routes, cap: expectedCap });
+      expectedSeriesFrom.set(m, { rows: report.routes, cap: expectedCap, written });
     }
   }
   if (report.kubeVip) recordKubeVip(m, report.kubeVip);
@@ -414,6 +439,8 @@ export function recordCheck(
   m.lastCheck.set(now);
   if (compared) m.lastSuccessfulCheck.set(now);
 }
+
+const seriesKey = (l: Record<string, string>): string => `${l.destination} ${l.family} ${l.services} ${l.present}`;
 
 /** kube-vip's configuration mismatches and its pods' state, from the report's kubeVip section. */
 export function recordKubeVip(m: Metrics, kv: KubeVipReport): void {

@@ -8,10 +8,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ClusterSnapshot, EndpointSliceInfo, LeaseInfo, ServiceInfo } from '../../src/core/cluster.ts';
+import type { ClusterChanges, ClusterSnapshot, EndpointSliceInfo, LeaseInfo, ServiceInfo } from '../../src/core/cluster.ts';
 import { objectKey } from '../../src/core/cluster.ts';
 import { IncrementalEngine } from '../../src/core/engine.ts';
-import type { ClusterChanges, KernelView } from '../../src/core/engine.ts';
+import type { KernelView } from '../../src/core/engine.ts';
 import type { KubeVipInstance, KubeVipModel } from '../../src/core/model.ts';
 import { DEFAULT_TIMING } from '../../src/core/model.ts';
 import { evaluate } from '../../src/core/report.ts';
