@@ -204,6 +204,11 @@ export function createChecker(deps: CheckerDeps): Checker {
           const moved = differing(fromDump(dump), fromDump(second), suspects);
           corrections = [...differing(m, fromDump(second), suspects)].filter((d) => !moved.has(d)).sort();
           dump = second;
+          if (corrections.length > 0) {
+            // The mirror is wrong, and so may be the deltas it would replay: start it over from a dump.
+            m.markStale();
+            dump = await deps.kernel.dump();
+          }
         }
       }
       for (const d of m.replace(dump)) touched.add(d);
@@ -240,16 +245,16 @@ export function createChecker(deps: CheckerDeps): Checker {
       kubernetes: { status: kubeStatus, snapshot: view.snapshot, changed: view.changed },
     });
     if (!full || !kernelOk || !kubeOk) return { ...result, incremental: true };
-    const snapshot = deps.cluster.snapshot();
-    const scratch = evaluate(
-      {
-        ...ctx,
-        now,
-        kernel: { status: kernelStatus, dump: m.dump(), interfaces: ifs.interfaces },
-        kubernetes: { status: kubeStatus, snapshot },
-      },
-      cache,
-    );
+    // Still synchronous since the engine's update: the live view is the same one (no copy needed).
+    const snapshot = view.snapshot;
+    // Truly from scratch: no EvaluationCache (whose reuse is itself
+    // incremental logic), and none kept between full checks either.
+    const scratch = evaluate({
+      ...ctx,
+      now,
+      kernel: { status: kernelStatus, dump: m.dump(), interfaces: ifs.interfaces },
+      kubernetes: { status: kubeStatus, snapshot },
+    });
     const kernelCorrections = resync?.corrections ?? [];
     const expectedCorrections = reportDifferences(result.report, scratch.report);
     if (kernelCorrections.length > 0) {

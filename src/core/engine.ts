@@ -94,11 +94,12 @@ export interface EngineInput extends Omit<CheckInput, 'kernel' | 'kubernetes'> {
 }
 
 const CONTROL_PLANE_SLOTS = Symbol('model');
+type Owner = string | typeof CONTROL_PLANE_SLOTS;
 
 interface ServiceEntry {
   readonly svc: ServiceInfo;
   readonly ops: Recording;
-  readonly slots: ReadonlySet<string>;
+  readonly slots: readonly string[];
   /** The svc_election lease its placement read. */
   readonly leaseKey: string | undefined;
   /** Until when its lease verdict holds (leaseValidUntil); Infinity when time alone changes nothing. */
@@ -112,7 +113,8 @@ interface ServiceEntry {
 /** One kube-vip instance's (or the flags' model's) expected side, Service by Service. */
 class InstanceStore {
   readonly services = new Map<string, ServiceEntry>();
-  readonly bySlot = new Map<string, Set<string | typeof CONTROL_PLANE_SLOTS>>();
+  /** The Services (and the model) whose steps touch each slot: one owner as itself, several in a Set. */
+  readonly bySlot = new Map<string, Owner | Set<Owner>>();
   readonly byLease = new Map<string, Set<string>>();
   readonly singleDevices = new Map<string, readonly string[]>();
   readonly modelOps: Recording;
@@ -151,7 +153,7 @@ class InstanceStore {
     if (!svc) return listsChanged;
     const { model, now } = ctx;
     const ops = recordService(key, svc, ctx);
-    const slots = recordingSlots(ops);
+    const slots = [...recordingSlots(ops)];
     const leaseKey = model.election === 'service' ? serviceLeaseKey(svc) : undefined;
     const lists = recordingLists(ops);
     const hasLists = lists.excluded.length > 0 || lists.blankets.length > 0;
@@ -188,13 +190,13 @@ class InstanceStore {
 
   /** The recordings touching a slot, in the order expectedRoutes() replays them: Services by key, the model's last. */
   recordings(slot: string): Recording[] {
-    const owners = this.bySlot.get(slot);
-    if (!owners) return [];
+    const found = this.bySlot.get(slot);
+    if (found === undefined) return [];
     const keys: string[] = [];
     let model = false;
-    for (const o of owners) {
+    for (const o of found instanceof Set ? found : [found as Owner]) {
       if (o === CONTROL_PLANE_SLOTS) model = true;
-      else keys.push(o);
+      else keys.push(o as string);
     }
     keys.sort(byKey);
     const out = keys.map((k) => this.services.get(k)!.ops);
@@ -215,17 +217,22 @@ class InstanceStore {
     return { excluded, blankets: dedupeBlankets(blankets) };
   }
 
-  #index(slot: string, owner: string | typeof CONTROL_PLANE_SLOTS): void {
-    let set = this.bySlot.get(slot);
-    if (!set) this.bySlot.set(slot, (set = new Set()));
-    set.add(owner);
+  #index(slot: string, owner: Owner): void {
+    const found = this.bySlot.get(slot);
+    if (found === undefined) this.bySlot.set(slot, owner);
+    else if (found instanceof Set) found.add(owner);
+    else if (found !== owner) this.bySlot.set(slot, new Set([found, owner]));
   }
 
   #unindex(slot: string, key: string): void {
-    const set = this.bySlot.get(slot);
-    if (!set) return;
-    set.delete(key);
-    if (set.size === 0) this.bySlot.delete(slot);
+    const found = this.bySlot.get(slot);
+    if (found === undefined) return;
+    if (!(found instanceof Set)) {
+      if (found === key) this.bySlot.delete(slot);
+      return;
+    }
+    found.delete(key);
+    if (found.size === 1) this.bySlot.set(slot, found.values().next().value!);
   }
 
   #unlease(leaseKey: string, key: string): void {
@@ -242,28 +249,23 @@ const zero = (): Record<Family, FamilyCounts> => ({
   ipv6: { expected: 0, kernel: 0, orphan: 0, missing: 0, foreign: 0 },
 });
 
-/** One slot's share of the verdict. */
+/** What is kept of one slot between updates: its share of the counts, its proto boot routes (the lists hold the rest). */
 interface SlotState {
-  readonly set: ExpectedSet;
-  readonly diff: DiffResult;
-  /** Rows that do not depend on classification: not-judged and ok rows. */
-  readonly rows: readonly ReportRow[];
   readonly counts: Record<Family, FamilyCounts>;
-  /** The foreign routes of the slot, in dump order per destination. */
-  readonly foreign: readonly KernelRoute[];
   /** Foreign proto boot routes here that some claim names (for the limitation notes). */
   readonly bootRoutes: readonly string[];
 }
 
-const EMPTY_SET: ExpectedSet = { routes: new Map(), claims: new Map(), excluded: [], unjudged: [], blankets: [] };
-const EMPTY_SLOT: SlotState = {
-  set: EMPTY_SET,
-  diff: { orphans: [], missing: [], matched: [], unjudged: [] },
-  rows: [],
-  counts: zero(),
-  foreign: [],
-  bootRoutes: [],
-};
+/** One slot's fresh verdict, while it is merged into the lists. */
+interface SlotVerdict extends SlotState {
+  readonly diff: DiffResult;
+  /** Rows that do not depend on classification: not-judged and ok rows. */
+  readonly rows: readonly ReportRow[];
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+const EMPTY_SET: ExpectedSet = { routes: new Map(), claims: new Map(), excluded: NONE, unjudged: NONE, blankets: NONE };
+const EMPTY_SLOT: SlotVerdict = { diff: { orphans: NONE, missing: NONE, matched: NONE, unjudged: NONE }, rows: NONE, counts: zero(), bootRoutes: NONE };
 
 /** Rank of a row among rows of one destination, as evaluate() orders them. */
 const RANK: Readonly<Record<ReportRow['verdict'], number>> = { 'not-judged': 0, orphan: 1, missing: 2, ok: 3 };
@@ -472,6 +474,10 @@ export class IncrementalEngine {
     this.#neverRoutedSorted = null;
   }
 
+  #slotSetOrEmpty(slot: string): ExpectedSet {
+    return this.#stores.some((s) => s.bySlot.has(slot)) ? this.#slotSet(slot) : { ...EMPTY_SET, blankets: this.#blankets };
+  }
+
   /** The expected set restricted to one slot, merged across instances as mergeExpected() does. */
   #slotSet(slot: string): ExpectedSet {
     const sets = this.#stores.map((s) => ({ store: s, set: slotSet(slot, s.recordings(slot), s.model, this.#blankets, s.singleDevices) }));
@@ -483,14 +489,14 @@ export class IncrementalEngine {
   /** Re-diffs the touched slots and patches the lists and counts. */
   #patch(touched: ReadonlySet<string>, view: KernelView, interfaces: readonly InterfaceInfo[] | null): void {
     if (touched.size === 0) return;
-    const fresh: [string, SlotState][] = [];
+    const fresh: [string, SlotVerdict][] = [];
     for (const slot of [...touched].sort(byKey)) {
       const prev = this.#slots.get(slot) ?? EMPTY_SLOT;
       const next = this.#diffSlot(slot, view, interfaces);
       for (const f of ['ipv4', 'ipv6'] as const)
         for (const k of ['expected', 'kernel', 'orphan', 'missing', 'foreign'] as const) this.#counts[f][k] += next.counts[f][k] - prev.counts[f][k];
       if (next === EMPTY_SLOT) this.#slots.delete(slot);
-      else this.#slots.set(slot, next);
+      else this.#slots.set(slot, { counts: next.counts, bootRoutes: next.bootRoutes });
       if (next.bootRoutes.length > 0) this.#bootSlots.add(slot);
       else this.#bootSlots.delete(slot);
       fresh.push([slot, next]);
@@ -513,8 +519,8 @@ export class IncrementalEngine {
     );
   }
 
-  #diffSlot(slot: string, view: KernelView, interfaces: readonly InterfaceInfo[] | null): SlotState {
-    const set = this.#stores.some((s) => s.bySlot.has(slot)) ? this.#slotSet(slot) : { ...EMPTY_SET, blankets: this.#blankets };
+  #diffSlot(slot: string, view: KernelView, interfaces: readonly InterfaceInfo[] | null): SlotVerdict {
+    const set = this.#slotSetOrEmpty(slot);
     const owned: KernelRoute[] = [];
     const foreign: KernelRoute[] = [];
     for (const dest of this.#kernelSlots.get(slot) ?? []) {
@@ -549,25 +555,21 @@ export class IncrementalEngine {
     }
     for (const ok of d.matched) rows.push({ row: okRow(ok.expected, ok.route.device), seq: rows.length });
     rows.sort((a, b) => byKey(a.row.destination, b.row.destination) || RANK[a.row.verdict] - RANK[b.row.verdict] || a.seq - b.seq);
-    const bootRoutes = foreign.filter((r) => r.protocol === PROTO_BOOT && claimsIn(set, r.destination).length > 0).map((r) => r.destination);
-    return { set, diff: d, rows: rows.map((r) => r.row), counts, foreign, bootRoutes };
+    const boot = foreign.filter((r) => r.protocol === PROTO_BOOT && claimsIn(set, r.destination).length > 0).map((r) => r.destination);
+    const orNone = <T>(l: readonly T[]): readonly T[] => (l.length === 0 ? NONE : l);
+    return {
+      diff: { orphans: orNone(d.orphans), missing: orNone(d.missing), matched: NONE, unjudged: orNone(d.unjudged) },
+      rows: rows.map((r) => r.row),
+      counts,
+      bootRoutes: orNone(boot),
+    };
   }
 
-  #sources(): AnnotationSources {
-    const slotOfDest = (destination: string) => this.#slots.get(slotOf(destination));
+  #sources(view: KernelView): AnnotationSources {
     return {
-      claimsAt: (destination) => {
-        const st = slotOfDest(destination);
-        return st ? claimsIn(st.set, destination) : [];
-      },
-      foreignProtocolAt: (destination) => {
-        const st = slotOfDest(destination);
-        if (!st) return undefined;
-        // The last foreign route at the destination, as a Map built from the dump keeps it.
-        let protocol: number | undefined;
-        for (const r of st.foreign) if (r.destination === destination) protocol = r.protocol;
-        return protocol;
-      },
+      // Replayed on demand (drifted routes only): the slots' sets are not kept.
+      claimsAt: (destination) => claimsIn(this.#slotSetOrEmpty(slotOf(destination)), destination),
+      foreignProtocolAt: (destination) => view.at(destination).foreign.at(-1)?.protocol,
       unaddressed: (inst) => this.#stores.find((s) => s.id === inst.id)?.unaddressed ?? 0,
       neverRouted: () => {
         if (!this.#neverRoutedSorted) {
@@ -584,7 +586,7 @@ export class IncrementalEngine {
 
   #assemble(input: EngineInput, snapshot: ClusterSnapshot, mode: EngineResult['mode']): EngineResult {
     const raw: DiffResult = { orphans: this.#orphans.items, missing: this.#missing.items, matched: [], unjudged: this.#unjudged.items };
-    const annotated = input.kubeVip ? annotateWith(raw, input.kubeVip.context, snapshot, this.#sources(), input.now) : null;
+    const annotated = input.kubeVip ? annotateWith(raw, input.kubeVip.context, snapshot, this.#sources(input.kernel.view!), input.now) : null;
     const d = annotated?.diff ?? raw;
     const base = this.#rows.items;
     let rows = base;

@@ -100,3 +100,45 @@ describe('ClusterIndex rejects one object alone', () => {
     expect(index.rejected()).toEqual([]);
   });
 });
+
+describe('ClusterIndex change journal', () => {
+  const keys = (c: ReturnType<ClusterIndex['changesSince']>['changed']) =>
+    c === 'all' ? 'all' : { services: [...c.services].sort(), slices: [...c.slices].sort(), leases: [...c.leases].sort() };
+
+  it('says everything on the first read, then exactly the keys changed since the cursor', () => {
+    const index = seeded();
+    const first = index.changesSince(undefined);
+    expect(first.changed).toBe('all');
+    expect(keys(index.changesSince(first.cursor).changed)).toEqual({ services: [], slices: [], leases: [] });
+    index.upsert('services', web('10.0.0.6', '4'));
+    index.upsert('services', web('10.0.0.6', '4')); // a re-delivered version changes nothing
+    index.upsert('leases', kvLease('5'));
+    const second = index.changesSince(first.cursor);
+    expect(keys(second.changed)).toEqual({ services: ['default/web'], slices: [], leases: ['kube-system/plndr-svcs-lock'] });
+    index.remove('services', web('10.0.0.6', '4'));
+    expect(keys(index.changesSince(second.cursor).changed)).toEqual({ services: ['default/web'], slices: [], leases: [] });
+  });
+
+  it('names the Services whose slice group changed, before and after a slice moves to another Service', () => {
+    const index = seeded();
+    const { cursor } = index.changesSince(undefined);
+    const moved = withRv(endpointSlice({ service: 'api', name: 'web-a', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'n1' }] }), '9');
+    index.upsert('endpointslices', moved);
+    expect(keys(index.changesSince(cursor).changed)).toEqual({ services: [], slices: ['default/api', 'default/web'], leases: [] });
+  });
+
+  it('a rejected object and a LIST that no longer has one are changes', () => {
+    const index = seeded();
+    const { cursor } = index.changesSince(undefined);
+    index.retainOnly('leases', new Set());
+    expect(keys(index.changesSince(cursor).changed)).toEqual({ services: [], slices: [], leases: ['kube-system/plndr-svcs-lock'] });
+  });
+
+  it('live() is the current view without a copy, the same content as snapshot()', () => {
+    const index = seeded();
+    const live = index.live();
+    expect([...live.services.keys()]).toEqual([...index.snapshot().services.keys()]);
+    index.upsert('services', withRv(service({ name: 'api', ingressIPs: ['10.0.0.9'] }), '10'));
+    expect(live.services.has('default/api')).toBe(true);
+  });
+});
