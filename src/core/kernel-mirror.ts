@@ -94,7 +94,8 @@ const sameRoute = (a: KernelRoute, b: KernelRoute): boolean =>
     sameExtras(a.extraAttributes, b.extraAttributes));
 
 /** The group a replace acts on within a destination: IPv4 tos and priority, IPv6 metric. */
-const sameGroup = (a: KernelRoute, b: KernelRoute): boolean => (a.metric ?? 0) === (b.metric ?? 0) && (a.family === 'ipv6' || hasTos(a) === hasTos(b));
+const sameGroup = (a: KernelRoute, b: KernelRoute): boolean =>
+  (a.metric ?? 0) === (b.metric ?? 0) && (a.family === 'ipv6' || hasTos(a) === hasTos(b));
 const hasTos = (r: KernelRoute): boolean => r.extraAttributes?.includes('tos') ?? false;
 /** IPv6 ECMP siblings are routes with a gateway (rt6_qualify_for_ecmp). */
 const ecmp = (r: KernelRoute): boolean => r.extraAttributes?.some((a) => a === 'gateway' || a === 'via' || a === 'multipath') ?? false;
