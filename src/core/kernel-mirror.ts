@@ -18,11 +18,14 @@
 // routes by tos and priority (metric), IPv6 (net/ipv6/ip6_fib.c
 // fib6_add_rt2) by metric, preferring a route of the same ECMP-ness. An IPv4
 // add into an existing group without NLM_F_APPEND goes first in the group
-// (`ip route prepend`), with it last; IPv6 adds always go last. The order of
-// an owned and a foreign route within one group is not in a KernelDump (it
-// splits them): after replace() owned routes are assumed first. Only a
-// foreign writer's `ip route prepend/append` next to kube-vip's route makes
-// that matter; the next full dump corrects it.
+// (`ip route prepend`), with it last; IPv6 adds always go last. But the
+// order within a group is not known for sure (a KernelDump splits owned from
+// foreign routes, and a dump with notifications replayed on it may hold a
+// group's routes in another order than the kernel for a while), so a replace
+// into a group of more than one route is not applied as exact: apply() marks
+// the mirror stale and the caller dumps again. kube-vip never stacks routes
+// (it adds with NLM_F_EXCL); only `ip route prepend/append` by another
+// writer does.
 //
 // The race between a dump and notifications. Notifications come on their own
 // socket, so a notification for a change made before a dump may be read after
@@ -37,7 +40,12 @@
 // not the dump saw it; an older notification replayed again changes nothing
 // unless a later change to the same route has not been read yet, and that
 // one will be applied when it is (notifications on one socket arrive in
-// order). The journal is bounded (JOURNAL_LIMIT): beyond it the replay is
+// order). A replace removes a route without a notification of its own, so
+// the journal records it as that delete and the add; where the mirror could
+// not know which route was replaced (the view stale, or a group of several
+// routes, above) it is
+// journaled as a replace, and then a replay that changes the dump at all is
+// not trusted: replace() leaves the mirror stale. The journal is bounded (JOURNAL_LIMIT): beyond it the replay is
 // impossible and replace() leaves the mirror stale, so the caller dumps again.
 //
 // After a loss (markStale(): ENOBUFS, a resync) notifications queued before
@@ -94,8 +102,7 @@ const sameRoute = (a: KernelRoute, b: KernelRoute): boolean =>
     sameExtras(a.extraAttributes, b.extraAttributes));
 
 /** The group a replace acts on within a destination: IPv4 tos and priority, IPv6 metric. */
-const sameGroup = (a: KernelRoute, b: KernelRoute): boolean =>
-  (a.metric ?? 0) === (b.metric ?? 0) && (a.family === 'ipv6' || hasTos(a) === hasTos(b));
+const sameGroup = (a: KernelRoute, b: KernelRoute): boolean => (a.metric ?? 0) === (b.metric ?? 0) && (a.family === 'ipv6' || hasTos(a) === hasTos(b));
 const hasTos = (r: KernelRoute): boolean => r.extraAttributes?.includes('tos') ?? false;
 /** IPv6 ECMP siblings are routes with a gateway (rt6_qualify_for_ecmp). */
 const ecmp = (r: KernelRoute): boolean => r.extraAttributes?.some((a) => a === 'gateway' || a === 'via' || a === 'multipath') ?? false;
@@ -114,46 +121,60 @@ function sameRoutes(a: readonly KernelRoute[] | undefined, b: readonly KernelRou
   return true;
 }
 
-/** Apply one delta to `view` in place, as the kernel changed its table; false when it changed nothing. */
-function applyTo(view: Map<string, KernelRoute[]>, delta: RouteDelta): boolean {
+/** What applying one delta did. */
+interface Applied {
+  readonly changed: boolean;
+  /** The route a replace took the place of. */
+  readonly replaced?: KernelRoute;
+  /** A replace in a group of several routes: `replaced` is a guess. */
+  readonly ambiguous?: boolean;
+}
+
+const UNCHANGED: Applied = { changed: false };
+const CHANGED: Applied = { changed: true };
+
+/** Apply one delta to `view` in place, as the kernel changed its table. */
+function applyTo(view: Map<string, KernelRoute[]>, delta: RouteDelta): Applied {
   const route = delta.route;
   const list = view.get(route.destination);
   if (delta.op === 'delete') {
     const i = list ? list.findIndex((r) => sameRoute(r, route)) : -1;
-    if (i < 0) return false;
+    if (i < 0) return UNCHANGED;
     list!.splice(i, 1);
     if (list!.length === 0) view.delete(route.destination);
-    return true;
+    return CHANGED;
   }
   if (!list) {
     view.set(route.destination, [route]);
-    return true;
+    return CHANGED;
   }
-  if (list.some((r) => sameRoute(r, route))) return false;
+  if (list.some((r) => sameRoute(r, route))) return UNCHANGED;
   if (delta.replace) {
     let target = -1;
     if (route.family === 'ipv6') target = list.findIndex((r) => sameGroup(r, route) && ecmp(r) === ecmp(route));
     if (target < 0) target = list.findIndex((r) => sameGroup(r, route));
     if (target >= 0) {
+      const ambiguous = list.filter((r) => sameGroup(r, route)).length > 1;
+      const replaced = list[target]!;
       list[target] = route;
-      return true;
+      return { changed: true, replaced, ambiguous };
     }
   }
   if (route.family === 'ipv4' && !delta.append) {
     const first = list.findIndex((r) => sameGroup(r, route));
     if (first >= 0) {
       list.splice(first, 0, route);
-      return true;
+      return CHANGED;
     }
   } else {
     const last = list.findLastIndex((r) => sameGroup(r, route));
     if (last >= 0) {
       list.splice(last + 1, 0, route);
-      return true;
+      return CHANGED;
     }
   }
   list.push(route);
-  return true;
+  return CHANGED;
 }
 
 export class KernelMirror {
@@ -165,6 +186,8 @@ export class KernelMirror {
   #suspect = false;
   /** Deltas since the last replace()/markStale(), for the replay; null when it overflowed. */
   #journal: RouteDelta[] | null = [];
+  /** The journal holds a replace whose replaced route was not known. */
+  #journalUnsure = false;
   #dump: KernelDump | null = null;
   #at = new Map<string, MirrorRoutes>();
 
@@ -183,6 +206,7 @@ export class KernelMirror {
     this.#stale = true;
     this.#suspect = true;
     this.#journal = [];
+    this.#journalUnsure = false;
   }
 
   /**
@@ -200,27 +224,46 @@ export class KernelMirror {
         else next.set(r.destination, [r]);
       }
     let replayChanged = false;
-    for (const d of this.#journal ?? []) if (applyTo(next, d)) replayChanged = true;
-    const trusted = this.#journal !== null && !(this.#suspect && replayChanged);
+    for (const d of this.#journal ?? []) if (applyTo(next, d).changed) replayChanged = true;
+    // After a loss, or with a replace journaled as such (which route it took
+    // the place of was not known), a replay that changes the dump may be
+    // bringing back a route the kernel no longer has.
+    const doubtful = this.#suspect || this.#journalUnsure;
+    const trusted = this.#journal !== null && !(doubtful && replayChanged);
     const changed = new Set<string>();
     for (const [destination, routes] of next) if (!sameRoutes(this.#view.get(destination), routes)) changed.add(destination);
     for (const destination of this.#view.keys()) if (!next.has(destination)) changed.add(destination);
     this.#view = next;
     this.#journal = [];
+    this.#journalUnsure = false;
     this.#stale = !trusted;
     if (trusted) this.#suspect = false;
     this.#invalidate(changed);
     return changed;
   }
 
-  /** Apply notifications in order; returns the destinations whose routes changed. */
+  /**
+   * Apply notifications in order; returns the destinations whose routes
+   * changed. Sets `stale` when one cannot be applied exactly (see the header).
+   */
   apply(deltas: readonly RouteDelta[]): Set<string> {
     const changed = new Set<string>();
     for (const d of deltas) {
-      if (applyTo(this.#view, d)) changed.add(d.route.destination);
+      const trusted = !this.#stale;
+      const result = applyTo(this.#view, d);
+      if (result.ambiguous) this.#stale = true;
+      if (result.changed) changed.add(d.route.destination);
       if (this.#journal) {
         if (this.#journal.length >= JOURNAL_LIMIT) this.#journal = null;
-        else this.#journal.push(d);
+        // A replace deletes a route without a notification of its own: the
+        // journal says so, or a replay would bring the replaced route back
+        // from an older notification. Only a trusted view knows which one.
+        else if (!d.replace) this.#journal.push(d);
+        else if (!trusted || result.ambiguous) {
+          this.#journal.push(d);
+          this.#journalUnsure = true;
+        } else if (result.replaced) this.#journal.push({ op: 'delete', route: result.replaced }, { op: 'add', route: d.route });
+        else this.#journal.push({ op: 'add', route: d.route, ...(d.append && { append: true }) });
       }
     }
     this.#invalidate(changed);

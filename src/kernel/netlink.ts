@@ -535,7 +535,11 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
         }
       }
       outbox.shift();
-      if (routes) nameDevices(routes.map((d) => d.route), names);
+      if (routes)
+        nameDevices(
+          routes.map((d) => d.route),
+          names,
+        );
       notifyAll(item.change);
     }
   };
