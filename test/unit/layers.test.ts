@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARCHITECTURE_DOC, cruiseWith, folderEdges, mermaid, withGraph } from '../../scripts/gen-graph.ts';
+import { ARCHITECTURE_DOC, cruiseWith, folderEdges, mermaid, PIPELINE, PIPELINE_MARKERS, pipelineEdges, pipelineMermaid, withGraph } from '../../scripts/gen-graph.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -34,6 +34,14 @@ describe('the layers of src/ and tools/', () => {
     expect(doc, 'the graph is stale: run npm run gen:graph').toBe(withGraph(doc, mermaid(edges)));
     // The one import of tools/ from src/ is the CLI's dynamic demo import.
     expect(edges.filter((e) => e.from.startsWith('src/') && e.to.startsWith('tools/'))).toEqual([{ from: 'src/cli', to: 'tools/demo', dynamic: true }]);
+  });
+
+  it("the core reads as a pipeline: each stage imports only earlier stages, and docs/architecture.md shows it (npm run gen:graph)", async () => {
+    const edges = await pipelineEdges();
+    const back = edges.filter((e) => PIPELINE.indexOf(e.to as never) >= PIPELINE.indexOf(e.from as never));
+    expect(back, 'a stage imports a later one').toEqual([]);
+    const doc = readFileSync(ARCHITECTURE_DOC, 'utf8');
+    expect(doc, 'the pipeline graph is stale: run npm run gen:graph').toBe(withGraph(doc, pipelineMermaid(edges), PIPELINE_MARKERS));
   });
 });
 
