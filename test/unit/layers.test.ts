@@ -8,7 +8,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARCHITECTURE_DOC, cruiseWith, folderEdges, mermaid, PIPELINE, PIPELINE_MARKERS, pipelineEdges, pipelineMermaid, withGraph } from '../../scripts/gen-graph.ts';
+import {
+  ARCHITECTURE_DOC,
+  cruiseWith,
+  folderEdges,
+  mermaid,
+  PIPELINE,
+  PIPELINE_MARKERS,
+  pipelineEdges,
+  pipelineMermaid,
+  withGraph,
+} from '../../scripts/gen-graph.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -36,7 +46,7 @@ describe('the layers of src/ and tools/', () => {
     expect(edges.filter((e) => e.from.startsWith('src/') && e.to.startsWith('tools/'))).toEqual([{ from: 'src/cli', to: 'tools/demo', dynamic: true }]);
   });
 
-  it("the core reads as a pipeline: each stage imports only earlier stages, and docs/architecture.md shows it (npm run gen:graph)", async () => {
+  it('the core reads as a pipeline: each stage imports only earlier stages, and docs/architecture.md shows it (npm run gen:graph)', async () => {
     const edges = await pipelineEdges();
     const back = edges.filter((e) => PIPELINE.indexOf(e.to as never) >= PIPELINE.indexOf(e.from as never));
     expect(back, 'a stage imports a later one').toEqual([]);

@@ -82,3 +82,37 @@ describe('recordCheck: routewarden_unjudged_routes', () => {
     expect(await m.registry.getSingleMetricAsString('routewarden_orphan_routes')).toContain('routewarden_orphan_routes{family="ipv4"} 0');
   });
 });
+
+describe('recordCheck: routewarden_expected_route_info from the incremental engine', () => {
+  it('after reports whose rows share objects (one Service moves per check), the series are those a fresh registry writes for the last report, cap included', async () => {
+    const { IncrementalEngine } = await import('../../src/core/engine.ts');
+    const engine = new IncrementalEngine();
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const ipOf = new Map(names.map((n, i) => [n, `10.0.0.${i + 1}`]));
+    // The kernel holds the first addresses throughout: a moved Service's row turns missing, its old route an orphan.
+    const owned = [...ipOf.values()].map((ip) => kroute(`${ip}/32`));
+    const dump = { owned, foreign: [] };
+    const view = { at: (d: string) => ({ owned: owned.filter((r) => r.destination === d), foreign: [] }), dump: () => dump };
+    const m = createMetrics({ version: 't', defaultMetrics: false });
+    for (let round = 0; round < 8; round++) {
+      const moved = names[round % names.length]!;
+      if (round > 0) ipOf.set(moved, `10.0.${round}.${round}`);
+      const api = snapshot(
+        names.map((n) => svc(n, { ip: ipOf.get(n)! })),
+        names.map((n) => slice(n, 'IPv4', [ep('10.244.1.5')])),
+      );
+      const changed = round === 0 ? ('all' as const) : { services: new Set([`default/${moved}`]), slices: new Set<string>(), leases: new Set<string>() };
+      const { report } = engine.update({
+        model: model(),
+        now: NOW,
+        kernel: { status: { state: 'ok' }, view, touched: round === 0 ? 'all' : new Set<string>(), interfaces: null },
+        kubernetes: { status: { state: 'ok' }, snapshot: api, changed },
+      });
+      recordCheck(m, report, [], 0.01, undefined, 3);
+      const fresh = createMetrics({ version: 't', defaultMetrics: false });
+      recordCheck(fresh, report, [], 0.01, undefined, 3);
+      expect(await expectedSeries(m), `round ${round}`).toEqual(await expectedSeries(fresh));
+      expect(await expectedSeries(m)).toHaveLength(3);
+    }
+  });
+});
