@@ -63,7 +63,7 @@ import type { Claim, ExcludedVip, ExpectedSet, Recording, UnjudgedBlanket } from
 import { annotateWith, neverRoutedAs, PROTO_BOOT } from './kubevip-context.ts';
 import type { AnnotationSources } from './kubevip-context.ts';
 import type { KubeVipInstance, KubeVipModel } from './model.ts';
-import { assembleReport, driftRow, evaluate } from './report.ts';
+import { assembleReport, driftRow, evaluate, okRow, unjudgedRow } from './report.ts';
 import type { CheckInput, CheckResult, ReportRow } from './report.ts';
 import type { Family, KernelDump, KernelRoute, SourceStatus } from './types.ts';
 
@@ -538,20 +538,8 @@ export class IncrementalEngine {
     for (const m of d.missing) counts[m.family].missing++;
     const rows: { row: ReportRow; seq: number }[] = [];
     for (const u of d.unjudged) {
-      if (u.destination === null || u.family === null) continue;
-      rows.push({
-        row: {
-          destination: u.destination,
-          family: u.family,
-          device: u.device,
-          verdict: 'not-judged',
-          reason: u.reason,
-          services: u.services,
-          inKernel: u.inKernel,
-          expected: false,
-        },
-        seq: rows.length,
-      });
+      const row = unjudgedRow(u);
+      if (row) rows.push({ row, seq: rows.length });
     }
     for (const ok of d.matched) rows.push({ row: okRow(ok.expected, ok.route.device), seq: rows.length });
     rows.sort((a, b) => byKey(a.row.destination, b.row.destination) || RANK[a.row.verdict] - RANK[b.row.verdict] || a.seq - b.seq);
@@ -627,16 +615,6 @@ function dedupeBy(list: readonly ExcludedVip[]): ExcludedVip[] {
 function claimsIn(set: ExpectedSet, destination: string): readonly Claim[] {
   return set.claims.get(destination) ?? set.claims.get(slotOf(destination)) ?? [];
 }
-
-const okRow = (exp: { destination: string; family: Family; services: readonly string[] }, device: string | null): ReportRow => ({
-  destination: exp.destination,
-  family: exp.family,
-  device,
-  verdict: 'ok',
-  services: exp.services,
-  inKernel: true,
-  expected: true,
-});
 
 /** The sorted static rows with the drifted rows merged in, in evaluate()'s order. */
 function mergeRows(base: readonly ReportRow[], drift: readonly ReportRow[]): ReportRow[] {

@@ -133,18 +133,8 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
   let rows: ReportRow[] = [];
   if (d) {
     for (const u of d.unjudged) {
-      if (u.destination !== null && u.family !== null) {
-        rows.push({
-          destination: u.destination,
-          family: u.family,
-          device: u.device,
-          verdict: 'not-judged',
-          reason: u.reason,
-          services: u.services,
-          inKernel: u.inKernel,
-          expected: false,
-        });
-      }
+      const row = unjudgedRow(u);
+      if (row) rows.push(row);
     }
     for (const o of d.orphans) rows.push(driftRow('orphan', o));
     for (const m of d.missing) rows.push(driftRow('missing', m));
@@ -161,6 +151,21 @@ export function evaluate(input: CheckInput, cache: EvaluationCache = new Evaluat
     { diff: d, byFamily, excluded: expected?.excluded ?? [], rows, limitations: annotated?.limitations ?? [] },
   );
   return { report, diff: d, expected, kernel: kernelOk ? input.kernel.dump : null };
+}
+
+/** The report row of a not-judged route; null for a VIP whose route is not known. */
+export function unjudgedRow(u: UnjudgedRoute): ReportRow | null {
+  if (u.destination === null || u.family === null) return null;
+  return {
+    destination: u.destination,
+    family: u.family,
+    device: u.device,
+    verdict: 'not-judged',
+    reason: u.reason,
+    services: u.services,
+    inKernel: u.inKernel,
+    expected: false,
+  };
 }
 
 /** The report row of a drifted route. */
@@ -278,7 +283,8 @@ export function assembleReport(
   };
 }
 
-const okRow = (exp: ExpectedRoute, device: string | null): ReportRow => ({
+/** The report row of an expected route the kernel holds (on `device`). */
+export const okRow = (exp: ExpectedRoute, device: string | null): ReportRow => ({
   destination: exp.destination,
   family: exp.family,
   device,
