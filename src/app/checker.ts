@@ -156,14 +156,19 @@ export function createChecker(deps: CheckerDeps): Checker {
   }
 
   /** The inputs of evaluate() besides the two sides: the model, kube-vip's instances and report. */
-  async function context(snapshot: ClusterSnapshot | null, kubeOk: boolean, now: number): Promise<Pick<CheckInput, 'model' | 'node' | 'kubeVip'>> {
+  async function context(
+    snapshot: ClusterSnapshot | null,
+    kubeOk: boolean,
+    now: number,
+    leaseChangesOf: (s: ClusterSnapshot) => ReadonlyMap<string, number> = (s) => leases.observe(s.leases, now),
+  ): Promise<Pick<CheckInput, 'model' | 'node' | 'kubeVip'>> {
     const kv = deps.kubeVip;
     if (!kv) return { model: deps.model };
     let view = resolveFrom(kv, snapshot, kv.bound);
     // vip_interface unset: kube-vip's interface is this node's default-gateway
     // interface, read from the kernel only when some instance needs it.
     if (view.needsGateway) view = resolveFrom(kv, snapshot, kv.bound, await readGateway(now));
-    const leaseChanges = snapshot ? leases.observe(snapshot.leases, now) : undefined;
+    const leaseChanges = snapshot ? leaseChangesOf(snapshot) : undefined;
     if (kubeOk) logOnce(`discovery ${view.report.message}`, () => deps.logger.info({ kubeVip: view.report.message }, 'kube-vip discovery'));
     for (const inst of view.report.instances) {
       for (const [setting, s] of Object.entries(inst.settings)) {
@@ -232,9 +237,16 @@ export function createChecker(deps: CheckerDeps): Checker {
     const kernelStatus = ifs.status.state !== 'ok' ? ifs.status : (resync?.status ?? ifs.status);
     const now = clock();
     // Read synchronously from here on: the live view and the mirror at one instant.
-    const ctxPromise = context(kubeOk ? (deps.cluster.live?.() ?? deps.cluster.snapshot()) : null, kubeOk, now);
-    const ctx = await ctxPromise;
-    const view = clusterView(kubeOk);
+    // The journal is read once, after the last await (kube-vip discovery may
+    // read the default routes), so that the engine sees exactly the changes
+    // of the view it reads; the lease tracker takes the same changed keys.
+    let read: ReturnType<typeof clusterView> | undefined;
+    const readView = () => (read ??= clusterView(kubeOk));
+    const ctx = await context(kubeOk ? (deps.cluster.live?.() ?? deps.cluster.snapshot()) : null, kubeOk, now, () => {
+      const v = readView();
+      return leases.observeChanged(v.snapshot!.leases, v.changed === 'all' ? 'all' : v.changed.leases, now);
+    });
+    const view = readView();
     const kernelOk = kernelStatus.state === 'ok';
     const kernelTouched: ReadonlySet<string> | 'all' = kernelOk ? touched : 'all';
     touched = new Set();

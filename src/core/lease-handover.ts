@@ -32,8 +32,35 @@ export class LeaseChangeTracker {
       if (changedAt !== undefined) changes.set(key, changedAt);
     }
     this.#holders = next;
+    this.#changes = changes;
     return changes;
   }
+
+  /**
+   * The same, told only which leases changed since the last call (a change
+   * journal's keys; 'all' when unknown): the cost is the changed leases'.
+   * The map returned is the tracker's own, valid until the next call.
+   */
+  observeChanged(leases: ReadonlyMap<string, LeaseInfo>, changed: ReadonlySet<string> | 'all', now: number): ReadonlyMap<string, number> {
+    if (changed === 'all') return this.observe(leases, now);
+    for (const key of changed) {
+      const lease = leases.get(key);
+      const prev = this.#holders.get(key);
+      if (!lease) {
+        this.#holders.delete(key);
+        this.#changes.delete(key);
+        continue;
+      }
+      const holder = lease.holderIdentity ?? '';
+      const changedAt = prev === undefined ? undefined : prev.holder !== holder ? now : prev.changedAt;
+      this.#holders.set(key, { holder, changedAt });
+      if (changedAt !== undefined) this.#changes.set(key, changedAt);
+      else this.#changes.delete(key);
+    }
+    return this.#changes;
+  }
+
+  #changes = new Map<string, number>();
 }
 
 /**

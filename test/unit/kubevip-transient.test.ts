@@ -268,3 +268,30 @@ describe('several kube-vip instances on one node (E25)', () => {
     expect(r.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['192.168.10.100/32 cp-health-check false']);
   });
 });
+
+describe('LeaseChangeTracker told only the changed leases', () => {
+  it('says what observe() over all leases says, after every step', () => {
+    const full = new LeaseChangeTracker();
+    const told = new LeaseChangeTracker();
+    const leases = new Map<string, LeaseInfo>();
+    const steps: [string, string | null][] = [
+      ['a', 'n1'],
+      ['b', 'n2'],
+      ['a', 'n2'],
+      ['c', ''],
+      ['b', null],
+      ['c', 'n1'],
+      ['a', 'n2'],
+      ['b', 'n3'],
+    ];
+    full.observe(leases, NOW);
+    told.observeChanged(leases, 'all', NOW);
+    for (const [i, [name, holder]] of steps.entries()) {
+      const key = `kube-system/${name}`;
+      if (holder === null) leases.delete(key);
+      else leases.set(key, lease('kube-system', name, holder));
+      const now = NOW + i * S;
+      expect(new Map(told.observeChanged(leases, new Set([key]), now)), `step ${i}`).toEqual(full.observe(leases, now));
+    }
+  });
+});
