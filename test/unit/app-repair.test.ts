@@ -459,6 +459,22 @@ describe('repairAfterCheck and repairOnce', () => {
     expect(s.state.blocked?.reason).toBe('max_deletions');
   });
 
+  it('repairAfterCheck never repairs on an incremental verdict: drift is confirmed by a full check, which the repair acts on', async () => {
+    const s = setup();
+    const { observer: _o, checker: _c, ...rest } = s.deps;
+    const hook = repairAfterCheck(rest, s.state);
+    const fulls: boolean[] = [];
+    const checker = { ...s.checker, check: (opts?: { full?: boolean }) => (fulls.push(opts?.full === true), s.checker.check(opts)) };
+    // An incremental verdict that says nothing is missing while the table lacks 10.0.0.6 (a stale state).
+    const scratch = await s.checker.check();
+    const stale = { ...scratch, incremental: true, report: { ...scratch.report, missing: [], inSync: false }, diff: { ...scratch.diff!, missing: [] } };
+    await hook(stale, { observer: recordingObserver(), checker });
+    expect(fulls[0]).toBe(true);
+    // Repaired as the full check saw it (10.0.0.6 added), and read back from scratch.
+    expect(s.table()).toEqual(REPAIRED);
+    expect(fulls.every((f) => f)).toBe(true);
+  });
+
   it('repairOnce repairs at once without --grace and returns the read-back', async () => {
     const s = setup();
     const { result, outcome } = await repairOnce(s.deps, await s.checker.check());
