@@ -148,16 +148,24 @@ function applyTo(view: Map<string, KernelRoute[]>, delta: RouteDelta): Applied {
     view.set(route.destination, [route]);
     return CHANGED;
   }
+  // A replace into a group of several routes is a guess, even when the new
+  // route is one of them (IPv6 then still replaces the group's first).
+  if (delta.replace && list.filter((r) => sameGroup(r, route)).length > 1) {
+    if (list.some((r) => sameRoute(r, route))) return { changed: false, ambiguous: true };
+    const target = list.findIndex((r) => sameGroup(r, route));
+    const replaced = list[target]!;
+    list[target] = route;
+    return { changed: true, replaced, ambiguous: true };
+  }
   if (list.some((r) => sameRoute(r, route))) return UNCHANGED;
   if (delta.replace) {
     let target = -1;
     if (route.family === 'ipv6') target = list.findIndex((r) => sameGroup(r, route) && ecmp(r) === ecmp(route));
     if (target < 0) target = list.findIndex((r) => sameGroup(r, route));
     if (target >= 0) {
-      const ambiguous = list.filter((r) => sameGroup(r, route)).length > 1;
       const replaced = list[target]!;
       list[target] = route;
-      return { changed: true, replaced, ambiguous };
+      return { changed: true, replaced };
     }
   }
   if (route.family === 'ipv4' && !delta.append) {
