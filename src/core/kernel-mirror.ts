@@ -43,10 +43,10 @@
 // order). A replace removes a route without a notification of its own, so
 // the journal records it as that delete and the add; where the mirror could
 // not know which route was replaced (the view stale, or a group of several
-// routes, above) it is
-// journaled as a replace, and then a replay that changes the dump at all is
-// not trusted: replace() leaves the mirror stale. The journal is bounded (JOURNAL_LIMIT): beyond it the replay is
-// impossible and replace() leaves the mirror stale, so the caller dumps again.
+// routes, above) it is journaled as a replace, and then a replay that
+// changes the dump at all is not trusted: replace() leaves the mirror stale.
+// The journal is bounded (JOURNAL_LIMIT): beyond it the replay is impossible
+// and replace() leaves the mirror stale, so the caller dumps again.
 //
 // After a loss (markStale(): ENOBUFS, a resync) notifications queued before
 // the drop may still be read after it, and one of them may be older than a
@@ -55,6 +55,11 @@
 // leaves `stale` true: the caller must dump again, until a dump and the
 // notifications read meanwhile agree. The periodic full dump (--interval) is
 // the safety net for everything else.
+//
+// Use: subscribe first, then replace(await kernel.dump()); apply(change.routes)
+// for every KernelChange with routes; markStale() for one with `lost` or
+// `resync`; replace(await kernel.dump()) again at every --interval and
+// whenever `stale` is true after apply() or replace() (loop until it is not).
 
 import type { KernelDump, KernelRoute, RouteProtocol } from './types.ts';
 
@@ -148,16 +153,24 @@ function applyTo(view: Map<string, KernelRoute[]>, delta: RouteDelta): Applied {
     view.set(route.destination, [route]);
     return CHANGED;
   }
+  // A replace into a group of several routes is a guess, even when the new
+  // route is one of them (IPv6 then still replaces the group's first).
+  if (delta.replace && list.filter((r) => sameGroup(r, route)).length > 1) {
+    if (list.some((r) => sameRoute(r, route))) return { changed: false, ambiguous: true };
+    const target = list.findIndex((r) => sameGroup(r, route));
+    const replaced = list[target]!;
+    list[target] = route;
+    return { changed: true, replaced, ambiguous: true };
+  }
   if (list.some((r) => sameRoute(r, route))) return UNCHANGED;
   if (delta.replace) {
     let target = -1;
     if (route.family === 'ipv6') target = list.findIndex((r) => sameGroup(r, route) && ecmp(r) === ecmp(route));
     if (target < 0) target = list.findIndex((r) => sameGroup(r, route));
     if (target >= 0) {
-      const ambiguous = list.filter((r) => sameGroup(r, route)).length > 1;
       const replaced = list[target]!;
       list[target] = route;
-      return { changed: true, replaced, ambiguous };
+      return { changed: true, replaced };
     }
   }
   if (route.family === 'ipv4' && !delta.append) {

@@ -46,7 +46,11 @@ export interface MemoryOperation {
 
 /** Hooks that play the rest of the system: other writers, interfaces, link state. */
 export interface MemoryKernelHooks {
-  /** Admin up/down. Down flushes every route on the device, in every table, as the kernel does (E20). */
+  /**
+   * Admin up/down. Down flushes every route on the device, in every table, as
+   * the kernel does (E20); subscribers get the deletes as route deltas (the
+   * real adapter says `resync` instead: IPv4 announces no such deletes).
+   */
   setInterfaceUp(name: string, up: boolean): void;
   addInterface(iface: MemoryInterface): InterfaceInfo;
   /** Deleting a link flushes its routes too. */

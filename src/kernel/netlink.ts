@@ -138,6 +138,11 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
    * IPv4 address, the table may change without route notifications.
    */
   const routed = new Set<number>();
+  /** A route of the table had a preferred source: deleting that IPv4 address, on any device, flushes it silently. */
+  let prefsrc = false;
+  const notePrefsrc = (r: KernelRoute): void => {
+    if (r.extraAttributes?.includes('prefsrc')) prefsrc = true;
+  };
 
   // Opened on first use so that a missing permission surfaces as a rejected
   // KernelError from the operation, never as a throw from the constructor.
@@ -250,6 +255,7 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
       nameDevices(routes, found);
       for (const [index, name] of found) names.set(index, name);
       for (const index of indexes) routed.add(index);
+      for (const r of routes) notePrefsrc(r);
       const owned: KernelRoute[] = [];
       const foreign: KernelRoute[] = [];
       for (const r of routes) (r.protocol === protocol ? owned : foreign).push(r);
@@ -463,6 +469,7 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
             continue;
           }
           if (route.ifindex !== 0) routed.add(route.ifindex);
+          notePrefsrc(route);
           const op = type === RTM_NEWROUTE ? 'add' : 'delete';
           notice.routes.push({
             op,
@@ -491,7 +498,9 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
         notice.other = true;
         // IPv4 flushes the routes of a device left without an address, and
         // routes whose preferred source was the address, silently.
-        if (type === RTM_DELADDR && datagram[start] === AF_INET && end - start >= 8 && flushes(datagram.readUInt32LE(start + 4))) notice.resync = true;
+        if (type === RTM_DELADDR && datagram[start] === AF_INET && end - start >= 8) {
+          if (flushes(datagram.readUInt32LE(start + 4)) || prefsrc) notice.resync = true;
+        }
       }
     }
     return notice;

@@ -6,6 +6,7 @@
 
 import { PATIENCE_MS } from './patience.ts';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { KernelMirror } from '../../src/core/kernel-mirror.ts';
 import { KernelError, type KernelErrorCode, type KernelTable } from '../../src/core/ports.ts';
 import {
   RTN_LOCAL,
@@ -350,6 +351,44 @@ export const kernelContractCases: readonly ContractCase[] = [
       const before = calls;
       await env.setInterfaceUp('rw-d', false);
       await waitFor(() => calls > before, 'link notification');
+      unsubscribe();
+    },
+  },
+  {
+    name: "a KernelMirror fed by a subscriber's route deltas equals dump() through owned and foreign adds and deletes of both families",
+    async run(env) {
+      await env.addInterface('rw-m', []);
+      const k = await env.open(TABLE, PROTO);
+      const mirror = new KernelMirror(PROTO);
+      let lost = 0;
+      const unsubscribe = k.subscribe((change) => {
+        if (change?.routes) mirror.apply(change.routes);
+        else if (change) {
+          lost += change.lost;
+          mirror.markStale();
+        }
+      });
+      mirror.replace(await k.dump());
+      const agrees = async (what: string): Promise<void> => {
+        const truth = normalised(await k.dump());
+        await waitFor(() => JSON.stringify(normalised(mirror.dump())) === JSON.stringify(truth), what);
+      };
+      await k.add(spec('10.0.0.30/32'));
+      await k.add(spec('fd00::30/128', { device: 'rw-m' }));
+      await env.externalAdd([
+        { destination: '10.0.0.31/32', table: TABLE, protocol: PROTO_STATIC, device: 'rw-m' },
+        { destination: 'fd00::30/128', table: TABLE, protocol: PROTO_STATIC, device: 'lo', metric: 5 },
+        { destination: '10.0.0.32/32', table: OTHER_TABLE, protocol: PROTO, device: 'lo' },
+      ]);
+      await agrees('the mirror after the adds');
+      expect(mirror.at('fd00::30/128').foreign).toHaveLength(1);
+      expect(mirror.at('10.0.0.32/32')).toEqual({ owned: [], foreign: [] });
+      await k.delete(spec('10.0.0.30/32'));
+      await k.delete(spec('fd00::30/128', { device: 'rw-m' }));
+      await agrees('the mirror after the deletes');
+      expect(normalised(mirror.dump()).owned).toEqual([]);
+      expect(mirror.stale).toBe(false);
+      expect(lost).toBe(0);
       unsubscribe();
     },
   },

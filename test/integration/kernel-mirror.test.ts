@@ -169,11 +169,12 @@ describeIfRoot('a KernelMirror fed by route notifications equals the real kernel
   });
 
   it('the same with append and prepend stacking owned and foreign routes: after each burst, exact or stale (never silently wrong), and a dump heals it', async () => {
-    const { exact } = await bursts(true);
-    expect(exact).toBeGreaterThan(0);
+    // Most bursts here end stale (a replace hit a stack); what is checked is
+    // that none ends silently wrong.
+    await bursts(true);
   });
 
-  it('a device with routes going down flushes its IPv4 routes without notifications: the adapter says resync, one dump heals the mirror', async () => {
+  it('a device with routes going down, or losing its IPv4 address, may flush IPv4 routes without notifications: the adapter says resync, one dump heals the mirror', async () => {
     const fed = await feed(ns);
     try {
       await ns.ipBatch([
@@ -192,6 +193,13 @@ describeIfRoot('a KernelMirror fed by route notifications equals the real kernel
       const truth = await fed.k.dump();
       expect(truth.owned.map((r) => r.destination)).toEqual(['10.60.1.3/32']);
       expect(sorted(fed.mirror.dump())).toEqual(sorted(truth));
+      // The last IPv4 address of a device with routes goes: IPv4 may flush them, silently too.
+      const resyncs = fed.changes.filter((c) => c.resync).length;
+      await ns.ip('addr del 192.168.70.1/24 dev rw-a');
+      await waitFor(() => fed.changes.filter((c) => c.resync).length > resyncs, 'a resync after the address went');
+      fed.mirror.replace(await fed.k.dump());
+      await settle(ns, fed);
+      expect(sorted(fed.mirror.dump())).toEqual(sorted(await fed.k.dump()));
     } finally {
       await fed.k.close();
     }

@@ -97,6 +97,10 @@ describe('KernelMirror', () => {
     m.apply([add(d, { replace: true })]); // the kernel replaces c, the first: so does the mirror's guess
     expect(m.at('10.0.0.5/32').owned).toEqual([d, a, b]);
     expect(m.stale).toBe(true);
+    // Even a replace by a route already in the stack: the kernel (IPv6) still replaces the first.
+    const stack6 = fresh({ owned: [v6('fd00::5/128', { device: 'a', ifindex: 2 }), v6('fd00::5/128', { device: 'c', ifindex: 4 })], foreign: [] });
+    expect(stack6.apply([add(v6('fd00::5/128', { device: 'c', ifindex: 4 }), { replace: true })]).size).toBe(0);
+    expect(stack6.stale).toBe(true);
     // A replace where the group holds one route is exact.
     const single = fresh({ owned: [a], foreign: [] });
     single.apply([add(b, { replace: true })]);
