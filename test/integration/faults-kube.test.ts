@@ -1,15 +1,20 @@
 // Faults on the Kubernetes side and in the health endpoints, end to end: the
 // real CLI in a network namespace against the API double, whose faults (an
 // outage, a hung API, a watch silent after its headers, 410 Gone, a malformed
-// object) are switched from here. Every case asserts what a user sees: exit
-// codes, /healthz and /readyz, /metrics, the report and the kernel table.
+// object) are switched from here, and against a kernel that stops answering
+// netlink or sends a dump the decoder cannot read (test/helpers/netlink-fault.ts,
+// switched the same way). Every case asserts what a user sees: exit codes,
+// /healthz and /readyz, /metrics, the report and the kernel table.
 // docs/reliability.md states the promises these tests hold.
 
 import { beforeEach, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { endpointSlice, service } from '../../tools/apidouble/index.ts';
 import type { KubeObject } from '../../tools/apidouble/index.ts';
+import type { Report } from '../../src/core/report.ts';
 import { describeIfRoot, killAndWait } from '../helpers/netns.ts';
+import { netlinkFault } from '../helpers/netlink-fault.ts';
+import type { NetlinkFault } from '../helpers/netlink-fault.ts';
 import { checkJson, eventually, resetWorld, sample, useWorld } from '../helpers/world.ts';
 import type { World } from '../helpers/world.ts';
 
@@ -28,8 +33,8 @@ function vip(w: World, name: string, ip: string): void {
 const addRoute = (w: World, ip: string) => w.ip(`route add ${ip}/32 dev lo table 198 proto 248`);
 
 /** `run` in the namespace with its output collected; flags for fast tests (kube-vip discovery off unless asked). */
-function startRun(w: World, port: number, extra: readonly string[]): { child: ChildProcess; output: () => string } {
-  const child = w.spawnCli(['run', '--listen', `127.0.0.1:${port}`, '--interval', '1s', ...extra]);
+function startRun(w: World, port: number, extra: readonly string[], env?: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const child = w.spawnCli(['run', '--listen', `127.0.0.1:${port}`, '--interval', '1s', ...extra], env ? { env } : undefined);
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -285,6 +290,79 @@ describeIfRoot('health from the first second', () => {
       }
     },
   );
+});
+
+// The loop's heartbeat bound is max(2 x --interval, 10 s): 10 s here
+// (--interval 1s); the DaemonSet's liveness probe then needs 3 failures 10 s
+// apart (deploy/base/daemonset.yaml).
+describeIfRoot('health when the kernel fails', () => {
+  const world = useWorld();
+  let w: World;
+  let fault: NetlinkFault;
+  beforeEach(async () => {
+    w = world();
+    fault ??= netlinkFault(w.dir);
+    fault.set(null);
+    await w.api.outage(false);
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Event']);
+    vip(w, 'web', '10.0.0.6');
+    await addRoute(w, '10.0.0.6');
+  });
+
+  // drop: every request is swallowed, none is answered (a blocked kernel);
+  // corrupt: the route decoder throws on every dump. Either way the check
+  // fails; the first /healthz failure may come while a check still waits.
+  it.each([
+    ['a kernel that stops answering netlink: checks time out', 'drop', 'ETIMEDOUT', 19818],
+    ['a route dump the decoder cannot read: every check fails', 'corrupt', 'EPROTO', 19819],
+  ] as const)('%s; /healthz fails, nothing is repaired, check exits 2; all recovers once the kernel is right again', async (what, mode, errno, port) => {
+    const run = startRun(
+      w,
+      port,
+      ['--kube-vip-config', 'off', '--remediate', '--strategy', 'surgical', '--grace', '0s', '--min-repair-interval', '1s'],
+      fault.env,
+    );
+    const reason = `kernel table not read: listing routes in table 198: ${errno}`;
+    try {
+      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
+      expect((await w.get(port, '/healthz')).status).toBe(200);
+      fault.set(mode);
+      const faulty = Date.now();
+      await addRoute(w, '10.0.0.9'); // an orphan routewarden would repair at once (--grace 0s) if it could see it
+      const stalled = await eventually(async () => {
+        const h = await w.get(port, '/healthz');
+        return h.status === 503 ? h.body : null;
+      }, '/healthz to fail');
+      measured(`${mode}: fault on -> /healthz 503 (--interval 1s: bound 10 s)`, faulty);
+      expect(stalled).toMatch(/^check loop stalled: no check finished well for \d+s/);
+      await eventually(async () => (await w.get(port, '/healthz')).body.includes(`(last: ${reason}`), `/healthz to say "${reason}"`);
+      measured(`${mode}: fault on -> /healthz names it`, faulty);
+      const m = await metricsOf(w, port);
+      expect(sample(m, 'routewarden_source_up', 'source="kernel"')).toBe(0);
+      expect(sample(m, 'routewarden_checks_total', 'result="error"')).toBeGreaterThan(0);
+      expect(sample(m, 'routewarden_remediation_blocked_total', 'reason="kernel_read_failed"')).toBeGreaterThan(0);
+      expect(sample(m, 'routewarden_remediations_total', 'strategy="surgical",result="success"')).toBe(0);
+      // A one-shot check against the same kernel: the report, then exit 2, no stack trace.
+      const check = await w.cli(['check', '--kube-vip-config', 'off', '--output', 'json'], { env: fault.env });
+      expect(check.code, check.stderr).toBe(2);
+      expect((JSON.parse(check.stdout) as Report).errors?.kernel).toMatch(new RegExp(`^listing routes in table 198: ${errno}`));
+      expect(check.stderr).not.toMatch(/\n\s+at /);
+      expect(await owned(w), what).toEqual(['10.0.0.6/32', '10.0.0.9/32']);
+
+      fault.set(null);
+      const right = Date.now();
+      await eventually(async () => (await w.get(port, '/healthz')).status === 200, '/healthz to recover');
+      measured(`${mode}: fault off -> /healthz 200`, right);
+      await eventually(async () => (await owned(w)).length === 1, 'the orphan to be repaired once the kernel is right again');
+      measured(`${mode}: fault off -> the orphan added during the fault repaired`, right);
+      expect(await owned(w)).toEqual(['10.0.0.6/32']);
+      expect(sample(await metricsOf(w, port), 'routewarden_source_up', 'source="kernel"')).toBe(1);
+      expect(run.child.exitCode).toBeNull();
+    } finally {
+      fault.set(null);
+      await killAndWait(run.child);
+    }
+  });
 });
 
 describeIfRoot('check: what an operator runs by hand', () => {
