@@ -32,13 +32,30 @@ function vip(w: World, name: string, ip: string): void {
 
 const addRoute = (w: World, ip: string) => w.ip(`route add ${ip}/32 dev lo table 198 proto 248`);
 
-/** `run` in the namespace with its output collected; flags for fast tests (kube-vip discovery off unless asked). */
-function startRun(w: World, port: number, extra: readonly string[], env?: Record<string, string>): { child: ChildProcess; output: () => string } {
+/**
+ * `run` in the namespace with its output collected; flags for fast tests (kube-vip discovery off unless asked).
+ * ready() waits for /readyz 200; it fails at once when the process has exited, and either way says what it printed.
+ */
+function startRun(
+  w: World,
+  port: number,
+  extra: readonly string[],
+  env?: Record<string, string>,
+): { child: ChildProcess; output: () => string; ready: () => Promise<void> } {
   const child = w.spawnCli(['run', '--listen', `127.0.0.1:${port}`, '--interval', '1s', ...extra], env ? { env } : undefined);
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  return { child, output: () => output };
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  const ready = async (): Promise<void> => {
+    const outcome = await eventually(async () => (exited() ? 'exited' : (await w.get(port, '/readyz')).status === 200 ? 'ready' : null), 'readiness').catch(
+      (err: Error) => err.message,
+    );
+    if (outcome === 'ready') return;
+    const why = outcome === 'exited' ? `routewarden exited (${child.exitCode ?? child.signalCode}) before it was ready` : outcome;
+    throw new Error(`${why}; it printed:\n${output.slice(-8000)}`);
+  };
+  return { child, output: () => output, ready };
 }
 
 /** Figures for docs/reliability.md: printed, never asserted (timing depends on the machine). */
@@ -74,7 +91,7 @@ describeIfRoot('faults in the Kubernetes view', () => {
       '6s',
     ]);
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
+      await run.ready();
       const listsBefore = w.api.requests('LIST', 'services');
       w.api.silenceWatches('services', true);
       // The cut watch is replaced through a LIST; the watch after it hangs.
@@ -148,7 +165,7 @@ describeIfRoot('faults in the Kubernetes view', () => {
     const port = 19813;
     const run = startRun(w, port, ['--kube-vip-config', 'off']);
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
+      await run.ready();
       // In the stream: history compacted, then every watch ends and resumes from a version now too old.
       let lists = w.api.requests('LIST', 'services');
       vip(w, 'api', '10.0.0.7');
@@ -180,7 +197,7 @@ describeIfRoot('faults in the Kubernetes view', () => {
     const port = 19814;
     const run = startRun(w, port, ['--kube-vip-config', 'off', '--remediate', '--strategy', 'flush-rebuild', '--grace', '1s', '--min-repair-interval', '1s']);
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
+      await run.ready();
       w.api.delete('Service', 'default', 'web');
       await eventually(
         async () => sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="empty_expected_set"') >= 1,
@@ -218,7 +235,7 @@ describeIfRoot('faults in the Kubernetes view', () => {
     const port = 19815;
     const run = startRun(w, port, ['--kube-vip-config', 'off', '--remediate', '--grace', '0s', '--min-repair-interval', '1s']);
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
+      await run.ready();
       w.api.upsert(malformed);
       await addRoute(w, '10.0.0.9'); // an orphan
       await eventually(
@@ -324,7 +341,7 @@ describeIfRoot('health when the kernel fails', () => {
     );
     const reason = `kernel table not read: listing routes in table 198: ${errno}`;
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
+      await run.ready();
       expect((await w.get(port, '/healthz')).status).toBe(200);
       fault.set(mode);
       const faulty = Date.now();
