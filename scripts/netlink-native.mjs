@@ -12,13 +12,21 @@
 // lifecycle scripts); the headers are where npm's `nodedir` points, or
 // node-gyp's usual download.
 //
+// A build is skipped when the one in place is already right: the binding in
+// build/Release loads, exports `routewardenPatch`, and its stamp
+// (build/Release/routewarden-build.json, written after each build) names the
+// patched source it was built from and the running Node's ABI
+// (process.versions.modules), platform and architecture. Anything else
+// (no stamp, another source, another Node, a binding that does not load)
+// rebuilds: a repeated `npm install` costs a second, not a compile.
+//
 // Plain JavaScript, not TypeScript like the other scripts: it also runs when
 // the published package is installed, and Node does not strip types under
 // node_modules.
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,18 +56,45 @@ if (version !== VERSION) fail(`netlink ${version} is installed; native/netlink/b
 
 const target = join(pkgDir, 'src', 'binding.cc');
 const current = existsSync(target) ? sha256(target) : '';
-if (current !== sha256(PATCHED)) {
+const source = sha256(PATCHED);
+if (current !== source) {
   if (current !== UPSTREAM_SHA256) fail(`${target} is neither netlink ${VERSION}'s binding.cc nor routewarden's patched copy`);
   copyFileSync(PATCHED, target);
+}
+
+// What a build in place must have been made from and for, to be kept.
+const STAMP = join(pkgDir, 'build', 'Release', 'routewarden-build.json');
+const wanted = { source, modules: process.versions.modules, platform: process.platform, arch: process.arch };
+/** The binding node-gyp-build loads, as the netlink package itself resolves it (its dependency, not ours). */
+const load = () => createRequire(join(pkgDir, 'package.json'))('node-gyp-build')(pkgDir);
+
+/** @returns {number | undefined} the patch of the binding in place, when its stamp matches `wanted` and it loads. */
+function builtAlready() {
+  try {
+    const stamp = JSON.parse(readFileSync(STAMP, 'utf8'));
+    if (Object.entries(wanted).some(([k, v]) => stamp[k] !== v)) return undefined;
+    return load().routewardenPatch;
+  } catch {
+    return undefined;
+  }
+}
+
+const kept = builtAlready();
+if (kept !== undefined) {
+  console.log(
+    `routewarden postinstall: netlink ${VERSION} native binding with routewarden's patch ${kept} already built for this Node (ABI ${wanted.modules}); not rebuilt`,
+  );
+  process.exit(0);
 }
 
 const gyp = process.env.npm_config_node_gyp;
 const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
 const build = spawnSync(cmd, args, { cwd: pkgDir, stdio: ['ignore', 'inherit', 'inherit'] });
-if (build.status !== 0) fail(`building the patched netlink binding failed (${build.error?.message ?? `exit ${build.status}`}); it needs python3, make and a C++ compiler`);
+if (build.status !== 0)
+  fail(`building the patched netlink binding failed (${build.error?.message ?? `exit ${build.status}`}); it needs python3, make and a C++ compiler`);
 
 // node-gyp-build prefers build/Release over the prebuilds: make sure that is what loads.
-// node-gyp-build as the netlink package itself resolves it (its dependency, not ours).
-const binding = createRequire(join(pkgDir, 'package.json'))('node-gyp-build')(pkgDir);
+const binding = load();
 if (binding.routewardenPatch === undefined) fail('the patched netlink binding was built but the prebuilt one still loads');
+writeFileSync(STAMP, `${JSON.stringify(wanted)}\n`);
 console.log(`routewarden postinstall: netlink ${VERSION} native binding built with routewarden's patch ${binding.routewardenPatch}`);

@@ -1,9 +1,8 @@
 // `routewarden demo --memory` as a user runs it, without a terminal: both
 // stories end to end on the in-memory kernel table, exit 0 in sync.
 
-import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { finished, portClosed, printedPort, startDemo } from './helpers.ts';
+import { cannotListen, demoOnUnbindable, finished, portClosed, printedPort, startDemo } from './helpers.ts';
 
 describe('routewarden demo --memory (no terminal)', () => {
   it('tells both stories straight through and exits 0 with the table in sync', async () => {
@@ -52,18 +51,15 @@ describe('routewarden demo --memory (no terminal)', () => {
     expect(demo.output()).toMatch(/^routewarden: .*'nope' is invalid\. Allowed choices are seed-762, dual-stack-bounce, all\.\n$/);
   });
 
-  it('a busy --listen port is a one-line error and exit 2, not a demo serving nothing', async () => {
-    const busy = createServer();
-    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
-    const port = (busy.address() as AddressInfo).port;
-    try {
-      const demo = startDemo(['--memory', '--listen', `127.0.0.1:${port}`]);
-      const { code } = await finished(demo);
-      expect(code, demo.output()).toBe(2);
-      expect(demo.output()).toMatch(new RegExp(`(?:^|\\n)routewarden: listening on 127\\.0\\.0\\.1:${port}: listen EADDRINUSE[^\\n]*\\n$`));
-    } finally {
-      busy.close();
-    }
+  it.each([
+    ['--memory', ''],
+    ['--api-only', 'API double: '],
+  ])('demo %s on a busy --listen port, or an address it may not bind: one line, exit 2, not a demo serving nothing', async (mode, what) => {
+    const [busy, foreign] = await demoOnUnbindable([mode]);
+    expect(busy!.code, busy!.output).toBe(2);
+    expect(busy!.output).toMatch(cannotListen(busy!.listen, 'EADDRINUSE', what));
+    expect(foreign!.code, foreign!.output).toBe(2);
+    expect(foreign!.output).toMatch(cannotListen(foreign!.listen, 'EADDRNOTAVAIL', what));
   });
 
   it('SIGINT mid-story stops it, closes the port and exits 130', async () => {

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeIfRoot } from '../helpers/netns.ts';
 import type { Report } from '../../src/core/report.ts';
-import { alive, finished, getText, hasScript, namespaces, pidsIn, portClosed, printedPort, startDemo } from './helpers.ts';
+import { alive, cannotListen, demoOnUnbindable, finished, getText, hasScript, namespaces, pidsIn, portClosed, printedPort, startDemo } from './helpers.ts';
 
 /** The namespace the demo says it runs in. */
 async function namespaceOf(demo: ReturnType<typeof startDemo>): Promise<string> {
@@ -99,6 +99,16 @@ describeIfRoot('routewarden demo in a network namespace (root)', () => {
       expect(namespaces()).not.toContain(ns);
       expect(await portClosed(port)).toBe(true);
     });
+  });
+
+  it('on a busy --listen port, or an address it may not bind: one line, exit 2, no namespace left behind', async () => {
+    const before = namespaces().filter((n) => n.startsWith('rw-demo-'));
+    const [busy, foreign] = await demoOnUnbindable([]);
+    expect(busy!.code, busy!.output).toBe(2);
+    expect(busy!.output).toMatch(cannotListen(busy!.listen, 'EADDRINUSE'));
+    expect(foreign!.code, foreign!.output).toBe(2);
+    expect(foreign!.output).toMatch(cannotListen(foreign!.listen, 'EADDRNOTAVAIL'));
+    expect(namespaces().filter((n) => n.startsWith('rw-demo-'))).toEqual(before);
   });
 
   it('SIGTERM to the demo process alone (as a service manager sends it) stops the child in the namespace too', async () => {

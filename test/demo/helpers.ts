@@ -5,7 +5,7 @@
 import { PATIENCE_MS } from '../helpers/patience.ts';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/routewarden.js', import.meta.url));
@@ -149,3 +149,28 @@ export async function getText(url: string): Promise<{ status: number; body: stri
   const res = await fetch(url);
   return { status: res.status, body: await res.text() };
 }
+
+/**
+ * `routewarden demo <args>` told to listen where it cannot: on a loopback port
+ * another server holds (EADDRINUSE) and on an address this host does not have
+ * (EADDRNOTAVAIL). Each run's exit code and whole output, in that order.
+ */
+export async function demoOnUnbindable(args: readonly string[]): Promise<{ listen: string; code: number | null; output: string }[]> {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const runs = [];
+  try {
+    for (const listen of [`127.0.0.1:${(busy.address() as AddressInfo).port}`, '192.0.2.1:9798']) {
+      const demo = startDemo([...args, '--listen', listen]);
+      const { code } = await finished(demo);
+      runs.push({ listen, code, output: demo.output() });
+    }
+  } finally {
+    busy.close();
+  }
+  return runs;
+}
+
+/** The one line a demo that cannot listen prints: `<what>listening on <listen>: listen <errno>: …`. */
+export const cannotListen = (listen: string, errno: string, what = ''): RegExp =>
+  new RegExp(`^routewarden: ${what}listening on ${listen.replaceAll('.', '\\.')}: listen ${errno}: [^\\n]*\\n$`);

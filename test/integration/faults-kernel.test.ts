@@ -3,8 +3,9 @@
 // the process still running (or its exit code), /metrics, Events, the table.
 // docs/reliability.md ("Kernel notifications", "Repair safety") says what
 // each promises. SIGKILL in the middle of a flush-rebuild is in
-// repair.test.ts; a kernel that stops answering netlink is not simulated
-// here (a namespace's kernel cannot be paused; docs/reliability.md).
+// repair.test.ts; a kernel that stops answering netlink, and one whose dump
+// cannot be decoded, are in faults-kube.test.ts ("health when the kernel
+// fails").
 
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';

@@ -1,15 +1,20 @@
 // Faults on the Kubernetes side and in the health endpoints, end to end: the
 // real CLI in a network namespace against the API double, whose faults (an
 // outage, a hung API, a watch silent after its headers, 410 Gone, a malformed
-// object) are switched from here. Every case asserts what a user sees: exit
-// codes, /healthz and /readyz, /metrics, the report and the kernel table.
+// object) are switched from here, and against a kernel that stops answering
+// netlink or sends a dump the decoder cannot read (test/helpers/netlink-fault.ts,
+// switched the same way). Every case asserts what a user sees: exit codes,
+// /healthz and /readyz, /metrics, the report and the kernel table.
 // docs/reliability.md states the promises these tests hold.
 
 import { beforeEach, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { endpointSlice, service } from '../../tools/apidouble/index.ts';
 import type { KubeObject } from '../../tools/apidouble/index.ts';
+import type { Report } from '../../src/core/report.ts';
 import { describeIfRoot, killAndWait } from '../helpers/netns.ts';
+import { netlinkFault } from '../helpers/netlink-fault.ts';
+import type { NetlinkFault } from '../helpers/netlink-fault.ts';
 import { checkJson, eventually, resetWorld, sample, useWorld } from '../helpers/world.ts';
 import type { World } from '../helpers/world.ts';
 
@@ -27,13 +32,30 @@ function vip(w: World, name: string, ip: string): void {
 
 const addRoute = (w: World, ip: string) => w.ip(`route add ${ip}/32 dev lo table 198 proto 248`);
 
-/** `run` in the namespace with its output collected; flags for fast tests (kube-vip discovery off unless asked). */
-function startRun(w: World, port: number, extra: readonly string[]): { child: ChildProcess; output: () => string } {
-  const child = w.spawnCli(['run', '--listen', `127.0.0.1:${port}`, '--interval', '1s', ...extra]);
+/**
+ * `run` in the namespace with its output collected; flags for fast tests (kube-vip discovery off unless asked).
+ * ready() waits for /readyz 200; it fails at once when the process has exited, and either way says what it printed.
+ */
+function startRun(
+  w: World,
+  port: number,
+  extra: readonly string[],
+  env?: Record<string, string>,
+): { child: ChildProcess; output: () => string; ready: () => Promise<void> } {
+  const child = w.spawnCli(['run', '--listen', `127.0.0.1:${port}`, '--interval', '1s', ...extra], env ? { env } : undefined);
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  return { child, output: () => output };
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  const ready = async (): Promise<void> => {
+    const outcome = await eventually(async () => (exited() ? 'exited' : (await w.get(port, '/readyz')).status === 200 ? 'ready' : null), 'readiness').catch(
+      (err: Error) => err.message,
+    );
+    if (outcome === 'ready') return;
+    const why = outcome === 'exited' ? `routewarden exited (${child.exitCode ?? child.signalCode}) before it was ready` : outcome;
+    throw new Error(`${why}; it printed:\n${output.slice(-8000)}`);
+  };
+  return { child, output: () => output, ready };
 }
 
 /** Figures for docs/reliability.md: printed, never asserted (timing depends on the machine). */
@@ -69,7 +91,7 @@ describeIfRoot('faults in the Kubernetes view', () => {
       '6s',
     ]);
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
+      await run.ready();
       const listsBefore = w.api.requests('LIST', 'services');
       w.api.silenceWatches('services', true);
       // The cut watch is replaced through a LIST; the watch after it hangs.
@@ -143,7 +165,7 @@ describeIfRoot('faults in the Kubernetes view', () => {
     const port = 19813;
     const run = startRun(w, port, ['--kube-vip-config', 'off']);
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
+      await run.ready();
       // In the stream: history compacted, then every watch ends and resumes from a version now too old.
       let lists = w.api.requests('LIST', 'services');
       vip(w, 'api', '10.0.0.7');
@@ -175,7 +197,7 @@ describeIfRoot('faults in the Kubernetes view', () => {
     const port = 19814;
     const run = startRun(w, port, ['--kube-vip-config', 'off', '--remediate', '--strategy', 'flush-rebuild', '--grace', '1s', '--min-repair-interval', '1s']);
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
+      await run.ready();
       w.api.delete('Service', 'default', 'web');
       await eventually(
         async () => sample(await metricsOf(w, port), 'routewarden_remediation_blocked_total', 'reason="empty_expected_set"') >= 1,
@@ -213,7 +235,7 @@ describeIfRoot('faults in the Kubernetes view', () => {
     const port = 19815;
     const run = startRun(w, port, ['--kube-vip-config', 'off', '--remediate', '--grace', '0s', '--min-repair-interval', '1s']);
     try {
-      await eventually(async () => (await w.get(port, '/readyz')).status === 200, 'readiness');
+      await run.ready();
       w.api.upsert(malformed);
       await addRoute(w, '10.0.0.9'); // an orphan
       await eventually(
@@ -285,6 +307,79 @@ describeIfRoot('health from the first second', () => {
       }
     },
   );
+});
+
+// The loop's heartbeat bound is max(2 x --interval, 10 s): 10 s here
+// (--interval 1s); the DaemonSet's liveness probe then needs 3 failures 10 s
+// apart (deploy/base/daemonset.yaml).
+describeIfRoot('health when the kernel fails', () => {
+  const world = useWorld();
+  let w: World;
+  let fault: NetlinkFault;
+  beforeEach(async () => {
+    w = world();
+    fault ??= netlinkFault(w.dir);
+    fault.set(null);
+    await w.api.outage(false);
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Event']);
+    vip(w, 'web', '10.0.0.6');
+    await addRoute(w, '10.0.0.6');
+  });
+
+  // drop: every request is swallowed, none is answered (a blocked kernel);
+  // corrupt: the route decoder throws on every dump. Either way the check
+  // fails; the first /healthz failure may come while a check still waits.
+  it.each([
+    ['a kernel that stops answering netlink: checks time out', 'drop', 'ETIMEDOUT', 19818],
+    ['a route dump the decoder cannot read: every check fails', 'corrupt', 'EPROTO', 19819],
+  ] as const)('%s; /healthz fails, nothing is repaired, check exits 2; all recovers once the kernel is right again', async (what, mode, errno, port) => {
+    const run = startRun(
+      w,
+      port,
+      ['--kube-vip-config', 'off', '--remediate', '--strategy', 'surgical', '--grace', '0s', '--min-repair-interval', '1s'],
+      fault.env,
+    );
+    const reason = `kernel table not read: listing routes in table 198: ${errno}`;
+    try {
+      await run.ready();
+      expect((await w.get(port, '/healthz')).status).toBe(200);
+      fault.set(mode);
+      const faulty = Date.now();
+      await addRoute(w, '10.0.0.9'); // an orphan routewarden would repair at once (--grace 0s) if it could see it
+      const stalled = await eventually(async () => {
+        const h = await w.get(port, '/healthz');
+        return h.status === 503 ? h.body : null;
+      }, '/healthz to fail');
+      measured(`${mode}: fault on -> /healthz 503 (--interval 1s: bound 10 s)`, faulty);
+      expect(stalled).toMatch(/^check loop stalled: no check finished well for \d+s/);
+      await eventually(async () => (await w.get(port, '/healthz')).body.includes(`(last: ${reason}`), `/healthz to say "${reason}"`);
+      measured(`${mode}: fault on -> /healthz names it`, faulty);
+      const m = await metricsOf(w, port);
+      expect(sample(m, 'routewarden_source_up', 'source="kernel"')).toBe(0);
+      expect(sample(m, 'routewarden_checks_total', 'result="error"')).toBeGreaterThan(0);
+      expect(sample(m, 'routewarden_remediation_blocked_total', 'reason="kernel_read_failed"')).toBeGreaterThan(0);
+      expect(sample(m, 'routewarden_remediations_total', 'strategy="surgical",result="success"')).toBe(0);
+      // A one-shot check against the same kernel: the report, then exit 2, no stack trace.
+      const check = await w.cli(['check', '--kube-vip-config', 'off', '--output', 'json'], { env: fault.env });
+      expect(check.code, check.stderr).toBe(2);
+      expect((JSON.parse(check.stdout) as Report).errors?.kernel).toMatch(new RegExp(`^listing routes in table 198: ${errno}`));
+      expect(check.stderr).not.toMatch(/\n\s+at /);
+      expect(await owned(w), what).toEqual(['10.0.0.6/32', '10.0.0.9/32']);
+
+      fault.set(null);
+      const right = Date.now();
+      await eventually(async () => (await w.get(port, '/healthz')).status === 200, '/healthz to recover');
+      measured(`${mode}: fault off -> /healthz 200`, right);
+      await eventually(async () => (await owned(w)).length === 1, 'the orphan to be repaired once the kernel is right again');
+      measured(`${mode}: fault off -> the orphan added during the fault repaired`, right);
+      expect(await owned(w)).toEqual(['10.0.0.6/32']);
+      expect(sample(await metricsOf(w, port), 'routewarden_source_up', 'source="kernel"')).toBe(1);
+      expect(run.child.exitCode).toBeNull();
+    } finally {
+      fault.set(null);
+      await killAndWait(run.child);
+    }
+  });
 });
 
 describeIfRoot('check: what an operator runs by hand', () => {

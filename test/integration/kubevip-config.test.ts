@@ -110,7 +110,13 @@ describeIfRoot('--kube-vip-config auto against the API double and a real kernel 
   });
 
   it('a kube-vip container started seconds ago: the missing route is expected-transient and check --remediate does not add it', async () => {
-    w.api.upsert(kubeVipPod({ env: TABLE_ENV, startedAt: new Date(Date.now() - 5_000) }));
+    // Started 5 s before each check, so that it is still within its start
+    // grace (60 s) when that check runs: three CLI runs on a loaded machine
+    // take longer than the grace together.
+    const startedJustNow = (): void => {
+      w.api.upsert(kubeVipPod({ env: TABLE_ENV, startedAt: new Date(Date.now() - 5_000) }));
+    };
+    startedJustNow();
     const r = await checkJson(w);
     expect(r.code).toBe(1);
     expect(r.report.missing).toHaveLength(1);
@@ -124,6 +130,7 @@ describeIfRoot('--kube-vip-config auto against the API double and a real kernel 
     expect(r.report.counts).toMatchObject({ missing: 1, transient: 1 });
 
     for (const strategy of ['surgical', 'flush-rebuild']) {
+      startedJustNow();
       const repaired = await checkJson(w, ['--remediate', '--strategy', strategy]);
       expect(repaired.code, strategy).toBe(1);
       expect(await w.ip('route show table 200'), strategy).toBe('');

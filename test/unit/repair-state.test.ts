@@ -8,11 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { createChecker } from '../../src/app/checker.ts';
 import { attemptRepair, newRepairState } from '../../src/app/repair.ts';
 import { loadConfig } from '../../src/cli/config.ts';
-import type { ClusterSource } from '../../src/core/ports.ts';
 import { createMemoryKernelTable } from '../../src/kernel/memory.ts';
 import { routeProtocol, tableId } from '../../src/core/types.ts';
 import { silentLogger } from '../../src/surface/logger.ts';
-import { ep, kroute, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
+import { ep, kroute, memoryCluster, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 
 function setup(env: Record<string, string> = {}) {
   let now = NOW;
@@ -24,13 +23,7 @@ function setup(env: Record<string, string> = {}) {
   const kernel = createMemoryKernelTable({ table: tableId(198), protocol: routeProtocol(248) });
   // 10.0.0.6 is justified by Service web (an endpoint on this node); 10.0.0.5 is an orphan.
   kernel.inject(kroute('10.0.0.5/32'));
-  const cluster: ClusterSource = {
-    start: async () => {},
-    stop: async () => {},
-    status: () => ({ state: 'ok' }),
-    snapshot: () => snapshot([svc('web', { ip: '10.0.0.6' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]),
-    onChange: () => () => {},
-  };
+  const cluster = memoryCluster({ snapshot: () => snapshot([svc('web', { ip: '10.0.0.6' })], [slice('web', 'IPv4', [ep('10.244.1.5')])]) });
   const logger = silentLogger();
   const clock = () => now;
   const checker = createChecker({ kernel, cluster, model: config.model, logger, clock });
