@@ -42,7 +42,7 @@ export function cpuSeconds(pid: number): number {
 export interface Sample {
   readonly t: number;
   readonly rssMb: number;
-  /** NaN where the heap was not scraped (every fifth sample is). */
+  /** NaN where the heap was not scraped (every fifth sample is, in runs of a minute and more). */
   readonly heapMb: number;
   readonly heapTotalMb: number;
 }
@@ -123,6 +123,8 @@ export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: 
   const probing = v4Cluster.filter((_, i) => i % 2 === 1);
   if (probing.length === 0) throw new Error('churn needs two IPv4 Cluster Services');
   const state: ChurnState = { moved: new Map(), created: [], strays: new Set() };
+  // The heap from /metrics every 10 s (every sample, 2 s, in runs too short for a slope otherwise).
+  const heapEvery = seconds >= 60 ? 5 : 1;
   const windowMs = Math.min(10_000, Math.max(1000, (seconds * 1000) / 6));
   const samples: Sample[] = [];
   const serviceLatency: number[] = [];
@@ -232,7 +234,7 @@ export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: 
     if (now - windowStart >= windowMs) endWindow(now);
     const elapsed = now - start;
     if (elapsed >= nextSample) {
-      const heap = samples.length % 5 === 0 ? (await get('/metrics')).body : '';
+      const heap = samples.length % heapEvery === 0 ? (await get('/metrics')).body : '';
       samples.push({
         t: elapsed / 1000,
         rssMb: rssMb(pid),
@@ -354,9 +356,19 @@ export function compareReports(running: ReportJson, scratch: ReportJson): string
   const s = verdictOf(scratch);
   const differences: string[] = [];
   for (const key of Object.keys(s)) {
-    const x = canonical(a[key]);
-    const y = canonical(s[key]);
-    if (x !== y) differences.push(`${key}: running ${x.slice(0, 300)} / from scratch ${y.slice(0, 300)}`);
+    const x = a[key];
+    const y = s[key];
+    if (canonical(x) === canonical(y)) continue;
+    if (Array.isArray(x) && Array.isArray(y)) {
+      // Rows (canonical JSON, sorted): say how many differ on each side and show the first.
+      const inRunning = new Set(x);
+      const inScratch = new Set(y);
+      const onlyRunning = x.filter((r) => !inScratch.has(r));
+      const onlyScratch = y.filter((r) => !inRunning.has(r));
+      differences.push(
+        `${key}: ${onlyRunning.length} rows only in the running report${onlyRunning.length ? ` (first ${String(onlyRunning[0]).slice(0, 200)})` : ''}, ${onlyScratch.length} only in the from-scratch one${onlyScratch.length ? ` (first ${String(onlyScratch[0]).slice(0, 200)})` : ''}`,
+      );
+    } else differences.push(`${key}: running ${canonical(x).slice(0, 300)} / from scratch ${canonical(y).slice(0, 300)}`);
   }
   return differences;
 }
