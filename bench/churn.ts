@@ -32,6 +32,21 @@ const PROBE_POLL_MS = 5;
 /** A probe's change not shown after this long is counted as never seen. */
 const PROBE_TIMEOUT_MS = 10_000;
 
+/**
+ * `ip -batch -` without blocking this process's event loop (which also serves
+ * the API double and runs the probes' clocks); a failed line is an error.
+ */
+function ip(lines: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ip -batch (${lines.join('; ')}): ${err.trim() || `exit ${code}`}`))));
+    child.stdin.end(`${lines.join('\n')}\n`);
+  });
+}
+
 /** utime + stime of a process, in seconds. */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -154,7 +169,7 @@ export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: 
     else serviceLatency.push(a);
     // A route change: kube-vip's route follows.
     t0 = performance.now();
-    ipBatch([delLine(from), addLine(to)]);
+    await ip([delLine(from), addLine(to)]);
     ops++;
     const b = await seen(t0, (body) => clear(body, [from, to]), cli);
     if (Number.isNaN(b)) probeTimeouts++;
@@ -162,12 +177,12 @@ export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: 
   };
 
   const rotation = { vip: 0, slice: 0, stray: 0, service: 0 };
-  const change = (kind: number): void => {
+  const change = async (kind: number): Promise<void> => {
     if (kind === 0) {
       const p = rotating[rotation.vip++ % rotating.length]!;
       const { from, to } = moveVip(p, 200_000);
       api.upsert(serviceObject(p, [to]));
-      ipBatch([delLine(from), addLine(to)]);
+      await ip([delLine(from), addLine(to)]);
     } else if (kind === 1) {
       const p = rotating[rotation.slice % rotating.length]!;
       for (const s of sliceObjects(p, cluster.nodes, ++rotation.slice)) api.upsert(s);
@@ -176,11 +191,11 @@ export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: 
       const r = rotation.stray++;
       const d = stray4(50_000 + (Math.floor(r / 2) % 512));
       if (r % 2 === 0) {
-        ipBatch([addLine(d)]);
         state.strays.add(d);
+        await ip([addLine(d)]);
       } else {
-        ipBatch([delLine(d)]);
         state.strays.delete(d);
+        await ip([delLine(d)]);
       }
     } else {
       const c = rotation.service++;
@@ -190,14 +205,14 @@ export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: 
         const plan = state.created[existing]!;
         api.delete('Service', plan.namespace, plan.name);
         for (const s of sliceObjects(plan, cluster.nodes)) api.delete('EndpointSlice', plan.namespace, s.metadata!.name!);
-        ipBatch([delLine(plan.ips[0]!)]);
         state.created.splice(existing, 1);
+        await ip([delLine(plan.ips[0]!)]);
       } else {
         const plan: ServicePlan = { index, namespace: 'churn', name: `churn-${index}`, stack: 'ipv4', policy: 'Cluster', localHere: true, ips: [vip4(index)] };
         for (const s of sliceObjects(plan, cluster.nodes)) api.upsert(s);
         api.upsert(serviceObject(plan));
-        ipBatch([addLine(plan.ips[0]!)]);
         state.created.push(plan);
+        await ip([addLine(plan.ips[0]!)]);
       }
     }
     ops++;
@@ -249,7 +264,7 @@ export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: 
         probe = null;
       });
     } else {
-      change(k % 4);
+      await change(k % 4);
     }
     k++;
   }
@@ -434,7 +449,7 @@ export async function compareVerdict(
   const v4Cluster = cluster.plans.filter((p) => p.stack === 'ipv4' && p.policy === 'Cluster' && !state.moved.has(p.index));
   const p = v4Cluster[v4Cluster.length - 1]!;
   const moved = vip4(p.index + 400_000);
-  ipBatch([addLine(planted4), addLine(planted6)]);
+  await ip([addLine(planted4), addLine(planted6)]);
   state.strays.add(planted4).add(planted6);
   api.upsert(serviceObject(p, [moved]));
   // The route does not follow: the churn's undo puts the Service back, which makes it right again.
