@@ -20,15 +20,22 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 export function get(path: string, via: http.Agent = agent): Promise<{ status: number; body: string; ms: number }> {
   const t = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: PORT, path, agent: via, timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: since(t) }));
-      res.on('error', reject);
+  const once = (): Promise<{ status: number; body: string; ms: number }> =>
+    new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: PORT, path, agent: via, timeout: 30_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: since(t) }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+      req.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
+  // A kept-alive connection idle longer than the server's keep-alive timeout (5 s) may be closed
+  // just as it is reused: one retry on a fresh connection (the time still counts from the first try).
+  return once().catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ECONNRESET' || err.message === 'socket hang up') return once();
+    throw err;
   });
 }
 
