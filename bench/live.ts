@@ -1,7 +1,7 @@
 // Measures on a real `routewarden run` (the CLI, a child process in this
 // network namespace) against the API double in this process: detection
-// latency, /metrics scrape cost, memory after sync and over churn, and the
-// API requests the informers make once synced.
+// latency, /metrics scrape cost and memory after sync (the churn is
+// bench/churn.ts).
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { ApiDouble } from '../tools/apidouble/index.ts';
 import { addLine, delLine, NODE, serviceObject, sliceObjects, stray4, stray6, vip4, type GeneratedCluster, type ServicePlan } from './cluster.ts';
 import { ipBatch } from './kernel.ts';
-import { since, slope } from './stats.ts';
+import { since } from './stats.ts';
 
 const PORT = 19798;
 /** Pause between two scrapes while polling for a change. */
@@ -18,17 +18,24 @@ const POLL_MS = 5;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-export function get(path: string): Promise<{ status: number; body: string; ms: number }> {
+export function get(path: string, via: http.Agent = agent): Promise<{ status: number; body: string; ms: number }> {
   const t = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: PORT, path, agent, timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: since(t) }));
-      res.on('error', reject);
+  const once = (): Promise<{ status: number; body: string; ms: number }> =>
+    new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: PORT, path, agent: via, timeout: 30_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: since(t) }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+      req.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
+  // A kept-alive connection idle longer than the server's keep-alive timeout (5 s) may be closed
+  // just as it is reused: one retry on a fresh connection (the time still counts from the first try).
+  return once().catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ECONNRESET' || err.message === 'socket hang up') return once();
+    throw err;
   });
 }
 
@@ -121,13 +128,6 @@ export const inSync =
 export function rssMb(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const ip = (args: string[]): void => {
@@ -241,125 +241,4 @@ export async function measureScrape(cluster: GeneratedCluster, drifted: number, 
   ipBatch([...strays.map((d) => delLine(d)), ...gone.map((d) => addLine(d))]);
   await until(inSync(cluster.placed.length), 30_000, 'back in sync after the scrape measure', cli);
   return result;
-}
-
-export interface Sample {
-  readonly t: number;
-  readonly rssMb: number;
-  readonly heapMb: number;
-  readonly heapTotalMb: number;
-  readonly externalMb: number;
-}
-
-export interface Churn {
-  readonly seconds: number;
-  readonly operations: number;
-  readonly samples: Sample[];
-  readonly warmupSeconds: number;
-  readonly rssSlopeMbPerMin: number;
-  readonly heapSlopeMbPerMin: number;
-  /** V8's heap as reserved from the OS (used + free pages): tells page retention from a leak outside V8. */
-  readonly heapTotalSlopeMbPerMin: number;
-  readonly rssMaxMb: number;
-  readonly cpuPercent: number;
-  readonly checksDuring: number;
-}
-
-/**
- * `seconds` of churn, ten changes a second in rotation: a Service's VIP
- * changes (and kube-vip's route follows), an EndpointSlice moves, a
- * stray route comes and goes, a Service is created or deleted. RSS and heap
- * are sampled every two seconds; the slope is fitted after the warm-up.
- */
-export async function churn(api: ApiDouble, cluster: GeneratedCluster, seconds: number, cli: Cli): Promise<Churn> {
-  const pid = cli.child.pid!;
-  const v4Cluster = cluster.plans.filter((p) => p.stack === 'ipv4' && p.policy === 'Cluster');
-  if (v4Cluster.length === 0) throw new Error('churn needs an IPv4 Cluster Service');
-  const samples: Sample[] = [];
-  const start = performance.now();
-  const cpu0 = cpuSeconds(pid);
-  const checks0 = gauge((await get('/metrics')).body, 'routewarden_checks_total');
-  let ops = 0;
-  let nextSample = 0;
-  const changed = new Map<number, ServicePlan>(); // service index -> plan with its changed VIP
-  const created: ServicePlan[] = [];
-  let k = 0;
-  while (since(start) < seconds * 1000) {
-    const elapsed = since(start);
-    if (elapsed >= nextSample) {
-      const body = (await get('/metrics')).body;
-      samples.push({
-        t: elapsed / 1000,
-        rssMb: rssMb(pid),
-        heapMb: gauge(body, 'nodejs_heap_size_used_bytes') / 2 ** 20,
-        heapTotalMb: gauge(body, 'nodejs_heap_size_total_bytes') / 2 ** 20,
-        externalMb: gauge(body, 'nodejs_external_memory_bytes') / 2 ** 20,
-      });
-      nextSample += 2000;
-    }
-    const op = k % 4;
-    const p = v4Cluster[Math.floor(k / 4) % v4Cluster.length]!;
-    if (op === 0) {
-      // A VIP change, then back (the next time this Service comes round).
-      const prev = changed.get(p.index);
-      const from = prev ? prev.ips[0]! : p.ips[0]!;
-      const to = prev ? p.ips[0]! : vip4(p.index + 200_000);
-      api.upsert(serviceObject(p, [to]));
-      ipBatch([delLine(from), addLine(to)], true);
-      if (prev) changed.delete(p.index);
-      else changed.set(p.index, { ...p, ips: [to] });
-    } else if (op === 1) {
-      for (const s of sliceObjects(p, cluster.nodes, k)) api.upsert(s);
-    } else if (op === 2) {
-      const d = stray4(50_000 + (k % 512));
-      ipBatch([(Math.floor(k / 4) % 2 === 0 ? addLine : delLine)(d)], true);
-    } else {
-      const index = cluster.plans.length + 40_000 + (k % 1000);
-      const plan: ServicePlan = { index, namespace: 'churn', name: `churn-${index}`, stack: 'ipv4', policy: 'Cluster', localHere: true, ips: [vip4(index)] };
-      const existing = created.findIndex((c) => c.index === index);
-      if (existing >= 0) {
-        api.delete('Service', plan.namespace, plan.name);
-        created.splice(existing, 1);
-      } else {
-        for (const s of sliceObjects(plan, cluster.nodes)) api.upsert(s);
-        api.upsert(serviceObject(plan));
-        created.push(plan);
-      }
-    }
-    ops++;
-    k++;
-    await sleep(100);
-  }
-  const wall = since(start) / 1000;
-  const cpu = cpuSeconds(pid) - cpu0;
-  const checks = gauge((await get('/metrics')).body, 'routewarden_checks_total') - checks0;
-  // Undo: every changed VIP back, every created Service gone, strays removed.
-  for (const [index, c] of changed) {
-    const p = cluster.plans[index]!;
-    api.upsert(serviceObject(p));
-    ipBatch([delLine(c.ips[0]!), addLine(p.ips[0]!)], true);
-  }
-  for (const c of created) {
-    api.delete('Service', c.namespace, c.name);
-  }
-  ipBatch(
-    Array.from({ length: 512 }, (_, i) => delLine(stray4(50_000 + i))),
-    true,
-  );
-  // A quarter of the run, at least 10 s when the run is long enough to spare it.
-  const warmupSeconds = seconds >= 40 ? Math.max(10, seconds * 0.25) : seconds * 0.25;
-  const after = samples.filter((s) => s.t >= warmupSeconds);
-  const perMin = (key: 'rssMb' | 'heapMb' | 'heapTotalMb'): number => slope(after.map((s) => ({ x: s.t / 60, y: s[key] })));
-  return {
-    seconds: wall,
-    operations: ops,
-    samples,
-    warmupSeconds,
-    rssSlopeMbPerMin: perMin('rssMb'),
-    heapSlopeMbPerMin: perMin('heapMb'),
-    heapTotalSlopeMbPerMin: perMin('heapTotalMb'),
-    rssMaxMb: Math.max(...samples.map((s) => s.rssMb)),
-    cpuPercent: (cpu / wall) * 100,
-    checksDuring: checks,
-  };
 }

@@ -23,6 +23,12 @@ export interface BenchOptions {
   /** Detection trials per kind (route add, route del, Service add, Service delete). */
   readonly trials: number;
   readonly churnSeconds: number;
+  /** The phases to run (--only); every phase by default. */
+  readonly only: ReadonlySet<Phase>;
+  /** Scales (Services = routes) of the cost-per-change curve. */
+  readonly curve: readonly number[];
+  /** Churn at each scale of the curve. */
+  readonly curveChurnSeconds: number;
   /** Write the table into docs/performance.md. */
   readonly docs: boolean;
   /** Where the JSON results go. */
@@ -30,6 +36,15 @@ export interface BenchOptions {
   /** The command line as typed, for the report. */
   readonly argv: readonly string[];
 }
+
+/**
+ * The benchmark's phases: kernel read (1), warm check and repair in the
+ * worker (2, 4), detection latency (3), /metrics scrape (7), churn with its
+ * latency probes and the verdict against a from-scratch check (5, 6, 8), and
+ * the 1k/10k/50k curve (9).
+ */
+export const PHASES = ['kernel', 'worker', 'detection', 'scrape', 'churn', 'curve'] as const;
+export type Phase = (typeof PHASES)[number];
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
@@ -46,6 +61,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       'repair-reps': { type: 'string' },
       trials: { type: 'string' },
       'churn-seconds': { type: 'string' },
+      only: { type: 'string' },
+      curve: { type: 'string' },
+      'curve-churn-seconds': { type: 'string' },
       docs: { type: 'boolean' },
       'no-docs': { type: 'boolean' },
       json: { type: 'string' },
@@ -61,6 +79,14 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be an integer of at least ${min}, got ${JSON.stringify(raw)}`);
     return n;
   };
+  const only = new Set<Phase>();
+  for (const raw of (values.only ?? PHASES.join(',')).split(',')) {
+    const phase = raw.trim();
+    if (!(PHASES as readonly string[]).includes(phase))
+      throw new Error(`--only takes a comma-separated list of ${PHASES.join(', ')}; got ${JSON.stringify(raw)}`);
+    only.add(phase as Phase);
+  }
+  const curve = (values.curve ?? (smoke ? '20,60' : '1000,10000,50000')).split(',').map((raw) => num('curve', raw.trim(), 0, 10));
   const services = num('services', values.services, smoke ? 50 : 10_000);
   return {
     quick,
@@ -75,7 +101,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     repairReps: num('repair-reps', values['repair-reps'], smoke ? 1 : quick ? 2 : 5),
     trials: num('trials', values.trials, smoke ? 3 : quick ? 15 : 50),
     churnSeconds: num('churn-seconds', values['churn-seconds'], smoke ? 6 : quick ? 60 : 600),
-    docs: values['no-docs'] ? false : (values.docs ?? (!quick && !smoke)),
+    only,
+    curve,
+    curveChurnSeconds: num('curve-churn-seconds', values['curve-churn-seconds'], smoke ? 6 : quick ? 60 : 120),
+    docs: values['no-docs'] ? false : (values.docs ?? (!quick && !smoke && only.size === PHASES.length)),
     json: values.json ?? `/tmp/routewarden-bench-${process.pid}.json`,
     argv,
   };

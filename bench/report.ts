@@ -156,7 +156,7 @@ export interface RunInfo {
 
 const list = (xs: readonly string[]): string => (xs.length ? xs.map((b) => `\`${b}\``).join(', ') : 'none');
 
-export function generatedSection(rows: readonly Row[], info: RunInfo): string {
+export function generatedSection(rows: readonly Row[], info: RunInfo, curve?: string): string {
   const m = info.machineAtStart;
   return [
     BEGIN,
@@ -171,6 +171,7 @@ export function generatedSection(rows: readonly Row[], info: RunInfo): string {
     '',
     markdownTable(rows),
     '',
+    ...(curve ? ['Cost per change at each scale (section 9):', '', curve, ''] : []),
     END,
   ].join('\n');
 }

@@ -99,6 +99,8 @@ export class Store {
   /** Watches from a resourceVersion older than this are answered 410 Gone. */
   #compactedRv = 0;
   readonly #objects = new Map<ResourceId, Map<string, KubeObject>>();
+  /** list()'s sorted result per resource and namespace, valid while #rv is unchanged: a paged LIST of 50,000 objects sorts once, not once per page. */
+  readonly #sorted = new Map<string, { readonly rv: number; readonly items: readonly KubeObject[] }>();
   readonly #history: (StoredEvent | undefined)[];
   #head = 0; // index of the oldest event
   #size = 0;
@@ -138,7 +140,10 @@ export class Store {
   }
 
   /** Objects of a resource, sorted by namespace/name as the apiserver lists them. */
-  list(res: ResourceDef, namespace?: string): KubeObject[] {
+  list(res: ResourceDef, namespace?: string): readonly KubeObject[] {
+    const cacheKey = `${res.id}\0${namespace ?? ''}`;
+    const cached = this.#sorted.get(cacheKey);
+    if (cached && cached.rv === this.#rv) return cached.items;
     const m = this.#objects.get(res.id);
     if (!m) return [];
     const out: [string, KubeObject][] = [];
@@ -146,7 +151,9 @@ export class Store {
       if (namespace === undefined || o.metadata?.namespace === namespace) out.push([k, o]);
     }
     out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return out.map(([, o]) => o);
+    const items = out.map(([, o]) => o);
+    this.#sorted.set(cacheKey, { rv: this.#rv, items });
+    return items;
   }
 
   count(res: ResourceDef): number {
