@@ -162,6 +162,133 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     expect(r.code).toBe(0);
   });
 
+  // --- divergences found walking kube-vip's code (F1–F8)
+
+  it('F1. a route left after the Service changed type to NodePort: plain drift (kube-vip tears a type change down), not limitation E15', async () => {
+    w.api.upsert(kubeVipPod({ env: BASE }));
+    w.api.upsert(service({ name: 'web', type: 'NodePort', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans.map((o) => `${o.destination} ${o.reason} ${o.class}`)).toEqual(['10.0.0.5/32 service-filtered drift']);
+    expect(r.report.orphans[0]!.limitation).toBeUndefined();
+    expect(r.report.counts.limitation).toBe(0);
+    expect(r.code).toBe(1);
+  });
+
+  it('F2. svc_election, egress-ipv6 and allow-reconcile-without-endpoints with no endpoints at all: the lease holder keeps the route', async () => {
+    w.api.upsert(kubeVipPod({ env: { ...BASE, svc_election: 'true' } }));
+    w.api.upsert(
+      service({
+        name: 'web',
+        ingressIPs: ['10.0.0.5'],
+        annotations: { 'kube-vip.io/allow-reconcile-without-endpoints': 'true', 'kube-vip.io/egress-ipv6': 'true' },
+      }),
+    );
+    w.api.upsert(endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [] }));
+    w.api.upsert(heldHere('kubevip-web'));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+
+  it('F3. an FQDN EndpointSlice counts as endpoints, of the IPv6 family: the IPv6 VIP is routed, the IPv4 one is not expected', async () => {
+    w.api.upsert(kubeVipPod({ env: BASE }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5', 'fd00::5'] }));
+    w.api.upsert(endpointSlice({ service: 'web', addressType: 'FQDN', endpoints: [{ addresses: ['app.example.com'], nodeName: 'worker-2', ready: true }] }));
+    await w.ip('-6 route add fd00::5/128 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+
+  it('F4. no election: the first VIP fails in the kernel and kube-vip stops there; a failing second VIP leaves the first one routed', async () => {
+    // vip_subnet 24 on IPv4: the kernel refuses 10.0.0.x/24 (host bits).
+    w.api.upsert(kubeVipPod({ env: { ...BASE, vip_subnet: '24,128' } }));
+    w.api.upsert(service({ name: 'v4first', ingressIPs: ['10.0.0.5', 'fd00::5'] }));
+    w.api.upsert(service({ name: 'v6first', ingressIPs: ['fd00::6', '10.0.0.6'] }));
+    for (const name of ['v4first', 'v6first']) {
+      w.api.upsert(v4Slice(name));
+      w.api.upsert(v6Slice(name));
+    }
+    // A leftover route of the VIP kube-vip never reaches.
+    await w.ip('-6 route add fd00::5/128 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['fd00::5/128 not-placed-here']);
+    expect(r.report.missing.map((m) => `${m.destination} ${m.reason}`)).toEqual(['fd00::6/128 not-in-kernel']);
+    expect(r.report.excluded.map((e) => `${e.address} ${e.reason}`).sort()).toEqual(['10.0.0.5 kernel-rejects-prefix', '10.0.0.6 kernel-rejects-prefix']);
+    expect(r.code).toBe(1);
+  });
+
+  it('F5. kube-vip.io/leaseName "ns1/shared/extra" is the lease ns1/shared (a third part is dropped)', async () => {
+    w.api.upsert(kubeVipPod({ env: { ...BASE, svc_election: 'true' } }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'], annotations: { 'kube-vip.io/leaseName': 'ns1/shared/extra' } }));
+    w.api.upsert(v4Slice('web'));
+    w.api.upsert(heldHere('shared', 'ns1'));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+
+  it('F6. loadbalancerIPs "::ffff:10.0.0.5" is the IPv4 VIP 10.0.0.5 (ip.String())', async () => {
+    w.api.upsert(kubeVipPod({ env: BASE }));
+    w.api.upsert(service({ name: 'web', annotations: { 'kube-vip.io/loadbalancerIPs': '::ffff:10.0.0.5' } }));
+    w.api.upsert(v4Slice('web'));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+
+  it('F7. a DHCP Service: the lease kube-vip recorded is not judged, and neither is a route no Service names until one is recorded; --remediate deletes neither', async () => {
+    w.api.upsert(kubeVipPod({ env: BASE }));
+    w.api.upsert(service({ name: 'recorded', annotations: { 'kube-vip.io/loadbalancerIPs': '0.0.0.0', 'kube-vip.io/requestedIP': '192.168.1.76' } }));
+    w.api.upsert(v4Slice('recorded'));
+    await w.ip('route add 192.168.1.76/32 dev lo table 198 proto 248');
+    const recorded = await checkJson(w);
+    expect(recorded.report.unjudged.map((u) => `${u.destination ?? u.address} ${u.reason} ${u.inKernel}`)).toContain('192.168.1.76/32 dhcp true');
+    expect(recorded.report.orphans).toEqual([]);
+    expect(recorded.code).toBe(0);
+
+    // A second DHCP Service whose lease is not recorded yet: any route no Service names may be it.
+    w.api.upsert(service({ name: 'pending', annotations: { 'kube-vip.io/loadbalancerIPs': '0.0.0.0' } }));
+    w.api.upsert(v4Slice('pending'));
+    await w.ip('route add 192.168.1.77/32 dev lo table 198 proto 248');
+    const pending = await checkJson(w);
+    expect(pending.report.unjudged.map((u) => `${u.destination ?? u.address} ${u.reason}`)).toEqual(
+      expect.arrayContaining(['192.168.1.76/32 dhcp', '192.168.1.77/32 dhcp']),
+    );
+    expect(pending.report.orphans).toEqual([]);
+    expect(pending.code).toBe(0);
+    const repaired = await w.cli(['check', '--remediate', '--strategy', 'flush-rebuild', '--allow-empty', '--output', 'json']);
+    expect(repaired.code).toBe(0);
+    const table = await w.ip('route show table 198');
+    expect(table).toContain('192.168.1.76 dev lo proto 248');
+    expect(table).toContain('192.168.1.77 dev lo proto 248');
+  });
+
+  it('F8. address "10.0.0.10, fd00::10" (a space after the comma): kube-vip cannot generate vip_subnet and exits; the instance is listed, not used, and routewarden says it judges by its own flags', async () => {
+    w.api.upsert(kubeVipPod({ env: { ...BASE, cp_enable: 'true', address: '10.0.0.10, fd00::10' } }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    await w.ip('route add 10.0.0.10/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    const inst = r.report.kubeVip!.instances[0]!;
+    expect(inst.included).toBe(false);
+    expect(inst.excludedBecause).toContain('generating CIDR');
+    expect(r.report.kubeVip!.message).toContain('no usable routing-table-mode kube-vip pod');
+    expect(r.report.kubeVip!.message).toContain('using routewarden flags');
+    // Judged by routewarden's own flags (services only): the CP address a crash-looping kube-vip never adds is no Service's.
+    expect(r.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['10.0.0.10/32 no-service']);
+    expect(r.report.missing.map((m) => m.destination)).toEqual(['10.0.0.5/32']);
+  });
+
   it("a vip_nodename from a Secret: kube-vip's identity is unknown, so no route is judged; an explicit --node-name lifts it", async () => {
     w.api.upsert(kubeVipPod({ env: { ...BASE, svc_election: 'true', vip_nodename: 'placeholder' } }));
     // Replace the literal with a secretKeyRef (the builder only makes literals and fieldRefs).
