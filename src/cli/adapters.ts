@@ -46,9 +46,13 @@ export function openCluster(config: Config, logger: Logger): ClusterSource {
     logger: logger.child({ component: 'kubernetes' }),
     idleTimeoutMs: config.watchIdleTimeoutMs,
     ...(config.model.servicesNamespace ? { namespace: config.model.servicesNamespace } : {}),
-    // --kube-vip-config auto: the pods on this node, to read kube-vip's own settings.
+    // --kube-vip-config auto: the pods on this node, to read kube-vip's own settings,
+    // and this node's Node (its InternalIPs decide kube-vip's control-plane health check).
     ...(config.kubeVipConfig === 'auto'
-      ? { nodePods: { nodeName: config.model.nodeName, ...(config.kubeVipSelector ? { labelSelector: config.kubeVipSelector } : {}) } }
+      ? {
+          nodePods: { nodeName: config.model.nodeName, ...(config.kubeVipSelector ? { labelSelector: config.kubeVipSelector } : {}) },
+          thisNode: { name: config.model.nodeName },
+        }
       : {}),
   });
 }
@@ -67,8 +71,9 @@ export async function waitForSync(cluster: ClusterSource, timeoutMs = SYNC_TIMEO
     let finished = false;
     const tick = (): void => {
       if (finished) return;
-      // With kube-vip discovery, its pods must have been listed (or have failed) too.
-      const podsPending = cluster.status().state === 'ok' && cluster.snapshot().nodePods?.state === 'unsynced';
+      // With kube-vip discovery, its pods and this Node must have been listed (or have failed) too.
+      const snap = cluster.status().state === 'ok' ? cluster.snapshot() : null;
+      const podsPending = snap !== null && (snap.nodePods?.state === 'unsynced' || snap.thisNode?.state === 'unsynced');
       if ((cluster.status().state !== 'unsynced' && !podsPending) || Date.now() >= deadline) {
         finished = true;
         unsubscribe();

@@ -94,6 +94,30 @@ export interface ClusterSnapshot {
   readonly nodePods?: NodePodsView;
   /** Objects left out of the view because they could not be translated; absent or empty when none. */
   readonly rejected?: readonly RejectedObject[];
+  /**
+   * This node's Node object (field selector metadata.name=<node>), present
+   * only when kube-vip discovery watches it: kube-vip's control-plane health
+   * check reads the Node's InternalIPs (StartVipService).
+   */
+  readonly thisNode?: ThisNodeView;
+}
+
+/** A Node, as far as kube-vip's control-plane health check reads it. */
+export interface NodeInfo {
+  readonly name: string;
+  /** `status.addresses` of type InternalIP, in order. */
+  readonly internalIPs: readonly string[];
+}
+
+/** This node's Node object as its informer sees it. */
+export interface ThisNodeView {
+  /** `ok`: listed and watching; `unsynced` / `error` (e.g. RBAC refused): the Node is not known. */
+  readonly state: 'ok' | 'unsynced' | 'error';
+  readonly message?: string;
+  /** The node name the informer selects. */
+  readonly name: string;
+  /** The Node; null when the API has none of that name (only meaningful when `state` is `ok`). */
+  readonly node: NodeInfo | null;
 }
 
 /** A network interface, for `serviceInterface: auto` and interface-down causes. */

@@ -2,7 +2,7 @@
 // docs/kube-vip-routing.md §2–§5 section by section. Pure: the snapshot, the
 // model, the node's interfaces and `now` come in; nothing is read here.
 
-import type { ClusterSnapshot, EndpointSliceInfo, InterfaceInfo, LeaseInfo, ServiceInfo } from './cluster.ts';
+import type { ClusterSnapshot, EndpointSliceInfo, InterfaceInfo, LeaseInfo, ServiceInfo, ThisNodeView } from './cluster.ts';
 import { objectKey } from './cluster.ts';
 import { endpointCounts } from './endpoint-check.ts';
 import { cidrContains, formatCidr, formatIp, hasHostBits, maskIp, parseCidr, parseIp } from './ip.ts';
@@ -65,7 +65,8 @@ export type ExcludedReason =
   | 'invalid-subnet'
   | 'kernel-rejects-prefix'
   | 'interface-missing'
-  | 'local-type-ipv4';
+  | 'local-type-ipv4'
+  | 'no-node-internal-ip'; // a control-plane VIP of a family this Node has no InternalIP of: the health check never passes (StartVipService)
 
 export type Claim =
   | { readonly service: string; readonly verdict: 'placed'; readonly device: string }
@@ -547,7 +548,7 @@ export function expectedRoutes(input: ExpectedInput, steps?: ServiceSteps): Expe
     steps.global = global;
   }
 
-  addControlPlane(b, model, interfaces);
+  addControlPlane(b, model, interfaces, snapshot.thisNode);
   const all = notJudgedFor(model, 'all');
   if (all) b.blankets.push({ scope: 'all', reason: all.reason, detail: all.detail });
   return b.build(model, steps?.singleDevices ?? new Map());
@@ -760,8 +761,51 @@ function placement(
   return endpoints(true);
 }
 
-function addControlPlane(b: Builder, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): void {
+const BOTH_FAMILIES: ReadonlySet<Family> = new Set<Family>(['ipv4', 'ipv6']);
+
+/**
+ * The families of control-plane VIP whose health check can ever pass
+ * (StartVipService, pkg/cluster/service.go, at bee5cfe): with
+ * `kubernetes_addr` a URL with a host, every family is checked against it;
+ * otherwise each family against this Node's InternalIPs of that family
+ * (getNodeIPs, read once at start), and with none at all (no Node, no
+ * InternalIP, no node name) only the first address's family, against
+ * localhost. A family without an entry never gets its route: kube-vip's
+ * route manager deletes only routes it tracks, so one in the table stays.
+ * Null when routewarden cannot know: the Node is not readable or not
+ * synced, kube-vip's node name is another node's, `kubernetes_addr` is not
+ * visible, or the first address is a host name.
+ */
+function cpHealthFamilies(model: KubeVipModel, node: ThisNodeView | undefined): ReadonlySet<Family> | null {
+  const override = model.controlPlane.kubernetesAddr;
+  if (override === null) return null;
+  if (override !== undefined && hasUrlHost(override)) return BOTH_FAMILIES;
+  let ips: readonly string[] = [];
+  if (model.nodeName !== '') {
+    if (!node || node.state !== 'ok' || node.name !== model.nodeName) return null;
+    ips = node.node?.internalIPs ?? [];
+  }
+  if (ips.length === 0) {
+    const first = parseIp(model.controlPlane.addresses[0] ?? '');
+    return first ? new Set([first.family]) : null;
+  }
+  // utils.IsIPv6: anything that is not an IPv4 address counts as IPv6.
+  return new Set(ips.map((ip) => (parseIp(ip)?.family === 'ipv4' ? 'ipv4' : 'ipv6')));
+}
+
+/** kubernetesAddrBackendEntry: url.Parse succeeds and the URL names a host. */
+function hasUrlHost(text: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) return false;
+  try {
+    return new URL(text).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function addControlPlane(b: Builder, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null, node: ThisNodeView | undefined): void {
   if (!model.controlPlane.enabled) return;
+  const families = cpHealthFamilies(model, node);
   const linkNames = interfaces ? new Set(interfaces.map((i) => i.name)) : null;
   const all = notJudgedFor(model, 'all') ?? notJudgedFor(model, 'interface');
   for (const text of model.controlPlane.addresses) {
@@ -794,6 +838,13 @@ function addControlPlane(b: Builder, model: KubeVipModel, interfaces: readonly I
       continue;
     }
     const d = draftRoute(vip, prefix, model.interface, model);
+    // The health check of this family never passes: kube-vip never tries the route add.
+    if (families !== null && !families.has(ip.family)) {
+      b.excluded.push({ service: CONTROL_PLANE, address: text, reason: 'no-node-internal-ip' });
+      const keys = typeof d === 'string' ? [normalized(vip)] : [normalized(vip), d.destination];
+      b.claim(keys, { service: CONTROL_PLANE, verdict: 'excluded', reason: 'no-node-internal-ip' });
+      continue;
+    }
     if (typeof d === 'string') {
       b.excluded.push({ service: CONTROL_PLANE, address: text, reason: d });
       continue;

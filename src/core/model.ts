@@ -40,7 +40,17 @@ export interface KubeVipModel {
   readonly vipSubnet: string;
 
   /** cp_enable and the CP VIP address(es) (docs/kube-vip-routing.md §4.5). */
-  readonly controlPlane: { readonly enabled: boolean; readonly addresses: readonly string[] };
+  readonly controlPlane: {
+    readonly enabled: boolean;
+    readonly addresses: readonly string[];
+    /**
+     * kube-vip's `kubernetes_addr`, when set: a URL with a host makes its
+     * control-plane health check use that address for every family instead of
+     * the Node's InternalIPs (StartVipService, kubernetesAddrBackendEntry);
+     * null: set from a source routewarden cannot read.
+     */
+    readonly kubernetesAddr?: string | null;
+  };
 
   /**
    * What routewarden cannot know about this kube-vip (docs/kube-vip-fidelity.md,

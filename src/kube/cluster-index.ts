@@ -15,22 +15,29 @@
 // through onReject. It once failed every LIST for good (and vanished
 // silently from a watch).
 
-import type { V1EndpointSlice, V1Lease, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Lease, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import {
   objectKey,
   type ClusterSnapshot,
   type RejectedObject,
   type EndpointSliceInfo,
   type LeaseInfo,
+  type NodeInfo,
   type PodInfo,
   type ServiceInfo,
 } from '../core/cluster.ts';
-import { keyOfObject, toEndpointSliceInfo, toLeaseInfo, toPodInfo, toServiceInfo } from './translate.ts';
+import { keyOfObject, toEndpointSliceInfo, toLeaseInfo, toNodeInfo, toPodInfo, toServiceInfo } from './translate.ts';
 
-export type IndexedKind = 'services' | 'endpointslices' | 'leases' | 'pods';
+export type IndexedKind = 'services' | 'endpointslices' | 'leases' | 'pods' | 'nodes';
 
 /** The Kubernetes kind of each indexed collection, as reports name it. */
-export const KIND_NAME: Readonly<Record<IndexedKind, string>> = { services: 'Service', endpointslices: 'EndpointSlice', leases: 'Lease', pods: 'Pod' };
+export const KIND_NAME: Readonly<Record<IndexedKind, string>> = {
+  services: 'Service',
+  endpointslices: 'EndpointSlice',
+  leases: 'Lease',
+  pods: 'Pod',
+  nodes: 'Node',
+};
 
 interface SliceEntry {
   readonly info: EndpointSliceInfo;
@@ -96,6 +103,8 @@ export class ClusterIndex {
   /** Pods on this node (kube-vip discovery); kept apart from the snapshot's cached maps. */
   readonly #pods = new Versioned<PodInfo>();
   #podList: readonly PodInfo[] | undefined;
+  /** This node's Node (kube-vip's control-plane health check); kept apart from the snapshot's cached maps. */
+  readonly #nodes = new Versioned<NodeInfo>();
   #snapshot: ClusterSnapshot | undefined;
 
   /** Applies an added or modified object; returns true when the index changed. */
@@ -116,6 +125,8 @@ export class ClusterIndex {
         return this.#upsertSimple(this.#leases, obj, () => toLeaseInfo(obj as V1Lease));
       case 'pods':
         return this.#upsertPod(obj);
+      case 'nodes':
+        return this.#upsertNode(obj);
       case 'endpointslices':
         return this.#upsertSlice(obj);
     }
@@ -189,6 +200,7 @@ export class ClusterIndex {
   }
 
   #ofKind(kind: IndexedKind): Versioned<unknown> {
+    if (kind === 'nodes') return this.#nodes;
     return kind === 'services' ? this.#services : kind === 'leases' ? this.#leases : kind === 'pods' ? this.#pods : this.#slices;
   }
 
@@ -206,6 +218,21 @@ export class ClusterIndex {
     if (info === undefined) return this.#removeKey('pods', key);
     this.#pods.set(key, info, obj);
     this.#podList = undefined;
+    return true;
+  }
+
+  /** The Node of this name, when indexed. */
+  node(name: string): NodeInfo | null {
+    return this.#nodes.infos.get(objectKey('', name)) ?? null;
+  }
+
+  #upsertNode(obj: Meta): boolean {
+    const key = keyOfObject(obj);
+    if (key === undefined) return false;
+    if (this.#nodes.sameVersion(key, obj)) return false;
+    const info = toNodeInfo(obj as V1Node);
+    if (info === undefined) return this.#nodes.delete(key);
+    this.#nodes.set(key, info, obj);
     return true;
   }
 
@@ -253,6 +280,7 @@ export class ClusterIndex {
   #removeKey(kind: IndexedKind, key: string): boolean {
     if (kind === 'services') return this.#services.delete(key) && this.#changed();
     if (kind === 'leases') return this.#leases.delete(key) && this.#changed();
+    if (kind === 'nodes') return this.#nodes.delete(key);
     if (kind === 'pods') {
       if (!this.#pods.delete(key)) return false;
       this.#podList = undefined;

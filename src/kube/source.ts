@@ -44,13 +44,20 @@ export interface KubeClusterSourceOptions {
    * fail; discovery falls back to flags and says so.
    */
   readonly nodePods?: { readonly nodeName: string; readonly labelSelector?: string };
+  /**
+   * Also list and watch this node's Node object only (field selector
+   * metadata.name=<name>) and expose it as `snapshot().thisNode`: kube-vip's
+   * control-plane health check reads its InternalIPs. Its own state, like the
+   * pods': a Node that cannot be read (RBAC) never makes the view fail.
+   */
+  readonly thisNode?: { readonly name: string };
 }
 
-type CoreKind = Exclude<IndexedKind, 'pods'>;
+type CoreKind = Exclude<IndexedKind, 'pods' | 'nodes'>;
 
 export interface KubeClusterSource extends ClusterSource {
   /** The state of each informer, for logs and the status page (`pods` only with kube-vip discovery). */
-  informers(): Readonly<Record<CoreKind, InformerState>> & { readonly pods?: InformerState };
+  informers(): Readonly<Record<CoreKind, InformerState>> & { readonly pods?: InformerState; readonly nodes?: InformerState };
 }
 
 const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 30_000 };
@@ -93,7 +100,9 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
   const podSel = opts.nodePods;
   const podFields = podSel ? `spec.nodeName=${podSel.nodeName}` : undefined;
   const podLabels = podSel?.labelSelector ? podSel.labelSelector : undefined;
-  const specs: { readonly [K in CoreKind]: InformerSpec } & { readonly pods?: InformerSpec } = {
+  const thisNode = opts.thisNode;
+  const specs: { readonly [K in CoreKind]: InformerSpec } & { readonly pods?: InformerSpec; readonly nodes?: InformerSpec } = {
+    ...(thisNode ? { nodes: { name: 'nodes', path: '/api/v1/nodes', fieldSelector: `metadata.name=${thisNode.name}` } } : {}),
     ...(podSel
       ? {
           pods: {
@@ -140,8 +149,8 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
           if (index.retainOnly(kind, present)) notify();
         },
         stateChanged: () => {
-          if (kind === 'pods') {
-            notify(); // discovery re-reads the pods' state on the next check
+          if (kind === 'pods' || kind === 'nodes') {
+            notify(); // discovery re-reads the pods' (and the Node's) state on the next check
             return;
           }
           const next = aggregate();
@@ -166,6 +175,7 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
     );
   const informers = Object.fromEntries(KINDS.map((kind) => [kind, makeInformer(kind, specs[kind])])) as Record<CoreKind, ResourceInformer<KubernetesObject>>;
   const podInformer = specs.pods ? makeInformer('pods', specs.pods) : null;
+  const nodeInformer = specs.nodes ? makeInformer('nodes', specs.nodes) : null;
 
   function aggregate(): SourceStatus {
     const states = KINDS.map((k) => informers[k].state());
@@ -182,12 +192,12 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
       if (started) return;
       started = true;
       last = aggregate();
-      await Promise.all([...KINDS.map((k) => informers[k].start()), podInformer?.start()]);
+      await Promise.all([...KINDS.map((k) => informers[k].start()), podInformer?.start(), nodeInformer?.start()]);
     },
 
     async stop() {
       started = false;
-      await Promise.all([...KINDS.map((k) => informers[k].stop()), podInformer?.stop()]);
+      await Promise.all([...KINDS.map((k) => informers[k].stop()), podInformer?.stop(), nodeInformer?.stop()]);
       // A stopped source has no view at all; never leave a stale "ok" behind.
       last = { state: 'unsynced', message: 'kubernetes: stopped' };
     },
@@ -196,9 +206,23 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
 
     snapshot: (): ClusterSnapshot => {
       const base = index.snapshot();
-      if (!podInformer) return base;
-      const st = podInformer.state();
-      return { ...base, nodePods: { state: st.phase, ...(st.message !== undefined ? { message: st.message } : {}), pods: index.pods() } };
+      if (!podInformer && !nodeInformer) return base;
+      const st = podInformer?.state();
+      const nt = nodeInformer?.state();
+      return {
+        ...base,
+        ...(st ? { nodePods: { state: st.phase, ...(st.message !== undefined ? { message: st.message } : {}), pods: index.pods() } } : {}),
+        ...(nt && thisNode
+          ? {
+              thisNode: {
+                state: nt.phase,
+                ...(nt.message !== undefined ? { message: nt.message } : {}),
+                name: thisNode.name,
+                node: nt.phase === 'ok' ? index.node(thisNode.name) : null,
+              },
+            }
+          : {}),
+      };
     },
 
     onChange(cb) {
@@ -224,6 +248,7 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
     informers: () => ({
       ...(Object.fromEntries(KINDS.map((k) => [k, informers[k].state()])) as Record<CoreKind, InformerState>),
       ...(podInformer ? { pods: podInformer.state() } : {}),
+      ...(nodeInformer ? { nodes: nodeInformer.state() } : {}),
     }),
   };
 }

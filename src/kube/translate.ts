@@ -7,7 +7,7 @@
 // Date or a string; no field is trusted to be present: the API's defaults are
 // applied explicitly.
 
-import type { V1Container, V1ContainerStatus, V1EndpointSlice, V1Lease, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1ContainerStatus, V1EndpointSlice, V1Lease, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import {
   objectKey,
   type ContainerInfo,
@@ -19,6 +19,7 @@ import {
   type EndpointSliceInfo,
   type IngressEntry,
   type LeaseInfo,
+  type NodeInfo,
   type ServiceInfo,
 } from '../core/cluster.ts';
 import { ANNOTATION, parseLoadbalancerIPs } from '../core/expected.ts';
@@ -281,6 +282,17 @@ function containerStatus(s: V1ContainerStatus): ContainerStatusInfo {
     ...(startedAt !== undefined ? { startedAt } : {}),
     ...(reason !== undefined ? { reason } : {}),
   };
+}
+
+/** This node's Node, for kube-vip's control-plane health check (its InternalIPs), or undefined when it has no name. */
+export function toNodeInfo(n: V1Node): NodeInfo | undefined {
+  const name = nonEmpty(n.metadata?.name);
+  if (name === undefined) return undefined;
+  const internalIPs: string[] = [];
+  for (const a of n.status?.addresses ?? []) {
+    if (a?.type === 'InternalIP' && typeof a.address === 'string' && a.address !== '') internalIPs.push(a.address);
+  }
+  return { name, internalIPs };
 }
 
 /** A Pod, for kube-vip discovery (--kube-vip-config auto), or undefined when it has no name. */

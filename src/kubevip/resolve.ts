@@ -298,6 +298,12 @@ export function kubeVipSide(
     };
     return address !== '' ? src('address') : legacy !== '' ? src('vip') : src('address');
   });
+  // kubernetes_addr (env only): a URL with a host replaces the Node's
+  // InternalIPs in the control-plane health check (StartVipService); from a
+  // source routewarden cannot read, it is unknown (null).
+  const kubernetesAddr = k.kubernetesAddr;
+  if ('unresolved' in kubernetesAddr) m.controlPlane = { ...m.controlPlane, kubernetesAddr: null };
+  else if (kubernetesAddr.value !== '') m.controlPlane = { ...m.controlPlane, kubernetesAddr: String(kubernetesAddr.value) };
   let cidrFatal: string | null = null;
   put('vip-subnet', ['vipSubnet', 'address'], () => {
     const raw = str('vipSubnet');

@@ -13,7 +13,7 @@
 // <reason>` for a VIP kube-vip cannot install.
 
 import { describe, expect, it } from 'vitest';
-import type { EndpointSliceInfo, LeaseInfo, ServiceInfo } from '../../src/core/cluster.ts';
+import type { EndpointSliceInfo, LeaseInfo, ServiceInfo, ThisNodeView } from '../../src/core/cluster.ts';
 import { DefaultGatewayTracker, defaultGatewayInterface } from '../../src/core/default-gateway.ts';
 import { diff } from '../../src/core/diff.ts';
 import { expectedRoutes, serviceLeaseKey } from '../../src/core/expected.ts';
@@ -37,6 +37,8 @@ interface Row {
   readonly leases?: LeaseInfo[];
   readonly model?: Partial<KubeVipModel>;
   readonly owned?: KernelRoute[];
+  /** This node's Node as routewarden's informer sees it (absent: not watched). */
+  readonly node?: ThisNodeView;
   readonly want: string[];
 }
 
@@ -44,6 +46,92 @@ const v4 = (name: string, node = 'worker-2', over = {}) => slice(name, 'IPv4', [
 const v6 = (name: string, node = 'worker-2', over = {}) => slice(name, 'IPv6', [ep('fd00:244::5', { nodeName: node, ...over })]);
 const ALLOW = { 'kube-vip.io/allow-reconcile-without-endpoints': 'true' };
 const ETCD = { notJudged: [{ reason: 'etcd-lease' as const, scope: 'elected' as const, detail: 'etcd' }] };
+
+/** A Node with these InternalIPs, as the informer for this node sees it. */
+const nodeView = (...internalIPs: string[]): ThisNodeView => ({ state: 'ok', name: NODE, node: { name: NODE, internalIPs } });
+const CP_DUAL = ['192.168.10.100', 'fd00::100'];
+const cpModel = (addresses: string[], kubernetesAddr?: string): Partial<KubeVipModel> => ({
+  servicesEnabled: false,
+  controlPlane: { enabled: true, addresses, ...(kubernetesAddr !== undefined ? { kubernetesAddr } : {}) },
+});
+const CP_ROUTES = [kroute('192.168.10.100/32'), kroute('fd00::100/128', { family: 'ipv6' })];
+
+function d9Rows(): Row[] {
+  return [
+    {
+      kind: 'divergence',
+      from: 'D9 StartVipService: backendMapV6 is empty when the Node has no IPv6 InternalIP, so the IPv6 CP route is never added; route.Manager.Delete removes only tracked routes',
+      name: 'D9 Node with an IPv4 InternalIP only: the IPv4 CP route is judged, the IPv6 one is never installed (a leftover is an orphan)',
+      model: cpModel(CP_DUAL),
+      node: nodeView('192.168.10.11'),
+      owned: CP_ROUTES,
+      want: ['route 192.168.10.100/32 lo', 'orphan fd00::100/128 excluded', 'excluded fd00::100 no-node-internal-ip'],
+    },
+    {
+      kind: 'divergence',
+      from: 'D9 StartVipService: a family the Node has an InternalIP of is added only while its health check passes',
+      name: 'D9 Node with both families, the IPv6 CP route absent: not judged (health check), never missing',
+      model: cpModel(CP_DUAL),
+      node: nodeView('192.168.10.11', 'fd00::11'),
+      owned: [kroute('192.168.10.100/32')],
+      want: ['route 192.168.10.100/32 lo', 'unjudged fd00::100/128 cp-health-check'],
+    },
+    {
+      kind: 'divergence',
+      from: 'D9: the Node is not readable (RBAC refused): its InternalIPs are unknown',
+      name: 'D9 Node not readable: every CP family stays not judged when absent, judged when present',
+      model: cpModel(CP_DUAL),
+      node: { state: 'error', message: 'listing nodes: 403 Forbidden', name: NODE, node: null },
+      owned: [kroute('fd00::100/128', { family: 'ipv6' })],
+      want: ['route fd00::100/128 lo', 'unjudged 192.168.10.100/32 cp-health-check'],
+    },
+    {
+      kind: 'divergence',
+      from: "D9 StartVipService: no Node (NotFound) => no IPs => localhost of cluster.Network[0]'s family only",
+      name: "D9 no Node object: only the first CP address's family (here IPv6) can be installed",
+      model: cpModel(['fd00::100', '192.168.10.100']),
+      node: { state: 'ok', name: NODE, node: null },
+      owned: CP_ROUTES,
+      want: ['route fd00::100/128 lo', 'orphan 192.168.10.100/32 excluded', 'excluded 192.168.10.100 no-node-internal-ip'],
+    },
+    {
+      kind: 'divergence',
+      from: "D9 StartVipService: a Node without any InternalIP => localhost of the first address's family",
+      name: "D9 Node without InternalIPs: only the first CP address's family (here IPv4)",
+      model: cpModel(CP_DUAL),
+      node: nodeView(),
+      owned: CP_ROUTES,
+      want: ['route 192.168.10.100/32 lo', 'orphan fd00::100/128 excluded', 'excluded fd00::100 no-node-internal-ip'],
+    },
+    {
+      kind: 'divergence',
+      from: "D9: kube-vip's node name is another node's: routewarden reads only its own Node",
+      name: 'D9 kube-vip looks up another Node: not known, not judged when absent',
+      model: { ...cpModel(CP_DUAL), nodeName: 'other-node' },
+      node: nodeView('192.168.10.11'),
+      owned: [kroute('192.168.10.100/32')],
+      want: ['route 192.168.10.100/32 lo', 'unjudged fd00::100/128 cp-health-check'],
+    },
+    ...(
+      [
+        ['https://127.0.0.1:6443', 'explicit v4 loopback with port', true],
+        ['https://localhost', 'hostname without port falls back to config port', true],
+        ['', 'empty override', false],
+        ['://not-a-url', 'garbage override', false],
+      ] as const
+    ).map(([addr, goCase, override]): Row => ({
+      kind: 'go',
+      from: `pkg/cluster/service_internal_test.go TestKubernetesAddrBackendEntry (${goCase}); kubernetesAddrBackendEntry: an override checks every family against one address`,
+      name: `D9 kubernetes_addr ${JSON.stringify(addr)}, Node IPv4 only: ${override ? 'every family checked against it, the IPv6 CP route not judged when absent' : 'no override, the IPv6 CP route never installed'}`,
+      model: cpModel(CP_DUAL, addr),
+      node: nodeView('192.168.10.11'),
+      owned: [kroute('192.168.10.100/32')],
+      want: override
+        ? ['route 192.168.10.100/32 lo', 'unjudged fd00::100/128 cp-health-check']
+        : ['route 192.168.10.100/32 lo', 'excluded fd00::100 no-node-internal-ip'],
+    })),
+  ];
+}
 
 const ROWS: Row[] = [
   // --- pkg/endpoints/endpoints_test.go
@@ -289,6 +377,9 @@ const ROWS: Row[] = [
     want: ['route 192.168.10.100/32 lo'],
   },
 
+  // --- D9: the control-plane health check and this node's Node (StartVipService, pkg/cluster/service.go)
+  ...d9Rows(),
+
   // --- divergences found walking kube-vip's code (F1–F8)
   {
     kind: 'divergence',
@@ -364,7 +455,8 @@ const ROWS: Row[] = [
 ];
 
 function verdicts(row: Row): string[] {
-  const snap = snapshot(row.services ?? [], row.slices ?? [], row.leases ?? []);
+  const base = snapshot(row.services ?? [], row.slices ?? [], row.leases ?? []);
+  const snap = row.node ? { ...base, thisNode: row.node } : base;
   const set = expectedRoutes({ snapshot: snap, model: model(row.model), interfaces: null, now: NOW });
   const d = diff(set, { owned: row.owned ?? [], foreign: [] }, null);
   const matched = new Set(d.matched.map((m) => m.expected.destination));
@@ -492,6 +584,12 @@ describe('kube-vip settings from its pod (divergences decided at start-up)', () 
   it('a setting from a Secret => nothing of this kube-vip is judged', () => {
     const v = fromPod({ ...TABLE, vip_interface: 'lo', vip_nodename: { valueFromKind: 'secretKeyRef' } });
     expect(v.primary.notJudged?.map((n) => `${n.reason} ${n.scope}`)).toEqual(['setting-not-visible all']);
+  });
+  it('9: kubernetes_addr (env) reaches the control-plane model; from a Secret it is unknown (null)', () => {
+    const cp = { ...TABLE, vip_interface: 'lo', cp_enable: 'true', address: '192.168.10.100' };
+    expect(fromPod({ ...cp, kubernetes_addr: 'https://127.0.0.1:6443' }).primary.controlPlane.kubernetesAddr).toBe('https://127.0.0.1:6443');
+    expect(fromPod(cp).primary.controlPlane.kubernetesAddr).toBeUndefined();
+    expect(fromPod({ ...cp, kubernetes_addr: { valueFromKind: 'secretKeyRef' } }).primary.controlPlane.kubernetesAddr).toBeNull();
   });
   it('F5: svc_leasename a/b/c => global lease a/b', () => {
     const v = fromPod({ ...TABLE, vip_interface: 'lo', vip_leaderelection: 'true', svc_leasename: 'a/b/c' });

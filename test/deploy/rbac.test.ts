@@ -22,7 +22,10 @@ import { compareGrants, grantKey, grantsForRequest, grantsOfRole, resolveApiMeth
  * only while its feature is being written, and the test below fails as soon
  * as the code calls it, so that it moves from "reserved" to "required".
  * Empty now: pods list/watch, reserved for kube-vip config discovery, became
- * required when src/kube/source.ts gained the pods informer.
+ * required when src/kube/source.ts gained the pods informer; nodes list/watch
+ * is required since it gained the informer on this node's Node (kube-vip's
+ * control-plane health check reads its InternalIPs), and nothing asks for
+ * nodes get, so the role does not grant it.
  */
 const RESERVED: Readonly<Record<string, string>> = {};
 
@@ -176,7 +179,14 @@ describe('RBAC: a witness run of the real adapters against the API double', () =
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromFile(double.kubeconfig());
       for (const namespace of [undefined, 'default']) {
-        const source = createKubeClusterSource({ kubeConfig, logger: silentLogger(), ...(namespace ? { namespace } : {}) });
+        // With kube-vip discovery's informers too: this node's pods and its Node (nodes list/watch, field selector metadata.name).
+        const source = createKubeClusterSource({
+          kubeConfig,
+          logger: silentLogger(),
+          ...(namespace ? { namespace } : {}),
+          nodePods: { nodeName: 'witness-node' },
+          thisNode: { name: 'witness-node' },
+        });
         await source.start();
         await waitFor('the cluster source to sync', () => source.status().state === 'ok');
         await source.stop();

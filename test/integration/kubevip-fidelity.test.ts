@@ -6,6 +6,7 @@
 
 import { beforeEach, expect, it } from 'vitest';
 import { endpointSlice, lease, service } from '../../tools/apidouble/index.ts';
+import type { KubeObject } from '../../tools/apidouble/index.ts';
 import { describeIfRoot } from '../helpers/netns.ts';
 import { kubeVipPod } from '../helpers/kubevip-objects.ts';
 import type { Env } from '../helpers/kubevip-objects.ts';
@@ -19,6 +20,21 @@ const v6Slice = (svc: string) =>
   endpointSlice({ service: svc, addressType: 'IPv6', endpoints: [{ addresses: ['fd00:244::5'], nodeName: 'worker-2', ready: true, serving: true }] });
 const heldHere = (name: string, namespace = 'default') =>
   lease({ name, namespace, holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 });
+/** This node's Node object with these InternalIPs (and its Hostname address, which kube-vip ignores). */
+const thisNode = (...internalIPs: string[]): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: { name: NODE_NAME },
+  status: { addresses: [...internalIPs.map((address) => ({ type: 'InternalIP', address })), { type: 'Hostname', address: NODE_NAME }] },
+});
+/** A control-plane-only kube-vip with a dual-stack `address` (vip_subnet generated: "32,128"). */
+const CP_ENV: Env = {
+  vip_routingtable: 'true',
+  cp_enable: 'true',
+  address: '192.168.10.100,fd00::100',
+  vip_interface: 'lo',
+  vip_nodename: { fieldRef: 'spec.nodeName' },
+};
 const heldElsewhere = (name: string, namespace = 'default') =>
   lease({ name, namespace, holderIdentity: 'worker-2', renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 });
 
@@ -27,7 +43,7 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
   let w: World;
   beforeEach(async () => {
     w = world();
-    await resetWorld(w, ['Service', 'EndpointSlice', 'Lease', 'Pod'], [198]);
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Lease', 'Pod', 'Node'], [198]);
     await w.ip('link del uplink0').catch(() => '');
     await w.ip('link del uplink1').catch(() => '');
   });
@@ -160,6 +176,32 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     expect(r.report.missing).toEqual([]);
     expect(r.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['10.0.0.5/32 endpoints-source false']);
     expect(r.code).toBe(0);
+  });
+
+  it("9. the control-plane VIP and this node's Node: a family without an InternalIP is never installed (its route is an orphan); one with an InternalIP is not judged when absent", async () => {
+    w.api.upsert(kubeVipPod({ env: CP_ENV }));
+    w.api.upsert(thisNode('192.168.10.11'));
+    await w.ip('route add 192.168.10.100/32 dev lo table 198 proto 248');
+    await w.ip('-6 route add fd00::100/128 dev lo table 198 proto 248');
+    const v4only = await checkJson(w);
+    expect(v4only.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['fd00::100/128 excluded']);
+    expect(v4only.report.excluded.map((e) => `${e.service} ${e.address} ${e.reason}`)).toEqual(['control-plane fd00::100 no-node-internal-ip']);
+    expect(v4only.report.missing).toEqual([]);
+    expect(v4only.code).toBe(1);
+
+    // The Node gains an IPv6 InternalIP: the IPv6 CP route is kube-vip's.
+    w.api.upsert(thisNode('192.168.10.11', 'fd00::11'));
+    const dual = await checkJson(w);
+    expect(dual.report.orphans).toEqual([]);
+    expect(dual.report.excluded).toEqual([]);
+    expect(dual.code).toBe(0);
+
+    // Absent while its family has an InternalIP: the health check decides, not judged.
+    await w.ip('-6 route del fd00::100/128 table 198');
+    const absent = await checkJson(w);
+    expect(absent.report.missing).toEqual([]);
+    expect(absent.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['fd00::100/128 cp-health-check false']);
+    expect(absent.code).toBe(0);
   });
 
   // --- divergences found walking kube-vip's code (F1–F8)
@@ -314,5 +356,26 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     expect(explicit.report.unjudged).toEqual([]);
     expect(explicit.report.missing.map((m) => m.destination)).toEqual(['10.0.0.5/32']);
     expect(explicit.report.orphans.map((o) => o.destination)).toEqual(['10.0.0.9/32']);
+  });
+});
+
+describeIfRoot('kube-vip divergence 9 when the Node cannot be read', () => {
+  const world = useWorld();
+
+  it("9. this node's Node refused (403): the control-plane routes are judged as before, a missing one is not judged", async () => {
+    const w = world();
+    await resetWorld(w, ['Pod', 'Node'], [198]);
+    // Every LIST of nodes in this world is refused, as with a ClusterRole without the nodes rule.
+    w.api.failNextList('nodes', 403, 1_000);
+    w.api.upsert(kubeVipPod({ env: CP_ENV }));
+    w.api.upsert(thisNode('192.168.10.11'));
+    await w.ip('-6 route add fd00::100/128 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.excluded).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['192.168.10.100/32 cp-health-check false']);
+    expect(r.code).toBe(0);
+    expect(w.api.requests('LIST', 'nodes')).toBeGreaterThan(0);
   });
 });
