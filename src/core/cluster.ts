@@ -100,6 +100,34 @@ export interface ClusterSnapshot {
    * check reads the Node's InternalIPs (StartVipService).
    */
   readonly thisNode?: ThisNodeView;
+  /**
+   * Endpoints objects, present only while kube-vip uses them
+   * (`enable_endpoints=true`) and routewarden watches them.
+   */
+  readonly endpoints?: EndpointsView;
+}
+
+/** One ready address of an Endpoints object (`subsets[].addresses`; `notReadyAddresses` are never kept). */
+export interface EndpointsAddressInfo {
+  /** kube-vip's family test: an address whose IP is not IPv4 counts as IPv6 (`To4() == nil`). */
+  readonly family: 'ipv4' | 'ipv6';
+  readonly nodeName?: string;
+  readonly hostname?: string;
+}
+
+/** An Endpoints object (named as its Service), as kube-vip's Endpoints provider reads it. */
+export interface EndpointsInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly addresses: readonly EndpointsAddressInfo[];
+}
+
+/** The Endpoints informer's view, keyed by `ns/name` (the Service's key). */
+export interface EndpointsView {
+  /** `ok`: listed and watching; `unsynced` / `error` (e.g. RBAC refused): not known. */
+  readonly state: 'ok' | 'unsynced' | 'error';
+  readonly message?: string;
+  readonly byService: ReadonlyMap<string, EndpointsInfo>;
 }
 
 /** A Node, as far as kube-vip's control-plane health check reads it. */

@@ -68,7 +68,7 @@ export type UnjudgedReason =
   | 'dns-address' // `address` is a DNS name: vip_subnet is generated from its resolution
   | 'default-interface' // vip_interface unset and the node's default route cannot be read
   | 'setting-not-visible' // a setting from a Secret, ConfigMap, envFrom or config file routewarden cannot read
-  | 'endpoints-source' // enable_endpoints: kube-vip reads Endpoints, which routewarden does not watch
+  | 'endpoints-source' // enable_endpoints: kube-vip reads Endpoints, which routewarden cannot read (no RBAC) or has not listed yet
   | 'cp-health-check'; // a missing control-plane route: kube-vip withdraws it while this node's API server fails its health check
 
 export const UNJUDGED_REASONS: readonly UnjudgedReason[] = [

@@ -53,11 +53,21 @@ export interface KubeClusterSourceOptions {
   readonly thisNode?: { readonly name: string };
 }
 
-type CoreKind = Exclude<IndexedKind, 'pods' | 'nodes'>;
+/** The informers started on demand, each with its own state (never part of status()). */
+type OnDemandKind = 'pods' | 'nodes' | 'endpoints';
+
+type CoreKind = Exclude<IndexedKind, OnDemandKind>;
 
 export interface KubeClusterSource extends ClusterSource {
   /** The state of each informer, for logs and the status page (`pods` only with kube-vip discovery). */
-  informers(): Readonly<Record<CoreKind, InformerState>> & { readonly pods?: InformerState; readonly nodes?: InformerState };
+  informers(): Readonly<Record<CoreKind, InformerState>> & { readonly [K in OnDemandKind]?: InformerState };
+  /**
+   * Watch Endpoints objects (kube-vip with `enable_endpoints=true` reads them
+   * instead of EndpointSlices), or stop: started on demand, so a cluster whose
+   * kube-vip does not use them needs no `endpoints` grant. While on, they are
+   * `snapshot().endpoints`.
+   */
+  watchEndpoints(on: boolean): void;
 }
 
 const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 30_000 };
@@ -149,7 +159,7 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
           if (index.retainOnly(kind, present)) notify();
         },
         stateChanged: () => {
-          if (kind === 'pods' || kind === 'nodes') {
+          if (kind === 'pods' || kind === 'nodes' || kind === 'endpoints') {
             notify(); // discovery re-reads the pods' (and the Node's) state on the next check
             return;
           }
@@ -176,6 +186,11 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
   const informers = Object.fromEntries(KINDS.map((kind) => [kind, makeInformer(kind, specs[kind])])) as Record<CoreKind, ResourceInformer<KubernetesObject>>;
   const podInformer = specs.pods ? makeInformer('pods', specs.pods) : null;
   const nodeInformer = specs.nodes ? makeInformer('nodes', specs.nodes) : null;
+  const endpointsSpec: InformerSpec = {
+    name: 'endpoints',
+    path: namespace === undefined ? '/api/v1/endpoints' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/endpoints`,
+  };
+  let endpointsInformer: ResourceInformer<KubernetesObject> | null = null;
 
   function aggregate(): SourceStatus {
     const states = KINDS.map((k) => informers[k].state());
@@ -197,7 +212,9 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
 
     async stop() {
       started = false;
-      await Promise.all([...KINDS.map((k) => informers[k].stop()), podInformer?.stop(), nodeInformer?.stop()]);
+      const onDemand = endpointsInformer;
+      endpointsInformer = null;
+      await Promise.all([...KINDS.map((k) => informers[k].stop()), podInformer?.stop(), nodeInformer?.stop(), onDemand?.stop()]);
       // A stopped source has no view at all; never leave a stale "ok" behind.
       last = { state: 'unsynced', message: 'kubernetes: stopped' };
     },
@@ -206,9 +223,10 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
 
     snapshot: (): ClusterSnapshot => {
       const base = index.snapshot();
-      if (!podInformer && !nodeInformer) return base;
+      if (!podInformer && !nodeInformer && !endpointsInformer) return base;
       const st = podInformer?.state();
       const nt = nodeInformer?.state();
+      const et = endpointsInformer?.state();
       return {
         ...base,
         ...(st ? { nodePods: { state: st.phase, ...(st.message !== undefined ? { message: st.message } : {}), pods: index.pods() } } : {}),
@@ -222,7 +240,23 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
               },
             }
           : {}),
+        ...(et ? { endpoints: { state: et.phase, ...(et.message !== undefined ? { message: et.message } : {}), byService: index.endpoints() } } : {}),
       };
+    },
+
+    watchEndpoints(on) {
+      if (on === (endpointsInformer !== null) || !started) return;
+      if (on) {
+        endpointsInformer = makeInformer('endpoints', endpointsSpec);
+        logger.info({}, 'kube-vip reads Endpoints (enable_endpoints): watching Endpoints');
+        void endpointsInformer.start();
+      } else {
+        const stopping = endpointsInformer!;
+        endpointsInformer = null;
+        void stopping.stop().then(() => index.retainOnly('endpoints', new Set()));
+        logger.info({}, 'no kube-vip reads Endpoints any more: stopped watching them');
+      }
+      notify();
     },
 
     onChange(cb) {
@@ -249,6 +283,7 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
       ...(Object.fromEntries(KINDS.map((k) => [k, informers[k].state()])) as Record<CoreKind, InformerState>),
       ...(podInformer ? { pods: podInformer.state() } : {}),
       ...(nodeInformer ? { nodes: nodeInformer.state() } : {}),
+      ...(endpointsInformer ? { endpoints: endpointsInformer.state() } : {}),
     }),
   };
 }

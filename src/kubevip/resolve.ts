@@ -343,7 +343,8 @@ export function kubeVipSide(
     notJudged.push({ reason: 'etcd-lease', scope: 'elected', detail: why, settings: ['election'] });
   }
   if (value(k.enableEndpoints) === true) {
-    const why = 'enable_endpoints: kube-vip decides from Endpoints objects, which routewarden does not watch; routes that depend on endpoints are not judged';
+    const why =
+      'enable_endpoints: kube-vip decides from Endpoints objects (ready addresses only); routewarden judges from them while it can list and watch them (RBAC endpoints list/watch), and routes that depend on endpoints are not judged while it cannot';
     notes.push(why);
     notJudged.push({ reason: 'endpoints-source', scope: 'endpoints', detail: why, settings: [] });
   }

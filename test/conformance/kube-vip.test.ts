@@ -13,7 +13,7 @@
 // <reason>` for a VIP kube-vip cannot install.
 
 import { describe, expect, it } from 'vitest';
-import type { EndpointSliceInfo, LeaseInfo, ServiceInfo, ThisNodeView } from '../../src/core/cluster.ts';
+import type { EndpointSliceInfo, EndpointsInfo, LeaseInfo, ServiceInfo, ThisNodeView } from '../../src/core/cluster.ts';
 import { DefaultGatewayTracker, defaultGatewayInterface } from '../../src/core/default-gateway.ts';
 import { diff } from '../../src/core/diff.ts';
 import { expectedRoutes, serviceLeaseKey } from '../../src/core/expected.ts';
@@ -39,6 +39,8 @@ interface Row {
   readonly owned?: KernelRoute[];
   /** This node's Node as routewarden's informer sees it (absent: not watched). */
   readonly node?: ThisNodeView;
+  /** Endpoints objects as routewarden's informer sees them (`unreadable`: the informer failed, e.g. RBAC). */
+  readonly endpoints?: EndpointsInfo[] | 'unreadable';
   readonly want: string[];
 }
 
@@ -46,6 +48,88 @@ const v4 = (name: string, node = 'worker-2', over = {}) => slice(name, 'IPv4', [
 const v6 = (name: string, node = 'worker-2', over = {}) => slice(name, 'IPv6', [ep('fd00:244::5', { nodeName: node, ...over })]);
 const ALLOW = { 'kube-vip.io/allow-reconcile-without-endpoints': 'true' };
 const ETCD = { notJudged: [{ reason: 'etcd-lease' as const, scope: 'elected' as const, detail: 'etcd' }] };
+
+/** kube-vip with enable_endpoints (the marker resolveKubeVip sets): it reads Endpoints, not EndpointSlices. */
+const ENDPOINTS = { notJudged: [{ reason: 'endpoints-source' as const, scope: 'endpoints' as const, detail: 'enable_endpoints' }] };
+const endpointsOf = (name: string, ...addresses: EndpointsInfo['addresses'][number][]): EndpointsInfo => ({ namespace: 'default', name, addresses });
+
+function d8Rows(): Row[] {
+  const ready = (family: 'ipv4' | 'ipv6', nodeName?: string, hostname?: string) => ({
+    family,
+    ...(nodeName !== undefined ? { nodeName } : {}),
+    ...(hostname !== undefined ? { hostname } : {}),
+  });
+  return [
+    {
+      kind: 'divergence',
+      from: 'D8 providers/endpoints.go GetAllEndpoints: Cluster policy counts every ready subsets[].addresses entry, wherever it runs',
+      name: 'D8 Endpoints, Cluster: a ready address on another node => route (the EndpointSlices are not read)',
+      services: [svc('web', { ip: '10.0.0.5' })],
+      endpoints: [endpointsOf('web', ready('ipv4', 'worker-2'))],
+      model: ENDPOINTS,
+      want: ['route 10.0.0.5/32 lo'],
+    },
+    {
+      kind: 'divergence',
+      from: 'D8 GetAllEndpoints reads subsets[].addresses only: notReadyAddresses (not-ready, terminating pods) never count',
+      name: 'D8 Endpoints with no ready address, a slice with a not-ready endpoint: no route, a table route is an orphan',
+      services: [svc('web', { ip: '10.0.0.5' })],
+      slices: [v4('web', 'worker-2', { ready: false, serving: false })],
+      endpoints: [endpointsOf('web')],
+      model: ENDPOINTS,
+      owned: [kroute('10.0.0.5/32')],
+      want: ['orphan 10.0.0.5/32 not-placed-here'],
+    },
+    {
+      kind: 'divergence',
+      from: "D8 GetLocalEndpoints: Local counts a ready address whose nodeName is kube-vip's identity",
+      name: 'D8 Endpoints, Local: a ready address on this node => route; only on another node => none',
+      services: [svc('here', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' }), svc('there', { ip: '10.0.0.6', externalTrafficPolicy: 'Local' })],
+      endpoints: [endpointsOf('here', ready('ipv4', NODE)), endpointsOf('there', ready('ipv4', 'worker-2'))],
+      model: ENDPOINTS,
+      want: ['route 10.0.0.5/32 lo'],
+    },
+    {
+      kind: 'divergence',
+      from: "D8 GetLocalEndpoints step 2: without a matching nodeName, the address's hostname is compared with kube-vip's identity",
+      name: 'D8 Endpoints, Local: an address without nodeName whose hostname is this node => route',
+      services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })],
+      endpoints: [endpointsOf('web', ready('ipv4', undefined, NODE))],
+      model: ENDPOINTS,
+      want: ['route 10.0.0.5/32 lo'],
+    },
+    {
+      kind: 'divergence',
+      from: 'D8 setInstanceEndpointsStatus: a VIP has endpoints only if one is of its family (To4() compared)',
+      name: 'D8 Endpoints with IPv4 addresses only, dual-stack Service, no election: only the IPv4 VIP is routed',
+      services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })],
+      endpoints: [endpointsOf('web', ready('ipv4', 'worker-2'))],
+      model: ENDPOINTS,
+      want: ['route 10.0.0.5/32 lo'],
+    },
+    {
+      kind: 'divergence',
+      from: 'D8: Endpoints not readable (no endpoints grant): the endpoint check is unknown',
+      name: 'D8 Endpoints unreadable: the route that depends on endpoints is not judged',
+      services: [svc('web', { ip: '10.0.0.5' })],
+      slices: [v4('web')],
+      endpoints: 'unreadable',
+      model: ENDPOINTS,
+      want: ['unjudged 10.0.0.5/32 endpoints-source'],
+    },
+    {
+      kind: 'divergence',
+      from: 'D8 + D7 startServiceHandlingIfNeeded: under global election only the (Endpoints) watcher starts routes',
+      name: 'D8 global election, lease here, allow-reconcile: no Endpoints object => no route; an empty one => route',
+      services: [svc('bare', { ip: '10.0.0.5', annotations: ALLOW }), svc('empty', { ip: '10.0.0.6', annotations: ALLOW })],
+      slices: [slice('bare', 'IPv4', [])],
+      endpoints: [endpointsOf('empty')],
+      leases: [lease('kube-system', 'plndr-svcs-lock', NODE)],
+      model: { ...ENDPOINTS, election: 'global' },
+      want: ['route 10.0.0.6/32 lo'],
+    },
+  ];
+}
 
 /** A Node with these InternalIPs, as the informer for this node sees it. */
 const nodeView = (...internalIPs: string[]): ThisNodeView => ({ state: 'ok', name: NODE, node: { name: NODE, internalIPs } });
@@ -377,6 +461,9 @@ const ROWS: Row[] = [
     want: ['route 192.168.10.100/32 lo'],
   },
 
+  // --- D8: enable_endpoints, kube-vip reads Endpoints (providers/endpoints.go)
+  ...d8Rows(),
+
   // --- D9: the control-plane health check and this node's Node (StartVipService, pkg/cluster/service.go)
   ...d9Rows(),
 
@@ -456,7 +543,15 @@ const ROWS: Row[] = [
 
 function verdicts(row: Row): string[] {
   const base = snapshot(row.services ?? [], row.slices ?? [], row.leases ?? []);
-  const snap = row.node ? { ...base, thisNode: row.node } : base;
+  const snap = {
+    ...base,
+    ...(row.node ? { thisNode: row.node } : {}),
+    ...(row.endpoints === 'unreadable'
+      ? { endpoints: { state: 'error' as const, message: 'listing endpoints: 403 Forbidden', byService: new Map() } }
+      : row.endpoints
+        ? { endpoints: { state: 'ok' as const, byService: new Map(row.endpoints.map((e) => [`${e.namespace}/${e.name}`, e])) } }
+        : {}),
+  };
   const set = expectedRoutes({ snapshot: snap, model: model(row.model), interfaces: null, now: NOW });
   const d = diff(set, { owned: row.owned ?? [], foreign: [] }, null);
   const matched = new Set(d.matched.map((m) => m.expected.destination));

@@ -27,6 +27,19 @@ const thisNode = (...internalIPs: string[]): KubeObject => ({
   metadata: { name: NODE_NAME },
   status: { addresses: [...internalIPs.map((address) => ({ type: 'InternalIP', address })), { type: 'Hostname', address: NODE_NAME }] },
 });
+/** The Endpoints object of a Service: ready and not-ready addresses, on worker-2. */
+const endpointsObject = (svc: string, a: { ready?: string[]; notReady?: string[] }): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Endpoints',
+  metadata: { name: svc, namespace: 'default' },
+  subsets: [
+    {
+      ...(a.ready ? { addresses: a.ready.map((ip) => ({ ip, nodeName: 'worker-2' })) } : {}),
+      ...(a.notReady ? { notReadyAddresses: a.notReady.map((ip) => ({ ip, nodeName: 'worker-2' })) } : {}),
+      ports: [{ port: 80, protocol: 'TCP' }],
+    },
+  ],
+});
 /** A control-plane-only kube-vip with a dual-stack `address` (vip_subnet generated: "32,128"). */
 const CP_ENV: Env = {
   vip_routingtable: 'true',
@@ -43,7 +56,7 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
   let w: World;
   beforeEach(async () => {
     w = world();
-    await resetWorld(w, ['Service', 'EndpointSlice', 'Lease', 'Pod', 'Node'], [198]);
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Endpoints', 'Lease', 'Pod', 'Node'], [198]);
     await w.ip('link del uplink0').catch(() => '');
     await w.ip('link del uplink1').catch(() => '');
   });
@@ -165,17 +178,27 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     ).toEqual(['10.0.0.5/32']);
   });
 
-  it('8. enable_endpoints: kube-vip reads Endpoints; routes that depend on endpoints are not judged', async () => {
+  it('8. enable_endpoints: kube-vip reads Endpoints (ready addresses only), and so does routewarden: a not-ready endpoint gives no route', async () => {
     w.api.upsert(kubeVipPod({ env: { ...BASE, enable_endpoints: 'true' } }));
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
-    // A not-ready endpoint in the slice: kube-vip (Endpoints, ready addresses only) may route nothing.
+    // The slice lists the endpoint (EndpointSlice rules would count it under Cluster); Endpoints holds it as not ready.
     w.api.upsert(
       endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: false, serving: false }] }),
     );
-    const r = await checkJson(w);
-    expect(r.report.missing).toEqual([]);
-    expect(r.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['10.0.0.5/32 endpoints-source false']);
-    expect(r.code).toBe(0);
+    w.api.upsert(endpointsObject('web', { notReady: ['10.244.1.5'] }));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    const notReady = await checkJson(w);
+    expect(notReady.report.unjudged).toEqual([]);
+    expect(notReady.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['10.0.0.5/32 not-placed-here']);
+    expect(notReady.code).toBe(1);
+
+    // The pod becomes ready: kube-vip routes the VIP, and the route is in sync.
+    w.api.upsert(endpointsObject('web', { ready: ['10.244.1.5'] }));
+    const ready = await checkJson(w);
+    expect(ready.report.orphans).toEqual([]);
+    expect(ready.report.missing).toEqual([]);
+    expect(ready.report.unjudged).toEqual([]);
+    expect(ready.code).toBe(0);
   });
 
   it("9. the control-plane VIP and this node's Node: a family without an InternalIP is never installed (its route is an orphan); one with an InternalIP is not judged when absent", async () => {
@@ -359,12 +382,29 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
   });
 });
 
-describeIfRoot('kube-vip divergence 9 when the Node cannot be read', () => {
+describeIfRoot('kube-vip divergences 8 and 9 when routewarden may not read Endpoints or its Node', () => {
   const world = useWorld();
+
+  it('8. Endpoints refused (403): routes that depend on endpoints are not judged, never drift', async () => {
+    const w = world();
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Endpoints', 'Pod'], [198]);
+    // Every LIST of endpoints in this world is refused, as with a ClusterRole without the kube-vip-endpoints rule.
+    w.api.failNextList('endpoints', 403, 1_000);
+    w.api.upsert(kubeVipPod({ env: { ...BASE, enable_endpoints: 'true' } }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    w.api.upsert(endpointsObject('web', { notReady: ['10.244.1.5'] }));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['10.0.0.5/32 endpoints-source true']);
+    expect(r.code).toBe(0);
+    expect(w.api.requests('LIST', 'endpoints')).toBeGreaterThan(0);
+  });
 
   it("9. this node's Node refused (403): the control-plane routes are judged as before, a missing one is not judged", async () => {
     const w = world();
-    await resetWorld(w, ['Pod', 'Node'], [198]);
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Endpoints', 'Pod', 'Node'], [198]);
     // Every LIST of nodes in this world is refused, as with a ClusterRole without the nodes rule.
     w.api.failNextList('nodes', 403, 1_000);
     w.api.upsert(kubeVipPod({ env: CP_ENV }));
