@@ -198,6 +198,20 @@ export interface KubeVipInstanceReport {
   readonly restarts: number;
   readonly settings: Readonly<Record<string, SettingReport>>;
   readonly notes: readonly string[];
+  /** kube-vip's version as routewarden judges it, from the image tag (docs/kube-vip-fidelity.md, "kube-vip versions"). */
+  readonly version?: KubeVipVersionReport;
+}
+
+/** kube-vip's version as read from its image. */
+export interface KubeVipVersionReport {
+  /** The image tag; null for a digest only. */
+  readonly tag: string | null;
+  /** A release routewarden knows; false: judged as the newest code it models. */
+  readonly known: boolean;
+  /** The version whose behaviour routewarden follows, e.g. `v1.2.2` or `v1.2.3-24 (bee5cfe)`. */
+  readonly judgedAs: string;
+  /** One line. */
+  readonly detail: string;
 }
 
 /** The `kubeVip` field of the report: the effective configuration and where it came from. */

@@ -22,6 +22,7 @@ import { generateCidrRange } from '../../src/core/model.ts';
 import type { KubeVipModel } from '../../src/core/model.ts';
 import type { KernelRoute } from '../../src/core/types.ts';
 import { resolveKubeVip } from '../../src/kubevip/resolve.ts';
+import { kubeVipVersion } from '../../src/kubevip/version.ts';
 import { ep, kroute, lease, model, NODE, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 import { kubeVipPod } from '../helpers/kubevip-pods.ts';
 import type { EnvSpec } from '../helpers/kubevip-pods.ts';
@@ -689,5 +690,57 @@ describe('kube-vip settings from its pod (divergences decided at start-up)', () 
   it('F5: svc_leasename a/b/c => global lease a/b', () => {
     const v = fromPod({ ...TABLE, vip_interface: 'lo', vip_leaderelection: 'true', svc_leasename: 'a/b/c' });
     expect(v.primary.globalLease).toEqual({ namespace: 'a', name: 'b' });
+  });
+});
+
+describe('kube-vip versions: the image tag decides the behaviours that changed between releases', () => {
+  /** The CP instance with this image, kubernetes_addr set, on a Node with an IPv4 InternalIP only. */
+  function cpWith(image: string, env: EnvSpec = {}) {
+    const pod = kubeVipPod({
+      env: { ...TABLE, vip_interface: 'lo', cp_enable: 'true', address: '192.168.10.100,fd00::100', kubernetes_addr: 'https://127.0.0.1:6443', ...env },
+    });
+    const withImage = { ...pod, containers: pod.containers.map((c) => ({ ...c, image })) };
+    const view = resolveKubeVip({
+      mode: 'auto',
+      flags: model(),
+      explicit: new Map(),
+      pods: { state: 'ok', pods: [withImage] },
+      selector: '',
+      node: NODE,
+      bound: null,
+    });
+    const snap = { ...snapshot([]), thisNode: nodeView('192.168.10.11') };
+    const set = expectedRoutes({ snapshot: snap, model: view.primary, interfaces: null, now: NOW });
+    return { report: view.report.instances[0]!, excluded: set.excluded.map((e) => `${e.address} ${e.reason}`) };
+  }
+
+  it.each([
+    ['ghcr.io/kube-vip/kube-vip:v1.2.2', { tag: 'v1.2.2', known: true, judgedAs: 'v1.2.2' }],
+    ['localhost:5000/kube-vip/kube-vip:v1.2.3@sha256:0123', { tag: 'v1.2.3', known: true, judgedAs: 'v1.2.3' }],
+    ['ghcr.io/kube-vip/kube-vip:latest', { tag: 'latest', known: false, judgedAs: 'v1.2.3-24 (bee5cfe)' }],
+    ['ghcr.io/kube-vip/kube-vip@sha256:0123', { tag: null, known: false, judgedAs: 'v1.2.3-24 (bee5cfe)' }],
+    ['ghcr.io/kube-vip/kube-vip:v1.3.0', { tag: 'v1.3.0', known: false, judgedAs: 'v1.2.3-24 (bee5cfe)' }],
+  ])('image %s => %j', (image, want) => {
+    expect(kubeVipVersion(image).report).toMatchObject(want);
+  });
+
+  it('an unknown version is judged as the newest known code, and the report says so', () => {
+    const r = cpWith('ghcr.io/kube-vip/kube-vip:latest').report;
+    expect(r.version).toMatchObject({ known: false, judgedAs: 'v1.2.3-24 (bee5cfe)' });
+    expect(r.version!.detail).toContain('judged as kube-vip v1.2.3-24 (bee5cfe)');
+  });
+
+  it("kubernetes_addr (kube-vip PR #1671, v1.2.3 on): honoured from v1.2.3 and for an unknown version; v1.2.2 checks the Node's InternalIPs only", () => {
+    expect(cpWith('ghcr.io/kube-vip/kube-vip:v1.2.3').excluded).toEqual([]);
+    expect(cpWith('ghcr.io/kube-vip/kube-vip:latest').excluded).toEqual([]);
+    const old = cpWith('ghcr.io/kube-vip/kube-vip:v1.2.2');
+    expect(old.excluded).toEqual(['fd00::100 no-node-internal-ip']);
+    expect(old.report.notes.join('\n')).toContain('the override came in v1.2.3');
+  });
+
+  it('v1.2.0-v1.2.2 with vip_cleanroutingtable: the start-up wipe of kube-vip #1678 is noted; v1.2.3 fixed it (#1679)', () => {
+    expect(cpWith('ghcr.io/kube-vip/kube-vip:v1.2.1', { vip_cleanroutingtable: 'true' }).report.notes.join('\n')).toContain('#1678');
+    expect(cpWith('ghcr.io/kube-vip/kube-vip:v1.2.3', { vip_cleanroutingtable: 'true' }).report.notes.join('\n')).not.toContain('#1678');
+    expect(cpWith('ghcr.io/kube-vip/kube-vip:v1.2.1').report.notes.join('\n')).not.toContain('#1678');
   });
 });

@@ -227,6 +227,25 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     expect(absent.code).toBe(0);
   });
 
+  it('kube-vip versions: the image tag decides; an unknown one is judged as the newest known code, and the report and the log say so', async () => {
+    // v1.2.2 has no kubernetes_addr override: the Node's InternalIPs (IPv4 only) decide, so the IPv6 CP route is never installed.
+    w.api.upsert(kubeVipPod({ env: { ...CP_ENV, kubernetes_addr: 'https://127.0.0.1:6443' }, image: 'ghcr.io/kube-vip/kube-vip:v1.2.2' }));
+    w.api.upsert(thisNode('192.168.10.11'));
+    await w.ip('route add 192.168.10.100/32 dev lo table 198 proto 248');
+    await w.ip('-6 route add fd00::100/128 dev lo table 198 proto 248');
+    const old = await checkJson(w);
+    expect(old.report.kubeVip!.instances[0]!.version).toMatchObject({ tag: 'v1.2.2', known: true, judgedAs: 'v1.2.2' });
+    expect(old.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['fd00::100/128 excluded']);
+
+    // An image without a release tag: judged as bee5cfe, whose health check honours kubernetes_addr for every family.
+    w.api.upsert(kubeVipPod({ env: { ...CP_ENV, kubernetes_addr: 'https://127.0.0.1:6443' }, image: 'ghcr.io/kube-vip/kube-vip:latest' }));
+    const latest = await checkJson(w);
+    expect(latest.report.kubeVip!.instances[0]!.version).toMatchObject({ tag: 'latest', known: false, judgedAs: 'v1.2.3-24 (bee5cfe)' });
+    expect(latest.report.orphans).toEqual([]);
+    expect(latest.code).toBe(0);
+    expect(latest.stderr).toContain('is not a kube-vip release: judged as kube-vip v1.2.3-24 (bee5cfe)');
+  });
+
   // --- divergences found walking kube-vip's code (F1–F8)
 
   it('F1. a route left after the Service changed type to NodePort: plain drift (kube-vip tears a type change down), not limitation E15', async () => {
