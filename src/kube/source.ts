@@ -267,12 +267,17 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
     },
 
     freshness() {
-      // The view is as fresh as its stalest part: Services, EndpointSlices and Leases all decide routes.
+      // The view is as fresh as its stalest part: Services, EndpointSlices and Leases all decide routes,
+      // and so do this Node and the Endpoints while they are known (a failed one is not judged from).
       let oldest: number | undefined;
       for (const k of KINDS) {
         const at = informers[k].lastHeardAt();
         if (at === undefined) return { lastHeardAt: undefined };
         oldest = oldest === undefined ? at : Math.min(oldest, at);
+      }
+      for (const inf of [nodeInformer, endpointsInformer]) {
+        const at = inf?.state().phase === 'ok' ? inf.lastHeardAt() : undefined;
+        if (at !== undefined) oldest = Math.min(oldest!, at);
       }
       return { lastHeardAt: oldest };
     },
