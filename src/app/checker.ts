@@ -171,6 +171,11 @@ export function createChecker(deps: CheckerDeps): Checker {
     const leaseChanges = snapshot ? leaseChangesOf(snapshot) : undefined;
     if (kubeOk) logOnce(`discovery ${view.report.message}`, () => deps.logger.info({ kubeVip: view.report.message }, 'kube-vip discovery'));
     for (const inst of view.report.instances) {
+      const version = inst.version;
+      if (version && !version.known)
+        logOnce(`version ${inst.pod} ${inst.image}`, () =>
+          deps.logger.warn({ pod: inst.pod, image: inst.image, judgedAs: version.judgedAs }, `kube-vip version: ${version.detail}`),
+        );
       for (const [setting, s] of Object.entries(inst.settings)) {
         if (!s.kubeVip) continue;
         logOnce(`mismatch ${inst.pod} ${setting} ${s.value} ${s.kubeVip.value}`, () =>

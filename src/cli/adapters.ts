@@ -5,6 +5,9 @@ import { createNodeEventSink } from '../kube/events.ts';
 import { hasNetAdmin } from '../kernel/capabilities.ts';
 import { createNetlinkKernelTable } from '../kernel/netlink.ts';
 import { createKubeClusterSource } from '../kube/source.ts';
+import type { NodePodsView } from '../core/cluster.ts';
+import { deriveKnobs } from '../kubevip/derive.ts';
+import { findKubeVipContainers } from '../kubevip/resolve.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { ConfigError } from './config.ts';
 import type { Config } from './config.ts';
@@ -41,15 +44,35 @@ export function openCluster(config: Config, logger: Logger): ClusterSource {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  return createKubeClusterSource({
+  const source = createKubeClusterSource({
     kubeConfig,
     logger: logger.child({ component: 'kubernetes' }),
     idleTimeoutMs: config.watchIdleTimeoutMs,
     ...(config.model.servicesNamespace ? { namespace: config.model.servicesNamespace } : {}),
-    // --kube-vip-config auto: the pods on this node, to read kube-vip's own settings.
+    // --kube-vip-config auto: the pods on this node, to read kube-vip's own settings,
+    // and this node's Node (its InternalIPs decide kube-vip's control-plane health check).
     ...(config.kubeVipConfig === 'auto'
-      ? { nodePods: { nodeName: config.model.nodeName, ...(config.kubeVipSelector ? { labelSelector: config.kubeVipSelector } : {}) } }
+      ? {
+          nodePods: { nodeName: config.model.nodeName, ...(config.kubeVipSelector ? { labelSelector: config.kubeVipSelector } : {}) },
+          thisNode: { name: config.model.nodeName },
+        }
       : {}),
+  });
+  // Endpoints are watched only while a kube-vip on this node reads them
+  // (enable_endpoints): without it no `endpoints` grant is needed.
+  if (config.kubeVipConfig === 'auto') {
+    const selector = config.kubeVipSelector ?? '';
+    source.onChange(() => source.watchEndpoints(kubeVipReadsEndpoints(source.snapshot().nodePods, selector)));
+  }
+  return source;
+}
+
+/** Some routing-table-mode kube-vip on this node sets enable_endpoints=true (a value routewarden can read). */
+function kubeVipReadsEndpoints(pods: NodePodsView | undefined, selector: string): boolean {
+  if (pods?.state !== 'ok') return false;
+  return findKubeVipContainers(pods.pods, selector).some(({ pod, container }) => {
+    const { knobs } = deriveKnobs(pod, container);
+    return 'value' in knobs.routingTable && knobs.routingTable.value === true && 'value' in knobs.enableEndpoints && knobs.enableEndpoints.value === true;
   });
 }
 
@@ -67,8 +90,9 @@ export async function waitForSync(cluster: ClusterSource, timeoutMs = SYNC_TIMEO
     let finished = false;
     const tick = (): void => {
       if (finished) return;
-      // With kube-vip discovery, its pods must have been listed (or have failed) too.
-      const podsPending = cluster.status().state === 'ok' && cluster.snapshot().nodePods?.state === 'unsynced';
+      // With kube-vip discovery, its pods and this Node must have been listed (or have failed) too.
+      const snap = cluster.status().state === 'ok' ? cluster.snapshot() : null;
+      const podsPending = snap !== null && (snap.nodePods?.state === 'unsynced' || snap.thisNode?.state === 'unsynced' || snap.endpoints?.state === 'unsynced');
       if ((cluster.status().state !== 'unsynced' && !podsPending) || Date.now() >= deadline) {
         finished = true;
         unsubscribe();

@@ -94,6 +94,58 @@ export interface ClusterSnapshot {
   readonly nodePods?: NodePodsView;
   /** Objects left out of the view because they could not be translated; absent or empty when none. */
   readonly rejected?: readonly RejectedObject[];
+  /**
+   * This node's Node object (field selector metadata.name=<node>), present
+   * only when kube-vip discovery watches it: kube-vip's control-plane health
+   * check reads the Node's InternalIPs (StartVipService).
+   */
+  readonly thisNode?: ThisNodeView;
+  /**
+   * Endpoints objects, present only while kube-vip uses them
+   * (`enable_endpoints=true`) and routewarden watches them.
+   */
+  readonly endpoints?: EndpointsView;
+}
+
+/** One ready address of an Endpoints object (`subsets[].addresses`; `notReadyAddresses` are never kept). */
+export interface EndpointsAddressInfo {
+  /** kube-vip's family test: an address whose IP is not IPv4 counts as IPv6 (`To4() == nil`). */
+  readonly family: 'ipv4' | 'ipv6';
+  readonly nodeName?: string;
+  readonly hostname?: string;
+}
+
+/** An Endpoints object (named as its Service), as kube-vip's Endpoints provider reads it. */
+export interface EndpointsInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly addresses: readonly EndpointsAddressInfo[];
+}
+
+/** The Endpoints informer's view, keyed by `ns/name` (the Service's key). */
+export interface EndpointsView {
+  /** `ok`: listed and watching; `unsynced` / `error` (e.g. RBAC refused): not known. */
+  readonly state: 'ok' | 'unsynced' | 'error';
+  readonly message?: string;
+  readonly byService: ReadonlyMap<string, EndpointsInfo>;
+}
+
+/** A Node, as far as kube-vip's control-plane health check reads it. */
+export interface NodeInfo {
+  readonly name: string;
+  /** `status.addresses` of type InternalIP, in order. */
+  readonly internalIPs: readonly string[];
+}
+
+/** This node's Node object as its informer sees it. */
+export interface ThisNodeView {
+  /** `ok`: listed and watching; `unsynced` / `error` (e.g. RBAC refused): the Node is not known. */
+  readonly state: 'ok' | 'unsynced' | 'error';
+  readonly message?: string;
+  /** The node name the informer selects. */
+  readonly name: string;
+  /** The Node; null when the API has none of that name (only meaningful when `state` is `ok`). */
+  readonly node: NodeInfo | null;
 }
 
 /** What changed in the cluster view between two reads, by key (a ClusterSource's journal). */

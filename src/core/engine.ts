@@ -40,7 +40,7 @@
 // property test (test/unit/engine.property.test.ts) holds them equal after
 // every step of random API and kernel changes.
 
-import type { ClusterChanges, ClusterSnapshot, InterfaceInfo, ServiceInfo } from './cluster.ts';
+import type { ClusterChanges, ClusterSnapshot, InterfaceInfo, ServiceInfo, ThisNodeView } from './cluster.ts';
 import { diff } from './diff.ts';
 import type { DiffResult, MissingRoute, OrphanRoute, UnjudgedRoute } from './diff.ts';
 import {
@@ -125,10 +125,10 @@ class InstanceStore {
   readonly id: string | undefined;
   readonly model: KubeVipModel;
 
-  constructor(id: string | undefined, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null) {
+  constructor(id: string | undefined, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null, node: ThisNodeView | undefined) {
     this.id = id;
     this.model = model;
-    this.modelOps = recordModel(model, interfaces);
+    this.modelOps = recordModel(model, interfaces, node);
     for (const slot of recordingSlots(this.modelOps)) this.#index(slot, CONTROL_PLANE_SLOTS);
   }
 
@@ -337,6 +337,8 @@ export class IncrementalEngine {
   #stores: InstanceStore[] = [];
   #variant = '';
   #globalLeases = '';
+  #nodeKey = 'null';
+  #endpoints: ClusterSnapshot['endpoints'] = undefined;
   #valid = false;
   #lastNow = -Infinity;
   readonly #slots = new Map<string, SlotState>();
@@ -385,10 +387,19 @@ export class IncrementalEngine {
     const variant = JSON.stringify([parts, input.kernel.interfaces]);
     const contexts = parts.map((p) => serviceContext(snapshot, p.model, input.kernel.interfaces, now));
     const globalLeases = JSON.stringify(contexts.map((c) => c.globalLease));
+    // This node's Node (the control-plane VIP's families) and the Endpoints
+    // objects (enable_endpoints) are not in the change journal: any change
+    // of either rebuilds. Both change rarely (a Node's addresses; Endpoints
+    // only while a kube-vip on the node reads them).
+    const nodeKey = JSON.stringify(snapshot.thisNode ?? null);
+    const endpoints = snapshot.endpoints;
     const rebuild =
       !this.#valid ||
       variant !== this.#variant ||
       globalLeases !== this.#globalLeases ||
+      nodeKey !== this.#nodeKey ||
+      endpoints?.state !== this.#endpoints?.state ||
+      endpoints?.byService !== this.#endpoints?.byService ||
       input.kubernetes.changed === 'all' ||
       input.kernel.touched === 'all' ||
       now < this.#lastNow;
@@ -398,7 +409,9 @@ export class IncrementalEngine {
     if (rebuild) {
       this.#variant = variant;
       this.#globalLeases = globalLeases;
-      this.#stores = parts.map((p) => new InstanceStore(p.id, p.model, input.kernel.interfaces));
+      this.#nodeKey = nodeKey;
+      this.#endpoints = endpoints;
+      this.#stores = parts.map((p) => new InstanceStore(p.id, p.model, input.kernel.interfaces, snapshot.thisNode));
       this.#slots.clear();
       this.#kernelSlots.clear();
       this.#bootSlots.clear();

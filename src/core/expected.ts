@@ -2,7 +2,7 @@
 // docs/kube-vip-routing.md §2–§5 section by section. Pure: the snapshot, the
 // model, the node's interfaces and `now` come in; nothing is read here.
 
-import type { ClusterSnapshot, EndpointSliceInfo, InterfaceInfo, LeaseInfo, ServiceInfo } from './cluster.ts';
+import type { ClusterSnapshot, EndpointSliceInfo, EndpointsInfo, InterfaceInfo, LeaseInfo, ServiceInfo, ThisNodeView } from './cluster.ts';
 import { objectKey } from './cluster.ts';
 import { endpointCounts } from './endpoint-check.ts';
 import { cidrContains, formatCidr, formatIp, hasHostBits, maskIp, parseCidr, parseIp } from './ip.ts';
@@ -65,7 +65,8 @@ export type ExcludedReason =
   | 'invalid-subnet'
   | 'kernel-rejects-prefix'
   | 'interface-missing'
-  | 'local-type-ipv4';
+  | 'local-type-ipv4'
+  | 'no-node-internal-ip'; // a control-plane VIP of a family this Node has no InternalIP of: the health check never passes (StartVipService)
 
 export type Claim =
   | { readonly service: string; readonly verdict: 'placed'; readonly device: string }
@@ -250,6 +251,36 @@ export function endpointView(svc: ServiceInfo, slices: readonly EndpointSliceInf
     }
   }
   return { v4, v6, fqdn };
+}
+
+/**
+ * kube-vip's endpoint check with Endpoints (`enable_endpoints`,
+ * providers/endpoints.go): only the ready `subsets[].addresses` exist for it;
+ * Cluster counts every one (GetAllEndpoints), Local those whose nodeName, or
+ * else hostname, is kube-vip's identity (GetLocalEndpoints) — no serving
+ * condition. Families by kube-vip's To4() test (setInstanceEndpointsStatus,
+ * hasV6); no FQDN kind.
+ */
+export function endpointsObjectView(svc: ServiceInfo, endpoints: EndpointsInfo | undefined, nodeName: string): EndpointView {
+  let v4 = false;
+  let v6 = false;
+  for (const a of endpoints?.addresses ?? []) {
+    if (svc.externalTrafficPolicy === 'Local' && a.nodeName !== nodeName && a.hostname !== nodeName) continue;
+    if (a.family === 'ipv4') v4 = true;
+    else v6 = true;
+    if (v4 && v6) break;
+  }
+  return { v4, v6, fqdn: false };
+}
+
+/**
+ * The Endpoints objects kube-vip decides from: only when it reads them
+ * (enable_endpoints, the model's `endpoints` not-judged entry) and
+ * routewarden has listed them; null otherwise (then slices, or not judged).
+ */
+function endpointsObjects(model: KubeVipModel, snapshot: ClusterSnapshot): ReadonlyMap<string, EndpointsInfo> | null {
+  if (!notJudgedFor(model, 'endpoints')) return null;
+  return snapshot.endpoints?.state === 'ok' ? snapshot.endpoints.byService : null;
 }
 
 type LeaseState = { held: 'here' } | { held: 'elsewhere'; holder: string } | { held: 'nobody'; detail: string };
@@ -475,6 +506,8 @@ interface StepEntry {
   readonly slices: readonly EndpointSliceInfo[] | undefined;
   /** The svc_election lease the placement read, if any. */
   readonly lease: LeaseInfo | undefined;
+  /** The Endpoints object the placement read (enable_endpoints), if any. */
+  readonly endpoints: EndpointsInfo | undefined;
   readonly computedAt: number;
   readonly validUntil: number;
   readonly steps: Recording;
@@ -522,25 +555,28 @@ export function expectedRoutes(input: ExpectedInput, steps?: ServiceSteps): Expe
   if (!steps) {
     for (const key of keys) serviceSteps(b, key, snapshot.services.get(key)!, ctx);
   } else {
-    const global = JSON.stringify(globalLease);
+    const objects = endpointsObjects(model, snapshot);
+    const global = `${JSON.stringify(globalLease)}${objects ? ' endpoints' : ''}`;
     const next = new Map<string, StepEntry>();
     for (const key of keys) {
       const svc = snapshot.services.get(key)!;
       const slices = snapshot.slicesByService.get(key);
       const lease = model.election === 'service' ? snapshot.leases.get(serviceLeaseKey(svc)) : undefined;
+      const endpoints = objects?.get(key);
       let entry = steps.entries.get(key);
       if (
         !entry ||
         entry.svc !== svc ||
         entry.slices !== slices ||
         entry.lease !== lease ||
+        entry.endpoints !== endpoints ||
         steps.global !== global ||
         now < entry.computedAt ||
         now > entry.validUntil
       ) {
         const rec = new Recorder();
         serviceSteps(rec, key, svc, ctx);
-        entry = { svc, slices, lease, computedAt: now, validUntil: leaseValidUntil(lease, now, model.leaseSkewSeconds), steps: rec.seal() };
+        entry = { svc, slices, lease, endpoints, computedAt: now, validUntil: leaseValidUntil(lease, now, model.leaseSkewSeconds), steps: rec.seal() };
       }
       next.set(key, entry);
       replay(entry.steps, b);
@@ -549,7 +585,7 @@ export function expectedRoutes(input: ExpectedInput, steps?: ServiceSteps): Expe
     steps.global = global;
   }
 
-  modelSteps(b, model, interfaces);
+  modelSteps(b, model, interfaces, snapshot.thisNode);
   return b.build(model, steps?.singleDevices ?? new Map());
 }
 
@@ -567,8 +603,8 @@ export function serviceContext(snapshot: ClusterSnapshot, model: KubeVipModel, i
 }
 
 /** What the model itself contributes after every Service: the control-plane VIP and the `all` blanket. */
-function modelSteps(b: Sink, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): void {
-  addControlPlane(b, model, interfaces);
+function modelSteps(b: Sink, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null, node: ThisNodeView | undefined): void {
+  addControlPlane(b, model, interfaces, node);
   const all = notJudgedFor(model, 'all');
   if (all) b.blankets.push({ scope: 'all', reason: all.reason, detail: all.detail });
 }
@@ -581,9 +617,9 @@ export function recordService(key: string, svc: ServiceInfo, ctx: ServiceContext
 }
 
 /** The model's own steps (control plane, `all` blanket) as data. */
-export function recordModel(model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): Recording {
+export function recordModel(model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null, node: ThisNodeView | undefined): Recording {
   const rec = new Recorder();
-  modelSteps(rec, model, interfaces);
+  modelSteps(rec, model, interfaces, node);
   return rec.seal();
 }
 
@@ -779,9 +815,13 @@ function serviceSteps(b: Sink, key: string, svc: ServiceInfo, ctx: ServiceContex
     drafts.push({ vip: v, draft: draftRoute(v, prefix, device, model) });
   }
 
+  // kube-vip reads EndpointSlices, or with enable_endpoints the Service's Endpoints object.
   const slices = snapshot.slicesByService.get(key) ?? EMPTY_SLICES;
-  const eps = endpointView(svc, slices, model.nodeName);
-  const verdict = placement(svc, eps, slices.length, model, snapshot, globalLease, now);
+  const objects = endpointsObjects(model, snapshot);
+  const endpointsObject = objects?.get(key);
+  const eps = objects ? endpointsObjectView(svc, endpointsObject, model.nodeName) : endpointView(svc, slices, model.nodeName);
+  const watched = objects ? (endpointsObject ? 1 : 0) : slices.length;
+  const verdict = placement(svc, eps, watched, objects !== null, model, snapshot, globalLease, now);
   // No election: one pass over the Service's VIPs in order, and the first
   // route add that fails ends it (endpoints_routing_table.go processInstance).
   // Election modes add each VIP on its own and only log a failure
@@ -817,7 +857,10 @@ type Placement = true | { reason: NotPlacedReason; detail?: string } | { unjudge
 function placement(
   svc: ServiceInfo,
   eps: EndpointView,
-  sliceCount: number,
+  /** EndpointSlices of the Service, or with Endpoints known 1 when its Endpoints object exists. */
+  watchedCount: number,
+  /** kube-vip reads Endpoints and routewarden knows them. */
+  endpointsKnown: boolean,
   model: KubeVipModel,
   snapshot: ClusterSnapshot,
   globalLease: LeaseState | null,
@@ -826,8 +869,8 @@ function placement(
   // An FQDN slice's addresses count as endpoints, and as IPv6 ones where kube-vip
   // compares families (net.ParseIP(hostname).To4() == nil); hasV6 skips them.
   const any = eps.v4 || eps.v6 || eps.fqdn;
-  // enable_endpoints: kube-vip decides from Endpoints, which routewarden does not watch.
-  const endpointsUnknown = notJudgedFor(model, 'endpoints');
+  // enable_endpoints: kube-vip decides from Endpoints; not judged while routewarden cannot read them.
+  const endpointsUnknown = endpointsKnown ? undefined : notJudgedFor(model, 'endpoints');
   const endpoints = (p: Placement | ((f: Family) => Placement)): Placement | ((f: Family) => Placement) =>
     endpointsUnknown ? { unjudged: endpointsUnknown } : p;
   // AddOrModify checks egress-ipv6 only when there are endpoints at all.
@@ -853,16 +896,64 @@ function placement(
   const leaseName = model.election === 'service' ? serviceLeaseKey(svc) : `${model.globalLease.namespace}/${model.globalLease.name}`;
   if (lease.held === 'elsewhere') return { reason: 'lease-elsewhere', detail: `lease ${leaseName} held by ${lease.holder}` };
   if (lease.held === 'nobody') return { reason: 'lease-not-held', detail: `lease ${leaseName}: ${lease.detail}` };
-  // Global election: only the EndpointSlice watcher starts a Service's routes;
-  // a Service without any EndpointSlice (no selector) never gets one.
-  if (model.election === 'global' && sliceCount === 0 && !endpointsUnknown)
-    return { reason: 'no-endpointslice', detail: 'global election starts routes from EndpointSlice events only, and this Service has none' };
+  // Global election: only the EndpointSlice (or Endpoints) watcher starts a
+  // Service's routes; a Service without any (no selector) never gets one.
+  if (model.election === 'global' && watchedCount === 0 && !endpointsUnknown)
+    return {
+      reason: 'no-endpointslice',
+      detail: endpointsKnown
+        ? 'global election starts routes from Endpoints events only (enable_endpoints), and this Service has no Endpoints object'
+        : 'global election starts routes from EndpointSlice events only, and this Service has none',
+    };
   if (!any && !allowEmpty) return endpoints(noEndpoints);
   return endpoints(true);
 }
 
-function addControlPlane(b: Sink, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null): void {
+const BOTH_FAMILIES: ReadonlySet<Family> = new Set<Family>(['ipv4', 'ipv6']);
+
+/**
+ * The families of control-plane VIP whose health check can ever pass
+ * (StartVipService, pkg/cluster/service.go, at bee5cfe): with
+ * `kubernetes_addr` a URL with a host, every family is checked against it;
+ * otherwise each family against this Node's InternalIPs of that family
+ * (getNodeIPs, read once at start), and with none at all (no Node, no
+ * InternalIP, no node name) only the first address's family, against
+ * localhost. A family without an entry never gets its route: kube-vip's
+ * route manager deletes only routes it tracks, so one in the table stays.
+ * Null when routewarden cannot know: the Node is not readable or not
+ * synced, kube-vip's node name is another node's, `kubernetes_addr` is not
+ * visible, or the first address is a host name.
+ */
+function cpHealthFamilies(model: KubeVipModel, node: ThisNodeView | undefined): ReadonlySet<Family> | null {
+  const override = model.controlPlane.kubernetesAddr;
+  if (override === null) return null;
+  if (override !== undefined && hasUrlHost(override)) return BOTH_FAMILIES;
+  let ips: readonly string[] = [];
+  if (model.nodeName !== '') {
+    if (!node || node.state !== 'ok' || node.name !== model.nodeName) return null;
+    ips = node.node?.internalIPs ?? [];
+  }
+  if (ips.length === 0) {
+    const first = parseIp(model.controlPlane.addresses[0] ?? '');
+    return first ? new Set([first.family]) : null;
+  }
+  // utils.IsIPv6: anything that is not an IPv4 address counts as IPv6.
+  return new Set(ips.map((ip) => (parseIp(ip)?.family === 'ipv4' ? 'ipv4' : 'ipv6')));
+}
+
+/** kubernetesAddrBackendEntry: url.Parse succeeds and the URL names a host. */
+function hasUrlHost(text: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) return false;
+  try {
+    return new URL(text).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function addControlPlane(b: Sink, model: KubeVipModel, interfaces: readonly InterfaceInfo[] | null, node: ThisNodeView | undefined): void {
   if (!model.controlPlane.enabled) return;
+  const families = cpHealthFamilies(model, node);
   const linkNames = interfaces ? new Set(interfaces.map((i) => i.name)) : null;
   const all = notJudgedFor(model, 'all') ?? notJudgedFor(model, 'interface');
   for (const text of model.controlPlane.addresses) {
@@ -895,6 +986,13 @@ function addControlPlane(b: Sink, model: KubeVipModel, interfaces: readonly Inte
       continue;
     }
     const d = draftRoute(vip, prefix, model.interface, model);
+    // The health check of this family never passes: kube-vip never tries the route add.
+    if (families !== null && !families.has(ip.family)) {
+      b.excluded.push({ service: CONTROL_PLANE, address: text, reason: 'no-node-internal-ip' });
+      const keys = typeof d === 'string' ? [normalized(vip)] : [normalized(vip), d.destination];
+      b.claim(keys, { service: CONTROL_PLANE, verdict: 'excluded', reason: 'no-node-internal-ip' });
+      continue;
+    }
     if (typeof d === 'string') {
       b.excluded.push({ service: CONTROL_PLANE, address: text, reason: d });
       continue;

@@ -40,7 +40,17 @@ export interface KubeVipModel {
   readonly vipSubnet: string;
 
   /** cp_enable and the CP VIP address(es) (docs/kube-vip-routing.md §4.5). */
-  readonly controlPlane: { readonly enabled: boolean; readonly addresses: readonly string[] };
+  readonly controlPlane: {
+    readonly enabled: boolean;
+    readonly addresses: readonly string[];
+    /**
+     * kube-vip's `kubernetes_addr`, when set: a URL with a host makes its
+     * control-plane health check use that address for every family instead of
+     * the Node's InternalIPs (StartVipService, kubernetesAddrBackendEntry);
+     * null: set from a source routewarden cannot read.
+     */
+    readonly kubernetesAddr?: string | null;
+  };
 
   /**
    * What routewarden cannot know about this kube-vip (docs/kube-vip-fidelity.md,
@@ -58,7 +68,7 @@ export type UnjudgedReason =
   | 'dns-address' // `address` is a DNS name: vip_subnet is generated from its resolution
   | 'default-interface' // vip_interface unset and the node's default route cannot be read
   | 'setting-not-visible' // a setting from a Secret, ConfigMap, envFrom or config file routewarden cannot read
-  | 'endpoints-source' // enable_endpoints: kube-vip reads Endpoints, which routewarden does not watch
+  | 'endpoints-source' // enable_endpoints: kube-vip reads Endpoints, which routewarden cannot read (no RBAC) or has not listed yet
   | 'cp-health-check'; // a missing control-plane route: kube-vip withdraws it while this node's API server fails its health check
 
 export const UNJUDGED_REASONS: readonly UnjudgedReason[] = [
@@ -188,6 +198,20 @@ export interface KubeVipInstanceReport {
   readonly restarts: number;
   readonly settings: Readonly<Record<string, SettingReport>>;
   readonly notes: readonly string[];
+  /** kube-vip's version as routewarden judges it, from the image tag (docs/kube-vip-fidelity.md, "kube-vip versions"). */
+  readonly version?: KubeVipVersionReport;
+}
+
+/** kube-vip's version as read from its image. */
+export interface KubeVipVersionReport {
+  /** The image tag; null for a digest only. */
+  readonly tag: string | null;
+  /** A release routewarden knows; false: judged as the newest code it models. */
+  readonly known: boolean;
+  /** The version whose behaviour routewarden follows, e.g. `v1.2.2` or `v1.2.3-24 (bee5cfe)`. */
+  readonly judgedAs: string;
+  /** One line. */
+  readonly detail: string;
 }
 
 /** The `kubeVip` field of the report: the effective configuration and where it came from. */

@@ -22,23 +22,32 @@
 // through onReject. It once failed every LIST for good (and vanished
 // silently from a watch).
 
-import type { V1EndpointSlice, V1Lease, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Endpoints, V1Lease, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import {
   objectKey,
   type ClusterChanges,
   type ClusterSnapshot,
   type RejectedObject,
   type EndpointSliceInfo,
+  type EndpointsInfo,
   type LeaseInfo,
+  type NodeInfo,
   type PodInfo,
   type ServiceInfo,
 } from '../core/cluster.ts';
-import { keyOfObject, toEndpointSliceInfo, toLeaseInfo, toPodInfo, toServiceInfo } from './translate.ts';
+import { keyOfObject, toEndpointSliceInfo, toEndpointsInfo, toLeaseInfo, toNodeInfo, toPodInfo, toServiceInfo } from './translate.ts';
 
-export type IndexedKind = 'services' | 'endpointslices' | 'leases' | 'pods';
+export type IndexedKind = 'services' | 'endpointslices' | 'leases' | 'pods' | 'nodes' | 'endpoints';
 
 /** The Kubernetes kind of each indexed collection, as reports name it. */
-export const KIND_NAME: Readonly<Record<IndexedKind, string>> = { services: 'Service', endpointslices: 'EndpointSlice', leases: 'Lease', pods: 'Pod' };
+export const KIND_NAME: Readonly<Record<IndexedKind, string>> = {
+  services: 'Service',
+  endpointslices: 'EndpointSlice',
+  leases: 'Lease',
+  pods: 'Pod',
+  nodes: 'Node',
+  endpoints: 'Endpoints',
+};
 
 interface SliceEntry {
   readonly info: EndpointSliceInfo;
@@ -115,6 +124,10 @@ export class ClusterIndex {
   /** Pods on this node (kube-vip discovery); kept apart from the snapshot's cached maps. */
   readonly #pods = new Versioned<PodInfo>();
   #podList: readonly PodInfo[] | undefined;
+  /** This node's Node (kube-vip's control-plane health check); kept apart from the snapshot's cached maps. */
+  readonly #nodes = new Versioned<NodeInfo>();
+  /** Endpoints objects (only while kube-vip uses them, enable_endpoints); kept apart from the snapshot's cached maps. */
+  readonly #endpoints = new Versioned<EndpointsInfo>();
   #snapshot: ClusterSnapshot | undefined;
 
   /** Applies an added or modified object; returns true when the index changed. */
@@ -135,6 +148,10 @@ export class ClusterIndex {
         return this.#upsertSimple('leases', this.#leases, obj, () => toLeaseInfo(obj as V1Lease));
       case 'pods':
         return this.#upsertPod(obj);
+      case 'nodes':
+        return this.#upsertNode(obj);
+      case 'endpoints':
+        return this.#upsertApart(this.#endpoints, obj, () => toEndpointsInfo(obj as V1Endpoints));
       case 'endpointslices':
         return this.#upsertSlice(obj);
     }
@@ -208,6 +225,8 @@ export class ClusterIndex {
   }
 
   #ofKind(kind: IndexedKind): Versioned<unknown> {
+    if (kind === 'nodes') return this.#nodes;
+    if (kind === 'endpoints') return this.#endpoints;
     return kind === 'services' ? this.#services : kind === 'leases' ? this.#leases : kind === 'pods' ? this.#pods : this.#slices;
   }
 
@@ -259,6 +278,31 @@ export class ClusterIndex {
       this.#journal = this.#journal.slice(drop);
       this.#floor += drop;
     }
+  }
+
+  /** The Node of this name, when indexed. */
+  node(name: string): NodeInfo | null {
+    return this.#nodes.infos.get(objectKey('', name)) ?? null;
+  }
+
+  /** The Endpoints objects indexed so far, by `ns/name`; the same map until the next change. */
+  endpoints(): ReadonlyMap<string, EndpointsInfo> {
+    return this.#endpoints.snapshot();
+  }
+
+  #upsertNode(obj: Meta): boolean {
+    return this.#upsertApart(this.#nodes, obj, () => toNodeInfo(obj as V1Node));
+  }
+
+  /** An object kept apart from the snapshot's cached maps (its own view, read by the source). */
+  #upsertApart<T>(map: Versioned<T>, obj: Meta, translate: () => T | undefined): boolean {
+    const key = keyOfObject(obj);
+    if (key === undefined) return false;
+    if (map.sameVersion(key, obj)) return false;
+    const info = translate();
+    if (info === undefined) return map.delete(key);
+    map.set(key, info, obj);
+    return true;
   }
 
   snapshot(): ClusterSnapshot {
@@ -314,6 +358,8 @@ export class ClusterIndex {
   #removeKey(kind: IndexedKind, key: string): boolean {
     if (kind === 'services') return this.#services.delete(key) && this.#changed('services', key);
     if (kind === 'leases') return this.#leases.delete(key) && this.#changed('leases', key);
+    if (kind === 'nodes') return this.#nodes.delete(key);
+    if (kind === 'endpoints') return this.#endpoints.delete(key);
     if (kind === 'pods') {
       if (!this.#pods.delete(key)) return false;
       this.#podList = undefined;

@@ -44,13 +44,30 @@ export interface KubeClusterSourceOptions {
    * fail; discovery falls back to flags and says so.
    */
   readonly nodePods?: { readonly nodeName: string; readonly labelSelector?: string };
+  /**
+   * Also list and watch this node's Node object only (field selector
+   * metadata.name=<name>) and expose it as `snapshot().thisNode`: kube-vip's
+   * control-plane health check reads its InternalIPs. Its own state, like the
+   * pods': a Node that cannot be read (RBAC) never makes the view fail.
+   */
+  readonly thisNode?: { readonly name: string };
 }
 
-type CoreKind = Exclude<IndexedKind, 'pods'>;
+/** The informers started on demand, each with its own state (never part of status()). */
+type OnDemandKind = 'pods' | 'nodes' | 'endpoints';
+
+type CoreKind = Exclude<IndexedKind, OnDemandKind>;
 
 export interface KubeClusterSource extends ClusterSource {
   /** The state of each informer, for logs and the status page (`pods` only with kube-vip discovery). */
-  informers(): Readonly<Record<CoreKind, InformerState>> & { readonly pods?: InformerState };
+  informers(): Readonly<Record<CoreKind, InformerState>> & { readonly [K in OnDemandKind]?: InformerState };
+  /**
+   * Watch Endpoints objects (kube-vip with `enable_endpoints=true` reads them
+   * instead of EndpointSlices), or stop: started on demand, so a cluster whose
+   * kube-vip does not use them needs no `endpoints` grant. While on, they are
+   * `snapshot().endpoints`.
+   */
+  watchEndpoints(on: boolean): void;
 }
 
 const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 30_000 };
@@ -93,7 +110,9 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
   const podSel = opts.nodePods;
   const podFields = podSel ? `spec.nodeName=${podSel.nodeName}` : undefined;
   const podLabels = podSel?.labelSelector ? podSel.labelSelector : undefined;
-  const specs: { readonly [K in CoreKind]: InformerSpec } & { readonly pods?: InformerSpec } = {
+  const thisNode = opts.thisNode;
+  const specs: { readonly [K in CoreKind]: InformerSpec } & { readonly pods?: InformerSpec; readonly nodes?: InformerSpec } = {
+    ...(thisNode ? { nodes: { name: 'nodes', path: '/api/v1/nodes', fieldSelector: `metadata.name=${thisNode.name}` } } : {}),
     ...(podSel
       ? {
           pods: {
@@ -140,8 +159,8 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
           if (index.retainOnly(kind, present)) notify();
         },
         stateChanged: () => {
-          if (kind === 'pods') {
-            notify(); // discovery re-reads the pods' state on the next check
+          if (kind === 'pods' || kind === 'nodes' || kind === 'endpoints') {
+            notify(); // discovery re-reads the pods' (and the Node's) state on the next check
             return;
           }
           const next = aggregate();
@@ -166,6 +185,12 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
     );
   const informers = Object.fromEntries(KINDS.map((kind) => [kind, makeInformer(kind, specs[kind])])) as Record<CoreKind, ResourceInformer<KubernetesObject>>;
   const podInformer = specs.pods ? makeInformer('pods', specs.pods) : null;
+  const nodeInformer = specs.nodes ? makeInformer('nodes', specs.nodes) : null;
+  const endpointsSpec: InformerSpec = {
+    name: 'endpoints',
+    path: namespace === undefined ? '/api/v1/endpoints' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/endpoints`,
+  };
+  let endpointsInformer: ResourceInformer<KubernetesObject> | null = null;
 
   function aggregate(): SourceStatus {
     const states = KINDS.map((k) => informers[k].state());
@@ -177,36 +202,66 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
   }
 
   let started = false;
+  /** The index's view with the on-demand kinds (this node's pods, its Node, Endpoints) that are being watched. */
+  function withOnDemand(base: ClusterSnapshot): ClusterSnapshot {
+    if (!podInformer && !nodeInformer && !endpointsInformer) return base;
+    const st = podInformer?.state();
+    const nt = nodeInformer?.state();
+    const et = endpointsInformer?.state();
+    return {
+      ...base,
+      ...(st ? { nodePods: { state: st.phase, ...(st.message !== undefined ? { message: st.message } : {}), pods: index.pods() } } : {}),
+      ...(nt && thisNode
+        ? {
+            thisNode: {
+              state: nt.phase,
+              ...(nt.message !== undefined ? { message: nt.message } : {}),
+              name: thisNode.name,
+              node: nt.phase === 'ok' ? index.node(thisNode.name) : null,
+            },
+          }
+        : {}),
+      ...(et ? { endpoints: { state: et.phase, ...(et.message !== undefined ? { message: et.message } : {}), byService: index.endpoints() } } : {}),
+    };
+  }
+
   return {
     async start() {
       if (started) return;
       started = true;
       last = aggregate();
-      await Promise.all([...KINDS.map((k) => informers[k].start()), podInformer?.start()]);
+      await Promise.all([...KINDS.map((k) => informers[k].start()), podInformer?.start(), nodeInformer?.start()]);
     },
 
     async stop() {
       started = false;
-      await Promise.all([...KINDS.map((k) => informers[k].stop()), podInformer?.stop()]);
+      const onDemand = endpointsInformer;
+      endpointsInformer = null;
+      await Promise.all([...KINDS.map((k) => informers[k].stop()), podInformer?.stop(), nodeInformer?.stop(), onDemand?.stop()]);
       // A stopped source has no view at all; never leave a stale "ok" behind.
       last = { state: 'unsynced', message: 'kubernetes: stopped' };
     },
 
     status: () => last,
 
-    snapshot: (): ClusterSnapshot => {
-      const base = index.snapshot();
-      if (!podInformer) return base;
-      const st = podInformer.state();
-      return { ...base, nodePods: { state: st.phase, ...(st.message !== undefined ? { message: st.message } : {}), pods: index.pods() } };
+    snapshot: (): ClusterSnapshot => withOnDemand(index.snapshot()),
+
+    watchEndpoints(on) {
+      if (on === (endpointsInformer !== null) || !started) return;
+      if (on) {
+        endpointsInformer = makeInformer('endpoints', endpointsSpec);
+        logger.info({}, 'kube-vip reads Endpoints (enable_endpoints): watching Endpoints');
+        void endpointsInformer.start();
+      } else {
+        const stopping = endpointsInformer!;
+        endpointsInformer = null;
+        void stopping.stop().then(() => index.retainOnly('endpoints', new Set()));
+        logger.info({}, 'no kube-vip reads Endpoints any more: stopped watching them');
+      }
+      notify();
     },
 
-    live: (): ClusterSnapshot => {
-      const base = index.live();
-      if (!podInformer) return base;
-      const st = podInformer.state();
-      return { ...base, nodePods: { state: st.phase, ...(st.message !== undefined ? { message: st.message } : {}), pods: index.pods() } };
-    },
+    live: (): ClusterSnapshot => withOnDemand(index.live()),
 
     changes: (cursor) => index.changesSince(cursor),
 
@@ -218,12 +273,17 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
     },
 
     freshness() {
-      // The view is as fresh as its stalest part: Services, EndpointSlices and Leases all decide routes.
+      // The view is as fresh as its stalest part: Services, EndpointSlices and Leases all decide routes,
+      // and so do this Node and the Endpoints while they are known (a failed one is not judged from).
       let oldest: number | undefined;
       for (const k of KINDS) {
         const at = informers[k].lastHeardAt();
         if (at === undefined) return { lastHeardAt: undefined };
         oldest = oldest === undefined ? at : Math.min(oldest, at);
+      }
+      for (const inf of [nodeInformer, endpointsInformer]) {
+        const at = inf?.state().phase === 'ok' ? inf.lastHeardAt() : undefined;
+        if (at !== undefined) oldest = Math.min(oldest!, at);
       }
       return { lastHeardAt: oldest };
     },
@@ -233,6 +293,8 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
     informers: () => ({
       ...(Object.fromEntries(KINDS.map((k) => [k, informers[k].state()])) as Record<CoreKind, InformerState>),
       ...(podInformer ? { pods: podInformer.state() } : {}),
+      ...(nodeInformer ? { nodes: nodeInformer.state() } : {}),
+      ...(endpointsInformer ? { endpoints: endpointsInformer.state() } : {}),
     }),
   };
 }

@@ -7,7 +7,7 @@
 // Date or a string; no field is trusted to be present: the API's defaults are
 // applied explicitly.
 
-import type { V1Container, V1ContainerStatus, V1EndpointSlice, V1Lease, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1ContainerStatus, V1EndpointSlice, V1Endpoints, V1Lease, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import {
   objectKey,
   type ContainerInfo,
@@ -17,11 +17,15 @@ import {
   type EndpointConditions,
   type EndpointInfo,
   type EndpointSliceInfo,
+  type EndpointsAddressInfo,
+  type EndpointsInfo,
   type IngressEntry,
   type LeaseInfo,
+  type NodeInfo,
   type ServiceInfo,
 } from '../core/cluster.ts';
 import { ANNOTATION, parseLoadbalancerIPs } from '../core/expected.ts';
+import { parseIp } from '../core/ip.ts';
 
 /** The label that ties an EndpointSlice to its Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -281,6 +285,41 @@ function containerStatus(s: V1ContainerStatus): ContainerStatusInfo {
     ...(startedAt !== undefined ? { startedAt } : {}),
     ...(reason !== undefined ? { reason } : {}),
   };
+}
+
+/**
+ * An Endpoints object as kube-vip's Endpoints provider reads it
+ * (providers/endpoints.go): the ready `subsets[].addresses` only, each IP cut
+ * at "/", its family by kube-vip's test (not IPv4 = IPv6), its nodeName and
+ * hostname for Local traffic policy. Undefined when it has no name.
+ */
+export function toEndpointsInfo(e: V1Endpoints): EndpointsInfo | undefined {
+  const name = nonEmpty(e.metadata?.name);
+  if (name === undefined) return undefined;
+  const addresses: EndpointsAddressInfo[] = [];
+  for (const subset of e.subsets ?? []) {
+    for (const a of subset?.addresses ?? []) {
+      if (!a) continue;
+      const ip = parseIp(String(a.ip ?? '').split('/')[0]!);
+      addresses.push({
+        family: ip?.family === 'ipv4' ? 'ipv4' : 'ipv6',
+        ...(nonEmpty(a.nodeName) !== undefined ? { nodeName: a.nodeName! } : {}),
+        ...(nonEmpty(a.hostname) !== undefined ? { hostname: a.hostname! } : {}),
+      });
+    }
+  }
+  return { namespace: e.metadata?.namespace ?? '', name, addresses };
+}
+
+/** This node's Node, for kube-vip's control-plane health check (its InternalIPs), or undefined when it has no name. */
+export function toNodeInfo(n: V1Node): NodeInfo | undefined {
+  const name = nonEmpty(n.metadata?.name);
+  if (name === undefined) return undefined;
+  const internalIPs: string[] = [];
+  for (const a of n.status?.addresses ?? []) {
+    if (a?.type === 'InternalIP' && typeof a.address === 'string' && a.address !== '') internalIPs.push(a.address);
+  }
+  return { name, internalIPs };
 }
 
 /** A Pod, for kube-vip discovery (--kube-vip-config auto), or undefined when it has no name. */

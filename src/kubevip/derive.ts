@@ -27,6 +27,7 @@ export type KnobKey =
   | 'protocol'
   | 'services'
   | 'controlPlane'
+  | 'kubernetesAddr'
   | 'svcNamespace'
   | 'svcElection'
   | 'leaderElection'
@@ -78,6 +79,7 @@ export const KNOBS: readonly Knob[] = [
   { key: 'protocol', env: 'vip_routingprotocol', flags: ['routingProtocol'], type: 'int', def: 248 },
   { key: 'services', env: 'svc_enable', flags: ['services'], type: 'bool', def: false },
   { key: 'controlPlane', env: 'cp_enable', flags: ['controlplane'], type: 'bool', def: false },
+  { key: 'kubernetesAddr', env: 'kubernetes_addr', flags: [], type: 'string', def: '' },
   { key: 'svcNamespace', env: 'svc_namespace', flags: [], type: 'string', def: '', svcGated: true },
   { key: 'svcElection', env: 'svc_election', flags: ['servicesElection'], type: 'bool', def: false, svcGated: true },
   { key: 'leaderElection', env: 'vip_leaderelection', flags: ['leaderElection'], type: 'bool', def: false },

@@ -28,6 +28,7 @@ import type {
   KubeVipReport,
   KubeVipRuntime,
   KubeVipTiming,
+  KubeVipVersionReport,
   NotJudged,
   SettingReport,
 } from '../core/model.ts';
@@ -35,6 +36,7 @@ import { routeProtocol, routeType, tableId } from '../core/types.ts';
 import type { RouteProtocol, TableId } from '../core/types.ts';
 import { deriveKnobs, describeProvenance } from './derive.ts';
 import type { Derivation, KnobKey, KnobResult, KnobValue } from './derive.ts';
+import { atLeast, between, kubeVipVersion } from './version.ts';
 
 /** Settings that change the expected set, named as routewarden's flags. */
 export const SETTINGS = [
@@ -126,6 +128,8 @@ export interface KubeVipSide {
   readonly notes: readonly string[];
   /** vip_interface is unset: kube-vip's interface is this node's default-gateway interface. */
   readonly usesGateway: boolean;
+  /** kube-vip's version from the image tag, and which behaviour routewarden follows. */
+  readonly version: KubeVipVersionReport;
 }
 
 const value = (r: KnobResult): KnobValue | undefined => ('value' in r ? r.value : undefined);
@@ -298,6 +302,24 @@ export function kubeVipSide(
     };
     return address !== '' ? src('address') : legacy !== '' ? src('vip') : src('address');
   });
+  // kubernetes_addr (env only): a URL with a host replaces the Node's
+  // InternalIPs in the control-plane health check (StartVipService); from a
+  // source routewarden cannot read, it is unknown (null).
+  // The override exists since v1.2.3 (kube-vip PR #1671); older releases check the Node's InternalIPs only.
+  const version = kubeVipVersion(container.image);
+  const kubernetesAddr = k.kubernetesAddr;
+  if (!atLeast(version, [1, 2, 3])) {
+    if (!('value' in kubernetesAddr) || kubernetesAddr.value !== '')
+      notes.push(
+        `kubernetes_addr is set, but kube-vip ${version.report.judgedAs} checks the control-plane health against the Node's InternalIPs only (the override came in v1.2.3)`,
+      );
+  } else if ('unresolved' in kubernetesAddr) m.controlPlane = { ...m.controlPlane, kubernetesAddr: null };
+  else if (kubernetesAddr.value !== '') m.controlPlane = { ...m.controlPlane, kubernetesAddr: String(kubernetesAddr.value) };
+  // v1.2.0-v1.2.2: the start-up cleanup compared routes under the wrong key and deleted every route of the table (kube-vip #1678, fixed in v1.2.3 by #1679).
+  if (between(version, [1, 2, 0], [1, 2, 2]) && value(k.cleanRoutingTable) === true)
+    notes.push(
+      `kube-vip ${version.report.judgedAs} with vip_cleanroutingtable deletes every route of its table 10 s after start, its own included, and does not add them again (kube-vip #1678, fixed in v1.2.3): routes missing after that are real; re-adding them is safe`,
+    );
   let cidrFatal: string | null = null;
   put('vip-subnet', ['vipSubnet', 'address'], () => {
     const raw = str('vipSubnet');
@@ -337,7 +359,8 @@ export function kubeVipSide(
     notJudged.push({ reason: 'etcd-lease', scope: 'elected', detail: why, settings: ['election'] });
   }
   if (value(k.enableEndpoints) === true) {
-    const why = 'enable_endpoints: kube-vip decides from Endpoints objects, which routewarden does not watch; routes that depend on endpoints are not judged';
+    const why =
+      'enable_endpoints: kube-vip decides from Endpoints objects (ready addresses only); routewarden judges from them while it can list and watch them (RBAC endpoints list/watch), and routes that depend on endpoints are not judged while it cannot';
     notes.push(why);
     notJudged.push({ reason: 'endpoints-source', scope: 'endpoints', detail: why, settings: [] });
   }
@@ -377,6 +400,7 @@ export function kubeVipSide(
     fatal,
     notes,
     usesGateway: 'value' in k.interface && k.interface.value === '',
+    version: version.report,
   };
 }
 
@@ -557,6 +581,7 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
       restarts: runtime.restarts,
       settings: merged.settings,
       notes: kv.notes,
+      version: kv.version,
     });
   }
   if (instances.length === 0) {

@@ -162,11 +162,12 @@ function kubeVipSection(report: Report): string {
     .map((i) => {
       const state = i.terminating ? 'terminating' : i.ready ? 'ready' : 'not ready';
       const judged = i.included ? 'judged' : `not judged: ${i.excludedBecause ?? ''}`;
-      return `<tr><td>${esc(i.pod)}</td><td>${esc(state)}</td><td>${esc(i.startedAt ?? '-')}</td><td>${i.restarts}</td><td class="reason">${esc(judged)}</td></tr>`;
+      const version = i.version ? `${i.version.judgedAs}${i.version.known ? '' : ` (${i.version.detail})`}` : '-';
+      return `<tr><td>${esc(i.pod)}</td><td>${esc(state)}</td><td>${esc(version)}</td><td>${esc(i.startedAt ?? '-')}</td><td>${i.restarts}</td><td class="reason">${esc(judged)}</td></tr>`;
     })
     .join('');
   const table = kv.instances.length
-    ? `<div class="wrap"><table id="kube-vip"><thead><tr><th>Pod</th><th>State</th><th>Started</th><th>Restarts</th><th>Routes</th></tr></thead><tbody>${rows}</tbody></table></div>`
+    ? `<div class="wrap"><table id="kube-vip"><thead><tr><th>Pod</th><th>State</th><th>Version</th><th>Started</th><th>Restarts</th><th>Routes</th></tr></thead><tbody>${rows}</tbody></table></div>`
     : '';
   return `<h2>kube-vip</h2><p class="reason">${esc(kv.message)} (--kube-vip-config ${esc(kv.mode)})</p>${mismatch}${table}`;
 }

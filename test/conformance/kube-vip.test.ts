@@ -13,7 +13,7 @@
 // <reason>` for a VIP kube-vip cannot install.
 
 import { describe, expect, it } from 'vitest';
-import type { EndpointSliceInfo, LeaseInfo, ServiceInfo } from '../../src/core/cluster.ts';
+import type { EndpointSliceInfo, EndpointsInfo, LeaseInfo, ServiceInfo, ThisNodeView } from '../../src/core/cluster.ts';
 import { DefaultGatewayTracker, defaultGatewayInterface } from '../../src/core/default-gateway.ts';
 import { diff } from '../../src/core/diff.ts';
 import { expectedRoutes, serviceLeaseKey } from '../../src/core/expected.ts';
@@ -22,6 +22,7 @@ import { generateCidrRange } from '../../src/core/model.ts';
 import type { KubeVipModel } from '../../src/core/model.ts';
 import type { KernelRoute } from '../../src/core/types.ts';
 import { resolveKubeVip } from '../../src/kubevip/resolve.ts';
+import { kubeVipVersion } from '../../src/kubevip/version.ts';
 import { ep, kroute, lease, model, NODE, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 import { kubeVipPod } from '../helpers/kubevip-pods.ts';
 import type { EnvSpec } from '../helpers/kubevip-pods.ts';
@@ -37,6 +38,10 @@ interface Row {
   readonly leases?: LeaseInfo[];
   readonly model?: Partial<KubeVipModel>;
   readonly owned?: KernelRoute[];
+  /** This node's Node as routewarden's informer sees it (absent: not watched). */
+  readonly node?: ThisNodeView;
+  /** Endpoints objects as routewarden's informer sees them (`unreadable`: the informer failed, e.g. RBAC). */
+  readonly endpoints?: EndpointsInfo[] | 'unreadable';
   readonly want: string[];
 }
 
@@ -44,6 +49,174 @@ const v4 = (name: string, node = 'worker-2', over = {}) => slice(name, 'IPv4', [
 const v6 = (name: string, node = 'worker-2', over = {}) => slice(name, 'IPv6', [ep('fd00:244::5', { nodeName: node, ...over })]);
 const ALLOW = { 'kube-vip.io/allow-reconcile-without-endpoints': 'true' };
 const ETCD = { notJudged: [{ reason: 'etcd-lease' as const, scope: 'elected' as const, detail: 'etcd' }] };
+
+/** kube-vip with enable_endpoints (the marker resolveKubeVip sets): it reads Endpoints, not EndpointSlices. */
+const ENDPOINTS = { notJudged: [{ reason: 'endpoints-source' as const, scope: 'endpoints' as const, detail: 'enable_endpoints' }] };
+const endpointsOf = (name: string, ...addresses: EndpointsInfo['addresses'][number][]): EndpointsInfo => ({ namespace: 'default', name, addresses });
+
+function d8Rows(): Row[] {
+  const ready = (family: 'ipv4' | 'ipv6', nodeName?: string, hostname?: string) => ({
+    family,
+    ...(nodeName !== undefined ? { nodeName } : {}),
+    ...(hostname !== undefined ? { hostname } : {}),
+  });
+  return [
+    {
+      kind: 'divergence',
+      from: 'D8 providers/endpoints.go GetAllEndpoints: Cluster policy counts every ready subsets[].addresses entry, wherever it runs',
+      name: 'D8 Endpoints, Cluster: a ready address on another node => route (the EndpointSlices are not read)',
+      services: [svc('web', { ip: '10.0.0.5' })],
+      endpoints: [endpointsOf('web', ready('ipv4', 'worker-2'))],
+      model: ENDPOINTS,
+      want: ['route 10.0.0.5/32 lo'],
+    },
+    {
+      kind: 'divergence',
+      from: 'D8 GetAllEndpoints reads subsets[].addresses only: notReadyAddresses (not-ready, terminating pods) never count',
+      name: 'D8 Endpoints with no ready address, a slice with a not-ready endpoint: no route, a table route is an orphan',
+      services: [svc('web', { ip: '10.0.0.5' })],
+      slices: [v4('web', 'worker-2', { ready: false, serving: false })],
+      endpoints: [endpointsOf('web')],
+      model: ENDPOINTS,
+      owned: [kroute('10.0.0.5/32')],
+      want: ['orphan 10.0.0.5/32 not-placed-here'],
+    },
+    {
+      kind: 'divergence',
+      from: "D8 GetLocalEndpoints: Local counts a ready address whose nodeName is kube-vip's identity",
+      name: 'D8 Endpoints, Local: a ready address on this node => route; only on another node => none',
+      services: [svc('here', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' }), svc('there', { ip: '10.0.0.6', externalTrafficPolicy: 'Local' })],
+      endpoints: [endpointsOf('here', ready('ipv4', NODE)), endpointsOf('there', ready('ipv4', 'worker-2'))],
+      model: ENDPOINTS,
+      want: ['route 10.0.0.5/32 lo'],
+    },
+    {
+      kind: 'divergence',
+      from: "D8 GetLocalEndpoints step 2: without a matching nodeName, the address's hostname is compared with kube-vip's identity",
+      name: 'D8 Endpoints, Local: an address without nodeName whose hostname is this node => route',
+      services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })],
+      endpoints: [endpointsOf('web', ready('ipv4', undefined, NODE))],
+      model: ENDPOINTS,
+      want: ['route 10.0.0.5/32 lo'],
+    },
+    {
+      kind: 'divergence',
+      from: 'D8 setInstanceEndpointsStatus: a VIP has endpoints only if one is of its family (To4() compared)',
+      name: 'D8 Endpoints with IPv4 addresses only, dual-stack Service, no election: only the IPv4 VIP is routed',
+      services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })],
+      endpoints: [endpointsOf('web', ready('ipv4', 'worker-2'))],
+      model: ENDPOINTS,
+      want: ['route 10.0.0.5/32 lo'],
+    },
+    {
+      kind: 'divergence',
+      from: 'D8: Endpoints not readable (no endpoints grant): the endpoint check is unknown',
+      name: 'D8 Endpoints unreadable: the route that depends on endpoints is not judged',
+      services: [svc('web', { ip: '10.0.0.5' })],
+      slices: [v4('web')],
+      endpoints: 'unreadable',
+      model: ENDPOINTS,
+      want: ['unjudged 10.0.0.5/32 endpoints-source'],
+    },
+    {
+      kind: 'divergence',
+      from: 'D8 + D7 startServiceHandlingIfNeeded: under global election only the (Endpoints) watcher starts routes',
+      name: 'D8 global election, lease here, allow-reconcile: no Endpoints object => no route; an empty one => route',
+      services: [svc('bare', { ip: '10.0.0.5', annotations: ALLOW }), svc('empty', { ip: '10.0.0.6', annotations: ALLOW })],
+      slices: [slice('bare', 'IPv4', [])],
+      endpoints: [endpointsOf('empty')],
+      leases: [lease('kube-system', 'plndr-svcs-lock', NODE)],
+      model: { ...ENDPOINTS, election: 'global' },
+      want: ['route 10.0.0.6/32 lo'],
+    },
+  ];
+}
+
+/** A Node with these InternalIPs, as the informer for this node sees it. */
+const nodeView = (...internalIPs: string[]): ThisNodeView => ({ state: 'ok', name: NODE, node: { name: NODE, internalIPs } });
+const CP_DUAL = ['192.168.10.100', 'fd00::100'];
+const cpModel = (addresses: string[], kubernetesAddr?: string): Partial<KubeVipModel> => ({
+  servicesEnabled: false,
+  controlPlane: { enabled: true, addresses, ...(kubernetesAddr !== undefined ? { kubernetesAddr } : {}) },
+});
+const CP_ROUTES = [kroute('192.168.10.100/32'), kroute('fd00::100/128', { family: 'ipv6' })];
+
+function d9Rows(): Row[] {
+  return [
+    {
+      kind: 'divergence',
+      from: 'D9 StartVipService: backendMapV6 is empty when the Node has no IPv6 InternalIP, so the IPv6 CP route is never added; route.Manager.Delete removes only tracked routes',
+      name: 'D9 Node with an IPv4 InternalIP only: the IPv4 CP route is judged, the IPv6 one is never installed (a leftover is an orphan)',
+      model: cpModel(CP_DUAL),
+      node: nodeView('192.168.10.11'),
+      owned: CP_ROUTES,
+      want: ['route 192.168.10.100/32 lo', 'orphan fd00::100/128 excluded', 'excluded fd00::100 no-node-internal-ip'],
+    },
+    {
+      kind: 'divergence',
+      from: 'D9 StartVipService: a family the Node has an InternalIP of is added only while its health check passes',
+      name: 'D9 Node with both families, the IPv6 CP route absent: not judged (health check), never missing',
+      model: cpModel(CP_DUAL),
+      node: nodeView('192.168.10.11', 'fd00::11'),
+      owned: [kroute('192.168.10.100/32')],
+      want: ['route 192.168.10.100/32 lo', 'unjudged fd00::100/128 cp-health-check'],
+    },
+    {
+      kind: 'divergence',
+      from: 'D9: the Node is not readable (RBAC refused): its InternalIPs are unknown',
+      name: 'D9 Node not readable: every CP family stays not judged when absent, judged when present',
+      model: cpModel(CP_DUAL),
+      node: { state: 'error', message: 'listing nodes: 403 Forbidden', name: NODE, node: null },
+      owned: [kroute('fd00::100/128', { family: 'ipv6' })],
+      want: ['route fd00::100/128 lo', 'unjudged 192.168.10.100/32 cp-health-check'],
+    },
+    {
+      kind: 'divergence',
+      from: "D9 StartVipService: no Node (NotFound) => no IPs => localhost of cluster.Network[0]'s family only",
+      name: "D9 no Node object: only the first CP address's family (here IPv6) can be installed",
+      model: cpModel(['fd00::100', '192.168.10.100']),
+      node: { state: 'ok', name: NODE, node: null },
+      owned: CP_ROUTES,
+      want: ['route fd00::100/128 lo', 'orphan 192.168.10.100/32 excluded', 'excluded 192.168.10.100 no-node-internal-ip'],
+    },
+    {
+      kind: 'divergence',
+      from: "D9 StartVipService: a Node without any InternalIP => localhost of the first address's family",
+      name: "D9 Node without InternalIPs: only the first CP address's family (here IPv4)",
+      model: cpModel(CP_DUAL),
+      node: nodeView(),
+      owned: CP_ROUTES,
+      want: ['route 192.168.10.100/32 lo', 'orphan fd00::100/128 excluded', 'excluded fd00::100 no-node-internal-ip'],
+    },
+    {
+      kind: 'divergence',
+      from: "D9: kube-vip's node name is another node's: routewarden reads only its own Node",
+      name: 'D9 kube-vip looks up another Node: not known, not judged when absent',
+      model: { ...cpModel(CP_DUAL), nodeName: 'other-node' },
+      node: nodeView('192.168.10.11'),
+      owned: [kroute('192.168.10.100/32')],
+      want: ['route 192.168.10.100/32 lo', 'unjudged fd00::100/128 cp-health-check'],
+    },
+    ...(
+      [
+        ['https://127.0.0.1:6443', 'explicit v4 loopback with port', true],
+        ['https://localhost', 'hostname without port falls back to config port', true],
+        ['', 'empty override', false],
+        ['://not-a-url', 'garbage override', false],
+      ] as const
+    ).map(([addr, goCase, override]): Row => ({
+      kind: 'go',
+      from: `pkg/cluster/service_internal_test.go TestKubernetesAddrBackendEntry (${goCase}); kubernetesAddrBackendEntry: an override checks every family against one address`,
+      name: `D9 kubernetes_addr ${JSON.stringify(addr)}, Node IPv4 only: ${override ? 'every family checked against it, the IPv6 CP route not judged when absent' : 'no override, the IPv6 CP route never installed'}`,
+      model: cpModel(CP_DUAL, addr),
+      node: nodeView('192.168.10.11'),
+      owned: [kroute('192.168.10.100/32')],
+      want: override
+        ? ['route 192.168.10.100/32 lo', 'unjudged fd00::100/128 cp-health-check']
+        : ['route 192.168.10.100/32 lo', 'excluded fd00::100 no-node-internal-ip'],
+    })),
+  ];
+}
 
 const ROWS: Row[] = [
   // --- pkg/endpoints/endpoints_test.go
@@ -289,6 +462,12 @@ const ROWS: Row[] = [
     want: ['route 192.168.10.100/32 lo'],
   },
 
+  // --- D8: enable_endpoints, kube-vip reads Endpoints (providers/endpoints.go)
+  ...d8Rows(),
+
+  // --- D9: the control-plane health check and this node's Node (StartVipService, pkg/cluster/service.go)
+  ...d9Rows(),
+
   // --- divergences found walking kube-vip's code (F1–F8)
   {
     kind: 'divergence',
@@ -364,7 +543,16 @@ const ROWS: Row[] = [
 ];
 
 function verdicts(row: Row): string[] {
-  const snap = snapshot(row.services ?? [], row.slices ?? [], row.leases ?? []);
+  const base = snapshot(row.services ?? [], row.slices ?? [], row.leases ?? []);
+  const snap = {
+    ...base,
+    ...(row.node ? { thisNode: row.node } : {}),
+    ...(row.endpoints === 'unreadable'
+      ? { endpoints: { state: 'error' as const, message: 'listing endpoints: 403 Forbidden', byService: new Map() } }
+      : row.endpoints
+        ? { endpoints: { state: 'ok' as const, byService: new Map(row.endpoints.map((e) => [`${e.namespace}/${e.name}`, e])) } }
+        : {}),
+  };
   const set = expectedRoutes({ snapshot: snap, model: model(row.model), interfaces: null, now: NOW });
   const d = diff(set, { owned: row.owned ?? [], foreign: [] }, null);
   const matched = new Set(d.matched.map((m) => m.expected.destination));
@@ -493,8 +681,66 @@ describe('kube-vip settings from its pod (divergences decided at start-up)', () 
     const v = fromPod({ ...TABLE, vip_interface: 'lo', vip_nodename: { valueFromKind: 'secretKeyRef' } });
     expect(v.primary.notJudged?.map((n) => `${n.reason} ${n.scope}`)).toEqual(['setting-not-visible all']);
   });
+  it('9: kubernetes_addr (env) reaches the control-plane model; from a Secret it is unknown (null)', () => {
+    const cp = { ...TABLE, vip_interface: 'lo', cp_enable: 'true', address: '192.168.10.100' };
+    expect(fromPod({ ...cp, kubernetes_addr: 'https://127.0.0.1:6443' }).primary.controlPlane.kubernetesAddr).toBe('https://127.0.0.1:6443');
+    expect(fromPod(cp).primary.controlPlane.kubernetesAddr).toBeUndefined();
+    expect(fromPod({ ...cp, kubernetes_addr: { valueFromKind: 'secretKeyRef' } }).primary.controlPlane.kubernetesAddr).toBeNull();
+  });
   it('F5: svc_leasename a/b/c => global lease a/b', () => {
     const v = fromPod({ ...TABLE, vip_interface: 'lo', vip_leaderelection: 'true', svc_leasename: 'a/b/c' });
     expect(v.primary.globalLease).toEqual({ namespace: 'a', name: 'b' });
+  });
+});
+
+describe('kube-vip versions: the image tag decides the behaviours that changed between releases', () => {
+  /** The CP instance with this image, kubernetes_addr set, on a Node with an IPv4 InternalIP only. */
+  function cpWith(image: string, env: EnvSpec = {}) {
+    const pod = kubeVipPod({
+      env: { ...TABLE, vip_interface: 'lo', cp_enable: 'true', address: '192.168.10.100,fd00::100', kubernetes_addr: 'https://127.0.0.1:6443', ...env },
+    });
+    const withImage = { ...pod, containers: pod.containers.map((c) => ({ ...c, image })) };
+    const view = resolveKubeVip({
+      mode: 'auto',
+      flags: model(),
+      explicit: new Map(),
+      pods: { state: 'ok', pods: [withImage] },
+      selector: '',
+      node: NODE,
+      bound: null,
+    });
+    const snap = { ...snapshot([]), thisNode: nodeView('192.168.10.11') };
+    const set = expectedRoutes({ snapshot: snap, model: view.primary, interfaces: null, now: NOW });
+    return { report: view.report.instances[0]!, excluded: set.excluded.map((e) => `${e.address} ${e.reason}`) };
+  }
+
+  it.each([
+    ['ghcr.io/kube-vip/kube-vip:v1.2.2', { tag: 'v1.2.2', known: true, judgedAs: 'v1.2.2' }],
+    ['localhost:5000/kube-vip/kube-vip:v1.2.3@sha256:0123', { tag: 'v1.2.3', known: true, judgedAs: 'v1.2.3' }],
+    ['ghcr.io/kube-vip/kube-vip:latest', { tag: 'latest', known: false, judgedAs: 'v1.2.3-24 (bee5cfe)' }],
+    ['ghcr.io/kube-vip/kube-vip@sha256:0123', { tag: null, known: false, judgedAs: 'v1.2.3-24 (bee5cfe)' }],
+    ['ghcr.io/kube-vip/kube-vip:v1.3.0', { tag: 'v1.3.0', known: false, judgedAs: 'v1.2.3-24 (bee5cfe)' }],
+  ])('image %s => %j', (image, want) => {
+    expect(kubeVipVersion(image).report).toMatchObject(want);
+  });
+
+  it('an unknown version is judged as the newest known code, and the report says so', () => {
+    const r = cpWith('ghcr.io/kube-vip/kube-vip:latest').report;
+    expect(r.version).toMatchObject({ known: false, judgedAs: 'v1.2.3-24 (bee5cfe)' });
+    expect(r.version!.detail).toContain('judged as kube-vip v1.2.3-24 (bee5cfe)');
+  });
+
+  it("kubernetes_addr (kube-vip PR #1671, v1.2.3 on): honoured from v1.2.3 and for an unknown version; v1.2.2 checks the Node's InternalIPs only", () => {
+    expect(cpWith('ghcr.io/kube-vip/kube-vip:v1.2.3').excluded).toEqual([]);
+    expect(cpWith('ghcr.io/kube-vip/kube-vip:latest').excluded).toEqual([]);
+    const old = cpWith('ghcr.io/kube-vip/kube-vip:v1.2.2');
+    expect(old.excluded).toEqual(['fd00::100 no-node-internal-ip']);
+    expect(old.report.notes.join('\n')).toContain('the override came in v1.2.3');
+  });
+
+  it('v1.2.0-v1.2.2 with vip_cleanroutingtable: the start-up wipe of kube-vip #1678 is noted; v1.2.3 fixed it (#1679)', () => {
+    expect(cpWith('ghcr.io/kube-vip/kube-vip:v1.2.1', { vip_cleanroutingtable: 'true' }).report.notes.join('\n')).toContain('#1678');
+    expect(cpWith('ghcr.io/kube-vip/kube-vip:v1.2.3', { vip_cleanroutingtable: 'true' }).report.notes.join('\n')).not.toContain('#1678');
+    expect(cpWith('ghcr.io/kube-vip/kube-vip:v1.2.1').report.notes.join('\n')).not.toContain('#1678');
   });
 });

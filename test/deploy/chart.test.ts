@@ -487,6 +487,11 @@ describe.skipIf(unavailable !== null)('helm', () => {
       join(OVERLAYS, 'kube-vip-settings'),
       { files: [join(CI, 'kube-vip-settings-values.yaml')], set: ['monitoring.serviceMonitor.enabled=true'] },
     ],
+    [
+      'ci/kube-vip-endpoints-values.yaml + the ServiceMonitor',
+      join(OVERLAYS, 'kube-vip-endpoints'),
+      { files: [join(CI, 'kube-vip-endpoints-values.yaml')], set: ['monitoring.serviceMonitor.enabled=true'] },
+    ],
     ['ci/monitoring-values.yaml', join(OVERLAYS, 'full'), { files: [join(CI, 'monitoring-values.yaml')] }],
   ];
 

@@ -285,12 +285,21 @@ describe.skipIf(kubectl === null)('kubectl kustomize', () => {
       ]);
     });
 
+    it('kube-vip-endpoints: the base plus Endpoints list/watch, nothing else (for a kube-vip with enable_endpoints)', () => {
+      type Role = KubeObject & { rules: unknown[] };
+      const base = one(objectsOf('deploy/base'), 'ClusterRole') as Role;
+      const role = one(objectsOf('deploy/overlays/kube-vip-endpoints'), 'ClusterRole') as Role;
+      expect(role.rules).toEqual([...base.rules, { apiGroups: [''], resources: ['endpoints'], verbs: ['list', 'watch'] }]);
+      expect(role.metadata).toEqual(base.metadata);
+    });
+
     it("overlays leave the base's other objects as they are", () => {
-      // The proxy overlay re-points the Service and the ServiceMonitor at the proxy (tested above).
+      // The proxy overlay re-points the Service and the ServiceMonitor at the proxy (tested above);
+      // the kube-vip-endpoints overlay adds one rule to the ClusterRole (tested above).
       const base = objectsOf('deploy/base').filter((o) => o.kind !== 'DaemonSet');
       for (const dir of dirs.filter((d) => d !== 'deploy/base' && d !== 'deploy/overlays/kube-rbac-proxy')) {
         const objects = objectsOf(dir);
-        for (const b of base)
+        for (const b of base.filter((o) => !(dir === 'deploy/overlays/kube-vip-endpoints' && o.kind === 'ClusterRole')))
           expect(
             objects.find((o) => o.kind === b.kind && o.metadata.name === b.metadata.name),
             `${dir}: ${b.kind}/${b.metadata.name}`,

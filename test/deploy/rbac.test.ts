@@ -22,9 +22,26 @@ import { compareGrants, grantKey, grantsForRequest, grantsOfRole, resolveApiMeth
  * only while its feature is being written, and the test below fails as soon
  * as the code calls it, so that it moves from "reserved" to "required".
  * Empty now: pods list/watch, reserved for kube-vip config discovery, became
- * required when src/kube/source.ts gained the pods informer.
+ * required when src/kube/source.ts gained the pods informer; nodes list/watch
+ * is required since it gained the informer on this node's Node (kube-vip's
+ * control-plane health check reads its InternalIPs), and nothing asks for
+ * nodes get, so the role does not grant it.
  */
 const RESERVED: Readonly<Record<string, string>> = {};
+
+/**
+ * Grants the code uses only on demand, so deploy/base does not hold them:
+ * each names the overlay that adds it (the chart's matching value is
+ * compared with that overlay in chart.test.ts). Endpoints list/watch: the
+ * Endpoints informer starts only while a kube-vip on the node sets
+ * enable_endpoints=true (src/cli/adapters.ts, KubeClusterSource
+ * watchEndpoints); it reveals every pod IP behind a Service, so only the
+ * clusters that need it grant it.
+ */
+const ON_DEMAND: Readonly<Record<string, string>> = {
+  'core/endpoints:list': 'kube-vip-endpoints',
+  'core/endpoints:watch': 'kube-vip-endpoints',
+};
 
 const SRC = join(ROOT, 'src');
 const KUBE = join(SRC, 'kube');
@@ -38,7 +55,10 @@ function tsFiles(dir: string): string[] {
 
 const scan = scanFiles(tsFiles(KUBE), ROOT);
 const required = new Set(scan.uses.flatMap((u) => u.grants.map(grantKey)));
-const expected = new Set([...required, ...Object.keys(RESERVED)]);
+const expected = new Set([...required, ...Object.keys(RESERVED)].filter((k) => !(k in ON_DEMAND)));
+/** What a rendered kustomization grants: the base's, plus the on-demand grants its overlay adds. */
+const expectedIn = (dir: string): Set<string> =>
+  new Set([...expected, ...Object.entries(ON_DEMAND).flatMap(([k, overlay]) => (dir.endsWith(`/overlays/${overlay}`) ? [k] : []))]);
 
 function baseClusterRole(): KubeObject & { rules?: [] } {
   return one(readYaml(join(BASE, 'clusterrole.yaml')) as KubeObject[], 'ClusterRole');
@@ -94,6 +114,13 @@ describe('RBAC: the ClusterRole against the API calls in src/kube', () => {
     expect(diff.extra, `granted but never called:\n${explain(diff.extra)}`).toEqual([]);
   });
 
+  it('holds on-demand grants only for calls the code makes (in an overlay, never in the base)', () => {
+    expect(
+      Object.keys(ON_DEMAND).filter((k) => !required.has(k)),
+      'on-demand grants nothing calls',
+    ).toEqual([]);
+  });
+
   it('reserves nothing the code already calls', () => {
     const nowRequired = Object.keys(RESERVED).filter((k) => required.has(k));
     expect(nowRequired, `now called by the code; move out of RESERVED:\n${explain(nowRequired)}`).toEqual([]);
@@ -108,7 +135,7 @@ describe('RBAC: the ClusterRole against the API calls in src/kube', () => {
         const roles = objects.filter((o) => o.kind === 'ClusterRole') as (KubeObject & { rules?: [] })[];
         const role = roles.find((r) => r.metadata.name === baseClusterRole().metadata.name)!;
         expect(role, "the base's ClusterRole").toBeDefined();
-        const diff = compareGrants(expected, grantsOfRole(role).grants);
+        const diff = compareGrants(expectedIn(dir), grantsOfRole(role).grants);
         expect(diff).toEqual({ missing: [], extra: [] });
 
         type Binding = KubeObject & {
@@ -176,7 +203,14 @@ describe('RBAC: a witness run of the real adapters against the API double', () =
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromFile(double.kubeconfig());
       for (const namespace of [undefined, 'default']) {
-        const source = createKubeClusterSource({ kubeConfig, logger: silentLogger(), ...(namespace ? { namespace } : {}) });
+        // With kube-vip discovery's informers too: this node's pods and its Node (nodes list/watch, field selector metadata.name).
+        const source = createKubeClusterSource({
+          kubeConfig,
+          logger: silentLogger(),
+          ...(namespace ? { namespace } : {}),
+          nodePods: { nodeName: 'witness-node' },
+          thisNode: { name: 'witness-node' },
+        });
         await source.start();
         await waitFor('the cluster source to sync', () => source.status().state === 'ok');
         await source.stop();

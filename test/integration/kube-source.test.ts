@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { endpointSlice, lease, service } from '../../tools/apidouble/index.ts';
+import type { KubeObject } from '../../tools/apidouble/index.ts';
 import { createKubeClusterSource, type KubeClusterSource, type KubeClusterSourceOptions } from '../../src/kube/source.ts';
 import type { SourceStatus } from '../../src/core/types.ts';
 import { startDouble, waitFor, type DoubleFixture } from '../helpers/apidouble-fixture.ts';
@@ -145,6 +146,51 @@ describe('kubernetes cluster source', () => {
     expect(keys(s.snapshot().services)).toEqual(['dev/api']);
     expect(keys(s.snapshot().slicesByService)).toEqual(['dev/api']);
     expect(keys(s.snapshot().leases)).toEqual(['kube-system/plndr-svcs-lock', 'prod/kubevip-web']);
+  });
+
+  it("reads only this node's Node (field selector metadata.name), its InternalIPs; a refused Node never fails the view", async () => {
+    seed();
+    const node = (name: string, ip: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name },
+      status: { addresses: [{ type: 'InternalIP', address: ip }] },
+    });
+    fx.double.upsert(node('n1', '192.168.10.11'));
+    fx.double.upsert(node('n2', '192.168.10.12'));
+    const s = open({ thisNode: { name: 'n1' } });
+    await s.start();
+    await waitFor('the Node listed', () => s.snapshot().thisNode?.state === 'ok');
+    expect(s.snapshot().thisNode).toEqual({ state: 'ok', name: 'n1', node: { name: 'n1', internalIPs: ['192.168.10.11'] } });
+    await s.stop();
+
+    fx.double.failNextList('nodes', 403, 1_000);
+    const refused = open({ thisNode: { name: 'n1' } });
+    await refused.start();
+    await waitFor('the Node refused', () => refused.snapshot().thisNode?.state === 'error');
+    await waitFor('status ok', () => refused.status().state === 'ok');
+    expect(refused.snapshot().thisNode?.node).toBeNull();
+    expect(refused.freshness!().lastHeardAt).toBeDefined();
+  });
+
+  it('watches Endpoints only on demand: ready addresses indexed while on, gone when off', async () => {
+    seed();
+    fx.double.upsert({
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'web', namespace: 'prod' },
+      subsets: [{ addresses: [{ ip: '10.244.1.7', nodeName: 'n1' }], notReadyAddresses: [{ ip: '10.244.2.7', nodeName: 'n2' }] }],
+    });
+    const s = open();
+    await s.start();
+    await waitFor('status ok', () => s.status().state === 'ok');
+    expect(s.snapshot().endpoints).toBeUndefined();
+    expect(fx.double.requests('LIST', 'endpoints')).toBe(0);
+    s.watchEndpoints(true);
+    await waitFor('Endpoints listed', () => s.snapshot().endpoints?.state === 'ok');
+    expect(s.snapshot().endpoints!.byService.get('prod/web')).toEqual({ namespace: 'prod', name: 'web', addresses: [{ family: 'ipv4', nodeName: 'n1' }] });
+    s.watchEndpoints(false);
+    expect(s.snapshot().endpoints).toBeUndefined();
   });
 
   it('goes to error during an outage, never ok with a stale or empty view, and recovers with the right data', async () => {

@@ -6,6 +6,7 @@
 
 import { beforeEach, expect, it } from 'vitest';
 import { endpointSlice, lease, service } from '../../tools/apidouble/index.ts';
+import type { KubeObject } from '../../tools/apidouble/index.ts';
 import { describeIfRoot } from '../helpers/netns.ts';
 import { kubeVipPod } from '../helpers/kubevip-objects.ts';
 import type { Env } from '../helpers/kubevip-objects.ts';
@@ -19,6 +20,34 @@ const v6Slice = (svc: string) =>
   endpointSlice({ service: svc, addressType: 'IPv6', endpoints: [{ addresses: ['fd00:244::5'], nodeName: 'worker-2', ready: true, serving: true }] });
 const heldHere = (name: string, namespace = 'default') =>
   lease({ name, namespace, holderIdentity: NODE_NAME, renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 });
+/** This node's Node object with these InternalIPs (and its Hostname address, which kube-vip ignores). */
+const thisNode = (...internalIPs: string[]): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: { name: NODE_NAME },
+  status: { addresses: [...internalIPs.map((address) => ({ type: 'InternalIP', address })), { type: 'Hostname', address: NODE_NAME }] },
+});
+/** The Endpoints object of a Service: ready and not-ready addresses, on worker-2. */
+const endpointsObject = (svc: string, a: { ready?: string[]; notReady?: string[] }): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Endpoints',
+  metadata: { name: svc, namespace: 'default' },
+  subsets: [
+    {
+      ...(a.ready ? { addresses: a.ready.map((ip) => ({ ip, nodeName: 'worker-2' })) } : {}),
+      ...(a.notReady ? { notReadyAddresses: a.notReady.map((ip) => ({ ip, nodeName: 'worker-2' })) } : {}),
+      ports: [{ port: 80, protocol: 'TCP' }],
+    },
+  ],
+});
+/** A control-plane-only kube-vip with a dual-stack `address` (vip_subnet generated: "32,128"). */
+const CP_ENV: Env = {
+  vip_routingtable: 'true',
+  cp_enable: 'true',
+  address: '192.168.10.100,fd00::100',
+  vip_interface: 'lo',
+  vip_nodename: { fieldRef: 'spec.nodeName' },
+};
 const heldElsewhere = (name: string, namespace = 'default') =>
   lease({ name, namespace, holderIdentity: 'worker-2', renewTime: Date.now(), acquireTime: Date.now() - 600_000, leaseDurationSeconds: 3600 });
 
@@ -27,7 +56,7 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
   let w: World;
   beforeEach(async () => {
     w = world();
-    await resetWorld(w, ['Service', 'EndpointSlice', 'Lease', 'Pod'], [198]);
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Endpoints', 'Lease', 'Pod', 'Node'], [198]);
     await w.ip('link del uplink0').catch(() => '');
     await w.ip('link del uplink1').catch(() => '');
   });
@@ -149,17 +178,199 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     ).toEqual(['10.0.0.5/32']);
   });
 
-  it('8. enable_endpoints: kube-vip reads Endpoints; routes that depend on endpoints are not judged', async () => {
+  it('8. enable_endpoints: kube-vip reads Endpoints (ready addresses only), and so does routewarden: a not-ready endpoint gives no route', async () => {
     w.api.upsert(kubeVipPod({ env: { ...BASE, enable_endpoints: 'true' } }));
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
-    // A not-ready endpoint in the slice: kube-vip (Endpoints, ready addresses only) may route nothing.
+    // The slice lists the endpoint (EndpointSlice rules would count it under Cluster); Endpoints holds it as not ready.
     w.api.upsert(
       endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'worker-2', ready: false, serving: false }] }),
     );
+    w.api.upsert(endpointsObject('web', { notReady: ['10.244.1.5'] }));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    const notReady = await checkJson(w);
+    expect(notReady.report.unjudged).toEqual([]);
+    expect(notReady.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['10.0.0.5/32 not-placed-here']);
+    expect(notReady.code).toBe(1);
+
+    // The pod becomes ready: kube-vip routes the VIP, and the route is in sync.
+    w.api.upsert(endpointsObject('web', { ready: ['10.244.1.5'] }));
+    const ready = await checkJson(w);
+    expect(ready.report.orphans).toEqual([]);
+    expect(ready.report.missing).toEqual([]);
+    expect(ready.report.unjudged).toEqual([]);
+    expect(ready.code).toBe(0);
+  });
+
+  it("9. the control-plane VIP and this node's Node: a family without an InternalIP is never installed (its route is an orphan); one with an InternalIP is not judged when absent", async () => {
+    w.api.upsert(kubeVipPod({ env: CP_ENV }));
+    w.api.upsert(thisNode('192.168.10.11'));
+    await w.ip('route add 192.168.10.100/32 dev lo table 198 proto 248');
+    await w.ip('-6 route add fd00::100/128 dev lo table 198 proto 248');
+    const v4only = await checkJson(w);
+    expect(v4only.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['fd00::100/128 excluded']);
+    expect(v4only.report.excluded.map((e) => `${e.service} ${e.address} ${e.reason}`)).toEqual(['control-plane fd00::100 no-node-internal-ip']);
+    expect(v4only.report.missing).toEqual([]);
+    expect(v4only.code).toBe(1);
+
+    // The Node gains an IPv6 InternalIP: the IPv6 CP route is kube-vip's.
+    w.api.upsert(thisNode('192.168.10.11', 'fd00::11'));
+    const dual = await checkJson(w);
+    expect(dual.report.orphans).toEqual([]);
+    expect(dual.report.excluded).toEqual([]);
+    expect(dual.code).toBe(0);
+
+    // Absent while its family has an InternalIP: the health check decides, not judged.
+    await w.ip('-6 route del fd00::100/128 table 198');
+    const absent = await checkJson(w);
+    expect(absent.report.missing).toEqual([]);
+    expect(absent.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['fd00::100/128 cp-health-check false']);
+    expect(absent.code).toBe(0);
+  });
+
+  it('kube-vip versions: the image tag decides; an unknown one is judged as the newest known code, and the report and the log say so', async () => {
+    // v1.2.2 has no kubernetes_addr override: the Node's InternalIPs (IPv4 only) decide, so the IPv6 CP route is never installed.
+    w.api.upsert(kubeVipPod({ env: { ...CP_ENV, kubernetes_addr: 'https://127.0.0.1:6443' }, image: 'ghcr.io/kube-vip/kube-vip:v1.2.2' }));
+    w.api.upsert(thisNode('192.168.10.11'));
+    await w.ip('route add 192.168.10.100/32 dev lo table 198 proto 248');
+    await w.ip('-6 route add fd00::100/128 dev lo table 198 proto 248');
+    const old = await checkJson(w);
+    expect(old.report.kubeVip!.instances[0]!.version).toMatchObject({ tag: 'v1.2.2', known: true, judgedAs: 'v1.2.2' });
+    expect(old.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['fd00::100/128 excluded']);
+
+    // An image without a release tag: judged as bee5cfe, whose health check honours kubernetes_addr for every family.
+    w.api.upsert(kubeVipPod({ env: { ...CP_ENV, kubernetes_addr: 'https://127.0.0.1:6443' }, image: 'ghcr.io/kube-vip/kube-vip:latest' }));
+    const latest = await checkJson(w);
+    expect(latest.report.kubeVip!.instances[0]!.version).toMatchObject({ tag: 'latest', known: false, judgedAs: 'v1.2.3-24 (bee5cfe)' });
+    expect(latest.report.orphans).toEqual([]);
+    expect(latest.code).toBe(0);
+    expect(latest.stderr).toContain('is not a kube-vip release: judged as kube-vip v1.2.3-24 (bee5cfe)');
+  });
+
+  // --- divergences found walking kube-vip's code (F1–F8)
+
+  it('F1. a route left after the Service changed type to NodePort: plain drift (kube-vip tears a type change down), not limitation E15', async () => {
+    w.api.upsert(kubeVipPod({ env: BASE }));
+    w.api.upsert(service({ name: 'web', type: 'NodePort', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
     const r = await checkJson(w);
+    expect(r.report.orphans.map((o) => `${o.destination} ${o.reason} ${o.class}`)).toEqual(['10.0.0.5/32 service-filtered drift']);
+    expect(r.report.orphans[0]!.limitation).toBeUndefined();
+    expect(r.report.counts.limitation).toBe(0);
+    expect(r.code).toBe(1);
+  });
+
+  it('F2. svc_election, egress-ipv6 and allow-reconcile-without-endpoints with no endpoints at all: the lease holder keeps the route', async () => {
+    w.api.upsert(kubeVipPod({ env: { ...BASE, svc_election: 'true' } }));
+    w.api.upsert(
+      service({
+        name: 'web',
+        ingressIPs: ['10.0.0.5'],
+        annotations: { 'kube-vip.io/allow-reconcile-without-endpoints': 'true', 'kube-vip.io/egress-ipv6': 'true' },
+      }),
+    );
+    w.api.upsert(endpointSlice({ service: 'web', addressType: 'IPv4', endpoints: [] }));
+    w.api.upsert(heldHere('kubevip-web'));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
     expect(r.report.missing).toEqual([]);
-    expect(r.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['10.0.0.5/32 endpoints-source false']);
     expect(r.code).toBe(0);
+  });
+
+  it('F3. an FQDN EndpointSlice counts as endpoints, of the IPv6 family: the IPv6 VIP is routed, the IPv4 one is not expected', async () => {
+    w.api.upsert(kubeVipPod({ env: BASE }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5', 'fd00::5'] }));
+    w.api.upsert(endpointSlice({ service: 'web', addressType: 'FQDN', endpoints: [{ addresses: ['app.example.com'], nodeName: 'worker-2', ready: true }] }));
+    await w.ip('-6 route add fd00::5/128 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+
+  it('F4. no election: the first VIP fails in the kernel and kube-vip stops there; a failing second VIP leaves the first one routed', async () => {
+    // vip_subnet 24 on IPv4: the kernel refuses 10.0.0.x/24 (host bits).
+    w.api.upsert(kubeVipPod({ env: { ...BASE, vip_subnet: '24,128' } }));
+    w.api.upsert(service({ name: 'v4first', ingressIPs: ['10.0.0.5', 'fd00::5'] }));
+    w.api.upsert(service({ name: 'v6first', ingressIPs: ['fd00::6', '10.0.0.6'] }));
+    for (const name of ['v4first', 'v6first']) {
+      w.api.upsert(v4Slice(name));
+      w.api.upsert(v6Slice(name));
+    }
+    // A leftover route of the VIP kube-vip never reaches.
+    await w.ip('-6 route add fd00::5/128 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['fd00::5/128 not-placed-here']);
+    expect(r.report.missing.map((m) => `${m.destination} ${m.reason}`)).toEqual(['fd00::6/128 not-in-kernel']);
+    expect(r.report.excluded.map((e) => `${e.address} ${e.reason}`).sort()).toEqual(['10.0.0.5 kernel-rejects-prefix', '10.0.0.6 kernel-rejects-prefix']);
+    expect(r.code).toBe(1);
+  });
+
+  it('F5. kube-vip.io/leaseName "ns1/shared/extra" is the lease ns1/shared (a third part is dropped)', async () => {
+    w.api.upsert(kubeVipPod({ env: { ...BASE, svc_election: 'true' } }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'], annotations: { 'kube-vip.io/leaseName': 'ns1/shared/extra' } }));
+    w.api.upsert(v4Slice('web'));
+    w.api.upsert(heldHere('shared', 'ns1'));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+
+  it('F6. loadbalancerIPs "::ffff:10.0.0.5" is the IPv4 VIP 10.0.0.5 (ip.String())', async () => {
+    w.api.upsert(kubeVipPod({ env: BASE }));
+    w.api.upsert(service({ name: 'web', annotations: { 'kube-vip.io/loadbalancerIPs': '::ffff:10.0.0.5' } }));
+    w.api.upsert(v4Slice('web'));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+
+  it('F7. a DHCP Service: the lease kube-vip recorded is not judged, and neither is a route no Service names until one is recorded; --remediate deletes neither', async () => {
+    w.api.upsert(kubeVipPod({ env: BASE }));
+    w.api.upsert(service({ name: 'recorded', annotations: { 'kube-vip.io/loadbalancerIPs': '0.0.0.0', 'kube-vip.io/requestedIP': '192.168.1.76' } }));
+    w.api.upsert(v4Slice('recorded'));
+    await w.ip('route add 192.168.1.76/32 dev lo table 198 proto 248');
+    const recorded = await checkJson(w);
+    expect(recorded.report.unjudged.map((u) => `${u.destination ?? u.address} ${u.reason} ${u.inKernel}`)).toContain('192.168.1.76/32 dhcp true');
+    expect(recorded.report.orphans).toEqual([]);
+    expect(recorded.code).toBe(0);
+
+    // A second DHCP Service whose lease is not recorded yet: any route no Service names may be it.
+    w.api.upsert(service({ name: 'pending', annotations: { 'kube-vip.io/loadbalancerIPs': '0.0.0.0' } }));
+    w.api.upsert(v4Slice('pending'));
+    await w.ip('route add 192.168.1.77/32 dev lo table 198 proto 248');
+    const pending = await checkJson(w);
+    expect(pending.report.unjudged.map((u) => `${u.destination ?? u.address} ${u.reason}`)).toEqual(
+      expect.arrayContaining(['192.168.1.76/32 dhcp', '192.168.1.77/32 dhcp']),
+    );
+    expect(pending.report.orphans).toEqual([]);
+    expect(pending.code).toBe(0);
+    const repaired = await w.cli(['check', '--remediate', '--strategy', 'flush-rebuild', '--allow-empty', '--output', 'json']);
+    expect(repaired.code).toBe(0);
+    const table = await w.ip('route show table 198');
+    expect(table).toContain('192.168.1.76 dev lo proto 248');
+    expect(table).toContain('192.168.1.77 dev lo proto 248');
+  });
+
+  it('F8. address "10.0.0.10, fd00::10" (a space after the comma): kube-vip cannot generate vip_subnet and exits; the instance is listed, not used, and routewarden says it judges by its own flags', async () => {
+    w.api.upsert(kubeVipPod({ env: { ...BASE, cp_enable: 'true', address: '10.0.0.10, fd00::10' } }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    await w.ip('route add 10.0.0.10/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    const inst = r.report.kubeVip!.instances[0]!;
+    expect(inst.included).toBe(false);
+    expect(inst.excludedBecause).toContain('generating CIDR');
+    expect(r.report.kubeVip!.message).toContain('no usable routing-table-mode kube-vip pod');
+    expect(r.report.kubeVip!.message).toContain('using routewarden flags');
+    // Judged by routewarden's own flags (services only): the CP address a crash-looping kube-vip never adds is no Service's.
+    expect(r.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['10.0.0.10/32 no-service']);
+    expect(r.report.missing.map((m) => m.destination)).toEqual(['10.0.0.5/32']);
   });
 
   it("a vip_nodename from a Secret: kube-vip's identity is unknown, so no route is judged; an explicit --node-name lifts it", async () => {
@@ -187,5 +398,43 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     expect(explicit.report.unjudged).toEqual([]);
     expect(explicit.report.missing.map((m) => m.destination)).toEqual(['10.0.0.5/32']);
     expect(explicit.report.orphans.map((o) => o.destination)).toEqual(['10.0.0.9/32']);
+  });
+});
+
+describeIfRoot('kube-vip divergences 8 and 9 when routewarden may not read Endpoints or its Node', () => {
+  const world = useWorld();
+
+  it('8. Endpoints refused (403): routes that depend on endpoints are not judged, never drift', async () => {
+    const w = world();
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Endpoints', 'Pod'], [198]);
+    // Every LIST of endpoints in this world is refused, as with a ClusterRole without the kube-vip-endpoints rule.
+    w.api.failNextList('endpoints', 403, 1_000);
+    w.api.upsert(kubeVipPod({ env: { ...BASE, enable_endpoints: 'true' } }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    w.api.upsert(endpointsObject('web', { notReady: ['10.244.1.5'] }));
+    await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['10.0.0.5/32 endpoints-source true']);
+    expect(r.code).toBe(0);
+    expect(w.api.requests('LIST', 'endpoints')).toBeGreaterThan(0);
+  });
+
+  it("9. this node's Node refused (403): the control-plane routes are judged as before, a missing one is not judged", async () => {
+    const w = world();
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Endpoints', 'Pod', 'Node'], [198]);
+    // Every LIST of nodes in this world is refused, as with a ClusterRole without the nodes rule.
+    w.api.failNextList('nodes', 403, 1_000);
+    w.api.upsert(kubeVipPod({ env: CP_ENV }));
+    w.api.upsert(thisNode('192.168.10.11'));
+    await w.ip('-6 route add fd00::100/128 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.excluded).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.report.unjudged.map((u) => `${u.destination} ${u.reason} ${u.inKernel}`)).toEqual(['192.168.10.100/32 cp-health-check false']);
+    expect(r.code).toBe(0);
+    expect(w.api.requests('LIST', 'nodes')).toBeGreaterThan(0);
   });
 });

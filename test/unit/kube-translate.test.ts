@@ -3,9 +3,18 @@
 // same objects in client-node's model shape (Date timestamps, as informers
 // deliver the initial LIST): both must translate identically.
 
-import type { V1EndpointSlice, V1Lease, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Endpoints, V1Lease, V1Node, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { keyOfObject, RejectedObjectError, toEndpointSliceInfo, toEpochMs, toLeaseInfo, toServiceInfo } from '../../src/kube/translate.ts';
+import {
+  keyOfObject,
+  RejectedObjectError,
+  toEndpointSliceInfo,
+  toEndpointsInfo,
+  toEpochMs,
+  toLeaseInfo,
+  toNodeInfo,
+  toServiceInfo,
+} from '../../src/kube/translate.ts';
 
 // A kube-vip LoadBalancer Service as `kubectl get -o json` shows it on a v1.33 cluster.
 const rawService = {
@@ -307,6 +316,55 @@ describe('toLeaseInfo', () => {
 
   it.each(cases)('$name', ({ input, expected }) => {
     expect(toLeaseInfo(input)).toEqual(expected);
+  });
+});
+
+describe('toEndpointsInfo', () => {
+  it("keeps only the ready subsets[].addresses, with kube-vip's family test, nodeName and hostname (providers/endpoints.go)", () => {
+    const e: V1Endpoints = {
+      metadata: { name: 'web', namespace: 'default' },
+      subsets: [
+        {
+          addresses: [
+            { ip: '10.244.1.5', nodeName: 'worker-1' },
+            { ip: 'fd00:244::5', hostname: 'worker-1' },
+          ],
+          notReadyAddresses: [{ ip: '10.244.1.6', nodeName: 'worker-1' }],
+        },
+        { addresses: [{ ip: '10.244.2.5/32' }, { ip: 'not-an-ip' }] },
+      ],
+    };
+    expect(toEndpointsInfo(e)).toEqual({
+      namespace: 'default',
+      name: 'web',
+      addresses: [{ family: 'ipv4', nodeName: 'worker-1' }, { family: 'ipv6', hostname: 'worker-1' }, { family: 'ipv4' }, { family: 'ipv6' }],
+    });
+  });
+  it('no subsets: no address; no name: skipped', () => {
+    expect(toEndpointsInfo({ metadata: { name: 'web', namespace: 'default' } })?.addresses).toEqual([]);
+    expect(toEndpointsInfo({ metadata: {} })).toBeUndefined();
+  });
+});
+
+describe('toNodeInfo', () => {
+  it("keeps the InternalIPs in order, nothing else (kube-vip's getNodeIPs)", () => {
+    const node: V1Node = {
+      metadata: { name: 'worker-1' },
+      status: {
+        addresses: [
+          { type: 'Hostname', address: 'worker-1' },
+          { type: 'InternalIP', address: '192.168.10.11' },
+          { type: 'ExternalIP', address: '203.0.113.7' },
+          { type: 'InternalIP', address: 'fd00::11' },
+          { type: 'InternalIP', address: '' },
+        ],
+      },
+    };
+    expect(toNodeInfo(node)).toEqual({ name: 'worker-1', internalIPs: ['192.168.10.11', 'fd00::11'] });
+  });
+  it('a Node without status has no InternalIP; one without a name is skipped', () => {
+    expect(toNodeInfo({ metadata: { name: 'worker-1' } })).toEqual({ name: 'worker-1', internalIPs: [] });
+    expect(toNodeInfo({ metadata: {} })).toBeUndefined();
   });
 });
 

@@ -53,13 +53,31 @@ describe('status page', () => {
             restarts: 2,
             settings: {},
             notes: [],
+            version: { tag: 'v1.2.3', known: true, judgedAs: 'v1.2.3', detail: 'kube-vip v1.2.3, from the image tag' },
+          },
+          {
+            pod: 'kube-system/kube-vip-ds-y',
+            container: 'kube-vip',
+            image: 'kube-vip:latest',
+            included: true,
+            ready: true,
+            terminating: false,
+            startedAt: '2026-11-26T11:59:30.000Z',
+            restarts: 0,
+            settings: {},
+            notes: [],
+            version: { tag: 'latest', known: false, judgedAs: 'v1.2.3-24 (bee5cfe)', detail: 'the image tag "latest" is not a kube-vip release: judged as …' },
           },
         ],
       },
     };
     const html = renderStatusPage(report, opts);
     expect(html).toContain('<h2>kube-vip</h2>');
-    expect(html).toContain('<td>kube-system/kube-vip-ds-x</td><td>not ready</td>');
+    expect(html).toContain('<td>kube-system/kube-vip-ds-x</td><td>not ready</td><td>v1.2.3</td>');
+    // An unknown version says what it is judged as, and why.
+    expect(html).toContain(
+      '<td>kube-system/kube-vip-ds-y</td><td>ready</td><td>v1.2.3-24 (bee5cfe) (the image tag &quot;latest&quot; is not a kube-vip release',
+    );
     expect(html).toContain("differ from kube-vip's effective value for: table");
   });
 
