@@ -4,10 +4,25 @@
 // (election none, kube-vip's default: Cluster Services with endpoints are
 // placed on every node, Local ones only where a serving endpoint runs).
 
+import { formatIp, parseIp } from '../src/core/ip.ts';
+import { RTN_UNICAST, routeProtocol, tableId, type KernelRoute } from '../src/core/types.ts';
 import { endpointSlice, service } from '../tools/apidouble/index.ts';
 import type { ApiDouble, KubeObject } from '../tools/apidouble/index.ts';
 
 export const NODE = 'node-000';
+
+/** A host route in table 198 on lo as the kernel reports it (IPv6 with the kernel's metric 1024), for in-process probes. */
+export const kernelRoute = (ip: string, protocol = 248): KernelRoute => ({
+  family: ip.includes(':') ? 'ipv6' : 'ipv4',
+  destination: `${formatIp(parseIp(ip)!)}/${ip.includes(':') ? 128 : 32}`,
+  table: tableId(198),
+  protocol: routeProtocol(protocol),
+  type: RTN_UNICAST,
+  scope: 0,
+  device: 'lo',
+  ifindex: 1,
+  ...(ip.includes(':') ? { metric: 1024 } : {}),
+});
 export const NAMESPACES = ['default', 'shop', 'payments', 'search', 'media', 'ops', 'data', 'edge'];
 
 /** The n-th service VIP of a family: 10.64.0.0/10 and fd00:5::/64. */

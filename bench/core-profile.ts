@@ -9,13 +9,12 @@ import { parseArgs } from 'node:util';
 import { objectKey, type ClusterSnapshot, type EndpointSliceInfo, type ServiceInfo } from '../src/core/cluster.ts';
 import { diff } from '../src/core/diff.ts';
 import { expectedRoutes } from '../src/core/expected.ts';
-import { formatIp, parseIp } from '../src/core/ip.ts';
 import { EvaluationCache, evaluate } from '../src/core/report.ts';
 import { DriftTracker } from '../src/core/tracker.ts';
-import { RTN_UNICAST, routeProtocol, tableId, type KernelDump, type KernelRoute } from '../src/core/types.ts';
+import type { KernelDump } from '../src/core/types.ts';
 import { toEndpointSliceInfo, toServiceInfo } from '../src/kube/translate.ts';
 import { createMetrics, recordCheck } from '../src/surface/metrics.ts';
-import { foreign4, foreign6, generateCluster, serviceObject, sliceObjects } from './cluster.ts';
+import { foreign4, foreign6, generateCluster, serviceObject, sliceObjects, kernelRoute } from './cluster.ts';
 import { benchConfig } from './inprocess.ts';
 import { median, p99, since } from './stats.ts';
 
@@ -41,20 +40,9 @@ for (const p of cluster.plans) {
   }
 }
 const snapshot: ClusterSnapshot = { services, slicesByService, leases: new Map() };
-const route = (ip: string, protocol: number): KernelRoute => ({
-  family: ip.includes(':') ? 'ipv6' : 'ipv4',
-  destination: `${formatIp(parseIp(ip)!)}/${ip.includes(':') ? 128 : 32}`, // as the kernel prints it
-  table: tableId(198),
-  protocol: routeProtocol(protocol),
-  type: RTN_UNICAST,
-  scope: 0,
-  device: 'lo',
-  ifindex: 1,
-  ...(ip.includes(':') ? { metric: 1024 } : {}),
-});
 const dump: KernelDump = {
-  owned: cluster.placed.map((ip) => route(ip, 248)),
-  foreign: Array.from({ length: Number(values.foreign) }, (_, i) => route(i % 2 === 0 ? foreign4(i) : foreign6(i), 4)),
+  owned: cluster.placed.map((ip) => kernelRoute(ip, 248)),
+  foreign: Array.from({ length: Number(values.foreign) }, (_, i) => kernelRoute(i % 2 === 0 ? foreign4(i) : foreign6(i), 4)),
 };
 const interfaces = [{ name: 'lo', ifindex: 1, up: true, addresses: ['127.0.0.1/8', '::1/128'] }];
 const model = benchConfig().model;

@@ -13,13 +13,12 @@
 import { parseArgs } from 'node:util';
 import { createChecker } from '../src/app/checker.ts';
 import type { ClusterSource } from '../src/core/ports.ts';
-import { RTN_UNICAST, routeProtocol, tableId, type KernelRoute } from '../src/core/types.ts';
-import { formatIp, parseIp } from '../src/core/ip.ts';
+import { routeProtocol, tableId } from '../src/core/types.ts';
 import { createMemoryKernel } from '../src/kernel/memory.ts';
 import { ClusterIndex } from '../src/kube/cluster-index.ts';
 import { silentLogger } from '../src/surface/logger.ts';
 import { createMetrics, metricsObserver } from '../src/surface/metrics.ts';
-import { generateCluster, serviceObject, sliceObjects, stray4, vip4 } from './cluster.ts';
+import { generateCluster, serviceObject, sliceObjects, stray4, vip4, kernelRoute } from './cluster.ts';
 import { benchConfig } from './inprocess.ts';
 import { median, p99 } from './stats.ts';
 
@@ -30,18 +29,6 @@ const { values } = parseArgs({
     changes: { type: 'string', default: '300' },
     mode: { type: 'string', default: 'both' },
   },
-});
-
-const route = (ip: string): KernelRoute => ({
-  family: ip.includes(':') ? 'ipv6' : 'ipv4',
-  destination: `${formatIp(parseIp(ip)!)}/${ip.includes(':') ? 128 : 32}`,
-  table: tableId(198),
-  protocol: routeProtocol(248),
-  type: RTN_UNICAST,
-  scope: 0,
-  device: 'lo',
-  ifindex: 1,
-  ...(ip.includes(':') ? { metric: 1024 } : {}),
 });
 
 /** Heap in use after a collection (run with --expose-gc), else as it is. */
@@ -67,7 +54,7 @@ async function probe(incremental: boolean): Promise<void> {
     onChange: () => () => {},
   };
   const kernel = createMemoryKernel().open(tableId(198), routeProtocol(248));
-  for (const ip of cluster.placed) kernel.inject(route(ip));
+  for (const ip of cluster.placed) kernel.inject(kernelRoute(ip));
   const corrections = { kernel: 0, expected: 0 };
   const metrics = createMetrics({ version: 'probe' });
   const observer = { ...metricsObserver(metrics), resyncCorrected: (side: 'kernel' | 'expected', n: number) => void (corrections[side] += n) };
@@ -89,12 +76,12 @@ async function probe(incremental: boolean): Promise<void> {
       const next = vip4(50_000 + i);
       moved.set(p.index, next);
       index.upsert('services', serviceObject(p, [next]) as never);
-      kernel.remove({ destination: route(old).destination });
-      kernel.inject(route(next));
+      kernel.remove({ destination: kernelRoute(old).destination });
+      kernel.inject(kernelRoute(next));
     } else if (kind === 1) {
       for (const o of sliceObjects(p, cluster.nodes, 1 + i)) index.upsert('endpointslices', o as never);
     } else {
-      const stray = route(stray4(i % 50));
+      const stray = kernelRoute(stray4(i % 50));
       if (kernel.remove({ destination: stray.destination }) === 0) kernel.inject(stray);
     }
     await new Promise((r) => setImmediate(r)); // the notification arrives
