@@ -14,25 +14,21 @@ import { createMemoryKernelTable } from '../../src/kernel/memory.ts';
 import { ClusterIndex } from '../../src/kube/cluster-index.ts';
 import { silentLogger } from '../../src/surface/logger.ts';
 import { endpointSlice, service } from '../../tools/apidouble/builders.ts';
-import { kroute, model, NOW } from '../helpers/fixtures.ts';
+import { kroute, memoryCluster, model, NOW } from '../helpers/fixtures.ts';
 
 const NODE = 'worker-1';
 
 function setup(o: { journalMisses?: boolean } = {}) {
   const kernel = createMemoryKernelTable({ table: tableId(198), protocol: routeProtocol(248) });
   const index = new ClusterIndex();
-  const cluster: ClusterSource = {
-    start: async () => {},
-    stop: async () => {},
-    status: () => ({ state: 'ok' }),
+  const cluster: ClusterSource = memoryCluster({
     snapshot: () => index.snapshot(),
     live: () => index.live(),
     // A journal that misses changes: it always says nothing changed (after the first read).
     changes: o.journalMisses
       ? (c) => (c === undefined ? index.changesSince(c) : { cursor: c, changed: { services: new Set(), slices: new Set(), leases: new Set() } })
       : (c) => index.changesSince(c),
-    onChange: () => () => {},
-  };
+  });
   const corrections: string[] = [];
   const observer: CheckObserver = { checked: () => {}, resyncCorrected: (side, n) => corrections.push(`${side} ${n}`) };
   const checker = createChecker({
