@@ -62,7 +62,17 @@ export function openCluster(config: Config, logger: Logger): ClusterSource {
   // (enable_endpoints): without it no `endpoints` grant is needed.
   if (config.kubeVipConfig === 'auto') {
     const selector = config.kubeVipSelector ?? '';
-    source.onChange(() => source.watchEndpoints(kubeVipReadsEndpoints(source.snapshot().nodePods, selector)));
+    // Called at every informer event (each object of the initial LIST): read
+    // the pods from the live view, not snapshot(), which copies every changed
+    // kind's map, and look at kube-vip's containers only when the pods changed.
+    let seen: NodePodsView | undefined;
+    let reads = false;
+    source.onChange(() => {
+      const pods = source.live().nodePods;
+      if (pods?.state !== seen?.state || pods?.pods !== seen?.pods) reads = kubeVipReadsEndpoints(pods, selector);
+      seen = pods;
+      source.watchEndpoints(reads);
+    });
   }
   return source;
 }

@@ -68,6 +68,8 @@ export interface KubeClusterSource extends ClusterSource {
    * `snapshot().endpoints`.
    */
   watchEndpoints(on: boolean): void;
+  /** The index's view, uncopied (ClusterSource.live): always there on this source. */
+  live(): ClusterSnapshot;
 }
 
 const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 30_000 };
