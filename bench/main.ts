@@ -168,7 +168,8 @@ async function livePhases(
   const kubeconfig = api.kubeconfig();
   let failed = false;
   log('starting `routewarden run` in the namespace');
-  const cli = startCli(shipped.bin, kubeconfig, shipped.nodeOptions, [], shipped.mallocEnv);
+  // RW_NODE_FLAGS: extra flags for this process's node (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it under churn).
+  const cli = startCli(shipped.bin, kubeconfig, shipped.nodeOptions, (process.env.RW_NODE_FLAGS ?? '').split(' ').filter(Boolean), shipped.mallocEnv);
   try {
     const t = performance.now();
     await until(inSync(routes), 180_000, 'routewarden run to sync and report the table in sync', cli);

@@ -64,7 +64,7 @@ import { annotateWith, neverRoutedAs, PROTO_BOOT } from './kubevip-context.ts';
 import type { AnnotationSources } from './kubevip-context.ts';
 import type { KubeVipInstance, KubeVipModel } from './model.ts';
 import { assembleReport, driftRow, evaluate, okRow, unjudgedRow } from './report.ts';
-import type { CheckInput, CheckResult, ReportRow } from './report.ts';
+import type { CheckInput, CheckResult, ExpectedRows, ReportRow } from './report.ts';
 import type { Family, KernelDump, KernelRoute, SourceStatus } from './types.ts';
 
 /** The kernel side as the engine reads it: a KernelMirror (kernel-mirror.ts) satisfies it. */
@@ -270,58 +270,179 @@ const EMPTY_SLOT: SlotVerdict = { diff: { orphans: NONE, missing: NONE, matched:
 /** Rank of a row among rows of one destination, as evaluate() orders them. */
 const RANK: Readonly<Record<ReportRow['verdict'], number>> = { 'not-judged': 0, orphan: 1, missing: 2, ok: 3 };
 
+/** Items per chunk of a SlotList before it is split in two. */
+const CHUNK_MAX = 512;
+
+/** A SlotList's items at one instant, in order: its chunks, never changed afterwards. */
+export type Chunks<T> = readonly (readonly T[])[];
+
 /**
- * A list kept sorted by a key, each item tagged with its slot; items of one
- * slot are replaced together. Items with equal keys always share a slot, so
- * replacing a slot never reorders another slot's items. Copy on write: the
- * arrays handed out in a report are never changed afterwards.
+ * A list kept sorted by a key, items replaced slot by slot. Items with equal
+ * keys always share a slot and keep the order they were given in, so
+ * replacing a slot never reorders another slot's items. Held in chunks of at
+ * most CHUNK_MAX items, copied on write: replacing a slot copies the chunks
+ * it lands in and the short array of chunks, not the whole list (at 10,000
+ * report rows that copy, and the garbage it left, was most of a change's
+ * cost). A snapshot (`chunks`) is therefore free and stays valid for ever;
+ * the flat array is built only when asked (`items`).
  */
-class SlotList<T> {
-  items: readonly T[] = [];
-  #slots: readonly string[] = [];
+export class SlotList<T> {
+  #chunks: Chunks<T> = NONE;
+  /** What this replace() already copied, and may change in place. */
+  #ownTop = false;
+  readonly #own = new Set<readonly T[]>();
+  readonly #bySlot = new Map<string, readonly T[]>();
+  #size = 0;
+  #counted = 0;
+  #flat: readonly T[] | null = NONE;
 
   readonly key: (t: T) => string;
+  /** Which items `counted` counts. */
+  readonly #counts: (t: T) => boolean;
+  readonly #chunkMax: number;
 
-  constructor(key: (t: T) => string) {
+  constructor(key: (t: T) => string, counts: (t: T) => boolean = () => false, chunkMax = CHUNK_MAX) {
     this.key = key;
+    this.#counts = counts;
+    this.#chunkMax = chunkMax;
   }
 
-  /** Drops the items of `touched` slots and merges `fresh` (already in slot order) in. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** How many items the constructor's predicate holds for. */
+  get counted(): number {
+    return this.#counted;
+  }
+
+  /** The items now, in order, as chunks that never change. */
+  get chunks(): Chunks<T> {
+    return this.#chunks;
+  }
+
+  /** The items in order, as one array (built once per change). */
+  get items(): readonly T[] {
+    this.#flat ??= flatten(this.#chunks);
+    return this.#flat;
+  }
+
+  /** Drops the items of `touched` slots and puts `fresh` (each slot's items in their order) in. */
   replace(touched: ReadonlySet<string>, fresh: readonly (readonly [string, readonly T[]])[]): void {
-    const add: { slot: string; item: T; key: string; seq: number }[] = [];
-    for (const [slot, list] of fresh) for (const item of list) add.push({ slot, item, key: this.key(item), seq: add.length });
-    let dropped = false;
-    for (const s of this.#slots) if (touched.has(s)) dropped = true;
-    if (add.length === 0 && !dropped) return;
-    add.sort((a, b) => byKey(a.key, b.key) || a.seq - b.seq);
-    const items: T[] = [];
-    const slots: string[] = [];
-    let j = 0;
-    for (let i = 0; i < this.items.length; i++) {
-      const slot = this.#slots[i]!;
-      if (touched.has(slot)) continue;
-      const item = this.items[i]!;
-      const k = this.key(item);
-      while (j < add.length && add[j]!.key < k) {
-        items.push(add[j]!.item);
-        slots.push(add[j]!.slot);
-        j++;
-      }
-      items.push(item);
-      slots.push(slot);
+    this.#ownTop = false;
+    this.#own.clear();
+    for (const slot of touched) {
+      const old = this.#bySlot.get(slot);
+      if (!old) continue;
+      for (const item of old) this.#remove(item);
+      this.#bySlot.delete(slot);
     }
-    for (; j < add.length; j++) {
-      items.push(add[j]!.item);
-      slots.push(add[j]!.slot);
+    for (const [slot, list] of fresh) {
+      if (list.length === 0) continue;
+      for (const item of list) this.#insert(item);
+      this.#bySlot.set(slot, list);
     }
-    this.items = items;
-    this.#slots = slots;
+    this.#own.clear();
   }
 
   clear(): void {
-    this.items = [];
-    this.#slots = [];
+    this.#chunks = NONE;
+    this.#bySlot.clear();
+    this.#size = 0;
+    this.#counted = 0;
+    this.#flat = NONE;
   }
+
+  /** The array of chunks and chunk `c`, both writable (copied once per replace()). */
+  #writable(c: number): { top: T[][]; chunk: T[] } {
+    if (!this.#ownTop) {
+      this.#chunks = this.#chunks.slice();
+      this.#ownTop = true;
+    }
+    const top = this.#chunks as T[][];
+    if (c < top.length && !this.#own.has(top[c]!)) {
+      top[c] = top[c]!.slice();
+      this.#own.add(top[c]!);
+    }
+    this.#flat = null;
+    return { top, chunk: top[c]! };
+  }
+
+  /** Index of the last chunk whose first key is at most `k` (strictly below with `strict`); 0 when none. */
+  #chunkFor(k: string, strict: boolean): number {
+    let lo = 0;
+    let hi = this.#chunks.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const first = this.key(this.#chunks[mid]![0]!);
+      if (strict ? first < k : first <= k) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /** After every item of a key at most `k`. */
+  #insert(item: T): void {
+    this.#size++;
+    if (this.#counts(item)) this.#counted++;
+    if (this.#chunks.length === 0) {
+      const chunk = [item];
+      this.#chunks = [chunk];
+      this.#ownTop = true;
+      this.#own.add(chunk);
+      this.#flat = null;
+      return;
+    }
+    const k = this.key(item);
+    const c = this.#chunkFor(k, false);
+    const { top, chunk } = this.#writable(c);
+    let lo = 0;
+    let hi = chunk.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.key(chunk[mid]!) <= k) lo = mid + 1;
+      else hi = mid;
+    }
+    chunk.splice(lo, 0, item);
+    if (chunk.length > this.#chunkMax) {
+      const tail = chunk.splice(chunk.length >> 1);
+      this.#own.add(tail);
+      top.splice(c + 1, 0, tail);
+    }
+  }
+
+  /** Removes this very item (by identity among the items of its key). */
+  #remove(item: T): void {
+    const k = this.key(item);
+    for (let c = this.#chunkFor(k, true); c < this.#chunks.length; c++) {
+      const at = this.#chunks[c]!;
+      let lo = 0;
+      let hi = at.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.key(at[mid]!) < k) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < at.length; i++) {
+        if (at[i] === item) {
+          const { top, chunk } = this.#writable(c);
+          chunk.splice(i, 1);
+          if (chunk.length === 0) top.splice(c, 1);
+          this.#size--;
+          if (this.#counts(item)) this.#counted--;
+          return;
+        }
+        if (this.key(at[i]!) !== k) return;
+      }
+    }
+  }
+}
+
+function flatten<T>(chunks: Chunks<T>): readonly T[] {
+  return chunks.length === 0 ? NONE : chunks.length === 1 ? chunks[0]! : chunks.flat();
 }
 
 const unjudgedKey = (u: UnjudgedRoute): string => u.destination ?? u.address ?? '';
@@ -351,14 +472,17 @@ export class IncrementalEngine {
   readonly #orphans = new SlotList<OrphanRoute>((o) => o.destination);
   readonly #missing = new SlotList<MissingRoute>((m) => m.destination);
   readonly #unjudged = new SlotList<UnjudgedRoute>(unjudgedKey);
-  readonly #rows = new SlotList<ReportRow>(rowKey);
+  /** The rows that do not depend on classification (not judged, ok); counted: those of expected routes. */
+  readonly #rows = new SlotList<ReportRow>(rowKey, (r) => r.expected);
   /** Services kube-vip never routes (E16, E17), by key. */
   readonly #neverRouted = new Map<string, 'E16' | 'E17'>();
   #neverRoutedSorted: { e16: string[]; e17: string[] } | null = null;
   /** Slots with foreign proto boot routes. */
   readonly #bootSlots = new Set<string>();
   /** The last merged rows, reused while neither the static rows nor the drifted rows changed. */
-  #merged: { readonly base: readonly ReportRow[]; readonly drift: string; readonly rows: readonly ReportRow[] } | null = null;
+  #merged: { readonly base: Chunks<ReportRow>; readonly drift: string; readonly rows: readonly ReportRow[] } | null = null;
+  /** The leading expected rows last asked for, reused likewise. */
+  #head: { readonly base: Chunks<ReportRow>; readonly drift: string; readonly k: number; readonly rows: readonly ReportRow[] } | null = null;
 
   /** Forget everything: the next update rebuilds. */
   invalidate(): void {
@@ -420,6 +544,7 @@ export class IncrementalEngine {
       for (const list of [this.#orphans, this.#missing, this.#unjudged, this.#rows]) list.clear();
       for (const f of ['ipv4', 'ipv6'] as const) this.#counts[f] = zero()[f];
       this.#merged = null;
+      this.#head = null;
       const keys = [...snapshot.services.keys()];
       this.#stores.forEach((store, i) => {
         for (const key of keys) store.derive(key, contexts[i]!, touched);
@@ -589,17 +714,28 @@ export class IncrementalEngine {
     const raw: DiffResult = { orphans: this.#orphans.items, missing: this.#missing.items, matched: [], unjudged: this.#unjudged.items };
     const annotated = input.kubeVip ? annotateWith(raw, input.kubeVip.context, snapshot, this.#sources(input.kernel.view!), input.now) : null;
     const d = annotated?.diff ?? raw;
-    const base = this.#rows.items;
-    let rows = base;
-    if (d.orphans.length > 0 || d.missing.length > 0) {
-      const drift = [...d.orphans.map((o) => driftRow('orphan', o)), ...d.missing.map((m) => driftRow('missing', m))];
-      const signature = JSON.stringify(drift);
-      if (this.#merged && this.#merged.base === base && this.#merged.drift === signature) rows = this.#merged.rows;
-      else {
-        rows = mergeRows(base, drift);
-        this.#merged = { base, drift: signature, rows };
-      }
-    }
+    // The rows (10,000 at scale) are built only when the report's `routes`
+    // are read (/drift, the status page); the metrics read the leading
+    // expected rows alone. Both from this instant's chunks, which never change.
+    const base = this.#rows.chunks;
+    const drift =
+      d.orphans.length > 0 || d.missing.length > 0 ? [...d.orphans.map((o) => driftRow('orphan', o)), ...d.missing.map((m) => driftRow('missing', m))] : NONE;
+    const signature = drift.length > 0 ? JSON.stringify(drift) : '';
+    const rows = (): readonly ReportRow[] => {
+      if (this.#merged?.base === base && this.#merged.drift === signature) return this.#merged.rows;
+      const merged = drift.length > 0 ? mergeRows(base, drift) : flatten(base);
+      this.#merged = { base, drift: signature, rows: merged };
+      return merged;
+    };
+    const expected: ExpectedRows = {
+      count: this.#rows.counted + d.missing.length,
+      head: (k) => {
+        if (this.#head?.base === base && this.#head.drift === signature && this.#head.k === k) return this.#head.rows;
+        const head = mergeRows(base, drift, k);
+        this.#head = { base, drift: signature, k, rows: head };
+        return head;
+      },
+    };
     const report = assembleReport(
       input,
       { kernelOk: true, kubeOk: true, snapshot },
@@ -608,6 +744,7 @@ export class IncrementalEngine {
         byFamily: { ipv4: { ...this.#counts.ipv4 }, ipv6: { ...this.#counts.ipv6 } },
         excluded: this.#excluded,
         rows,
+        expectedRows: expected,
         limitations: annotated?.limitations ?? [],
       },
     );
@@ -629,18 +766,29 @@ function claimsIn(set: ExpectedSet, destination: string): readonly Claim[] {
   return set.claims.get(destination) ?? set.claims.get(slotOf(destination)) ?? [];
 }
 
-/** The sorted static rows with the drifted rows merged in, in evaluate()'s order. */
-function mergeRows(base: readonly ReportRow[], drift: readonly ReportRow[]): ReportRow[] {
+/**
+ * The sorted static rows with the drifted rows merged in, in evaluate()'s
+ * order; with `limit`, only the first `limit` rows of expected routes.
+ */
+function mergeRows(base: Chunks<ReportRow>, drift: readonly ReportRow[], limit?: number): ReportRow[] {
   const add = drift
     .map((row, seq) => ({ row, seq }))
+    .filter(({ row }) => limit === undefined || row.expected)
     .sort((a, b) => byKey(a.row.destination, b.row.destination) || RANK[a.row.verdict] - RANK[b.row.verdict] || a.seq - b.seq);
   const out: ReportRow[] = [];
+  const max = limit ?? Infinity;
   let j = 0;
   const before = (a: ReportRow, b: ReportRow) => a.destination < b.destination || (a.destination === b.destination && RANK[a.verdict] < RANK[b.verdict]);
-  for (const row of base) {
-    while (j < add.length && before(add[j]!.row, row)) out.push(add[j++]!.row);
-    out.push(row);
+  for (const chunk of base) {
+    for (const row of chunk) {
+      if (out.length >= max) return out;
+      while (j < add.length && before(add[j]!.row, row)) {
+        out.push(add[j++]!.row);
+        if (out.length >= max) return out;
+      }
+      if (limit === undefined || row.expected) out.push(row);
+    }
   }
-  for (; j < add.length; j++) out.push(add[j]!.row);
+  for (; j < add.length && out.length < max; j++) out.push(add[j]!.row);
   return out;
 }

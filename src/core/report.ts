@@ -37,7 +37,25 @@ export interface ReportRow {
   readonly expected: boolean;
 }
 
+/**
+ * What the metrics read of a report's rows: those of expected routes
+ * (`expected: true`), counted, and the first few in order.
+ */
+export interface ExpectedRows {
+  readonly count: number;
+  /** The first `k` rows of expected routes, in the report's order. */
+  head(k: number): readonly ReportRow[];
+}
+
+/**
+ * A report's ExpectedRows when whoever built it can give them without
+ * building `routes` (the incremental engine); a non-enumerable property, never
+ * in the JSON. Read it with expectedRows().
+ */
+const EXPECTED_ROWS: unique symbol = Symbol('expectedRows');
+
 export interface Report {
+  readonly [EXPECTED_ROWS]?: ExpectedRows;
   readonly node: string;
   readonly table: number;
   readonly protocol: number;
@@ -194,7 +212,10 @@ export function assembleReport(
     readonly diff: DiffResult | null;
     readonly byFamily: Report['byFamily'];
     readonly excluded: readonly ExcludedVip[];
-    readonly rows: readonly ReportRow[];
+    /** The rows, or how to build them: then `routes` is built when first read, once. */
+    readonly rows: readonly ReportRow[] | (() => readonly ReportRow[]);
+    /** How the rows of expected routes can be read without building `routes`. */
+    readonly expectedRows?: ExpectedRows;
     readonly limitations: readonly LimitationNote[];
   },
 ): Report {
@@ -253,7 +274,9 @@ export function assembleReport(
   const errors: { kernel?: string; kubernetes?: string } = {};
   if (!kernelOk) errors.kernel = input.kernel.status.message ?? 'kernel table not read';
   if (!kubeOk) errors.kubernetes = input.kubernetes.status.message ?? 'Kubernetes view not synced';
-  return {
+  const rows = parts.rows;
+  let built: readonly ReportRow[] | undefined = typeof rows === 'function' ? undefined : rows;
+  const report: Report = {
     node: input.node ?? model.nodeName,
     table: model.table,
     protocol: model.protocol,
@@ -276,10 +299,35 @@ export function assembleReport(
     excluded: parts.excluded,
     unjudged,
     errors,
-    routes: parts.rows,
+    // A getter in place, so that the JSON keeps its order of fields.
+    get routes(): readonly ReportRow[] {
+      built ??= (rows as () => readonly ReportRow[])();
+      return built;
+    },
     ...(input.kubeVip ? { kubeVip: input.kubeVip.report } : {}),
     limitations: parts.limitations,
     ...(kubeOk && snapshot?.rejected && snapshot.rejected.length > 0 ? { rejected: snapshot.rejected } : {}),
+  };
+  if (parts.expectedRows) Object.defineProperty(report, EXPECTED_ROWS, { value: parts.expectedRows, enumerable: false });
+  return report;
+}
+
+/** The rows of a report's expected routes: as its builder gave them, or read from `routes`. */
+export function expectedRows(report: Report): ExpectedRows {
+  const given = report[EXPECTED_ROWS];
+  if (given) return given;
+  let count = 0;
+  for (const r of report.routes) if (r.expected) count++;
+  return {
+    count,
+    head(k) {
+      const out: ReportRow[] = [];
+      for (const r of report.routes) {
+        if (out.length >= k) break;
+        if (r.expected) out.push(r);
+      }
+      return out;
+    },
   };
 }
 

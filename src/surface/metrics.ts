@@ -7,7 +7,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Family } from '../core/types.ts';
 import type { KubeVipReport } from '../core/model.ts';
 import { UNJUDGED_REASONS } from '../core/model.ts';
-import type { Report } from '../core/report.ts';
+import type { Report, ReportRow } from '../core/report.ts';
+import { expectedRows } from '../core/report.ts';
 import type { LimitationId, TransientWindow } from '../core/diff.ts';
 import type { GuardReason } from '../core/repair.ts';
 import { SETTINGS } from '../kubevip/resolve.ts';
@@ -346,12 +347,12 @@ export function metricsObserver(m: Metrics): CheckObserver & RepairObserver {
 }
 
 /**
- * The report rows (and cap) routewarden_expected_route_info was last written
- * from, per Metrics, and the labels written for each row object.
+ * The rows (and cap) routewarden_expected_route_info was last written from,
+ * per Metrics, and the labels written for each row object.
  */
 const expectedSeriesFrom = new WeakMap<
   Metrics,
-  { readonly rows: Report['routes']; readonly cap: number; readonly written: Map<Report['routes'][number], Record<string, string>> }
+  { readonly head: readonly ReportRow[]; readonly cap: number; readonly written: Map<ReportRow, Record<string, string>> }
 >();
 
 /** What one check leaves in the metrics; gauges are set from the report. */
@@ -404,32 +405,27 @@ export function recordCheck(
         m.unjudgedRoutes.set({ family, reason }, report.unjudged.filter((u) => u.family === family && u.reason === reason).length);
     }
 
-    // The same rows as last time (an unchanged in-sync table shares them
-    // between reports) give the same series: rewriting up to a thousand of
-    // them was half of what a warm check allocated.
-    // When the rows changed, only series of rows that are not the same
-    // objects as before are rewritten: the incremental engine keeps the row
-    // objects of everything a change did not touch.
+    // The series are the first `expectedCap` rows of expected routes. Read
+    // through expectedRows(): an incremental report gives them without
+    // building its 10,000 rows. The same row objects as last time (the
+    // engine keeps the rows of everything a change did not touch; an
+    // unchanged in-sync table shares them between reports) give the same
+    // series: only rows that are not the same objects are rewritten.
+    const rows = expectedRows(report);
+    const head = rows.head(expectedCap);
+    m.expectedRoutesDropped.set(rows.count - head.length);
     const from = expectedSeriesFrom.get(m);
-    if (from?.rows !== report.routes || from.cap !== expectedCap) {
-      const before = from?.cap === expectedCap ? from.written : new Map<Report['routes'][number], Record<string, string>>();
+    if (!from || from.cap !== expectedCap || !sameItems(from.head, head)) {
+      const before = from?.cap === expectedCap ? from.written : new Map<ReportRow, Record<string, string>>();
       if (from && from.cap !== expectedCap) m.expectedRouteInfo.reset();
-      const written = new Map<Report['routes'][number], Record<string, string>>();
-      let expectedDropped = 0;
-      for (const r of report.routes) {
-        if (!r.expected) continue;
-        if (written.size >= expectedCap) {
-          expectedDropped++;
-          continue;
-        }
+      const written = new Map<ReportRow, Record<string, string>>();
+      for (const r of head)
         written.set(r, before.get(r) ?? { destination: r.destination, family: r.family, services: r.services.join(','), present: String(r.verdict === 'ok') });
-      }
       const keep = new Set<string>();
       for (const [r, labels] of written) if (before.has(r)) keep.add(seriesKey(labels));
       for (const [r, labels] of before) if (!written.has(r) && !keep.has(seriesKey(labels))) m.expectedRouteInfo.remove(labels);
       for (const [r, labels] of written) if (!before.has(r)) m.expectedRouteInfo.set(labels, 1);
-      m.expectedRoutesDropped.set(expectedDropped);
-      expectedSeriesFrom.set(m, { rows: report.routes, cap: expectedCap, written });
+      expectedSeriesFrom.set(m, { head, cap: expectedCap, written });
     }
   }
   if (report.kubeVip) recordKubeVip(m, report.kubeVip);
@@ -441,6 +437,13 @@ export function recordCheck(
 }
 
 const seriesKey = (l: Record<string, string>): string => `${l.destination} ${l.family} ${l.services} ${l.present}`;
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** kube-vip's configuration mismatches and its pods' state, from the report's kubeVip section. */
 export function recordKubeVip(m: Metrics, kv: KubeVipReport): void {

@@ -3,8 +3,11 @@
 // annotation and VIP changes; EndpointSlices; Leases), kernel changes (owned
 // and foreign routes added and deleted) and time steps. After every step the
 // engine's report equals evaluate()'s on the same view, field for field, as
-// /drift would show it. Seeded (fast-check): a failure prints the seed and
-// the shrunk sequence that reproduces it.
+// /drift would show it; every other report is first read after the next
+// update (its rows are built when read, from its own instant's state), and
+// the rows of expected routes as the metrics read them (expectedRows()) equal
+// those of evaluate()'s report. Seeded (fast-check): a failure prints the
+// seed and the shrunk sequence that reproduces it.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -14,8 +17,8 @@ import { IncrementalEngine } from '../../src/core/engine.ts';
 import type { KernelView } from '../../src/core/engine.ts';
 import type { KubeVipInstance, KubeVipModel } from '../../src/core/model.ts';
 import { DEFAULT_TIMING } from '../../src/core/model.ts';
-import { evaluate } from '../../src/core/report.ts';
-import type { CheckInput } from '../../src/core/report.ts';
+import { evaluate, expectedRows } from '../../src/core/report.ts';
+import type { CheckInput, Report } from '../../src/core/report.ts';
 import type { KubeVipContext } from '../../src/core/kubevip-context.ts';
 import { RTN_LOCAL, routeProtocol } from '../../src/core/types.ts';
 import type { KernelDump, KernelRoute } from '../../src/core/types.ts';
@@ -259,6 +262,7 @@ function run([init, steps]: [Step[], Step[]], m: KubeVipModel, kubeVip: KubeVipC
   const world = new World();
   const engine = new IncrementalEngine();
   for (const s of init) world.apply(s);
+  let pending: { report: Report; want: unknown; step: number } | null = null;
   const scratch = (common: Pick<CheckInput, 'model' | 'now' | 'kubeVip'>) =>
     evaluate({
       ...common,
@@ -286,8 +290,18 @@ function run([init, steps]: [Step[], Step[]], m: KubeVipModel, kubeVip: KubeVipC
       kubernetes: { status: { state: 'ok' }, snapshot, changed: i === 0 ? 'all' : changed },
     });
     const want = scratch(common);
-    expect(json(got.report), `after step ${i}: ${JSON.stringify(s)}`).toEqual(json(want.report));
+    // The rows of expected routes as the metrics read them (without building `routes`).
+    const rows = expectedRows(got.report);
+    const wantRows = expectedRows(want.report);
+    expect(rows.count, `expected rows after step ${i}`).toBe(wantRows.count);
+    for (const k of [0, 1, 2, 1000]) expect(json(rows.head(k)), `first ${k} expected rows after step ${i}`).toEqual(json(wantRows.head(k)));
+    // Every other report is first read after the next update: what it shows is its own instant's.
+    if (pending) expect(json(pending.report), `after step ${pending.step}, read a step later`).toEqual(pending.want);
+    pending = null;
+    if (i % 2 === 1) pending = { report: got.report, want: json(want.report), step: i };
+    else expect(json(got.report), `after step ${i}: ${JSON.stringify(s)}`).toEqual(json(want.report));
   }
+  if (pending) expect(json(pending.report), `after step ${pending.step}, read last`).toEqual(pending.want);
 }
 
 const SEQUENCE = fc.tuple(initial, fc.array(step, { minLength: 1, maxLength: 40, size: 'max' }));
