@@ -463,6 +463,7 @@ export class IncrementalEngine {
   #valid = false;
   #lastNow = -Infinity;
   readonly #slots = new Map<string, SlotState>();
+  readonly #sharedStates = new Map<string, SlotState>();
   /** Kernel destinations (owned or foreign routes) per slot. */
   readonly #kernelSlots = new Map<string, Set<string>>();
   #excluded: readonly ExcludedVip[] = [];
@@ -589,6 +590,22 @@ export class IncrementalEngine {
     return this.#assemble(input, snapshot, rebuild ? 'rebuilt' : 'patched');
   }
 
+  /**
+   * One SlotState per distinct set of counts, for slots without boot routes:
+   * almost every slot holds one route that is where it should be, and
+   * 10,000 copies of the same counts (five objects each) were 2 MB of heap.
+   */
+  #shared(counts: Record<Family, FamilyCounts>): SlotState {
+    const key = `${Object.values(counts.ipv4).join()} ${Object.values(counts.ipv6).join()}`;
+    let state = this.#sharedStates.get(key);
+    if (!state) {
+      // Bounded: past the bound, the counts are kept as they are.
+      if (this.#sharedStates.size >= 256) return { counts, bootRoutes: NONE };
+      this.#sharedStates.set(key, (state = Object.freeze({ counts, bootRoutes: NONE })));
+    }
+    return state;
+  }
+
   /** Records a kernel destination under its slot; returns the slot. */
   #indexKernel(dest: string, present: boolean): string {
     const slot = slotOf(dest);
@@ -634,7 +651,7 @@ export class IncrementalEngine {
       for (const f of ['ipv4', 'ipv6'] as const)
         for (const k of ['expected', 'kernel', 'orphan', 'missing', 'foreign'] as const) this.#counts[f][k] += next.counts[f][k] - prev.counts[f][k];
       if (next === EMPTY_SLOT) this.#slots.delete(slot);
-      else this.#slots.set(slot, { counts: next.counts, bootRoutes: next.bootRoutes });
+      else this.#slots.set(slot, next.bootRoutes.length > 0 ? { counts: next.counts, bootRoutes: next.bootRoutes } : this.#shared(next.counts));
       if (next.bootRoutes.length > 0) this.#bootSlots.add(slot);
       else this.#bootSlots.delete(slot);
       fresh.push([slot, next]);

@@ -13,8 +13,12 @@
 // group or a Lease is logged under a version, and changesSince() tells a
 // reader which keys changed since its cursor, so that the incremental
 // engine (src/core/engine.ts) re-derives those alone, reading the index's
-// own maps through live() (no copy at all) synchronously. The journal is
-// bounded (JOURNAL_LIMIT): a reader left behind is told 'all'.
+// own maps through live() (no copy at all) synchronously. The journal has
+// one reader (the checker): a read with a cursor drops what that cursor has
+// seen, so the journal holds only the changes since the last read (the
+// initial LIST's 22,000 entries at 10,000 Services, kept until then, and
+// every change of a long churn once were retained up to the limit). It is
+// bounded too (JOURNAL_LIMIT): a reader left behind is told 'all'.
 //
 // One object that cannot be translated (a translator throws, or refuses an
 // object that costs more than one object may) is rejected alone: it leaves
@@ -249,13 +253,23 @@ export class ClusterIndex {
 
   /** What changed since `cursor` (see ClusterSource.changes). */
   changesSince(cursor: number | undefined): { cursor: number; changed: ClusterChanges | 'all' } {
-    if (cursor === undefined || cursor < this.#floor || cursor > this.#version) return { cursor: this.#version, changed: 'all' };
+    if (cursor === undefined || cursor < this.#floor || cursor > this.#version) {
+      // Told everything: nothing logged so far is of use to it.
+      this.#journal = [];
+      this.#floor = this.#version;
+      return { cursor: this.#version, changed: 'all' };
+    }
     const services = new Set<string>();
     const slices = new Set<string>();
     const leases = new Set<string>();
     for (let i = cursor - this.#floor; i < this.#journal.length; i++) {
       const e = this.#journal[i]!;
       (e.kind === 'services' ? services : e.kind === 'slices' ? slices : leases).add(e.key);
+    }
+    // The reader has seen everything up to `cursor`: an older cursor gets 'all' from now on.
+    if (cursor > this.#floor) {
+      this.#journal.splice(0, cursor - this.#floor);
+      this.#floor = cursor;
     }
     return { cursor: this.#version, changed: { services, slices, leases } };
   }

@@ -119,6 +119,18 @@ describe('ClusterIndex change journal', () => {
     expect(keys(index.changesSince(second.cursor).changed)).toEqual({ services: ['default/web'], slices: [], leases: [] });
   });
 
+  it('a read drops what its cursor has seen: an older cursor is told everything', () => {
+    const index = seeded();
+    const first = index.changesSince(undefined);
+    index.upsert('services', web('10.0.0.6', '4'));
+    const second = index.changesSince(first.cursor);
+    index.upsert('leases', kvLease('5'));
+    // Read again from the same cursor: nothing it has not seen is dropped.
+    expect(keys(index.changesSince(first.cursor).changed)).toEqual({ services: ['default/web'], slices: [], leases: ['kube-system/plndr-svcs-lock'] });
+    expect(keys(index.changesSince(second.cursor).changed)).toEqual({ services: [], slices: [], leases: ['kube-system/plndr-svcs-lock'] });
+    expect(index.changesSince(first.cursor).changed).toBe('all');
+  });
+
   it('names the Services whose slice group changed, before and after a slice moves to another Service', () => {
     const index = seeded();
     const { cursor } = index.changesSince(undefined);
