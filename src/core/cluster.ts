@@ -156,6 +156,12 @@ export interface ClusterChanges {
   readonly slices: ReadonlySet<string>;
   /** Leases added, updated or deleted (`ns/name`). */
   readonly leases: ReadonlySet<string>;
+  /**
+   * Endpoints objects added, updated or deleted (`ns/name`, their Service's
+   * key); absent when the source does not journal them (then any change of
+   * the Endpoints view is a change of everything).
+   */
+  readonly endpoints?: ReadonlySet<string>;
 }
 
 /** A network interface, for `serviceInterface: auto` and interface-down causes. */

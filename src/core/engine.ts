@@ -22,6 +22,9 @@
 // - a Service (its object, its EndpointSlices, its svc_election Lease, or
 //   the expiry of that Lease by time alone): that Service's recorded steps,
 //   then the slots the old and the new steps touch;
+// - an Endpoints object (enable_endpoints): its Service, likewise;
+// - this node's Node: the model's own steps (the control-plane VIP), then
+//   the slots they touch before and after;
 // - a kernel route: the slot of its destination.
 //
 // Anything else a Service's steps read (the model, the node's interfaces,
@@ -117,7 +120,7 @@ class InstanceStore {
   readonly bySlot = new Map<string, Owner | Set<Owner>>();
   readonly byLease = new Map<string, Set<string>>();
   readonly singleDevices = new Map<string, readonly string[]>();
-  readonly modelOps: Recording;
+  modelOps: Recording;
   #unaddressed = 0;
   /** The earliest validUntil of any entry (a lower bound: entries only shrink it). */
   horizon = Infinity;
@@ -224,7 +227,20 @@ class InstanceStore {
     else if (found !== owner) this.bySlot.set(slot, new Set([found, owner]));
   }
 
-  #unindex(slot: string, key: string): void {
+  /** This node's Node changed: re-records the model's own steps (the control-plane VIP); adds the slots they touched before or now. */
+  remodel(interfaces: readonly InterfaceInfo[] | null, node: ThisNodeView | undefined, touched: Set<string>): void {
+    for (const slot of recordingSlots(this.modelOps)) {
+      touched.add(slot);
+      this.#unindex(slot, CONTROL_PLANE_SLOTS);
+    }
+    this.modelOps = recordModel(this.model, interfaces, node);
+    for (const slot of recordingSlots(this.modelOps)) {
+      touched.add(slot);
+      this.#index(slot, CONTROL_PLANE_SLOTS);
+    }
+  }
+
+  #unindex(slot: string, key: Owner): void {
     const found = this.bySlot.get(slot);
     if (found === undefined) return;
     if (!(found instanceof Set)) {
@@ -270,8 +286,13 @@ const EMPTY_SLOT: SlotVerdict = { diff: { orphans: NONE, missing: NONE, matched:
 /** Rank of a row among rows of one destination, as evaluate() orders them. */
 const RANK: Readonly<Record<ReportRow['verdict'], number>> = { 'not-judged': 0, orphan: 1, missing: 2, ok: 3 };
 
-/** Items per chunk of a SlotList before it is split in two. */
-const CHUNK_MAX = 512;
+/**
+ * Items per chunk of a SlotList before it is split in two. About the square
+ * root of 10,000 rows: a change copies one chunk and the array of chunks,
+ * both about a hundred pointers (with 512, a change's copies were a few KB
+ * that outlived the next scavenge and filled the old generation).
+ */
+const CHUNK_MAX = 128;
 
 /** A SlotList's items at one instant, in order: its chunks, never changed afterwards. */
 export type Chunks<T> = readonly (readonly T[])[];
@@ -512,30 +533,32 @@ export class IncrementalEngine {
     const variant = JSON.stringify([parts, input.kernel.interfaces]);
     const contexts = parts.map((p) => serviceContext(snapshot, p.model, input.kernel.interfaces, now));
     const globalLeases = JSON.stringify(contexts.map((c) => c.globalLease));
-    // This node's Node (the control-plane VIP's families) and the Endpoints
-    // objects (enable_endpoints) are not in the change journal: any change
-    // of either rebuilds. Both change rarely (a Node's addresses; Endpoints
-    // only while a kube-vip on the node reads them).
+    // This node's Node is read by the model's own steps alone (the
+    // control-plane VIP's families): a change re-records those. An Endpoints
+    // object (enable_endpoints) is read by its Service's steps alone: the
+    // journal names it and that Service is derived again; a source without
+    // it in its journal, or the Endpoints view's state changing, rebuilds.
     const nodeKey = JSON.stringify(snapshot.thisNode ?? null);
     const endpoints = snapshot.endpoints;
+    const changes = input.kubernetes.changed;
+    const endpointsJournaled = changes !== 'all' && changes.endpoints !== undefined;
     const rebuild =
       !this.#valid ||
       variant !== this.#variant ||
       globalLeases !== this.#globalLeases ||
-      nodeKey !== this.#nodeKey ||
       endpoints?.state !== this.#endpoints?.state ||
-      endpoints?.byService !== this.#endpoints?.byService ||
+      (!endpointsJournaled && endpoints?.byService !== this.#endpoints?.byService) ||
       input.kubernetes.changed === 'all' ||
       input.kernel.touched === 'all' ||
       now < this.#lastNow;
     this.#lastNow = now;
     const touched = new Set<string>();
     let listsChanged = false;
+    this.#endpoints = endpoints;
     if (rebuild) {
       this.#variant = variant;
       this.#globalLeases = globalLeases;
       this.#nodeKey = nodeKey;
-      this.#endpoints = endpoints;
       this.#stores = parts.map((p) => new InstanceStore(p.id, p.model, input.kernel.interfaces, snapshot.thisNode));
       this.#slots.clear();
       this.#kernelSlots.clear();
@@ -557,8 +580,13 @@ export class IncrementalEngine {
       listsChanged = true;
       this.#valid = true;
     } else {
-      const changed = input.kubernetes.changed as ClusterChanges;
-      const services = new Set<string>([...changed.services, ...changed.slices]);
+      const changed = changes as ClusterChanges;
+      if (nodeKey !== this.#nodeKey) {
+        this.#nodeKey = nodeKey;
+        for (const store of this.#stores) store.remodel(input.kernel.interfaces, snapshot.thisNode, touched);
+        listsChanged = true;
+      }
+      const services = new Set<string>([...changed.services, ...changed.slices, ...(changed.endpoints ?? [])]);
       this.#stores.forEach((store, i) => {
         const mine = new Set(services);
         for (const lease of changed.leases) for (const key of store.byLease.get(lease) ?? []) mine.add(key);

@@ -10,7 +10,7 @@
 // reading the snapshot and using it never sees it change underneath.
 //
 // Besides, a change journal: every change of a Service, a Service's slice
-// group or a Lease is logged under a version, and changesSince() tells a
+// group, a Lease or an Endpoints object is logged under a version, and changesSince() tells a
 // reader which keys changed since its cursor, so that the incremental
 // engine (src/core/engine.ts) re-derives those alone, reading the index's
 // own maps through live() (no copy at all) synchronously. The journal has
@@ -102,7 +102,7 @@ class Versioned<T> {
 /** Journal entries kept; a reader further behind gets 'all'. */
 export const JOURNAL_LIMIT = 100_000;
 
-type JournalKind = 'services' | 'slices' | 'leases';
+type JournalKind = 'services' | 'slices' | 'leases' | 'endpoints';
 
 export class ClusterIndex {
   /** The version of the last change (the journal's head). */
@@ -154,8 +154,10 @@ export class ClusterIndex {
         return this.#upsertPod(obj);
       case 'nodes':
         return this.#upsertNode(obj);
-      case 'endpoints':
-        return this.#upsertApart(this.#endpoints, obj, () => toEndpointsInfo(obj as V1Endpoints));
+      case 'endpoints': {
+        const changed = this.#upsertApart(this.#endpoints, obj, () => toEndpointsInfo(obj as V1Endpoints));
+        return changed && this.#log('endpoints', keyOfObject(obj)!);
+      }
       case 'endpointslices':
         return this.#upsertSlice(obj);
     }
@@ -262,16 +264,18 @@ export class ClusterIndex {
     const services = new Set<string>();
     const slices = new Set<string>();
     const leases = new Set<string>();
+    const endpoints = new Set<string>();
+    const sets: Record<JournalKind, Set<string>> = { services, slices, leases, endpoints };
     for (let i = cursor - this.#floor; i < this.#journal.length; i++) {
       const e = this.#journal[i]!;
-      (e.kind === 'services' ? services : e.kind === 'slices' ? slices : leases).add(e.key);
+      sets[e.kind].add(e.key);
     }
     // The reader has seen everything up to `cursor`: an older cursor gets 'all' from now on.
     if (cursor > this.#floor) {
       this.#journal.splice(0, cursor - this.#floor);
       this.#floor = cursor;
     }
-    return { cursor: this.#version, changed: { services, slices, leases } };
+    return { cursor: this.#version, changed: { services, slices, leases, endpoints } };
   }
 
   /** The index's own maps, uncopied: valid until the next change (see ClusterSource.live). */
@@ -284,7 +288,7 @@ export class ClusterIndex {
     };
   }
 
-  #log(kind: JournalKind, key: string): void {
+  #log(kind: JournalKind, key: string): true {
     this.#version++;
     this.#journal.push({ kind, key });
     if (this.#journal.length > JOURNAL_LIMIT) {
@@ -292,6 +296,7 @@ export class ClusterIndex {
       this.#journal = this.#journal.slice(drop);
       this.#floor += drop;
     }
+    return true;
   }
 
   /** The Node of this name, when indexed. */
@@ -373,7 +378,7 @@ export class ClusterIndex {
     if (kind === 'services') return this.#services.delete(key) && this.#changed('services', key);
     if (kind === 'leases') return this.#leases.delete(key) && this.#changed('leases', key);
     if (kind === 'nodes') return this.#nodes.delete(key);
-    if (kind === 'endpoints') return this.#endpoints.delete(key);
+    if (kind === 'endpoints') return this.#endpoints.delete(key) && this.#log('endpoints', key);
     if (kind === 'pods') {
       if (!this.#pods.delete(key)) return false;
       this.#podList = undefined;

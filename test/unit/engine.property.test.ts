@@ -11,7 +11,16 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ClusterChanges, ClusterSnapshot, EndpointSliceInfo, LeaseInfo, ServiceInfo } from '../../src/core/cluster.ts';
+import type {
+  ClusterChanges,
+  ClusterSnapshot,
+  EndpointSliceInfo,
+  EndpointsInfo,
+  EndpointsView,
+  LeaseInfo,
+  ServiceInfo,
+  ThisNodeView,
+} from '../../src/core/cluster.ts';
 import { objectKey } from '../../src/core/cluster.ts';
 import { IncrementalEngine } from '../../src/core/engine.ts';
 import type { KernelView } from '../../src/core/engine.ts';
@@ -119,6 +128,11 @@ type Step =
   | { kind: 'lease'; key: string; lease: LeaseInfo | null }
   | { kind: 'route'; route: KernelRoute; add: boolean }
   | { kind: 'time'; ms: number }
+  /** This node's Node as its informer sees it (the control-plane VIP's families). */
+  | { kind: 'node'; node: ThisNodeView }
+  /** A Service's Endpoints object (enable_endpoints), or the Endpoints view's state. */
+  | { kind: 'endpoints'; name: string; endpoints: EndpointsInfo | null }
+  | { kind: 'endpoints-state'; state: EndpointsView['state'] }
   /** kube-vip catches up: the kernel gets the expected routes it lacks. */
   | { kind: 'follow' };
 
@@ -166,6 +180,23 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.integer({ min: 0, max: 20_000 }).map((ms): Step => ({ kind: 'time', ms })),
   fc.integer({ min: 0, max: 9_000 }).map((ms): Step => ({ kind: 'time', ms })),
   fc.constant<Step>({ kind: 'follow' }),
+  fc
+    .record({
+      state: fc.constantFrom('ok' as const, 'ok' as const, 'ok' as const, 'unsynced' as const, 'error' as const),
+      ips: fc.option(fc.subarray(['10.0.0.100', 'fd00::100', '10.0.0.7']), { freq: 5 }),
+    })
+    .map((r): Step => ({ kind: 'node', node: { state: r.state, name: NODE, node: r.ips === null ? null : { name: NODE, internalIPs: r.ips } } })),
+  fc
+    .constantFrom(...NAMES)
+    .chain((name) =>
+      fc
+        .option(
+          fc.array(fc.record({ family: fc.constantFrom('ipv4' as const, 'ipv6' as const), nodeName: fc.constantFrom(NODE, 'worker-2') }), { maxLength: 2 }),
+          { freq: 4 },
+        )
+        .map((addresses): Step => ({ kind: 'endpoints', name, endpoints: addresses === null ? null : { namespace: 'default', name, addresses } })),
+    ),
+  fc.constantFrom('ok' as const, 'ok' as const, 'unsynced' as const, 'error' as const).map((state): Step => ({ kind: 'endpoints-state', state })),
 );
 
 /** The world the steps act on: the API objects, the kernel table, the clock. */
@@ -175,14 +206,24 @@ class World {
   readonly leases = new Map<string, LeaseInfo>();
   owned: KernelRoute[] = [];
   foreign: KernelRoute[] = [];
+  readonly endpoints = new Map<string, EndpointsInfo>();
+  endpointsState: EndpointsView['state'] = 'ok';
+  thisNode: ThisNodeView = { state: 'ok', name: NODE, node: { name: NODE, internalIPs: ['10.0.0.100'] } };
   now = NOW;
-  changed = { services: new Set<string>(), slices: new Set<string>(), leases: new Set<string>() };
+  changed = { services: new Set<string>(), slices: new Set<string>(), leases: new Set<string>(), endpoints: new Set<string>() };
   touched = new Set<string>();
 
   apply(s: Step): void {
     if (s.kind === 'follow') return;
     if (s.kind === 'time') this.now += s.ms;
-    else if (s.kind === 'service') {
+    else if (s.kind === 'node') this.thisNode = s.node;
+    else if (s.kind === 'endpoints-state') this.endpointsState = s.state;
+    else if (s.kind === 'endpoints') {
+      const key = objectKey('default', s.name);
+      if (s.endpoints) this.endpoints.set(key, s.endpoints);
+      else this.endpoints.delete(key);
+      this.changed.endpoints.add(key);
+    } else if (s.kind === 'service') {
       const key = objectKey('default', s.name);
       if (s.svc) this.services.set(key, s.svc);
       else this.services.delete(key);
@@ -220,7 +261,14 @@ class World {
       const k = objectKey(sl.namespace, sl.serviceName);
       slicesByService.set(k, [...(slicesByService.get(k) ?? []), sl]);
     }
-    return { services: new Map(this.services), slicesByService, leases: new Map(this.leases) };
+    return {
+      services: new Map(this.services),
+      slicesByService,
+      leases: new Map(this.leases),
+      thisNode: this.thisNode,
+      // A new map at every read, as a source's copy would be: only the journal says what changed.
+      endpoints: { state: this.endpointsState, byService: new Map(this.endpoints) },
+    };
   }
 
   dump(): KernelDump {
@@ -237,7 +285,7 @@ class World {
 
   takeChanges(): { changed: ClusterChanges; touched: Set<string> } {
     const out = { changed: this.changed, touched: this.touched };
-    this.changed = { services: new Set(), slices: new Set(), leases: new Set() };
+    this.changed = { services: new Set(), slices: new Set(), leases: new Set(), endpoints: new Set() };
     this.touched = new Set();
     return out;
   }
@@ -248,6 +296,10 @@ const models: [string, KubeVipModel][] = [
   ['svc_election', model({ election: 'service', interface: 'eth0', leaseSkewSeconds: 1 })],
   ['global election, prefix 24/64, control plane', model({ election: 'global', vipSubnet: '24,64', controlPlane: { enabled: true, addresses: ['10.0.0.2'] } })],
   ['servicesInterface auto, local routes', model({ servicesInterface: 'auto', routeType: RTN_LOCAL, perServiceElectionOnDemand: true })],
+  [
+    'enable_endpoints: Endpoints objects decide',
+    model({ interface: 'eth0', notJudged: [{ reason: 'endpoints-source', scope: 'endpoints', detail: 'enable_endpoints' }] }),
+  ],
 ];
 
 const instance = (id: string, m: KubeVipModel, startedAt: number | null): KubeVipInstance => ({
