@@ -265,13 +265,22 @@ function missingLimitation(
 function orphanLimitation(o: OrphanRoute, claims: readonly Claim[], snapshot: ClusterSnapshot, instances: readonly KubeVipInstance[]): Limitation | null {
   if (o.reason === 'service-filtered' && o.filter) {
     // A type change tears the Service down at bee5cfe (processor.go
-    // deleteTrackedService; v1.2.3 and older did not): a route left behind is
-    // plain drift. Ignore and class changes still leave it.
+    // deleteTrackedService): a route left behind is plain drift. Releases up
+    // to v1.2.3 did not (F1, gated by the instance's version). Ignore and
+    // class changes still leave it.
     if (o.filter === 'ignored' || o.filter === 'lb-class') {
       return {
         id: 'E15',
         text: `${o.detail ?? 'the Service is filtered'}; kube-vip never tears down a Service filtered by ignore or class after it got its route`,
       };
+    }
+    if (o.filter === 'not-loadbalancer') {
+      const old = instances.filter((i) => i.behaviour?.keepsRoutesOnTypeChange === true && i.model.servicesEnabled);
+      if (old.length > 0)
+        return {
+          id: 'E15',
+          text: `${o.detail ?? 'the Service is not of type LoadBalancer'}; kube-vip ${old.map((i) => `${i.behaviour!.release} (${i.id})`).join(', ')} does not tear a Service down when it leaves type LoadBalancer (up to v1.2.3; bee5cfe does)`,
+        };
     }
     if (o.filter === 'force-per-service-election')
       return { id: 'E16', text: 'with svc_election, kube-vip ignores Services annotated forcePerServiceElection "true" entirely' };

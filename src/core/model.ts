@@ -174,6 +174,24 @@ export interface KubeVipInstance {
   readonly cleanRoutingTable: boolean;
   /** null when not discovered (flags only): no kube-vip state is known. */
   readonly runtime: KubeVipRuntime | null;
+  /** Behaviours of this instance's kube-vip release that differ from bee5cfe; absent: bee5cfe's. */
+  readonly behaviour?: KubeVipBehaviour;
+}
+
+/**
+ * Facts of a kube-vip release that change how drift is explained
+ * (docs/kube-vip-fidelity.md, E28), decided from the image tag outside the
+ * core (src/kubevip/version.ts). Absent or false: kube-vip at bee5cfe.
+ */
+export interface KubeVipBehaviour {
+  /** The release routewarden judges it as, for the report's text. */
+  readonly release: string;
+  /**
+   * Up to v1.2.3, a tracked Service that leaves type LoadBalancer is not torn
+   * down: `AddOrModify` returns early, and its routes stay (E15). bee5cfe
+   * calls `deleteTrackedService` instead.
+   */
+  readonly keepsRoutesOnTypeChange?: boolean;
 }
 
 /** One effective setting as the report shows it: value and where it came from. */

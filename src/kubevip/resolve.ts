@@ -22,6 +22,7 @@ import { parseLabelSelector } from '../core/label-selector.ts';
 import { DEFAULT_TIMING, DNS_ADDRESS_NOT_JUDGED, effectiveVipSubnet } from '../core/model.ts';
 import type {
   ElectionMode,
+  KubeVipBehaviour,
   KubeVipInstance,
   KubeVipInstanceReport,
   KubeVipModel,
@@ -36,7 +37,7 @@ import { routeProtocol, routeType, tableId } from '../core/types.ts';
 import type { RouteProtocol, TableId } from '../core/types.ts';
 import { deriveKnobs, describeProvenance } from './derive.ts';
 import type { Derivation, KnobKey, KnobResult, KnobValue } from './derive.ts';
-import { atLeast, between, kubeVipVersion } from './version.ts';
+import { atLeast, between, kubeVipVersion, versionBehaviour } from './version.ts';
 
 /** Settings that change the expected set, named as routewarden's flags. */
 export const SETTINGS = [
@@ -130,6 +131,8 @@ export interface KubeVipSide {
   readonly usesGateway: boolean;
   /** kube-vip's version from the image tag, and which behaviour routewarden follows. */
   readonly version: KubeVipVersionReport;
+  /** What that version does differently from bee5cfe; null: as bee5cfe. */
+  readonly behaviour: KubeVipBehaviour | null;
 }
 
 const value = (r: KnobResult): KnobValue | undefined => ('value' in r ? r.value : undefined);
@@ -320,6 +323,11 @@ export function kubeVipSide(
     notes.push(
       `kube-vip ${version.report.judgedAs} with vip_cleanroutingtable deletes every route of its table 10 s after start, its own included, and does not add them again (kube-vip #1678, fixed in v1.2.3): routes missing after that are real; re-adding them is safe`,
     );
+  const behaviour = versionBehaviour(version);
+  if (behaviour?.keepsRoutesOnTypeChange && value(k.services) === true)
+    notes.push(
+      `kube-vip ${version.report.judgedAs} does not tear a Service down when it leaves type LoadBalancer (bee5cfe does): a route left after a type change is limitation E15, not plain drift`,
+    );
   let cidrFatal: string | null = null;
   put('vip-subnet', ['vipSubnet', 'address'], () => {
     const raw = str('vipSubnet');
@@ -401,6 +409,7 @@ export function kubeVipSide(
     notes,
     usesGateway: 'value' in k.interface && k.interface.value === '',
     version: version.report,
+    behaviour,
   };
 }
 
@@ -566,7 +575,14 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
       }
     }
     if (excludedBecause === undefined) {
-      instances.push({ id, model: merged.model, timing: kv.timing, cleanRoutingTable: kv.cleanRoutingTable, runtime });
+      instances.push({
+        id,
+        model: merged.model,
+        timing: kv.timing,
+        cleanRoutingTable: kv.cleanRoutingTable,
+        runtime,
+        ...(kv.behaviour !== null ? { behaviour: kv.behaviour } : {}),
+      });
       for (const s of merged.mismatches) mismatches.add(s);
     }
     reports.push({

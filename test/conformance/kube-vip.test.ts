@@ -17,6 +17,7 @@ import type { EndpointSliceInfo, EndpointsInfo, LeaseInfo, ServiceInfo, ThisNode
 import { DefaultGatewayTracker, defaultGatewayInterface } from '../../src/core/default-gateway.ts';
 import { diff } from '../../src/core/diff.ts';
 import { expectedRoutes, serviceLeaseKey } from '../../src/core/expected.ts';
+import { evaluate } from '../../src/core/report.ts';
 import { familyOf } from '../../src/core/ip.ts';
 import { generateCidrRange } from '../../src/core/model.ts';
 import type { KubeVipModel } from '../../src/core/model.ts';
@@ -693,21 +694,23 @@ describe('kube-vip settings from its pod (divergences decided at start-up)', () 
   });
 });
 
+/** resolveKubeVip over one kube-vip pod with this image and env. */
+function viewWith(image: string, env: EnvSpec) {
+  const pod = kubeVipPod({ env });
+  const withImage = { ...pod, containers: pod.containers.map((c) => ({ ...c, image })) };
+  return resolveKubeVip({ mode: 'auto', flags: model(), explicit: new Map(), pods: { state: 'ok', pods: [withImage] }, selector: '', node: NODE, bound: null });
+}
+
 describe('kube-vip versions: the image tag decides the behaviours that changed between releases', () => {
   /** The CP instance with this image, kubernetes_addr set, on a Node with an IPv4 InternalIP only. */
   function cpWith(image: string, env: EnvSpec = {}) {
-    const pod = kubeVipPod({
-      env: { ...TABLE, vip_interface: 'lo', cp_enable: 'true', address: '192.168.10.100,fd00::100', kubernetes_addr: 'https://127.0.0.1:6443', ...env },
-    });
-    const withImage = { ...pod, containers: pod.containers.map((c) => ({ ...c, image })) };
-    const view = resolveKubeVip({
-      mode: 'auto',
-      flags: model(),
-      explicit: new Map(),
-      pods: { state: 'ok', pods: [withImage] },
-      selector: '',
-      node: NODE,
-      bound: null,
+    const view = viewWith(image, {
+      ...TABLE,
+      vip_interface: 'lo',
+      cp_enable: 'true',
+      address: '192.168.10.100,fd00::100',
+      kubernetes_addr: 'https://127.0.0.1:6443',
+      ...env,
     });
     const snap = { ...snapshot([]), thisNode: nodeView('192.168.10.11') };
     const set = expectedRoutes({ snapshot: snap, model: view.primary, interfaces: null, now: NOW });
@@ -736,6 +739,26 @@ describe('kube-vip versions: the image tag decides the behaviours that changed b
     const old = cpWith('ghcr.io/kube-vip/kube-vip:v1.2.2');
     expect(old.excluded).toEqual(['fd00::100 no-node-internal-ip']);
     expect(old.report.notes.join('\n')).toContain('the override came in v1.2.3');
+  });
+
+  /** The verdict on a route left after its Service became NodePort, with a services instance of this image. */
+  function typeChangeVerdict(image: string): string[] {
+    const view = viewWith(image, { ...TABLE, vip_interface: 'lo' });
+    const { report } = evaluate({
+      model: view.primary,
+      now: NOW,
+      kernel: { status: { state: 'ok' }, dump: { owned: [kroute('10.0.0.5/32')], foreign: [] }, interfaces: null },
+      kubernetes: { status: { state: 'ok' }, snapshot: snapshot([svc('web', { ip: '10.0.0.5', type: 'NodePort' })], [v4('web')]) },
+      kubeVip: { context: { instances: view.instances, startGraceMs: 60_000 }, report: view.report },
+    });
+    return report.orphans.map((o) => `orphan ${o.destination} ${o.reason} ${o.class} ${o.limitation?.id ?? '-'}`);
+  }
+
+  it('F1 gated (processor.go AddOrModify, v1.2.3 vs bee5cfe deleteTrackedService): up to v1.2.3 a route left after a type change is limitation E15; bee5cfe and unknown versions tear it down (plain drift)', () => {
+    expect(typeChangeVerdict('ghcr.io/kube-vip/kube-vip:v1.2.3')).toEqual(['orphan 10.0.0.5/32 service-filtered kube-vip-limitation E15']);
+    expect(typeChangeVerdict('ghcr.io/kube-vip/kube-vip:v0.8.9')).toEqual(['orphan 10.0.0.5/32 service-filtered kube-vip-limitation E15']);
+    expect(typeChangeVerdict('ghcr.io/kube-vip/kube-vip:latest')).toEqual(['orphan 10.0.0.5/32 service-filtered drift -']);
+    expect(typeChangeVerdict('ghcr.io/kube-vip/kube-vip:v1.3.0')).toEqual(['orphan 10.0.0.5/32 service-filtered drift -']);
   });
 
   it('v1.2.0-v1.2.2 with vip_cleanroutingtable: the start-up wipe of kube-vip #1678 is noted; v1.2.3 fixed it (#1679)', () => {

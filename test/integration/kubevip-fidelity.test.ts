@@ -248,8 +248,8 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
 
   // --- divergences found walking kube-vip's code (F1–F8)
 
-  it('F1. a route left after the Service changed type to NodePort: plain drift (kube-vip tears a type change down), not limitation E15', async () => {
-    w.api.upsert(kubeVipPod({ env: BASE }));
+  it('F1. a route left after the Service changed type to NodePort: plain drift where kube-vip tears a type change down (bee5cfe, an unknown version), limitation E15 under v1.2.3, which does not', async () => {
+    w.api.upsert(kubeVipPod({ env: BASE, image: 'ghcr.io/kube-vip/kube-vip:latest' }));
     w.api.upsert(service({ name: 'web', type: 'NodePort', ingressIPs: ['10.0.0.5'] }));
     w.api.upsert(v4Slice('web'));
     await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
@@ -258,6 +258,16 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     expect(r.report.orphans[0]!.limitation).toBeUndefined();
     expect(r.report.counts.limitation).toBe(0);
     expect(r.code).toBe(1);
+
+    // The same table under kube-vip v1.2.3: AddOrModify returns early for a non-LoadBalancer Service, the route stays.
+    w.api.upsert(kubeVipPod({ env: BASE, image: 'ghcr.io/kube-vip/kube-vip:v1.2.3' }));
+    const old = await checkJson(w);
+    expect(old.report.kubeVip!.instances[0]!.version).toMatchObject({ judgedAs: 'v1.2.3' });
+    expect(old.report.orphans.map((o) => `${o.destination} ${o.reason} ${o.class} ${o.limitation?.id}`)).toEqual([
+      '10.0.0.5/32 service-filtered kube-vip-limitation E15',
+    ]);
+    expect(old.report.orphans[0]!.limitation!.text).toContain('does not tear a Service down when it leaves type LoadBalancer');
+    expect(old.report.kubeVip!.instances[0]!.notes.join('\n')).toContain('limitation E15');
   });
 
   it('F2. svc_election, egress-ipv6 and allow-reconcile-without-endpoints with no endpoints at all: the lease holder keeps the route', async () => {

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { EndpointSliceInfo, LeaseInfo, ServiceInfo } from '../../src/core/cluster.ts';
-import type { KubeVipInstance, KubeVipModel } from '../../src/core/model.ts';
+import type { KubeVipBehaviour, KubeVipInstance, KubeVipModel } from '../../src/core/model.ts';
 import { DEFAULT_TIMING } from '../../src/core/model.ts';
 import { evaluate } from '../../src/core/report.ts';
 import type { KernelRoute } from '../../src/core/types.ts';
@@ -24,6 +24,8 @@ interface Case {
   notes?: string[];
   /** substring of a detail */
   detail?: string;
+  /** the instance's version facts (src/kubevip/version.ts) */
+  behaviour?: KubeVipBehaviour;
 }
 
 const v4 = (s: string, node = 'worker-2') => slice(s, 'IPv4', [ep('10.244.1.5', { nodeName: node })]);
@@ -52,6 +54,15 @@ const cases: Case[] = [
     owned: [kroute('10.0.0.5/32')],
     drift: ['orphan 10.0.0.5/32 service-filtered drift -'],
     detail: 'type filter',
+  },
+  {
+    name: 'a route kept after the type changed to NodePort under kube-vip v1.2.3 => orphan, E15: releases up to v1.2.3 do not tear a type change down (F1, gated)',
+    services: [svc('web', { ip: '10.0.0.5', type: 'NodePort' })],
+    slices: [v4('web')],
+    owned: [kroute('10.0.0.5/32')],
+    behaviour: { release: 'v1.2.3', keepsRoutesOnTypeChange: true },
+    drift: ['orphan 10.0.0.5/32 service-filtered kube-vip-limitation E15'],
+    detail: 'kube-vip v1.2.3 (kube-system/kube-vip-a) does not tear a Service down',
   },
   {
     name: 'a route outside svc_namespace is plain drift, not a limitation',
@@ -162,6 +173,7 @@ describe('kube-vip limitations', () => {
       timing: DEFAULT_TIMING,
       cleanRoutingTable: false,
       runtime: { ready: true, terminating: false, startedAt: NOW - 3_600_000, restarts: 0 },
+      ...(c.behaviour ? { behaviour: c.behaviour } : {}),
     };
     const { report } = evaluate({
       model: m,
@@ -176,7 +188,7 @@ describe('kube-vip limitations', () => {
     ];
     expect(got).toEqual(c.drift);
     expect(report.limitations.map((l) => l.id)).toEqual(c.notes ?? []);
-    if (c.detail) expect([...report.orphans, ...report.missing].map((r) => r.detail).join('\n')).toContain(c.detail);
+    if (c.detail) expect([...report.orphans, ...report.missing].map((r) => `${r.detail ?? ''} ${r.limitation?.text ?? ''}`).join('\n')).toContain(c.detail);
     expect(report.counts.limitation).toBe(c.drift.filter((d) => d.includes('kube-vip-limitation')).length);
   });
 });
