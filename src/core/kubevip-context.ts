@@ -13,6 +13,7 @@ import type { DiffResult, Limitation, MissingRoute, OrphanRoute, Transient, Tran
 import { CONTROL_PLANE, filterService, serviceAddresses, serviceLeaseKey } from './expected.ts';
 import type { Claim, ExpectedSet } from './expected.ts';
 import { handoverUntil } from './lease-handover.ts';
+import { routeTypeName, storedOnLo } from './route-types.ts';
 import type { KubeVipInstance } from './model.ts';
 import type { Family, KernelDump } from './types.ts';
 
@@ -263,6 +264,15 @@ function missingLimitation(
 }
 
 function orphanLimitation(o: OrphanRoute, claims: readonly Claim[], snapshot: ClusterSnapshot, instances: readonly KubeVipInstance[]): Limitation | null {
+  // kube-vip's DeleteRoute names its own device; the kernel stored the IPv6
+  // error route on lo, so the delete fails (ESRCH) and the route stays.
+  if (o.reason !== 'wrong-device' && o.reason !== 'wrong-type' && storedOnLo(o.family, o.route.type) && o.device === 'lo') {
+    if (instances.some((i) => i.model.routeType === o.route.type))
+      return {
+        id: 'ipv6-error-route',
+        text: `the kernel stores IPv6 ${routeTypeName(o.route.type)} routes on lo whatever device kube-vip names, and kube-vip's delete names its own device: it fails (ESRCH) and the route stays`,
+      };
+  }
   if (o.reason === 'service-filtered' && o.filter) {
     // A type change tears the Service down at bee5cfe (processor.go
     // deleteTrackedService): a route left behind is plain drift. Releases up

@@ -205,8 +205,9 @@ export function kubeVipSide(
   });
   put('route-type', ['tableType'], () => {
     const t = num('tableType');
-    // 0: netlink's default type on add is unicast (E24).
-    m.routeType = routeType(t === 0 ? 1 : t);
+    // 0 or negative: netlink sends its default type on add, unicast (E24;
+    // `if route.Type > 0`). The kernel's answer to each type: route-types.ts.
+    m.routeType = routeType(t <= 0 ? 1 : t);
     return src('tableType');
   });
   put('services', ['services'], () => {

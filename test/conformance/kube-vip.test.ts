@@ -21,6 +21,7 @@ import { evaluate } from '../../src/core/report.ts';
 import { familyOf } from '../../src/core/ip.ts';
 import { generateCidrRange } from '../../src/core/model.ts';
 import type { KubeVipModel } from '../../src/core/model.ts';
+import { routeType } from '../../src/core/types.ts';
 import type { KernelRoute } from '../../src/core/types.ts';
 import { resolveKubeVip } from '../../src/kubevip/resolve.ts';
 import { kubeVipVersion } from '../../src/kubevip/version.ts';
@@ -218,6 +219,9 @@ function d9Rows(): Row[] {
     })),
   ];
 }
+
+/** A dual-stack Service with an endpoint of each family on another node. */
+const DUAL_WEB = { services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })], slices: [v4('web'), v6('web')] };
 
 const ROWS: Row[] = [
   // --- pkg/endpoints/endpoints_test.go
@@ -541,6 +545,44 @@ const ROWS: Row[] = [
     owned: [kroute('192.168.1.77/32', { device: 'eth0' })],
     want: ['unjudged 0.0.0.0 dhcp', 'unjudged 192.168.1.77/32 dhcp'],
   },
+
+  // --- route types other than unicast and local (vip_routingtabletype; PrepareRoute, pkg/vip/address.go; route-types.ts)
+  {
+    kind: 'divergence',
+    from: 'R1 PrepareRoute: Type as configured, scope universe, the device; the kernel takes multicast in both families',
+    name: 'route type multicast (5): both families routed on the device',
+    ...DUAL_WEB,
+    model: { routeType: routeType(5), interface: 'eth0' },
+    want: ['route 10.0.0.5/32 eth0', 'route fd00::5/128 eth0'],
+  },
+  {
+    kind: 'divergence',
+    from: 'R2 PrepareRoute + kernel: IPv4 blackhole with a device is EINVAL; IPv6 blackhole is stored on lo; StartLoadBalancerService adds each VIP on its own',
+    name: 'route type blackhole (6), svc_election: the IPv4 VIP is refused (excluded), the IPv6 route is expected on lo, where the kernel stores it',
+    ...DUAL_WEB,
+    leases: [lease('default', 'kubevip-web', NODE)],
+    model: { routeType: routeType(6), interface: 'eth0', election: 'service' },
+    owned: [kroute('fd00::5/128', { family: 'ipv6', type: routeType(6), device: 'lo' })],
+    want: ['route fd00::5/128 lo', 'excluded 10.0.0.5 kernel-rejects-type'],
+  },
+  {
+    kind: 'divergence',
+    from: 'R3 processInstance (no election) stops at the first failed add: an IPv4 broadcast route (3) is EINVAL ("Invalid scope")',
+    name: 'route type broadcast (3), no election: the IPv4 VIP fails first and kube-vip never adds the IPv6 one',
+    ...DUAL_WEB,
+    model: { routeType: routeType(3) },
+    owned: [kroute('fd00::5/128', { family: 'ipv6', type: routeType(3) })],
+    want: ['excluded 10.0.0.5 kernel-rejects-type', 'orphan fd00::5/128 not-placed-here'],
+  },
+  {
+    kind: 'divergence',
+    from: 'R4 kernel: a route type above RTN_MAX (11) is EINVAL in both families',
+    name: 'route type 12: no route in either family',
+    ...DUAL_WEB,
+    leases: [lease('default', 'kubevip-web', NODE)],
+    model: { routeType: routeType(12), election: 'service' },
+    want: ['excluded 10.0.0.5 kernel-rejects-type', 'excluded fd00::5 kernel-rejects-type'],
+  },
 ];
 
 function verdicts(row: Row): string[] {
@@ -688,6 +730,12 @@ describe('kube-vip settings from its pod (divergences decided at start-up)', () 
     expect(fromPod(cp).primary.controlPlane.kubernetesAddr).toBeUndefined();
     expect(fromPod({ ...cp, kubernetes_addr: { valueFromKind: 'secretKeyRef' } }).primary.controlPlane.kubernetesAddr).toBeNull();
   });
+  it('route type (PrepareRoute; netlink sets the type only when > 0): vip_routingtabletype "-1" and "0" add unicast, "6" blackhole', () => {
+    expect(fromPod({ ...TABLE, vip_interface: 'lo', vip_routingtabletype: '-1' }).primary.routeType).toBe(1);
+    expect(fromPod({ ...TABLE, vip_interface: 'lo', vip_routingtabletype: '0' }).primary.routeType).toBe(1);
+    expect(fromPod({ ...TABLE, vip_interface: 'lo', vip_routingtabletype: '6' }).primary.routeType).toBe(6);
+  });
+
   it('F5: svc_leasename a/b/c => global lease a/b', () => {
     const v = fromPod({ ...TABLE, vip_interface: 'lo', vip_leaderelection: 'true', svc_leasename: 'a/b/c' });
     expect(v.primary.globalLease).toEqual({ namespace: 'a', name: 'b' });

@@ -383,6 +383,38 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     expect(r.report.missing.map((m) => m.destination)).toEqual(['10.0.0.5/32']);
   });
 
+  it('route types: vip_routingtabletype 6 (blackhole) on a veth: the kernel refuses the IPv4 route (excluded) and stores the IPv6 one on lo, where it is judged in sync; --remediate re-adds it as kube-vip would', async () => {
+    await w.ip('link del rtype0').catch(() => '');
+    await w.ip('link add rtype0 type veth peer name rtype0p');
+    await w.ip('link set rtype0p up');
+    await w.ip('link set rtype0 up');
+    try {
+      w.api.upsert(kubeVipPod({ env: { ...BASE, svc_election: 'true', vip_interface: 'rtype0', vip_routingtabletype: '6' } }));
+      w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5', 'fd00::5'] }));
+      w.api.upsert(v4Slice('web'));
+      w.api.upsert(heldHere('kubevip-web'));
+      // What kube-vip's add leaves: the device it names is rtype0, the kernel stores lo.
+      await w.ip('-6 route add blackhole fd00::5/128 dev rtype0 table 198 proto 248');
+      expect(await w.ip('-6 route show table 198')).toContain('blackhole fd00::5 dev lo proto 248');
+      const r = await checkJson(w);
+      expect(r.report.excluded.map((e) => `${e.address} ${e.reason}`)).toEqual(['10.0.0.5 kernel-rejects-type']);
+      expect(r.report.orphans).toEqual([]);
+      expect(r.report.missing).toEqual([]);
+      expect(r.code).toBe(0);
+
+      await w.ip('-6 route del fd00::5/128 dev lo table 198 proto 248');
+      const missing = await checkJson(w);
+      expect(missing.report.missing.map((m) => `${m.destination} ${m.device} ${m.reason}`)).toEqual(['fd00::5/128 lo not-in-kernel']);
+      const repaired = await w.cli(['check', '--remediate', '--output', 'json']);
+      expect(repaired.code).toBe(0);
+      expect(await w.ip('-6 route show table 198')).toContain('blackhole fd00::5 dev lo proto 248');
+      // No IPv4 route: the IPv4 table 198 does not even exist.
+      expect(await w.ip('-4 route show table 198').catch((e: Error) => e.message)).not.toContain('10.0.0.5');
+    } finally {
+      await w.ip('link del rtype0').catch(() => '');
+    }
+  });
+
   it("a vip_nodename from a Secret: kube-vip's identity is unknown, so no route is judged; an explicit --node-name lifts it", async () => {
     w.api.upsert(kubeVipPod({ env: { ...BASE, svc_election: 'true', vip_nodename: 'placeholder' } }));
     // Replace the literal with a secretKeyRef (the builder only makes literals and fieldRefs).

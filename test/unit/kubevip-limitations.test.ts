@@ -7,7 +7,7 @@ import type { KubeVipBehaviour, KubeVipInstance, KubeVipModel } from '../../src/
 import { DEFAULT_TIMING } from '../../src/core/model.ts';
 import { evaluate } from '../../src/core/report.ts';
 import type { KernelRoute } from '../../src/core/types.ts';
-import { routeProtocol } from '../../src/core/types.ts';
+import { routeProtocol, routeType } from '../../src/core/types.ts';
 import { ep, kroute, lease, model, NODE, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 
 interface Case {
@@ -63,6 +63,14 @@ const cases: Case[] = [
     behaviour: { release: 'v1.2.3', keepsRoutesOnTypeChange: true },
     drift: ['orphan 10.0.0.5/32 service-filtered kube-vip-limitation E15'],
     detail: 'kube-vip v1.2.3 (kube-system/kube-vip-a) does not tear a Service down',
+  },
+  {
+    name: "vip_routingtabletype 6: an IPv6 blackhole route on lo whose Service is gone => orphan, limitation ipv6-error-route (kube-vip's delete names its device and misses it)",
+    services: [],
+    model: { routeType: routeType(6) },
+    owned: [kroute('fd00::5/128', { family: 'ipv6', type: routeType(6), device: 'lo' })],
+    drift: ['orphan fd00::5/128 no-service kube-vip-limitation ipv6-error-route'],
+    detail: 'stores IPv6 blackhole routes on lo',
   },
   {
     name: 'a route outside svc_namespace is plain drift, not a limitation',
