@@ -69,7 +69,8 @@ export type UnjudgedReason =
   | 'default-interface' // vip_interface unset and the node's default route cannot be read
   | 'setting-not-visible' // a setting from a Secret, ConfigMap, envFrom or config file routewarden cannot read
   | 'endpoints-source' // enable_endpoints: kube-vip reads Endpoints, which routewarden cannot read (no RBAC) or has not listed yet
-  | 'cp-health-check'; // a missing control-plane route: kube-vip withdraws it while this node's API server fails its health check
+  | 'cp-health-check' // a missing control-plane route: kube-vip withdraws it while this node's API server fails its health check
+  | 'kube-vip-not-started'; // the only routing-table-mode kube-vip on the node refuses its configuration: the table holds what an earlier one left
 
 export const UNJUDGED_REASONS: readonly UnjudgedReason[] = [
   'etcd-lease',
@@ -80,6 +81,7 @@ export const UNJUDGED_REASONS: readonly UnjudgedReason[] = [
   'setting-not-visible',
   'endpoints-source',
   'cp-health-check',
+  'kube-vip-not-started',
 ];
 
 /**

@@ -460,9 +460,15 @@ export function mergeSettings(kv: KubeVipSide, flags: KubeVipModel, explicit: Ex
       settings[name] = { value: def.get(kv.model), source: kvs.source };
     }
   }
-  // What routewarden's explicit flags set is known: the entries they cover are judged.
-  const side = (kv.model.notJudged ?? []) as readonly SideNotJudged[];
-  const still = side
+  const still = stillNotJudged((kv.model.notJudged ?? []) as readonly SideNotJudged[], explicit);
+  if (still.length > 0) model.notJudged = still;
+  else delete model.notJudged;
+  return { model, settings, mismatches };
+}
+
+/** What routewarden's explicit flags set is known: an entry all of whose settings they set is judged. */
+function stillNotJudged(side: readonly SideNotJudged[], explicit: ExplicitFlags): NotJudged[] {
+  return side
     .filter((n) => n.settings === null || n.settings.length === 0 || n.settings.some((name) => routewardenSource(name, explicit) === null))
     .map((n) =>
       n.settings !== null && n.reason === 'setting-not-visible'
@@ -470,9 +476,6 @@ export function mergeSettings(kv: KubeVipSide, flags: KubeVipModel, explicit: Ex
         : n,
     )
     .map(({ reason, scope, detail }): NotJudged => ({ reason, scope, detail }));
-  if (still.length > 0) model.notJudged = still;
-  else delete model.notJudged;
-  return { model, settings, mismatches };
 }
 
 /** The settings report of routewarden's own model (flags only). */
@@ -559,6 +562,8 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
   let bound = input.bound;
   let found = 0;
   let needsGateway = false;
+  /** Routing-table-mode pods whose configuration kube-vip refuses to start with. */
+  const refusedStart = new Set<string>();
   for (const { pod, container } of findKubeVipContainers(pods.pods, input.selector)) {
     const id = `${pod.namespace}/${pod.name}`;
     const runtime = podRuntime(pod, container);
@@ -566,7 +571,10 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
     const merged = mergeSettings(kv, flags, explicit);
     let excludedBecause: string | undefined;
     if (!kv.tableMode) excludedBecause = 'not in routing-table mode (vip_routingtable / --table is not true)';
-    else if (kv.fatal) excludedBecause = kv.fatal;
+    else if (kv.fatal) {
+      excludedBecause = kv.fatal;
+      refusedStart.add(id);
+    }
     if (kv.tableMode) found++;
     if (kv.tableMode && kv.usesGateway) needsGateway = true;
     if (excludedBecause === undefined) {
@@ -607,6 +615,30 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
         ? `no kube-vip pod found on node ${input.node}${input.selector ? ` (selector ${input.selector})` : ''}: using routewarden flags`
         : `no usable routing-table-mode kube-vip pod on node ${input.node}: using routewarden flags`,
     );
+    // A routing-table-mode kube-vip that refuses its configuration exits
+    // (kubeVipManager.RunE, F8): the table holds what an earlier, good
+    // configuration left, and routewarden's own flags are a guess. Nothing is
+    // judged, unless routewarden's explicit flags set every setting (the rule
+    // that lifts setting-not-visible).
+    const refused = reports.find((r) => r.excludedBecause !== undefined && refusedStart.has(r.pod));
+    if (refused) {
+      const detail = `kube-vip ${refused.pod} is in routing-table mode but refuses its configuration (${refused.excludedBecause}): the routes in the table are what an earlier configuration left, and routewarden's own flags would only guess; give routewarden every setting explicitly to judge them`;
+      const still = stillNotJudged([{ reason: 'kube-vip-not-started', scope: 'all', detail, settings: SETTINGS }], explicit);
+      if (still.length > 0) {
+        const m: KubeVipModel = { ...flags, notJudged: [...(flags.notJudged ?? []), ...still] };
+        return {
+          ...v,
+          instances: [{ ...v.instances[0]!, model: m }],
+          primary: m,
+          report: {
+            ...v.report,
+            found,
+            instances: reports,
+            message: `${v.report.message}; nothing is judged while kube-vip ${refused.pod} refuses its configuration`,
+          },
+        };
+      }
+    }
     return { ...v, report: { ...v.report, found, instances: reports } };
   }
   return {

@@ -23,7 +23,7 @@ import { generateCidrRange } from '../../src/core/model.ts';
 import type { KubeVipModel } from '../../src/core/model.ts';
 import { routeType } from '../../src/core/types.ts';
 import type { KernelRoute } from '../../src/core/types.ts';
-import { resolveKubeVip } from '../../src/kubevip/resolve.ts';
+import { resolveKubeVip, SETTINGS } from '../../src/kubevip/resolve.ts';
 import { kubeVipVersion } from '../../src/kubevip/version.ts';
 import { ep, kroute, lease, model, NODE, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 import { kubeVipPod } from '../helpers/kubevip-pods.ts';
@@ -687,6 +687,29 @@ describe('kube-vip settings from its pod (divergences decided at start-up)', () 
     const v = fromPod({ ...TABLE, vip_interface: 'lo', address: '10.0.0.10, fd00::10' });
     expect(v.report.instances[0]!.included).toBe(false);
     expect(v.report.instances[0]!.excludedBecause).toContain('generating CIDR');
+  });
+  it('F8 (kubeVipManager.RunE): the only routing-table-mode kube-vip refuses its configuration => every table route is not judged (kube-vip-not-started); explicit routewarden flags for every setting lift it', () => {
+    const bad = { ...TABLE, vip_interface: 'lo', address: '10.0.0.10, fd00::10' };
+    const judge = (v: ReturnType<typeof fromPod>) => {
+      const set = expectedRoutes({ snapshot: snapshot([svc('web', { ip: '10.0.0.5' })], [v4('web')]), model: v.primary, interfaces: null, now: NOW });
+      const d = diff(set, { owned: [kroute('10.0.0.10/32'), kroute('10.0.0.9/32')], foreign: [] }, null);
+      return [
+        ...d.unjudged.map((u) => `unjudged ${u.destination ?? u.address} ${u.reason}`),
+        ...d.orphans.map((o) => `orphan ${o.destination}`),
+        ...d.missing.map((m) => `missing ${m.destination}`),
+      ].sort();
+    };
+    const v = fromPod(bad);
+    expect(v.report.message).toContain('nothing is judged while kube-vip');
+    expect(judge(v)).toEqual([
+      'unjudged 10.0.0.10/32 kube-vip-not-started',
+      'unjudged 10.0.0.5 kube-vip-not-started',
+      'unjudged 10.0.0.9/32 kube-vip-not-started',
+    ]);
+    const every = SETTINGS.map((name): [string, 'flag'] => [name, 'flag']);
+    expect(judge(fromPod(bad, { explicit: every }))).toEqual(['missing 10.0.0.5/32', 'orphan 10.0.0.10/32', 'orphan 10.0.0.9/32']);
+    // One setting left to a default: still not judged.
+    expect(judge(fromPod(bad, { explicit: every.filter(([f]) => f !== 'interface') }))).toContain('unjudged 10.0.0.9/32 kube-vip-not-started');
   });
   it('1: address a DNS name => service routes not judged (dns-address)', () => {
     const v = fromPod({ ...TABLE, vip_interface: 'lo', address: 'api.example.com' });

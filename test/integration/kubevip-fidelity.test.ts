@@ -367,20 +367,35 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     expect(table).toContain('192.168.1.77 dev lo proto 248');
   });
 
-  it('F8. address "10.0.0.10, fd00::10" (a space after the comma): kube-vip cannot generate vip_subnet and exits; the instance is listed, not used, and routewarden says it judges by its own flags', async () => {
+  it('F8. address "10.0.0.10, fd00::10" (a space after the comma): kube-vip cannot generate vip_subnet and exits; the instance is listed, not used, and every table route is not judged (kube-vip-not-started): check and --remediate leave them alone', async () => {
     w.api.upsert(kubeVipPod({ env: { ...BASE, cp_enable: 'true', address: '10.0.0.10, fd00::10' } }));
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
     w.api.upsert(v4Slice('web'));
+    // Left by an earlier, good configuration of kube-vip.
     await w.ip('route add 10.0.0.10/32 dev lo table 198 proto 248');
+    await w.ip('route add 10.0.0.9/32 dev lo table 198 proto 248');
     const r = await checkJson(w);
     const inst = r.report.kubeVip!.instances[0]!;
     expect(inst.included).toBe(false);
     expect(inst.excludedBecause).toContain('generating CIDR');
     expect(r.report.kubeVip!.message).toContain('no usable routing-table-mode kube-vip pod');
-    expect(r.report.kubeVip!.message).toContain('using routewarden flags');
-    // Judged by routewarden's own flags (services only): the CP address a crash-looping kube-vip never adds is no Service's.
-    expect(r.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['10.0.0.10/32 no-service']);
-    expect(r.report.missing.map((m) => m.destination)).toEqual(['10.0.0.5/32']);
+    expect(r.report.kubeVip!.message).toContain('nothing is judged while kube-vip');
+    expect(r.report.unjudged.map((u) => `${u.destination ?? u.address} ${u.reason} ${u.inKernel}`).sort()).toEqual([
+      '10.0.0.10/32 kube-vip-not-started true',
+      '10.0.0.5 kube-vip-not-started false',
+      '10.0.0.9/32 kube-vip-not-started true',
+    ]);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+    for (const strategy of ['surgical', 'flush-rebuild']) {
+      const repaired = await w.cli(['check', '--remediate', '--strategy', strategy, '--allow-empty', '--output', 'json']);
+      expect(repaired.code).toBe(0);
+      const table = await w.ip('route show table 198');
+      expect(table).toContain('10.0.0.10 dev lo proto 248');
+      expect(table).toContain('10.0.0.9 dev lo proto 248');
+      expect(table).not.toContain('10.0.0.5');
+    }
   });
 
   it('route types: vip_routingtabletype 6 (blackhole) on a veth: the kernel refuses the IPv4 route (excluded) and stores the IPv6 one on lo, where it is judged in sync; --remediate re-adds it as kube-vip would', async () => {
