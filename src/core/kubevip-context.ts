@@ -171,7 +171,7 @@ export function annotateWith(d: DiffResult, ctx: KubeVipContext, snapshot: Clust
           };
       }
     }
-    const limitation = missingLimitation(out, sources.foreignProtocolAt(m.destination), snapshot, ctx.instances);
+    const limitation = missingLimitation(out, sources.foreignProtocolAt(m.destination), snapshot, ctx.instances, now);
     return limitation ? { ...out, limitation } : out;
   });
 
@@ -244,6 +244,57 @@ function multiSliceService(services: readonly string[], family: Family, snapshot
   return null;
 }
 
+/**
+ * E2, E25: kube-vip's one-shot start-up cleanup (`vip_cleanroutingtable`,
+ * pkg/manager/worker/table.go `cleanRoutes`, 10 s after start, every route of
+ * its table and protocol) deletes without its tracker: with `cp_enable` it
+ * keeps only a route whose destination IP string equals the `address`
+ * setting literally (every Service route of a hybrid process goes, and the
+ * routes of any other instance sharing the table); without it, only routes
+ * its own tracker holds (another instance's routes go); v1.2.0–v1.2.2 delete
+ * everything (#1678). The owner's tracker still holds a deleted route, so
+ * kube-vip never adds it again: a missing route such a cleanup explains is
+ * that limitation, not plain drift.
+ */
+function cleanupDeleted(m: MissingRoute, instances: readonly KubeVipInstance[], now: number): Limitation | null {
+  if (m.services.length === 1 && m.services[0] === CONTROL_PLANE) return null;
+  const placers = m.expected.instances ?? instances.map((i) => i.id);
+  const ip = m.destination.slice(0, m.destination.indexOf('/'));
+  for (const c of instances) {
+    const started = c.runtime?.startedAt ?? null;
+    if (!c.cleanRoutingTable || started === null || now < started + CLEANUP_DELAY_MS) continue;
+    const when = `10 s after ${c.id} started at ${iso(started)}`;
+    const own = placers.includes(c.id);
+    if (c.behaviour?.cleanupWipesTable) {
+      return {
+        id: own ? 'E2' : 'E25',
+        text: `kube-vip ${c.behaviour.release} (${c.id}) deletes every route of its table in its start-up cleanup (${when}; kube-vip #1678, fixed in v1.2.3), and the route's owner never adds it again`,
+      };
+    }
+    // Another instance's routes existed at the cleanup only if that instance started before it ran.
+    const others = instances.filter((i) => i.id !== c.id && placers.includes(i.id));
+    const existed = own || others.some((i) => i.runtime === null || i.runtime.startedAt === null || i.runtime.startedAt < started + CLEANUP_DELAY_MS);
+    if (!existed) continue;
+    const cp = c.model.controlPlane;
+    if (cp.enabled) {
+      const address = cp.addresses.join(',');
+      if (cp.addresses.length === 1 && cp.addresses[0] === ip) continue;
+      return {
+        id: own ? 'E2' : 'E25',
+        text: own
+          ? `kube-vip ${c.id} runs vip_cleanroutingtable with cp_enable and services: its start-up cleanup (${when}) keeps only a route whose destination is the address setting ${JSON.stringify(address)} literally, so this Service route, added before then, was deleted, and its tracker still holds it: kube-vip never adds it again until it restarts`
+          : `kube-vip ${c.id} runs vip_cleanroutingtable with cp_enable on the same table and protocol: its start-up cleanup (${when}) keeps only the address ${JSON.stringify(address)}, so this route of ${others.map((i) => i.id).join(', ')}, added before then, was deleted; that tracker still holds it and never adds it again`,
+      };
+    }
+    if (!own)
+      return {
+        id: 'E25',
+        text: `kube-vip ${c.id} runs vip_cleanroutingtable on the same table and protocol: its start-up cleanup (${when}) deletes every route its own tracker does not hold, so this route of ${others.map((i) => i.id).join(', ')}, added before then, was deleted; that tracker still holds it and never adds it again`,
+      };
+  }
+  return null;
+}
+
 const E11_TEXT = 'kube-vip keeps only the last-updated EndpointSlice per family (PR #1717 open); routewarden judges the union of slices';
 
 function missingLimitation(
@@ -251,12 +302,17 @@ function missingLimitation(
   foreignProtocol: number | undefined,
   snapshot: ClusterSnapshot,
   instances: readonly KubeVipInstance[],
+  now: number,
 ): Limitation | null {
   if (m.reason === 'conflicting-route' && foreignProtocol === PROTO_BOOT) {
     return {
       id: 'proto-boot',
       text: 'a proto boot (3) route from kube-vip before v0.7.1 holds the destination: kube-vip migrates it only when it re-adds the route in no-election mode, and its cleanup never touches it',
     };
+  }
+  if (m.reason === 'not-in-kernel') {
+    const cleaned = cleanupDeleted(m, instances, now);
+    if (cleaned) return cleaned;
   }
   const multi = multiSliceService(m.services, m.family, snapshot, instances);
   if (multi) return { id: 'E11', text: `${multi}: ${E11_TEXT}` };

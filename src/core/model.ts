@@ -194,6 +194,12 @@ export interface KubeVipBehaviour {
    * calls `deleteTrackedService` instead.
    */
   readonly keepsRoutesOnTypeChange?: boolean;
+  /**
+   * v1.2.0–v1.2.2: the start-up cleanup (`vip_cleanroutingtable`) compared
+   * routes under the wrong key and deleted every route of the table, its own
+   * included (kube-vip #1678, fixed in v1.2.3 by #1679).
+   */
+  readonly cleanupWipesTable?: boolean;
 }
 
 /** One effective setting as the report shows it: value and where it came from. */

@@ -70,9 +70,14 @@ export function between(v: KubeVipVersion, from: Release, to: Release): boolean 
  * core (KubeVipInstance.behaviour); null when it behaves as bee5cfe.
  * Every release routewarden knows is at most v1.2.3, which kept a Service's
  * routes when it left type LoadBalancer (pkg/services/processor.go
- * `AddOrModify` returned early; bee5cfe calls `deleteTrackedService`).
+ * `AddOrModify` returned early; bee5cfe calls `deleteTrackedService`);
+ * v1.2.0–v1.2.2 wiped the table in the start-up cleanup (#1678).
  */
 export function versionBehaviour(v: KubeVipVersion): KubeVipBehaviour | null {
   if (!between(v, [0, 0, 0], [1, 2, 3])) return null;
-  return { release: v.report.judgedAs, keepsRoutesOnTypeChange: true };
+  return {
+    release: v.report.judgedAs,
+    keepsRoutesOnTypeChange: true,
+    ...(between(v, [1, 2, 0], [1, 2, 2]) ? { cleanupWipesTable: true } : {}),
+  };
 }

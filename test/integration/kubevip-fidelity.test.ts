@@ -398,6 +398,31 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     }
   });
 
+  it("cleanup (E2, E25): a hybrid kube-vip's start-up cleanup deletes its Service routes, and a CP instance's cleanup deletes another instance's: the missing routes are kube-vip limitations, and --remediate re-adds them (their owner still tracks them)", async () => {
+    // One process with services and the control plane, vip_cleanroutingtable, started an hour ago.
+    w.api.upsert(kubeVipPod({ env: { ...BASE, cp_enable: 'true', address: '192.168.10.100', vip_cleanroutingtable: 'true' } }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    await w.ip('route add 192.168.10.100/32 dev lo table 198 proto 248');
+    const hybrid = await checkJson(w);
+    expect(hybrid.report.missing.map((m) => `${m.destination} ${m.reason} ${m.class} ${m.limitation?.id}`)).toEqual([
+      '10.0.0.5/32 not-in-kernel kube-vip-limitation E2',
+    ]);
+    expect(hybrid.report.missing[0]!.limitation!.text).toContain('keeps only a route whose destination is the address setting "192.168.10.100" literally');
+    expect(hybrid.report.counts.limitation).toBe(1);
+
+    // Two processes on the node, one table and protocol: a CP static pod with the cleanup, a services DaemonSet.
+    w.api.upsert(kubeVipPod({ env: { ...BASE, svc_enable: 'false', cp_enable: 'true', address: '192.168.10.100', vip_cleanroutingtable: 'true' } }));
+    w.api.upsert(kubeVipPod({ name: 'kube-vip-svc-fghij', env: BASE }));
+    const cross = await checkJson(w);
+    expect(cross.report.missing.map((m) => `${m.destination} ${m.class} ${m.limitation?.id}`)).toEqual(['10.0.0.5/32 kube-vip-limitation E25']);
+    expect(cross.report.missing[0]!.limitation!.text).toContain('kube-system/kube-vip-svc-fghij');
+
+    const repaired = await w.cli(['check', '--remediate', '--output', 'json']);
+    expect(repaired.code).toBe(0);
+    expect(await w.ip('route show table 198')).toContain('10.0.0.5 dev lo proto 248');
+  });
+
   it('route types: vip_routingtabletype 6 (blackhole) on a veth: the kernel refuses the IPv4 route (excluded) and stores the IPv6 one on lo, where it is judged in sync; --remediate re-adds it as kube-vip would', async () => {
     await w.ip('link del rtype0').catch(() => '');
     await w.ip('link add rtype0 type veth peer name rtype0p');

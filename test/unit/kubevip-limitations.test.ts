@@ -26,6 +26,10 @@ interface Case {
   detail?: string;
   /** the instance's version facts (src/kubevip/version.ts) */
   behaviour?: KubeVipBehaviour;
+  /** vip_cleanroutingtable on the instance */
+  clean?: boolean;
+  /** a second kube-vip process on the node, sharing the table (E25) */
+  second?: { model: Partial<KubeVipModel>; clean: boolean; startedAgoMs?: number };
 }
 
 const v4 = (s: string, node = 'worker-2') => slice(s, 'IPv4', [ep('10.244.1.5', { nodeName: node })]);
@@ -71,6 +75,64 @@ const cases: Case[] = [
     owned: [kroute('fd00::5/128', { family: 'ipv6', type: routeType(6), device: 'lo' })],
     drift: ['orphan fd00::5/128 no-service kube-vip-limitation ipv6-error-route'],
     detail: 'stores IPv6 blackhole routes on lo',
+  },
+  {
+    name: 'E2 hybrid: vip_cleanroutingtable with cp_enable and services, started an hour ago => a missing Service route is limitation E2 (the cleanup keeps only the address literally; the tracker still holds the route)',
+    services: [svc('web', { ip: '10.0.0.5' })],
+    slices: [v4('web')],
+    model: { controlPlane: { enabled: true, addresses: ['192.168.10.100'] } },
+    clean: true,
+    owned: [kroute('192.168.10.100/32')],
+    drift: ['missing 10.0.0.5/32 not-in-kernel kube-vip-limitation E2'],
+  },
+  {
+    name: 'E2 hybrid without vip_cleanroutingtable => the missing Service route is plain drift',
+    services: [svc('web', { ip: '10.0.0.5' })],
+    slices: [v4('web')],
+    model: { controlPlane: { enabled: true, addresses: ['192.168.10.100'] } },
+    owned: [kroute('192.168.10.100/32')],
+    drift: ['missing 10.0.0.5/32 not-in-kernel drift -'],
+  },
+  {
+    name: 'E2: cleanup without cp_enable keeps what its own tracker holds => a missing route it places is plain drift',
+    services: [svc('web', { ip: '10.0.0.5' })],
+    slices: [v4('web')],
+    clean: true,
+    drift: ['missing 10.0.0.5/32 not-in-kernel drift -'],
+  },
+  {
+    name: 'E2: kube-vip v1.2.1 with vip_cleanroutingtable wipes its table (#1678) => its missing route is limitation E2',
+    services: [svc('web', { ip: '10.0.0.5' })],
+    slices: [v4('web')],
+    clean: true,
+    behaviour: { release: 'v1.2.1', keepsRoutesOnTypeChange: true, cleanupWipesTable: true },
+    drift: ['missing 10.0.0.5/32 not-in-kernel kube-vip-limitation E2'],
+    detail: '#1678',
+  },
+  {
+    name: "E25: a CP instance with vip_cleanroutingtable on the same table deletes the services instance's route => limitation E25",
+    services: [svc('web', { ip: '10.0.0.5' })],
+    slices: [v4('web')],
+    second: { model: { servicesEnabled: false, controlPlane: { enabled: true, addresses: ['192.168.10.100'] } }, clean: true },
+    owned: [kroute('192.168.10.100/32')],
+    drift: ['missing 10.0.0.5/32 not-in-kernel kube-vip-limitation E25'],
+    detail: 'of kube-system/kube-vip-a, added before then, was deleted',
+  },
+  {
+    name: "E25: a services instance with vip_cleanroutingtable deletes what its tracker does not hold => the other instance's missing route is E25",
+    services: [svc('web', { ip: '10.0.0.5', namespace: 'other' })],
+    slices: [slice('web', 'IPv4', [ep('10.244.1.5')], 'other')],
+    model: { servicesNamespace: 'other' },
+    second: { model: { servicesNamespace: 'default' }, clean: true },
+    drift: ['missing 10.0.0.5/32 not-in-kernel kube-vip-limitation E25'],
+  },
+  {
+    name: 'E25: the cleaning instance ran its cleanup before the other one started => the missing route is plain drift',
+    services: [svc('web', { ip: '10.0.0.5', namespace: 'other' })],
+    slices: [slice('web', 'IPv4', [ep('10.244.1.5')], 'other')],
+    model: { servicesNamespace: 'other' },
+    second: { model: { servicesNamespace: 'default' }, clean: true, startedAgoMs: 7_200_000 },
+    drift: ['missing 10.0.0.5/32 not-in-kernel drift -'],
   },
   {
     name: 'a route outside svc_namespace is plain drift, not a limitation',
@@ -179,16 +241,25 @@ describe('kube-vip limitations', () => {
       id: 'kube-system/kube-vip-a',
       model: m,
       timing: DEFAULT_TIMING,
-      cleanRoutingTable: false,
+      cleanRoutingTable: c.clean ?? false,
       runtime: { ready: true, terminating: false, startedAt: NOW - 3_600_000, restarts: 0 },
       ...(c.behaviour ? { behaviour: c.behaviour } : {}),
     };
+    const instances = [instance];
+    if (c.second)
+      instances.push({
+        id: 'kube-system/kube-vip-cp',
+        model: model(c.second.model),
+        timing: DEFAULT_TIMING,
+        cleanRoutingTable: c.second.clean,
+        runtime: { ready: true, terminating: false, startedAt: NOW - (c.second.startedAgoMs ?? 3_600_000), restarts: 0 },
+      });
     const { report } = evaluate({
       model: m,
       now: NOW,
       kernel: { status: { state: 'ok' }, dump: { owned: c.owned ?? [], foreign: c.foreign ?? [] }, interfaces: null },
       kubernetes: { status: { state: 'ok' }, snapshot: snapshot(c.services, c.slices ?? [], c.leases ?? []) },
-      kubeVip: { context: { instances: [instance], startGraceMs: 60_000 }, report: { mode: 'auto', found: 1, message: '', instances: [], mismatches: [] } },
+      kubeVip: { context: { instances, startGraceMs: 60_000 }, report: { mode: 'auto', found: 1, message: '', instances: [], mismatches: [] } },
     });
     const got = [
       ...report.missing.map((r) => `missing ${r.destination} ${r.reason} ${r.class} ${r.limitation?.id ?? '-'}`),
