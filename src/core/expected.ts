@@ -274,13 +274,16 @@ export function endpointsObjectView(svc: ServiceInfo, endpoints: EndpointsInfo |
   return { v4, v6, fqdn: false };
 }
 
+/** kube-vip decides from Endpoints objects, not EndpointSlices (enable_endpoints: the model's `endpoints` not-judged entry, D8). */
+export const readsEndpoints = (model: KubeVipModel): boolean => notJudgedFor(model, 'endpoints') !== undefined;
+
 /**
  * The Endpoints objects kube-vip decides from: only when it reads them
  * (enable_endpoints, the model's `endpoints` not-judged entry) and
  * routewarden has listed them; null otherwise (then slices, or not judged).
  */
 function endpointsObjects(model: KubeVipModel, snapshot: ClusterSnapshot): ReadonlyMap<string, EndpointsInfo> | null {
-  if (!notJudgedFor(model, 'endpoints')) return null;
+  if (!readsEndpoints(model)) return null;
   return snapshot.endpoints?.state === 'ok' ? snapshot.endpoints.byService : null;
 }
 

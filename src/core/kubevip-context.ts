@@ -10,7 +10,7 @@ import type { ClusterSnapshot, EndpointSliceInfo, ServiceInfo } from './cluster.
 import { objectKey } from './cluster.ts';
 import { endpointCounts } from './endpoint-check.ts';
 import type { DiffResult, Limitation, MissingRoute, OrphanRoute, Transient, TransientWindow } from './diff.ts';
-import { CONTROL_PLANE, filterService, serviceAddresses, serviceLeaseKey } from './expected.ts';
+import { CONTROL_PLANE, filterService, readsEndpoints, serviceAddresses, serviceLeaseKey } from './expected.ts';
 import type { Claim, ExpectedSet } from './expected.ts';
 import { handoverUntil } from './lease-handover.ts';
 import { routeTypeName, storedOnLo } from './route-types.ts';
@@ -232,6 +232,8 @@ function multiSliceService(services: readonly string[], family: Family, snapshot
     const slices = snapshot.slicesByService.get(key) ?? [];
     if (!svc) continue;
     for (const inst of instances) {
+      // With enable_endpoints kube-vip reads one Endpoints object, not the slices (D8): no E11.
+      if (readsEndpoints(inst.model)) continue;
       const families: Family[] = inst.model.election === 'none' ? [family] : ['ipv4', 'ipv6'];
       for (const f of families) {
         const mine = slices.filter((s) => familyOfSlice(s) === f);

@@ -2,7 +2,7 @@
 // still drift, but reported with the limitation that explains it.
 
 import { describe, expect, it } from 'vitest';
-import type { EndpointSliceInfo, LeaseInfo, ServiceInfo } from '../../src/core/cluster.ts';
+import type { EndpointSliceInfo, EndpointsInfo, LeaseInfo, ServiceInfo } from '../../src/core/cluster.ts';
 import type { KubeVipBehaviour, KubeVipInstance, KubeVipModel } from '../../src/core/model.ts';
 import { DEFAULT_TIMING } from '../../src/core/model.ts';
 import { evaluate } from '../../src/core/report.ts';
@@ -26,6 +26,8 @@ interface Case {
   detail?: string;
   /** the instance's version facts (src/kubevip/version.ts) */
   behaviour?: KubeVipBehaviour;
+  /** Endpoints objects routewarden has listed (kube-vip reads them with enable_endpoints, D8) */
+  endpoints?: EndpointsInfo[];
   /** vip_cleanroutingtable on the instance */
   clean?: boolean;
   /** a second kube-vip process on the node, sharing the table (E25) */
@@ -198,6 +200,17 @@ const cases: Case[] = [
     drift: ['missing 10.0.0.5/32 not-in-kernel drift -'],
   },
   {
+    name: 'enable_endpoints (D8): kube-vip reads the Endpoints object, not the slices => two IPv4 slices that disagree are no E11: the missing route is plain drift',
+    services: [svc('web', { ip: '10.0.0.5', externalTrafficPolicy: 'Local' })],
+    slices: [
+      slice('web', 'IPv4', [ep('10.244.1.5', { nodeName: NODE })], 'default', 'web-a'),
+      slice('web', 'IPv4', [ep('10.244.2.5', { nodeName: 'worker-2' })], 'default', 'web-b'),
+    ],
+    endpoints: [{ namespace: 'default', name: 'web', addresses: [{ family: 'ipv4', nodeName: NODE }] }],
+    model: { notJudged: [{ reason: 'endpoints-source', scope: 'endpoints', detail: 'enable_endpoints' }] },
+    drift: ['missing 10.0.0.5/32 not-in-kernel drift -'],
+  },
+  {
     name: 'an empty slice next to a full one (Cluster) => an orphan-free missing route is E11',
     services: [svc('web', { ip: '10.0.0.5' })],
     slices: [slice('web', 'IPv4', [ep('10.244.1.5')], 'default', 'web-a'), slice('web', 'IPv4', [], 'default', 'web-b')],
@@ -258,7 +271,13 @@ describe('kube-vip limitations', () => {
       model: m,
       now: NOW,
       kernel: { status: { state: 'ok' }, dump: { owned: c.owned ?? [], foreign: c.foreign ?? [] }, interfaces: null },
-      kubernetes: { status: { state: 'ok' }, snapshot: snapshot(c.services, c.slices ?? [], c.leases ?? []) },
+      kubernetes: {
+        status: { state: 'ok' },
+        snapshot: {
+          ...snapshot(c.services, c.slices ?? [], c.leases ?? []),
+          ...(c.endpoints ? { endpoints: { state: 'ok' as const, byService: new Map(c.endpoints.map((e) => [`${e.namespace}/${e.name}`, e])) } } : {}),
+        },
+      },
       kubeVip: { context: { instances, startGraceMs: 60_000 }, report: { mode: 'auto', found: 1, message: '', instances: [], mismatches: [] } },
     });
     const got = [
