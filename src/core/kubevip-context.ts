@@ -267,16 +267,16 @@ function cleanupDeleted(m: MissingRoute, instances: readonly KubeVipInstance[], 
     if (!c.cleanRoutingTable || started === null || now < started + CLEANUP_DELAY_MS) continue;
     const when = `10 s after ${c.id} started at ${iso(started)}`;
     const own = placers.includes(c.id);
+    // Another instance's routes existed at the cleanup only if that instance started before it ran.
+    const others = instances.filter((i) => i.id !== c.id && placers.includes(i.id));
+    const existed = own || others.some((i) => i.runtime === null || i.runtime.startedAt === null || i.runtime.startedAt < started + CLEANUP_DELAY_MS);
+    if (!existed) continue;
     if (c.behaviour?.cleanupWipesTable) {
       return {
         id: own ? 'E2' : 'E25',
         text: `kube-vip ${c.behaviour.release} (${c.id}) deletes every route of its table in its start-up cleanup (${when}; kube-vip #1678, fixed in v1.2.3), and the route's owner never adds it again`,
       };
     }
-    // Another instance's routes existed at the cleanup only if that instance started before it ran.
-    const others = instances.filter((i) => i.id !== c.id && placers.includes(i.id));
-    const existed = own || others.some((i) => i.runtime === null || i.runtime.startedAt === null || i.runtime.startedAt < started + CLEANUP_DELAY_MS);
-    if (!existed) continue;
     const cp = c.model.controlPlane;
     if (cp.enabled) {
       const address = cp.addresses.join(',');

@@ -178,7 +178,7 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     ).toEqual(['10.0.0.5/32']);
   });
 
-  it('8. enable_endpoints: kube-vip reads Endpoints (ready addresses only), and so does routewarden: a not-ready endpoint gives no route', async () => {
+  it('8. enable_endpoints: kube-vip reads Endpoints (ready addresses only), and so does routewarden: a not-ready endpoint gives no route, and slices that disagree are no E11', async () => {
     w.api.upsert(kubeVipPod({ env: { ...BASE, enable_endpoints: 'true' } }));
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
     // The slice lists the endpoint (EndpointSlice rules would count it under Cluster); Endpoints holds it as not ready.
@@ -199,6 +199,12 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     expect(ready.report.missing).toEqual([]);
     expect(ready.report.unjudged).toEqual([]);
     expect(ready.code).toBe(0);
+
+    // Two IPv4 slices that disagree (the second is empty) would be E11 with slices; kube-vip reads the Endpoints object: the missing route is plain drift.
+    w.api.upsert(endpointSlice({ service: 'web', name: 'web-extra', addressType: 'IPv4', endpoints: [] }));
+    await w.ip('route del 10.0.0.5/32 dev lo table 198 proto 248');
+    const gone = await checkJson(w);
+    expect(gone.report.missing.map((m) => `${m.destination} ${m.class} ${m.limitation?.id ?? '-'}`)).toEqual(['10.0.0.5/32 drift -']);
   });
 
   it("9. the control-plane VIP and this node's Node: a family without an InternalIP is never installed (its route is an orphan); one with an InternalIP is not judged when absent", async () => {
