@@ -36,7 +36,7 @@ export interface Transient {
 }
 
 /** A known kube-vip limitation that explains the drift (docs/kube-vip-routing.md §8), by its case id. */
-export type LimitationId = 'E11' | 'E12' | 'E15' | 'E16' | 'E17' | 'proto-boot';
+export type LimitationId = 'E11' | 'E12' | 'E15' | 'E16' | 'E17' | 'proto-boot' | 'ipv6-error-route' | 'E2' | 'E25';
 
 export interface Limitation {
   readonly id: LimitationId;

@@ -10,6 +10,7 @@ import type { ParsedIp } from './ip.ts';
 import { parseGoBool } from './model.ts';
 import type { KubeVipModel, NotJudged, UnjudgedReason } from './model.ts';
 import type { Family, RouteType } from './types.ts';
+import { routeTypeRefusal, storedDevice } from './route-types.ts';
 
 export const ANNOTATION = {
   loadbalancerIPs: 'kube-vip.io/loadbalancerIPs',
@@ -65,7 +66,7 @@ export type ExcludedReason =
   | 'invalid-subnet'
   | 'kernel-rejects-prefix'
   | 'interface-missing'
-  | 'local-type-ipv4'
+  | 'kernel-rejects-type' // vip_routingtabletype the kernel refuses for this family (IPv4: all but unicast and multicast)
   | 'no-node-internal-ip'; // a control-plane VIP of a family this Node has no InternalIP of: the health check never passes (StartVipService)
 
 export type Claim =
@@ -273,13 +274,16 @@ export function endpointsObjectView(svc: ServiceInfo, endpoints: EndpointsInfo |
   return { v4, v6, fqdn: false };
 }
 
+/** kube-vip decides from Endpoints objects, not EndpointSlices (enable_endpoints: the model's `endpoints` not-judged entry, D8). */
+export const readsEndpoints = (model: KubeVipModel): boolean => notJudgedFor(model, 'endpoints') !== undefined;
+
 /**
  * The Endpoints objects kube-vip decides from: only when it reads them
  * (enable_endpoints, the model's `endpoints` not-judged entry) and
  * routewarden has listed them; null otherwise (then slices, or not judged).
  */
 function endpointsObjects(model: KubeVipModel, snapshot: ClusterSnapshot): ReadonlyMap<string, EndpointsInfo> | null {
-  if (!notJudgedFor(model, 'endpoints')) return null;
+  if (!readsEndpoints(model)) return null;
   return snapshot.endpoints?.state === 'ok' ? snapshot.endpoints.byService : null;
 }
 
@@ -360,13 +364,16 @@ interface RouteDraft {
 /** Destination prefix as the kernel will store it, or why kube-vip cannot install it. */
 function draftRoute(vip: Vip, prefix: number, device: string, model: KubeVipModel): RouteDraft | ExcludedReason {
   const family = vip.ip.family;
-  if (family === 'ipv4' && model.routeType === 2) return 'local-type-ipv4'; // kernel EINVAL (docs/kube-vip-routing.md §2.1)
+  // The kernel refuses most route types for IPv4 (EINVAL), and stores IPv6
+  // error routes on lo (docs/kube-vip-routing.md §2.1, route-types.ts).
+  if (routeTypeRefusal(family, model.routeType) !== null) return 'kernel-rejects-type';
+  const stored = storedDevice(family, model.routeType, device);
   if (hasHostBits(vip.ip, prefix)) {
     // IPv4: the kernel refuses host bits (EINVAL); IPv6: it stores the masked prefix.
     if (family === 'ipv4') return 'kernel-rejects-prefix';
-    return { family, destination: formatCidr({ ip: maskIp(vip.ip, prefix), prefix }), device };
+    return { family, destination: formatCidr({ ip: maskIp(vip.ip, prefix), prefix }), device: stored };
   }
-  return { family, destination: formatCidr({ ip: vip.ip, prefix }), device };
+  return { family, destination: formatCidr({ ip: vip.ip, prefix }), device: stored };
 }
 
 /** The `devices` list of a route on one device: one shared frozen list per device name (kept in ServiceSteps). */

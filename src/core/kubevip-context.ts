@@ -10,9 +10,10 @@ import type { ClusterSnapshot, EndpointSliceInfo, ServiceInfo } from './cluster.
 import { objectKey } from './cluster.ts';
 import { endpointCounts } from './endpoint-check.ts';
 import type { DiffResult, Limitation, MissingRoute, OrphanRoute, Transient, TransientWindow } from './diff.ts';
-import { CONTROL_PLANE, filterService, serviceAddresses, serviceLeaseKey } from './expected.ts';
+import { CONTROL_PLANE, filterService, readsEndpoints, serviceAddresses, serviceLeaseKey } from './expected.ts';
 import type { Claim, ExpectedSet } from './expected.ts';
 import { handoverUntil } from './lease-handover.ts';
+import { routeTypeName, storedOnLo } from './route-types.ts';
 import type { KubeVipInstance } from './model.ts';
 import type { Family, KernelDump } from './types.ts';
 
@@ -170,7 +171,7 @@ export function annotateWith(d: DiffResult, ctx: KubeVipContext, snapshot: Clust
           };
       }
     }
-    const limitation = missingLimitation(out, sources.foreignProtocolAt(m.destination), snapshot, ctx.instances);
+    const limitation = missingLimitation(out, sources.foreignProtocolAt(m.destination), snapshot, ctx.instances, now);
     return limitation ? { ...out, limitation } : out;
   });
 
@@ -231,6 +232,8 @@ function multiSliceService(services: readonly string[], family: Family, snapshot
     const slices = snapshot.slicesByService.get(key) ?? [];
     if (!svc) continue;
     for (const inst of instances) {
+      // With enable_endpoints kube-vip reads one Endpoints object, not the slices (D8): no E11.
+      if (readsEndpoints(inst.model)) continue;
       const families: Family[] = inst.model.election === 'none' ? [family] : ['ipv4', 'ipv6'];
       for (const f of families) {
         const mine = slices.filter((s) => familyOfSlice(s) === f);
@@ -243,6 +246,57 @@ function multiSliceService(services: readonly string[], family: Family, snapshot
   return null;
 }
 
+/**
+ * E2, E25: kube-vip's one-shot start-up cleanup (`vip_cleanroutingtable`,
+ * pkg/manager/worker/table.go `cleanRoutes`, 10 s after start, every route of
+ * its table and protocol) deletes without its tracker: with `cp_enable` it
+ * keeps only a route whose destination IP string equals the `address`
+ * setting literally (every Service route of a hybrid process goes, and the
+ * routes of any other instance sharing the table); without it, only routes
+ * its own tracker holds (another instance's routes go); v1.2.0–v1.2.2 delete
+ * everything (#1678). The owner's tracker still holds a deleted route, so
+ * kube-vip never adds it again: a missing route such a cleanup explains is
+ * that limitation, not plain drift.
+ */
+function cleanupDeleted(m: MissingRoute, instances: readonly KubeVipInstance[], now: number): Limitation | null {
+  if (m.services.length === 1 && m.services[0] === CONTROL_PLANE) return null;
+  const placers = m.expected.instances ?? instances.map((i) => i.id);
+  const ip = m.destination.slice(0, m.destination.indexOf('/'));
+  for (const c of instances) {
+    const started = c.runtime?.startedAt ?? null;
+    if (!c.cleanRoutingTable || started === null || now < started + CLEANUP_DELAY_MS) continue;
+    const when = `10 s after ${c.id} started at ${iso(started)}`;
+    const own = placers.includes(c.id);
+    // Another instance's routes existed at the cleanup only if that instance started before it ran.
+    const others = instances.filter((i) => i.id !== c.id && placers.includes(i.id));
+    const existed = own || others.some((i) => i.runtime === null || i.runtime.startedAt === null || i.runtime.startedAt < started + CLEANUP_DELAY_MS);
+    if (!existed) continue;
+    if (c.behaviour?.cleanupWipesTable) {
+      return {
+        id: own ? 'E2' : 'E25',
+        text: `kube-vip ${c.behaviour.release} (${c.id}) deletes every route of its table in its start-up cleanup (${when}; kube-vip #1678, fixed in v1.2.3), and the route's owner never adds it again`,
+      };
+    }
+    const cp = c.model.controlPlane;
+    if (cp.enabled) {
+      const address = cp.addresses.join(',');
+      if (cp.addresses.length === 1 && cp.addresses[0] === ip) continue;
+      return {
+        id: own ? 'E2' : 'E25',
+        text: own
+          ? `kube-vip ${c.id} runs vip_cleanroutingtable with cp_enable and services: its start-up cleanup (${when}) keeps only a route whose destination is the address setting ${JSON.stringify(address)} literally, so this Service route, added before then, was deleted, and its tracker still holds it: kube-vip never adds it again until it restarts`
+          : `kube-vip ${c.id} runs vip_cleanroutingtable with cp_enable on the same table and protocol: its start-up cleanup (${when}) keeps only the address ${JSON.stringify(address)}, so this route of ${others.map((i) => i.id).join(', ')}, added before then, was deleted; that tracker still holds it and never adds it again`,
+      };
+    }
+    if (!own)
+      return {
+        id: 'E25',
+        text: `kube-vip ${c.id} runs vip_cleanroutingtable on the same table and protocol: its start-up cleanup (${when}) deletes every route its own tracker does not hold, so this route of ${others.map((i) => i.id).join(', ')}, added before then, was deleted; that tracker still holds it and never adds it again`,
+      };
+  }
+  return null;
+}
+
 const E11_TEXT = 'kube-vip keeps only the last-updated EndpointSlice per family (PR #1717 open); routewarden judges the union of slices';
 
 function missingLimitation(
@@ -250,6 +304,7 @@ function missingLimitation(
   foreignProtocol: number | undefined,
   snapshot: ClusterSnapshot,
   instances: readonly KubeVipInstance[],
+  now: number,
 ): Limitation | null {
   if (m.reason === 'conflicting-route' && foreignProtocol === PROTO_BOOT) {
     return {
@@ -257,21 +312,43 @@ function missingLimitation(
       text: 'a proto boot (3) route from kube-vip before v0.7.1 holds the destination: kube-vip migrates it only when it re-adds the route in no-election mode, and its cleanup never touches it',
     };
   }
+  if (m.reason === 'not-in-kernel') {
+    const cleaned = cleanupDeleted(m, instances, now);
+    if (cleaned) return cleaned;
+  }
   const multi = multiSliceService(m.services, m.family, snapshot, instances);
   if (multi) return { id: 'E11', text: `${multi}: ${E11_TEXT}` };
   return null;
 }
 
 function orphanLimitation(o: OrphanRoute, claims: readonly Claim[], snapshot: ClusterSnapshot, instances: readonly KubeVipInstance[]): Limitation | null {
+  // kube-vip's DeleteRoute names its own device; the kernel stored the IPv6
+  // error route on lo, so the delete fails (ESRCH) and the route stays.
+  if (o.reason !== 'wrong-device' && o.reason !== 'wrong-type' && storedOnLo(o.family, o.route.type) && o.device === 'lo') {
+    if (instances.some((i) => i.model.routeType === o.route.type))
+      return {
+        id: 'ipv6-error-route',
+        text: `the kernel stores IPv6 ${routeTypeName(o.route.type)} routes on lo whatever device kube-vip names, and kube-vip's delete names its own device: it fails (ESRCH) and the route stays`,
+      };
+  }
   if (o.reason === 'service-filtered' && o.filter) {
     // A type change tears the Service down at bee5cfe (processor.go
-    // deleteTrackedService; v1.2.3 and older did not): a route left behind is
-    // plain drift. Ignore and class changes still leave it.
+    // deleteTrackedService): a route left behind is plain drift. Releases up
+    // to v1.2.3 did not (F1, gated by the instance's version). Ignore and
+    // class changes still leave it.
     if (o.filter === 'ignored' || o.filter === 'lb-class') {
       return {
         id: 'E15',
         text: `${o.detail ?? 'the Service is filtered'}; kube-vip never tears down a Service filtered by ignore or class after it got its route`,
       };
+    }
+    if (o.filter === 'not-loadbalancer') {
+      const old = instances.filter((i) => i.behaviour?.keepsRoutesOnTypeChange === true && i.model.servicesEnabled);
+      if (old.length > 0)
+        return {
+          id: 'E15',
+          text: `${o.detail ?? 'the Service is not of type LoadBalancer'}; kube-vip ${old.map((i) => `${i.behaviour!.release} (${i.id})`).join(', ')} does not tear a Service down when it leaves type LoadBalancer (up to v1.2.3; bee5cfe does)`,
+        };
     }
     if (o.filter === 'force-per-service-election')
       return { id: 'E16', text: 'with svc_election, kube-vip ignores Services annotated forcePerServiceElection "true" entirely' };

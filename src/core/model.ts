@@ -69,7 +69,8 @@ export type UnjudgedReason =
   | 'default-interface' // vip_interface unset and the node's default route cannot be read
   | 'setting-not-visible' // a setting from a Secret, ConfigMap, envFrom or config file routewarden cannot read
   | 'endpoints-source' // enable_endpoints: kube-vip reads Endpoints, which routewarden cannot read (no RBAC) or has not listed yet
-  | 'cp-health-check'; // a missing control-plane route: kube-vip withdraws it while this node's API server fails its health check
+  | 'cp-health-check' // a missing control-plane route: kube-vip withdraws it while this node's API server fails its health check
+  | 'kube-vip-not-started'; // the only routing-table-mode kube-vip on the node refuses its configuration: the table holds what an earlier one left
 
 export const UNJUDGED_REASONS: readonly UnjudgedReason[] = [
   'etcd-lease',
@@ -80,6 +81,7 @@ export const UNJUDGED_REASONS: readonly UnjudgedReason[] = [
   'setting-not-visible',
   'endpoints-source',
   'cp-health-check',
+  'kube-vip-not-started',
 ];
 
 /**
@@ -174,6 +176,30 @@ export interface KubeVipInstance {
   readonly cleanRoutingTable: boolean;
   /** null when not discovered (flags only): no kube-vip state is known. */
   readonly runtime: KubeVipRuntime | null;
+  /** Behaviours of this instance's kube-vip release that differ from bee5cfe; absent: bee5cfe's. */
+  readonly behaviour?: KubeVipBehaviour;
+}
+
+/**
+ * Facts of a kube-vip release that change how drift is explained
+ * (docs/kube-vip-fidelity.md, E28), decided from the image tag outside the
+ * core (src/kubevip/version.ts). Absent or false: kube-vip at bee5cfe.
+ */
+export interface KubeVipBehaviour {
+  /** The release routewarden judges it as, for the report's text. */
+  readonly release: string;
+  /**
+   * Up to v1.2.3, a tracked Service that leaves type LoadBalancer is not torn
+   * down: `AddOrModify` returns early, and its routes stay (E15). bee5cfe
+   * calls `deleteTrackedService` instead.
+   */
+  readonly keepsRoutesOnTypeChange?: boolean;
+  /**
+   * v1.2.0–v1.2.2: the start-up cleanup (`vip_cleanroutingtable`) compared
+   * routes under the wrong key and deleted every route of the table, its own
+   * included (kube-vip #1678, fixed in v1.2.3 by #1679).
+   */
+  readonly cleanupWipesTable?: boolean;
 }
 
 /** One effective setting as the report shows it: value and where it came from. */

@@ -9,6 +9,7 @@
 // adapter. createMemoryKernelTable() is the one-table shortcut.
 
 import { formatCidr, maskIp, parseCidr } from '../core/ip.ts';
+import { storedDevice } from '../core/route-types.ts';
 import type { InterfaceInfo } from '../core/cluster.ts';
 import type { RouteDelta } from '../core/kernel-mirror.ts';
 import { KernelError, type KernelChange, type KernelErrorCode, type KernelTable } from '../core/ports.ts';
@@ -142,6 +143,8 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
     const link = links.get(spec.device);
     if (!link) throw kernelError(action, 'ENODEV', `no interface named ${JSON.stringify(spec.device)}`);
     if (!link.up) throw kernelError(action, 'ENETDOWN');
+    // IPv6 error routes (blackhole, unreachable, prohibit, throw) are stored on lo.
+    const device = storedDevice(spec.family, spec.type, spec.device);
     const route: KernelRoute = Object.freeze({
       family: spec.family,
       destination: canonicalDestination(spec.family, spec.destination),
@@ -150,8 +153,8 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
       type: spec.type,
       // IPv6 reports every route as scope universe; IPv4 keeps what was sent.
       scope: spec.family === 'ipv4' ? scopeFor(spec.type) : 0,
-      device: spec.device,
-      ifindex: link.ifindex,
+      device,
+      ifindex: (links.get(device) ?? link).ifindex,
       ...(spec.family === 'ipv6' && { metric: IPV6_DEFAULT_METRIC }),
     });
     // EEXIST whatever the device, protocol or type (docs/kube-vip-routing.md §2.6, E21).

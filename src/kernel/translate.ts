@@ -8,6 +8,7 @@
 
 import type { rt } from 'netlink';
 import { formatCidrAt, formatIp, hasHostBits, parseCidr, type ParsedCidr } from '../core/ip.ts';
+import { routeTypeRefusal } from '../core/route-types.ts';
 import type { InterfaceInfo } from '../core/cluster.ts';
 import {
   RT_SCOPE_LINK,
@@ -301,11 +302,11 @@ function problemWith(spec: RouteSpec, cidr: ParsedCidr | null): string | null {
  */
 export function einvalReason(spec: RouteSpec, verb: 'adding' | 'deleting'): string | null {
   const cidr = parseCidr(spec.destination);
-  if (!cidr || spec.family !== 'ipv4') return null;
-  if (hasHostBits(cidr.ip, cidr.prefix)) return 'host bits set beyond the prefix length (kernel: "Invalid prefix for given prefix length")';
-  // A delete does not check the scope: it just finds no such route.
-  if (verb === 'adding' && spec.type === RTN_LOCAL) return 'IPv4 local routes with scope link are refused (kernel: "Invalid scope")';
-  return null;
+  if (!cidr) return null;
+  if (spec.family === 'ipv4' && hasHostBits(cidr.ip, cidr.prefix))
+    return 'host bits set beyond the prefix length (kernel: "Invalid prefix for given prefix length")';
+  // A delete does not check the type's scope or device: it just finds no such route.
+  return verb === 'adding' ? routeTypeRefusal(spec.family, spec.type) : null;
 }
 
 /** kube-vip's scope: universe, except link for RTN_LOCAL (docs/kube-vip-routing.md §2.1, PR #606). */

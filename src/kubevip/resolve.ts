@@ -22,6 +22,7 @@ import { parseLabelSelector } from '../core/label-selector.ts';
 import { DEFAULT_TIMING, DNS_ADDRESS_NOT_JUDGED, effectiveVipSubnet } from '../core/model.ts';
 import type {
   ElectionMode,
+  KubeVipBehaviour,
   KubeVipInstance,
   KubeVipInstanceReport,
   KubeVipModel,
@@ -36,7 +37,7 @@ import { routeProtocol, routeType, tableId } from '../core/types.ts';
 import type { RouteProtocol, TableId } from '../core/types.ts';
 import { deriveKnobs, describeProvenance } from './derive.ts';
 import type { Derivation, KnobKey, KnobResult, KnobValue } from './derive.ts';
-import { atLeast, between, kubeVipVersion } from './version.ts';
+import { atLeast, between, kubeVipVersion, versionBehaviour } from './version.ts';
 
 /** Settings that change the expected set, named as routewarden's flags. */
 export const SETTINGS = [
@@ -130,6 +131,8 @@ export interface KubeVipSide {
   readonly usesGateway: boolean;
   /** kube-vip's version from the image tag, and which behaviour routewarden follows. */
   readonly version: KubeVipVersionReport;
+  /** What that version does differently from bee5cfe; null: as bee5cfe. */
+  readonly behaviour: KubeVipBehaviour | null;
 }
 
 const value = (r: KnobResult): KnobValue | undefined => ('value' in r ? r.value : undefined);
@@ -202,8 +205,9 @@ export function kubeVipSide(
   });
   put('route-type', ['tableType'], () => {
     const t = num('tableType');
-    // 0: netlink's default type on add is unicast (E24).
-    m.routeType = routeType(t === 0 ? 1 : t);
+    // 0 or negative: netlink sends its default type on add, unicast (E24;
+    // `if route.Type > 0`). The kernel's answer to each type: route-types.ts.
+    m.routeType = routeType(t <= 0 ? 1 : t);
     return src('tableType');
   });
   put('services', ['services'], () => {
@@ -320,6 +324,11 @@ export function kubeVipSide(
     notes.push(
       `kube-vip ${version.report.judgedAs} with vip_cleanroutingtable deletes every route of its table 10 s after start, its own included, and does not add them again (kube-vip #1678, fixed in v1.2.3): routes missing after that are real; re-adding them is safe`,
     );
+  const behaviour = versionBehaviour(version);
+  if (behaviour?.keepsRoutesOnTypeChange && value(k.services) === true)
+    notes.push(
+      `kube-vip ${version.report.judgedAs} does not tear a Service down when it leaves type LoadBalancer (bee5cfe does): a route left after a type change is limitation E15, not plain drift`,
+    );
   let cidrFatal: string | null = null;
   put('vip-subnet', ['vipSubnet', 'address'], () => {
     const raw = str('vipSubnet');
@@ -401,6 +410,7 @@ export function kubeVipSide(
     notes,
     usesGateway: 'value' in k.interface && k.interface.value === '',
     version: version.report,
+    behaviour,
   };
 }
 
@@ -450,9 +460,15 @@ export function mergeSettings(kv: KubeVipSide, flags: KubeVipModel, explicit: Ex
       settings[name] = { value: def.get(kv.model), source: kvs.source };
     }
   }
-  // What routewarden's explicit flags set is known: the entries they cover are judged.
-  const side = (kv.model.notJudged ?? []) as readonly SideNotJudged[];
-  const still = side
+  const still = stillNotJudged((kv.model.notJudged ?? []) as readonly SideNotJudged[], explicit);
+  if (still.length > 0) model.notJudged = still;
+  else delete model.notJudged;
+  return { model, settings, mismatches };
+}
+
+/** What routewarden's explicit flags set is known: an entry all of whose settings they set is judged. */
+function stillNotJudged(side: readonly SideNotJudged[], explicit: ExplicitFlags): NotJudged[] {
+  return side
     .filter((n) => n.settings === null || n.settings.length === 0 || n.settings.some((name) => routewardenSource(name, explicit) === null))
     .map((n) =>
       n.settings !== null && n.reason === 'setting-not-visible'
@@ -460,9 +476,6 @@ export function mergeSettings(kv: KubeVipSide, flags: KubeVipModel, explicit: Ex
         : n,
     )
     .map(({ reason, scope, detail }): NotJudged => ({ reason, scope, detail }));
-  if (still.length > 0) model.notJudged = still;
-  else delete model.notJudged;
-  return { model, settings, mismatches };
 }
 
 /** The settings report of routewarden's own model (flags only). */
@@ -549,6 +562,8 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
   let bound = input.bound;
   let found = 0;
   let needsGateway = false;
+  /** Routing-table-mode pods whose configuration kube-vip refuses to start with. */
+  const refusedStart = new Set<string>();
   for (const { pod, container } of findKubeVipContainers(pods.pods, input.selector)) {
     const id = `${pod.namespace}/${pod.name}`;
     const runtime = podRuntime(pod, container);
@@ -556,7 +571,10 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
     const merged = mergeSettings(kv, flags, explicit);
     let excludedBecause: string | undefined;
     if (!kv.tableMode) excludedBecause = 'not in routing-table mode (vip_routingtable / --table is not true)';
-    else if (kv.fatal) excludedBecause = kv.fatal;
+    else if (kv.fatal) {
+      excludedBecause = kv.fatal;
+      refusedStart.add(id);
+    }
     if (kv.tableMode) found++;
     if (kv.tableMode && kv.usesGateway) needsGateway = true;
     if (excludedBecause === undefined) {
@@ -566,7 +584,14 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
       }
     }
     if (excludedBecause === undefined) {
-      instances.push({ id, model: merged.model, timing: kv.timing, cleanRoutingTable: kv.cleanRoutingTable, runtime });
+      instances.push({
+        id,
+        model: merged.model,
+        timing: kv.timing,
+        cleanRoutingTable: kv.cleanRoutingTable,
+        runtime,
+        ...(kv.behaviour !== null ? { behaviour: kv.behaviour } : {}),
+      });
       for (const s of merged.mismatches) mismatches.add(s);
     }
     reports.push({
@@ -590,6 +615,30 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
         ? `no kube-vip pod found on node ${input.node}${input.selector ? ` (selector ${input.selector})` : ''}: using routewarden flags`
         : `no usable routing-table-mode kube-vip pod on node ${input.node}: using routewarden flags`,
     );
+    // A routing-table-mode kube-vip that refuses its configuration exits
+    // (kubeVipManager.RunE, F8): the table holds what an earlier, good
+    // configuration left, and routewarden's own flags are a guess. Nothing is
+    // judged, unless routewarden's explicit flags set every setting (the rule
+    // that lifts setting-not-visible).
+    const refused = reports.find((r) => r.excludedBecause !== undefined && refusedStart.has(r.pod));
+    if (refused) {
+      const detail = `kube-vip ${refused.pod} is in routing-table mode but refuses its configuration (${refused.excludedBecause}): the routes in the table are what an earlier configuration left, and routewarden's own flags would only guess; give routewarden every setting explicitly to judge them`;
+      const still = stillNotJudged([{ reason: 'kube-vip-not-started', scope: 'all', detail, settings: SETTINGS }], explicit);
+      if (still.length > 0) {
+        const m: KubeVipModel = { ...flags, notJudged: [...(flags.notJudged ?? []), ...still] };
+        return {
+          ...v,
+          instances: [{ ...v.instances[0]!, model: m }],
+          primary: m,
+          report: {
+            ...v.report,
+            found,
+            instances: reports,
+            message: `${v.report.message}; nothing is judged while kube-vip ${refused.pod} refuses its configuration`,
+          },
+        };
+      }
+    }
     return { ...v, report: { ...v.report, found, instances: reports } };
   }
   return {

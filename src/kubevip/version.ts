@@ -8,7 +8,7 @@
 // Hand-written: the tag grammar (`vMAJOR.MINOR.PATCH`) is a two-line regular
 // expression; a semver library would add a dependency for one comparison.
 
-import type { KubeVipVersionReport } from '../core/model.ts';
+import type { KubeVipBehaviour, KubeVipVersionReport } from '../core/model.ts';
 
 /** The code routewarden's model follows. */
 export const NEWEST_KNOWN = 'v1.2.3-24 (bee5cfe)';
@@ -63,4 +63,21 @@ export function atLeast(v: KubeVipVersion, min: Release): boolean {
 /** The version is within [from, to], both releases; never for an unknown version. */
 export function between(v: KubeVipVersion, from: Release, to: Release): boolean {
   return v.release !== null && compare(v.release, from) >= 0 && compare(v.release, to) <= 0;
+}
+
+/**
+ * The behaviours of this release that differ from bee5cfe, as facts for the
+ * core (KubeVipInstance.behaviour); null when it behaves as bee5cfe.
+ * Every release routewarden knows is at most v1.2.3, which kept a Service's
+ * routes when it left type LoadBalancer (pkg/services/processor.go
+ * `AddOrModify` returned early; bee5cfe calls `deleteTrackedService`);
+ * v1.2.0–v1.2.2 wiped the table in the start-up cleanup (#1678).
+ */
+export function versionBehaviour(v: KubeVipVersion): KubeVipBehaviour | null {
+  if (!between(v, [0, 0, 0], [1, 2, 3])) return null;
+  return {
+    release: v.report.judgedAs,
+    keepsRoutesOnTypeChange: true,
+    ...(between(v, [1, 2, 0], [1, 2, 2]) ? { cleanupWipesTable: true } : {}),
+  };
 }

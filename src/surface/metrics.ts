@@ -56,7 +56,7 @@ export const TRANSIENT_WINDOWS = [
   'lease-handover',
   'startup-cleanup',
 ] as const satisfies readonly TransientWindow[];
-export const LIMITATION_IDS = ['E11', 'E12', 'E15', 'E16', 'E17', 'proto-boot'] as const satisfies readonly LimitationId[];
+export const LIMITATION_IDS = ['E11', 'E12', 'E15', 'E16', 'E17', 'proto-boot', 'ipv6-error-route', 'E2', 'E25'] as const satisfies readonly LimitationId[];
 
 /** Per-route series are capped so a table gone wild cannot blow up Prometheus. */
 export const DEFAULT_DRIFTED_ROUTE_SERIES_CAP = 100;

@@ -17,11 +17,13 @@ import type { EndpointSliceInfo, EndpointsInfo, LeaseInfo, ServiceInfo, ThisNode
 import { DefaultGatewayTracker, defaultGatewayInterface } from '../../src/core/default-gateway.ts';
 import { diff } from '../../src/core/diff.ts';
 import { expectedRoutes, serviceLeaseKey } from '../../src/core/expected.ts';
+import { evaluate } from '../../src/core/report.ts';
 import { familyOf } from '../../src/core/ip.ts';
 import { generateCidrRange } from '../../src/core/model.ts';
 import type { KubeVipModel } from '../../src/core/model.ts';
+import { routeType } from '../../src/core/types.ts';
 import type { KernelRoute } from '../../src/core/types.ts';
-import { resolveKubeVip } from '../../src/kubevip/resolve.ts';
+import { resolveKubeVip, SETTINGS } from '../../src/kubevip/resolve.ts';
 import { kubeVipVersion } from '../../src/kubevip/version.ts';
 import { ep, kroute, lease, model, NODE, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
 import { kubeVipPod } from '../helpers/kubevip-pods.ts';
@@ -217,6 +219,9 @@ function d9Rows(): Row[] {
     })),
   ];
 }
+
+/** A dual-stack Service with an endpoint of each family on another node. */
+const DUAL_WEB = { services: [svc('web', { ip: ['10.0.0.5', 'fd00::5'] })], slices: [v4('web'), v6('web')] };
 
 const ROWS: Row[] = [
   // --- pkg/endpoints/endpoints_test.go
@@ -540,6 +545,44 @@ const ROWS: Row[] = [
     owned: [kroute('192.168.1.77/32', { device: 'eth0' })],
     want: ['unjudged 0.0.0.0 dhcp', 'unjudged 192.168.1.77/32 dhcp'],
   },
+
+  // --- route types other than unicast and local (vip_routingtabletype; PrepareRoute, pkg/vip/address.go; route-types.ts)
+  {
+    kind: 'divergence',
+    from: 'R1 PrepareRoute: Type as configured, scope universe, the device; the kernel takes multicast in both families',
+    name: 'route type multicast (5): both families routed on the device',
+    ...DUAL_WEB,
+    model: { routeType: routeType(5), interface: 'eth0' },
+    want: ['route 10.0.0.5/32 eth0', 'route fd00::5/128 eth0'],
+  },
+  {
+    kind: 'divergence',
+    from: 'R2 PrepareRoute + kernel: IPv4 blackhole with a device is EINVAL; IPv6 blackhole is stored on lo; StartLoadBalancerService adds each VIP on its own',
+    name: 'route type blackhole (6), svc_election: the IPv4 VIP is refused (excluded), the IPv6 route is expected on lo, where the kernel stores it',
+    ...DUAL_WEB,
+    leases: [lease('default', 'kubevip-web', NODE)],
+    model: { routeType: routeType(6), interface: 'eth0', election: 'service' },
+    owned: [kroute('fd00::5/128', { family: 'ipv6', type: routeType(6), device: 'lo' })],
+    want: ['route fd00::5/128 lo', 'excluded 10.0.0.5 kernel-rejects-type'],
+  },
+  {
+    kind: 'divergence',
+    from: 'R3 processInstance (no election) stops at the first failed add: an IPv4 broadcast route (3) is EINVAL ("Invalid scope")',
+    name: 'route type broadcast (3), no election: the IPv4 VIP fails first and kube-vip never adds the IPv6 one',
+    ...DUAL_WEB,
+    model: { routeType: routeType(3) },
+    owned: [kroute('fd00::5/128', { family: 'ipv6', type: routeType(3) })],
+    want: ['excluded 10.0.0.5 kernel-rejects-type', 'orphan fd00::5/128 not-placed-here'],
+  },
+  {
+    kind: 'divergence',
+    from: 'R4 kernel: a route type above RTN_MAX (11) is EINVAL in both families',
+    name: 'route type 12: no route in either family',
+    ...DUAL_WEB,
+    leases: [lease('default', 'kubevip-web', NODE)],
+    model: { routeType: routeType(12), election: 'service' },
+    want: ['excluded 10.0.0.5 kernel-rejects-type', 'excluded fd00::5 kernel-rejects-type'],
+  },
 ];
 
 function verdicts(row: Row): string[] {
@@ -645,6 +688,29 @@ describe('kube-vip settings from its pod (divergences decided at start-up)', () 
     expect(v.report.instances[0]!.included).toBe(false);
     expect(v.report.instances[0]!.excludedBecause).toContain('generating CIDR');
   });
+  it('F8 (kubeVipManager.RunE): the only routing-table-mode kube-vip refuses its configuration => every table route is not judged (kube-vip-not-started); explicit routewarden flags for every setting lift it', () => {
+    const bad = { ...TABLE, vip_interface: 'lo', address: '10.0.0.10, fd00::10' };
+    const judge = (v: ReturnType<typeof fromPod>) => {
+      const set = expectedRoutes({ snapshot: snapshot([svc('web', { ip: '10.0.0.5' })], [v4('web')]), model: v.primary, interfaces: null, now: NOW });
+      const d = diff(set, { owned: [kroute('10.0.0.10/32'), kroute('10.0.0.9/32')], foreign: [] }, null);
+      return [
+        ...d.unjudged.map((u) => `unjudged ${u.destination ?? u.address} ${u.reason}`),
+        ...d.orphans.map((o) => `orphan ${o.destination}`),
+        ...d.missing.map((m) => `missing ${m.destination}`),
+      ].sort();
+    };
+    const v = fromPod(bad);
+    expect(v.report.message).toContain('nothing is judged while kube-vip');
+    expect(judge(v)).toEqual([
+      'unjudged 10.0.0.10/32 kube-vip-not-started',
+      'unjudged 10.0.0.5 kube-vip-not-started',
+      'unjudged 10.0.0.9/32 kube-vip-not-started',
+    ]);
+    const every = SETTINGS.map((name): [string, 'flag'] => [name, 'flag']);
+    expect(judge(fromPod(bad, { explicit: every }))).toEqual(['missing 10.0.0.5/32', 'orphan 10.0.0.10/32', 'orphan 10.0.0.9/32']);
+    // One setting left to a default: still not judged.
+    expect(judge(fromPod(bad, { explicit: every.filter(([f]) => f !== 'interface') }))).toContain('unjudged 10.0.0.9/32 kube-vip-not-started');
+  });
   it('1: address a DNS name => service routes not judged (dns-address)', () => {
     const v = fromPod({ ...TABLE, vip_interface: 'lo', address: 'api.example.com' });
     expect(v.primary.notJudged?.map((n) => n.reason)).toEqual(['dns-address']);
@@ -687,27 +753,35 @@ describe('kube-vip settings from its pod (divergences decided at start-up)', () 
     expect(fromPod(cp).primary.controlPlane.kubernetesAddr).toBeUndefined();
     expect(fromPod({ ...cp, kubernetes_addr: { valueFromKind: 'secretKeyRef' } }).primary.controlPlane.kubernetesAddr).toBeNull();
   });
+  it('route type (PrepareRoute; netlink sets the type only when > 0): vip_routingtabletype "-1" and "0" add unicast, "6" blackhole', () => {
+    expect(fromPod({ ...TABLE, vip_interface: 'lo', vip_routingtabletype: '-1' }).primary.routeType).toBe(1);
+    expect(fromPod({ ...TABLE, vip_interface: 'lo', vip_routingtabletype: '0' }).primary.routeType).toBe(1);
+    expect(fromPod({ ...TABLE, vip_interface: 'lo', vip_routingtabletype: '6' }).primary.routeType).toBe(6);
+  });
+
   it('F5: svc_leasename a/b/c => global lease a/b', () => {
     const v = fromPod({ ...TABLE, vip_interface: 'lo', vip_leaderelection: 'true', svc_leasename: 'a/b/c' });
     expect(v.primary.globalLease).toEqual({ namespace: 'a', name: 'b' });
   });
 });
 
+/** resolveKubeVip over one kube-vip pod with this image and env. */
+function viewWith(image: string, env: EnvSpec) {
+  const pod = kubeVipPod({ env });
+  const withImage = { ...pod, containers: pod.containers.map((c) => ({ ...c, image })) };
+  return resolveKubeVip({ mode: 'auto', flags: model(), explicit: new Map(), pods: { state: 'ok', pods: [withImage] }, selector: '', node: NODE, bound: null });
+}
+
 describe('kube-vip versions: the image tag decides the behaviours that changed between releases', () => {
   /** The CP instance with this image, kubernetes_addr set, on a Node with an IPv4 InternalIP only. */
   function cpWith(image: string, env: EnvSpec = {}) {
-    const pod = kubeVipPod({
-      env: { ...TABLE, vip_interface: 'lo', cp_enable: 'true', address: '192.168.10.100,fd00::100', kubernetes_addr: 'https://127.0.0.1:6443', ...env },
-    });
-    const withImage = { ...pod, containers: pod.containers.map((c) => ({ ...c, image })) };
-    const view = resolveKubeVip({
-      mode: 'auto',
-      flags: model(),
-      explicit: new Map(),
-      pods: { state: 'ok', pods: [withImage] },
-      selector: '',
-      node: NODE,
-      bound: null,
+    const view = viewWith(image, {
+      ...TABLE,
+      vip_interface: 'lo',
+      cp_enable: 'true',
+      address: '192.168.10.100,fd00::100',
+      kubernetes_addr: 'https://127.0.0.1:6443',
+      ...env,
     });
     const snap = { ...snapshot([]), thisNode: nodeView('192.168.10.11') };
     const set = expectedRoutes({ snapshot: snap, model: view.primary, interfaces: null, now: NOW });
@@ -736,6 +810,26 @@ describe('kube-vip versions: the image tag decides the behaviours that changed b
     const old = cpWith('ghcr.io/kube-vip/kube-vip:v1.2.2');
     expect(old.excluded).toEqual(['fd00::100 no-node-internal-ip']);
     expect(old.report.notes.join('\n')).toContain('the override came in v1.2.3');
+  });
+
+  /** The verdict on a route left after its Service became NodePort, with a services instance of this image. */
+  function typeChangeVerdict(image: string): string[] {
+    const view = viewWith(image, { ...TABLE, vip_interface: 'lo' });
+    const { report } = evaluate({
+      model: view.primary,
+      now: NOW,
+      kernel: { status: { state: 'ok' }, dump: { owned: [kroute('10.0.0.5/32')], foreign: [] }, interfaces: null },
+      kubernetes: { status: { state: 'ok' }, snapshot: snapshot([svc('web', { ip: '10.0.0.5', type: 'NodePort' })], [v4('web')]) },
+      kubeVip: { context: { instances: view.instances, startGraceMs: 60_000 }, report: view.report },
+    });
+    return report.orphans.map((o) => `orphan ${o.destination} ${o.reason} ${o.class} ${o.limitation?.id ?? '-'}`);
+  }
+
+  it('F1 gated (processor.go AddOrModify, v1.2.3 vs bee5cfe deleteTrackedService): up to v1.2.3 a route left after a type change is limitation E15; bee5cfe and unknown versions tear it down (plain drift)', () => {
+    expect(typeChangeVerdict('ghcr.io/kube-vip/kube-vip:v1.2.3')).toEqual(['orphan 10.0.0.5/32 service-filtered kube-vip-limitation E15']);
+    expect(typeChangeVerdict('ghcr.io/kube-vip/kube-vip:v0.8.9')).toEqual(['orphan 10.0.0.5/32 service-filtered kube-vip-limitation E15']);
+    expect(typeChangeVerdict('ghcr.io/kube-vip/kube-vip:latest')).toEqual(['orphan 10.0.0.5/32 service-filtered drift -']);
+    expect(typeChangeVerdict('ghcr.io/kube-vip/kube-vip:v1.3.0')).toEqual(['orphan 10.0.0.5/32 service-filtered drift -']);
   });
 
   it('v1.2.0-v1.2.2 with vip_cleanroutingtable: the start-up wipe of kube-vip #1678 is noted; v1.2.3 fixed it (#1679)', () => {

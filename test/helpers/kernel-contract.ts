@@ -12,6 +12,7 @@ import {
   RTN_LOCAL,
   RTN_UNICAST,
   routeProtocol,
+  routeType,
   tableId,
   type Family,
   type KernelDump,
@@ -285,6 +286,61 @@ export const kernelContractCases: readonly ContractCase[] = [
       expect(err.message).toContain('IPv4 local routes with scope link are refused');
       await k.add(spec('fd00::9/128', { type: RTN_LOCAL }));
       expect((await k.dump()).owned).toEqual([kubeVipV6('fd00::9/128', { type: RTN_LOCAL })]);
+    },
+  },
+  {
+    name: 'IPv4 takes route types unicast and multicast only: every other type kube-vip can be set to is refused with EINVAL, and the reason says why',
+    async run(env) {
+      await env.addInterface('rw-a', []);
+      const k = await env.open(TABLE, PROTO);
+      await k.add(spec('10.0.0.5/32', { type: routeType(5), device: 'rw-a' }));
+      const why: string[] = [];
+      for (const t of [3, 4, 6, 7, 8, 9, 10, 11, 12]) {
+        const err = await expectCode(k.add(spec(`10.0.1.${t}/32`, { type: routeType(t), device: 'rw-a' })), 'EINVAL');
+        why.push(`${t} ${err.message.slice(err.message.indexOf('(kernel'))}`);
+      }
+      expect(why).toEqual([
+        '3 (kernel: "Invalid scope")',
+        '4 (kernel: "Invalid scope")',
+        '6 (kernel: "Gateway, device and multipath can not be specified for this route type")',
+        '7 (kernel: "Gateway, device and multipath can not be specified for this route type")',
+        '8 (kernel: "Gateway, device and multipath can not be specified for this route type")',
+        '9 (kernel: "Gateway, device and multipath can not be specified for this route type")',
+        '10 (kernel: "Invalid scope")',
+        '11 (kernel: "Invalid scope")',
+        '12 (kernel: "Invalid route type")',
+      ]);
+      expect((await k.dump()).owned.map((r) => `${r.destination} ${r.type} ${r.scope} ${r.device}`)).toEqual(['10.0.0.5/32 5 0 rw-a']);
+    },
+  },
+  {
+    name: 'IPv6 takes every route type up to RTN_MAX; blackhole, unreachable, prohibit and throw are stored on lo whatever the device, so a delete naming that device finds nothing',
+    async run(env) {
+      await env.addInterface('rw-a', []);
+      const k = await env.open(TABLE, PROTO);
+      for (const t of [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]) await k.add(spec(`fd00::${t.toString(16)}/128`, { type: routeType(t), device: 'rw-a' }));
+      await expectCode(k.add(spec('fd00::c/128', { type: routeType(12), device: 'rw-a' })), 'EINVAL');
+      const stored = (await k.dump()).owned.map((r) => `${r.destination} ${r.type} ${r.device}`).sort();
+      expect(stored).toEqual([
+        'fd00::2/128 2 rw-a',
+        'fd00::3/128 3 rw-a',
+        'fd00::4/128 4 rw-a',
+        'fd00::5/128 5 rw-a',
+        'fd00::6/128 6 lo',
+        'fd00::7/128 7 lo',
+        'fd00::8/128 8 lo',
+        'fd00::9/128 9 lo',
+        'fd00::a/128 10 rw-a',
+        'fd00::b/128 11 rw-a',
+      ]);
+      // kube-vip's DeleteRoute names its own device: ESRCH, the route stays.
+      await expectCode(k.delete(spec('fd00::6/128', { type: routeType(6), device: 'rw-a' })), 'ESRCH');
+      await k.delete(spec('fd00::6/128', { type: routeType(6), device: 'lo' }));
+      // Adding it again naming lo stores the same route as naming rw-a did.
+      await k.add(spec('fd00::6/128', { type: routeType(6), device: 'lo' }));
+      expect((await k.dump()).owned.find((r) => r.destination === 'fd00::6/128')).toEqual(
+        kubeVipV6('fd00::6/128', { type: routeType(6), device: 'lo', ifindex: 1 }),
+      );
     },
   },
   {

@@ -178,7 +178,7 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     ).toEqual(['10.0.0.5/32']);
   });
 
-  it('8. enable_endpoints: kube-vip reads Endpoints (ready addresses only), and so does routewarden: a not-ready endpoint gives no route', async () => {
+  it('8. enable_endpoints: kube-vip reads Endpoints (ready addresses only), and so does routewarden: a not-ready endpoint gives no route, and slices that disagree are no E11', async () => {
     w.api.upsert(kubeVipPod({ env: { ...BASE, enable_endpoints: 'true' } }));
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
     // The slice lists the endpoint (EndpointSlice rules would count it under Cluster); Endpoints holds it as not ready.
@@ -199,6 +199,12 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     expect(ready.report.missing).toEqual([]);
     expect(ready.report.unjudged).toEqual([]);
     expect(ready.code).toBe(0);
+
+    // Two IPv4 slices that disagree (the second is empty) would be E11 with slices; kube-vip reads the Endpoints object: the missing route is plain drift.
+    w.api.upsert(endpointSlice({ service: 'web', name: 'web-extra', addressType: 'IPv4', endpoints: [] }));
+    await w.ip('route del 10.0.0.5/32 dev lo table 198 proto 248');
+    const gone = await checkJson(w);
+    expect(gone.report.missing.map((m) => `${m.destination} ${m.class} ${m.limitation?.id ?? '-'}`)).toEqual(['10.0.0.5/32 drift -']);
   });
 
   it("9. the control-plane VIP and this node's Node: a family without an InternalIP is never installed (its route is an orphan); one with an InternalIP is not judged when absent", async () => {
@@ -248,8 +254,8 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
 
   // --- divergences found walking kube-vip's code (F1–F8)
 
-  it('F1. a route left after the Service changed type to NodePort: plain drift (kube-vip tears a type change down), not limitation E15', async () => {
-    w.api.upsert(kubeVipPod({ env: BASE }));
+  it('F1. a route left after the Service changed type to NodePort: plain drift where kube-vip tears a type change down (bee5cfe, an unknown version), limitation E15 under v1.2.3, which does not', async () => {
+    w.api.upsert(kubeVipPod({ env: BASE, image: 'ghcr.io/kube-vip/kube-vip:latest' }));
     w.api.upsert(service({ name: 'web', type: 'NodePort', ingressIPs: ['10.0.0.5'] }));
     w.api.upsert(v4Slice('web'));
     await w.ip('route add 10.0.0.5/32 dev lo table 198 proto 248');
@@ -258,6 +264,16 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     expect(r.report.orphans[0]!.limitation).toBeUndefined();
     expect(r.report.counts.limitation).toBe(0);
     expect(r.code).toBe(1);
+
+    // The same table under kube-vip v1.2.3: AddOrModify returns early for a non-LoadBalancer Service, the route stays.
+    w.api.upsert(kubeVipPod({ env: BASE, image: 'ghcr.io/kube-vip/kube-vip:v1.2.3' }));
+    const old = await checkJson(w);
+    expect(old.report.kubeVip!.instances[0]!.version).toMatchObject({ judgedAs: 'v1.2.3' });
+    expect(old.report.orphans.map((o) => `${o.destination} ${o.reason} ${o.class} ${o.limitation?.id}`)).toEqual([
+      '10.0.0.5/32 service-filtered kube-vip-limitation E15',
+    ]);
+    expect(old.report.orphans[0]!.limitation!.text).toContain('does not tear a Service down when it leaves type LoadBalancer');
+    expect(old.report.kubeVip!.instances[0]!.notes.join('\n')).toContain('limitation E15');
   });
 
   it('F2. svc_election, egress-ipv6 and allow-reconcile-without-endpoints with no endpoints at all: the lease holder keeps the route', async () => {
@@ -357,20 +373,92 @@ describeIfRoot('kube-vip divergences: the real CLI judges as kube-vip does, or n
     expect(table).toContain('192.168.1.77 dev lo proto 248');
   });
 
-  it('F8. address "10.0.0.10, fd00::10" (a space after the comma): kube-vip cannot generate vip_subnet and exits; the instance is listed, not used, and routewarden says it judges by its own flags', async () => {
+  it('F8. address "10.0.0.10, fd00::10" (a space after the comma): kube-vip cannot generate vip_subnet and exits; the instance is listed, not used, and every table route is not judged (kube-vip-not-started): check and --remediate leave them alone', async () => {
     w.api.upsert(kubeVipPod({ env: { ...BASE, cp_enable: 'true', address: '10.0.0.10, fd00::10' } }));
     w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
     w.api.upsert(v4Slice('web'));
+    // Left by an earlier, good configuration of kube-vip.
     await w.ip('route add 10.0.0.10/32 dev lo table 198 proto 248');
+    await w.ip('route add 10.0.0.9/32 dev lo table 198 proto 248');
     const r = await checkJson(w);
     const inst = r.report.kubeVip!.instances[0]!;
     expect(inst.included).toBe(false);
     expect(inst.excludedBecause).toContain('generating CIDR');
     expect(r.report.kubeVip!.message).toContain('no usable routing-table-mode kube-vip pod');
-    expect(r.report.kubeVip!.message).toContain('using routewarden flags');
-    // Judged by routewarden's own flags (services only): the CP address a crash-looping kube-vip never adds is no Service's.
-    expect(r.report.orphans.map((o) => `${o.destination} ${o.reason}`)).toEqual(['10.0.0.10/32 no-service']);
-    expect(r.report.missing.map((m) => m.destination)).toEqual(['10.0.0.5/32']);
+    expect(r.report.kubeVip!.message).toContain('nothing is judged while kube-vip');
+    expect(r.report.unjudged.map((u) => `${u.destination ?? u.address} ${u.reason} ${u.inKernel}`).sort()).toEqual([
+      '10.0.0.10/32 kube-vip-not-started true',
+      '10.0.0.5 kube-vip-not-started false',
+      '10.0.0.9/32 kube-vip-not-started true',
+    ]);
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+    for (const strategy of ['surgical', 'flush-rebuild']) {
+      const repaired = await w.cli(['check', '--remediate', '--strategy', strategy, '--allow-empty', '--output', 'json']);
+      expect(repaired.code).toBe(0);
+      const table = await w.ip('route show table 198');
+      expect(table).toContain('10.0.0.10 dev lo proto 248');
+      expect(table).toContain('10.0.0.9 dev lo proto 248');
+      expect(table).not.toContain('10.0.0.5');
+    }
+  });
+
+  it("cleanup (E2, E25): a hybrid kube-vip's start-up cleanup deletes its Service routes, and a CP instance's cleanup deletes another instance's: the missing routes are kube-vip limitations, and --remediate re-adds them (their owner still tracks them)", async () => {
+    // One process with services and the control plane, vip_cleanroutingtable, started an hour ago.
+    w.api.upsert(kubeVipPod({ env: { ...BASE, cp_enable: 'true', address: '192.168.10.100', vip_cleanroutingtable: 'true' } }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    await w.ip('route add 192.168.10.100/32 dev lo table 198 proto 248');
+    const hybrid = await checkJson(w);
+    expect(hybrid.report.missing.map((m) => `${m.destination} ${m.reason} ${m.class} ${m.limitation?.id}`)).toEqual([
+      '10.0.0.5/32 not-in-kernel kube-vip-limitation E2',
+    ]);
+    expect(hybrid.report.missing[0]!.limitation!.text).toContain('keeps only a route whose destination is the address setting "192.168.10.100" literally');
+    expect(hybrid.report.counts.limitation).toBe(1);
+
+    // Two processes on the node, one table and protocol: a CP static pod with the cleanup, a services DaemonSet.
+    w.api.upsert(kubeVipPod({ env: { ...BASE, svc_enable: 'false', cp_enable: 'true', address: '192.168.10.100', vip_cleanroutingtable: 'true' } }));
+    w.api.upsert(kubeVipPod({ name: 'kube-vip-svc-fghij', env: BASE }));
+    const cross = await checkJson(w);
+    expect(cross.report.missing.map((m) => `${m.destination} ${m.class} ${m.limitation?.id}`)).toEqual(['10.0.0.5/32 kube-vip-limitation E25']);
+    expect(cross.report.missing[0]!.limitation!.text).toContain('kube-system/kube-vip-svc-fghij');
+
+    const repaired = await w.cli(['check', '--remediate', '--output', 'json']);
+    expect(repaired.code).toBe(0);
+    expect(await w.ip('route show table 198')).toContain('10.0.0.5 dev lo proto 248');
+  });
+
+  it('route types: vip_routingtabletype 6 (blackhole) on a veth: the kernel refuses the IPv4 route (excluded) and stores the IPv6 one on lo, where it is judged in sync; --remediate re-adds it as kube-vip would', async () => {
+    await w.ip('link del rtype0').catch(() => '');
+    await w.ip('link add rtype0 type veth peer name rtype0p');
+    await w.ip('link set rtype0p up');
+    await w.ip('link set rtype0 up');
+    try {
+      w.api.upsert(kubeVipPod({ env: { ...BASE, svc_election: 'true', vip_interface: 'rtype0', vip_routingtabletype: '6' } }));
+      w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5', 'fd00::5'] }));
+      w.api.upsert(v4Slice('web'));
+      w.api.upsert(heldHere('kubevip-web'));
+      // What kube-vip's add leaves: the device it names is rtype0, the kernel stores lo.
+      await w.ip('-6 route add blackhole fd00::5/128 dev rtype0 table 198 proto 248');
+      expect(await w.ip('-6 route show table 198')).toContain('blackhole fd00::5 dev lo proto 248');
+      const r = await checkJson(w);
+      expect(r.report.excluded.map((e) => `${e.address} ${e.reason}`)).toEqual(['10.0.0.5 kernel-rejects-type']);
+      expect(r.report.orphans).toEqual([]);
+      expect(r.report.missing).toEqual([]);
+      expect(r.code).toBe(0);
+
+      await w.ip('-6 route del fd00::5/128 dev lo table 198 proto 248');
+      const missing = await checkJson(w);
+      expect(missing.report.missing.map((m) => `${m.destination} ${m.device} ${m.reason}`)).toEqual(['fd00::5/128 lo not-in-kernel']);
+      const repaired = await w.cli(['check', '--remediate', '--output', 'json']);
+      expect(repaired.code).toBe(0);
+      expect(await w.ip('-6 route show table 198')).toContain('blackhole fd00::5 dev lo proto 248');
+      // No IPv4 route: the IPv4 table 198 does not even exist.
+      expect(await w.ip('-4 route show table 198').catch((e: Error) => e.message)).not.toContain('10.0.0.5');
+    } finally {
+      await w.ip('link del rtype0').catch(() => '');
+    }
   });
 
   it("a vip_nodename from a Secret: kube-vip's identity is unknown, so no route is judged; an explicit --node-name lifts it", async () => {

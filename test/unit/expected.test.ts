@@ -193,7 +193,7 @@ const cases: Case[] = [
     slices: [v4('a'), v6('b')],
     model: { routeType: routeType(2) },
     want: ['fd00::5/128 lo'],
-    excluded: ['default/a 10.0.0.5 local-type-ipv4'],
+    excluded: ['default/a 10.0.0.5 kernel-rejects-type'],
   },
   // --- dual-stack (docs/kube-vip-routing.md §2.4)
   {
