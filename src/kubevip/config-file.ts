@@ -22,7 +22,7 @@
 
 import type { ConfigMapView, ContainerInfo, PodInfo, VolumeInfo } from '../core/cluster.ts';
 import { objectKey } from '../core/cluster.ts';
-import { parseDocument } from 'yaml';
+import { isMap, isScalar, parseDocument } from 'yaml';
 import type { ConfigFileRead, KnobKey, KnobValue } from './derive.ts';
 
 type GoKind = 'bool' | 'int' | 'uint' | 'string' | 'object' | 'array';
@@ -227,7 +227,12 @@ export function decodeKubeVipConfig(path: string, text: string): DecodedConfig {
     if (root === null || root === undefined) return { fields: new Map(), keys: new Map(), notes: [] };
     if (typeof root !== 'object' || Array.isArray(root))
       return { refused: `failed to parse YAML config file ${path}: not a mapping (cannot unmarshal into kubevip.Config)` };
-    entries = Object.entries(root as Record<string, unknown>).map(([k, v]) => [k, { value: v }]);
+    // Each top-level scalar's text as written: integers are checked on it.
+    const written = new Map<string, string>();
+    if (isMap(doc.contents))
+      for (const item of doc.contents.items)
+        if (isScalar(item.key) && isScalar(item.value) && typeof item.value.source === 'string') written.set(String(item.key.value), item.value.source);
+    entries = Object.entries(root as Record<string, unknown>).map(([k, v]) => [k, { value: v, ...(written.has(k) ? { source: written.get(k)! } : {}) }]);
   } else {
     return { refused: `unsupported config file format ${ext}. Supported formats: .json, .yaml, .yml` };
   }
@@ -248,10 +253,7 @@ export function decodeKubeVipConfig(path: string, text: string): DecodedConfig {
     const [name, kind] = field;
     keys.set(name, key);
     const v = raw.value;
-    if (v === null || v === undefined) {
-      fields.delete(name); // null leaves the field as it is
-      continue;
-    }
+    if (v === null || v === undefined) continue; // null leaves the field as it is (encoding/json)
     const bad = (): DecodedConfig => ({
       refused: `failed to parse ${where} config file ${path}: cannot unmarshal ${jsonType(v)} into Go struct field Config.${name} of type ${kind}`,
     });
@@ -272,7 +274,8 @@ export function decodeKubeVipConfig(path: string, text: string): DecodedConfig {
       case 'uint': {
         if (typeof v !== 'number') return bad();
         const literal = raw.source ?? String(v);
-        if (!Number.isSafeInteger(v) || (!yaml && !/^-?(0|[1-9]\d*)$/.test(literal))) {
+        // Decimal digits only: Go refuses 1.0 or 1e2 for an int; YAML's 0x10, 010, 1_000 or 1.0 go through conversions not modelled.
+        if (!Number.isSafeInteger(v) || !/^-?(0|[1-9]\d*)$/.test(literal)) {
           if (yaml)
             return { unknown: `config file ${path}: ${key} ${literal} is not a plain integer; routewarden does not model how sigs.k8s.io/yaml converts it` };
           return {

@@ -113,6 +113,10 @@ describe('how kube-vip decodes the file (LoadConfigFromFile)', () => {
     const d = decodeKubeVipConfig(path, text);
     expect('refused' in d ? d.refused : '').toContain(why);
   });
+  it('a repeated key: the last one wins, and null changes nothing (encoding/json)', () => {
+    const d = decodeKubeVipConfig('/c.json', '{"interface": "eth0", "Interface": "eth1", "INTERFACE": null}');
+    expect('fields' in d && Object.fromEntries(d.fields)).toEqual({ Interface: 'eth1' });
+  });
   it('YAML 1.1 booleans (yes/on) are booleans, as in go-yaml; null leaves a field unset', () => {
     const d = decodeKubeVipConfig('/c.YML', 'enableRoutingTable: yes\nenableServices: on\ninterface: null\n');
     expect('fields' in d && Object.fromEntries(d.fields)).toEqual({ EnableRoutingTable: true, EnableServices: true });
@@ -120,6 +124,9 @@ describe('how kube-vip decodes the file (LoadConfigFromFile)', () => {
   it('cases routewarden does not model are not judged, never guessed', () => {
     expect(decodeKubeVipConfig('/c.yaml', 'interface: 5')).toHaveProperty('unknown');
     expect(decodeKubeVipConfig('/c.yaml', 'a: 1\na: 2')).toHaveProperty('unknown');
+    expect(decodeKubeVipConfig('/c.yaml', 'routingTableID: 0x10')).toHaveProperty('unknown');
+    expect(decodeKubeVipConfig('/c.yaml', 'routingTableID: 1.0')).toHaveProperty('unknown');
+    expect(decodeKubeVipConfig('/c.yaml', 'routingTableID: 200')).toMatchObject({ fields: new Map([['RoutingTableID', 200]]) });
   });
 });
 
