@@ -53,6 +53,7 @@ export function resolveFrom(
     node: d.node,
     bound,
     ...(gateway !== undefined ? { gateway } : {}),
+    ...(snapshot?.configMaps ? { configMaps: snapshot.configMaps } : {}),
   });
 }
 

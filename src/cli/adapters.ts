@@ -5,7 +5,8 @@ import { createNodeEventSink } from '../kube/events.ts';
 import { hasNetAdmin } from '../kernel/capabilities.ts';
 import { createNetlinkKernelTable } from '../kernel/netlink.ts';
 import { createKubeClusterSource } from '../kube/source.ts';
-import type { NodePodsView } from '../core/cluster.ts';
+import type { ClusterSnapshot, NodePodsView } from '../core/cluster.ts';
+import { configMapOf, readKubeVipConfigFile } from '../kubevip/config-file.ts';
 import { deriveKnobs } from '../kubevip/derive.ts';
 import { findKubeVipContainers } from '../kubevip/resolve.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
@@ -65,12 +66,21 @@ export function openCluster(config: Config, logger: Logger): ClusterSource {
     // Called at every informer event (each object of the initial LIST): read
     // the pods from the live view, not snapshot(), which copies every changed
     // kind's map, and look at kube-vip's containers only when the pods changed.
+    // The ConfigMaps behind kube-vip config files are watched the same way,
+    // each by name: only those a kube-vip pod on this node mounts.
     let seen: NodePodsView | undefined;
+    let seenConfigMaps: ClusterSnapshot['configMaps'];
     let reads = false;
+    let configMaps: ReadonlySet<string> = new Set();
     source.onChange(() => {
-      const pods = source.live().nodePods;
-      if (pods?.state !== seen?.state || pods?.pods !== seen?.pods) reads = kubeVipReadsEndpoints(pods, selector);
+      const live = source.live();
+      const pods = live.nodePods;
+      if (pods?.state !== seen?.state || pods?.pods !== seen?.pods) configMaps = kubeVipConfigMaps(pods, selector);
+      if (pods?.state !== seen?.state || pods?.pods !== seen?.pods || live.configMaps !== seenConfigMaps)
+        reads = kubeVipReadsEndpoints(pods, selector, live.configMaps);
       seen = pods;
+      seenConfigMaps = live.configMaps;
+      source.watchConfigMaps(configMaps);
       source.watchEndpoints(reads);
     });
   }
@@ -78,12 +88,25 @@ export function openCluster(config: Config, logger: Logger): ClusterSource {
 }
 
 /** Some routing-table-mode kube-vip on this node sets enable_endpoints=true (a value routewarden can read). */
-function kubeVipReadsEndpoints(pods: NodePodsView | undefined, selector: string): boolean {
+function kubeVipReadsEndpoints(pods: NodePodsView | undefined, selector: string, configMaps: ClusterSnapshot['configMaps']): boolean {
   if (pods?.state !== 'ok') return false;
   return findKubeVipContainers(pods.pods, selector).some(({ pod, container }) => {
-    const { knobs } = deriveKnobs(pod, container);
+    // vip_routingtable may come from a config file (enable_endpoints never does).
+    const { knobs } = deriveKnobs(pod, container, (path) => readKubeVipConfigFile(pod, container, path, configMaps, null));
     return 'value' in knobs.routingTable && knobs.routingTable.value === true && 'value' in knobs.enableEndpoints && knobs.enableEndpoints.value === true;
   });
+}
+
+/** The ConfigMaps (`ns/name`) behind the config files of the kube-vip pods on this node. */
+function kubeVipConfigMaps(pods: NodePodsView | undefined, selector: string): ReadonlySet<string> {
+  const out = new Set<string>();
+  if (pods?.state !== 'ok') return out;
+  for (const { pod, container } of findKubeVipContainers(pods.pods, selector)) {
+    const path = deriveKnobs(pod, container).configFile?.path;
+    const key = path !== undefined ? configMapOf(pod, container, path) : null;
+    if (key !== null) out.add(key);
+  }
+  return out;
 }
 
 /** How long `check` waits for the informers to list everything. */
@@ -102,7 +125,12 @@ export async function waitForSync(cluster: ClusterSource, timeoutMs = SYNC_TIMEO
       if (finished) return;
       // With kube-vip discovery, its pods and this Node must have been listed (or have failed) too.
       const snap = cluster.status().state === 'ok' ? cluster.snapshot() : null;
-      const podsPending = snap !== null && (snap.nodePods?.state === 'unsynced' || snap.thisNode?.state === 'unsynced' || snap.endpoints?.state === 'unsynced');
+      const podsPending =
+        snap !== null &&
+        (snap.nodePods?.state === 'unsynced' ||
+          snap.thisNode?.state === 'unsynced' ||
+          snap.endpoints?.state === 'unsynced' ||
+          [...(snap.configMaps?.values() ?? [])].some((c) => c.state === 'unsynced'));
       if ((cluster.status().state !== 'unsynced' && !podsPending) || Date.now() >= deadline) {
         finished = true;
         unsubscribe();

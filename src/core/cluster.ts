@@ -105,6 +105,30 @@ export interface ClusterSnapshot {
    * (`enable_endpoints=true`) and routewarden watches them.
    */
   readonly endpoints?: EndpointsView;
+  /**
+   * The ConfigMaps that back a kube-vip `--config-file` on this node, by
+   * `ns/name`: each read and watched on its own (field selector
+   * metadata.name=<name>), only while a kube-vip pod mounts it.
+   */
+  readonly configMaps?: ReadonlyMap<string, ConfigMapView>;
+}
+
+/** A ConfigMap as kube-vip's config file needs it. */
+export interface ConfigMapInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly data: Readonly<Record<string, string>>;
+  /** The latest `metadata.managedFields[].time`, epoch ms: when the ConfigMap was last written (absent when not told). */
+  readonly changedAt?: number;
+}
+
+/** One ConfigMap's informer view. */
+export interface ConfigMapView {
+  /** `ok`: listed and watching; `unsynced` / `error` (e.g. RBAC refused): not known. */
+  readonly state: 'ok' | 'unsynced' | 'error';
+  readonly message?: string;
+  /** The ConfigMap; null when the API has none of that name (only meaningful when `state` is `ok`). */
+  readonly configMap: ConfigMapInfo | null;
 }
 
 /** One ready address of an Endpoints object (`subsets[].addresses`; `notReadyAddresses` are never kept). */
@@ -184,6 +208,39 @@ export interface EnvVarInfo {
   readonly valueFromKind?: string;
 }
 
+/** A container's `volumeMounts` entry. */
+export interface VolumeMountInfo {
+  readonly name: string;
+  readonly mountPath: string;
+  readonly subPath?: string;
+}
+
+/** `items` of a configMap volume (or projected source): key => path inside the volume. */
+export interface KeyToPath {
+  readonly key: string;
+  readonly path: string;
+}
+
+/** A configMap volume, or a configMap source of a projected volume. */
+export interface ConfigMapVolume {
+  readonly kind: 'configMap';
+  readonly name: string;
+  /** Absent: every key is a file named as the key. */
+  readonly items?: readonly KeyToPath[];
+}
+
+/** What backs a pod volume, as far as kube-vip's config file needs it. */
+export type VolumeSourceInfo =
+  | ConfigMapVolume
+  | { readonly kind: 'projected'; readonly sources: readonly (ConfigMapVolume | { readonly kind: 'other'; readonly type: string })[] }
+  | { readonly kind: 'hostPath'; readonly path: string }
+  | { readonly kind: 'other'; readonly type: string };
+
+export interface VolumeInfo {
+  readonly name: string;
+  readonly source: VolumeSourceInfo;
+}
+
 export interface ContainerInfo {
   readonly name: string;
   readonly image: string;
@@ -192,6 +249,8 @@ export interface ContainerInfo {
   readonly env: readonly EnvVarInfo[];
   /** `envFrom` sources as `configMap <name>` / `secret <name>`: values not visible to routewarden. */
   readonly envFrom: readonly string[];
+  /** `volumeMounts` (absent: none). */
+  readonly volumeMounts?: readonly VolumeMountInfo[];
 }
 
 export interface ContainerStatusInfo {
@@ -222,6 +281,8 @@ export interface PodInfo {
   readonly ready: boolean;
   readonly containers: readonly ContainerInfo[];
   readonly containerStatuses: readonly ContainerStatusInfo[];
+  /** `spec.volumes` (absent: none). */
+  readonly volumes?: readonly VolumeInfo[];
 }
 
 /** The pods on this node, when kube-vip discovery watches them (--kube-vip-config auto). */

@@ -8,13 +8,13 @@
 
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { ClusterSnapshot } from '../core/cluster.ts';
+import type { ClusterSnapshot, ConfigMapInfo, ConfigMapView } from '../core/cluster.ts';
 import type { ClusterSource } from '../core/ports.ts';
 import type { SourceStatus } from '../core/types.ts';
 import type { RejectedObject } from '../core/cluster.ts';
 import { ClusterIndex, type IndexedKind } from './cluster-index.ts';
 import { ResourceInformer, type Backoff, type InformerSpec, type InformerState } from './informer.ts';
-import { SERVICE_NAME_LABEL } from './translate.ts';
+import { SERVICE_NAME_LABEL, keyOfObject, toConfigMapInfo } from './translate.ts';
 
 export interface KubeClusterSourceOptions {
   readonly kubeConfig: KubeConfig;
@@ -54,9 +54,18 @@ export interface KubeClusterSourceOptions {
 }
 
 /** The informers started on demand, each with its own state (never part of status()). */
-type OnDemandKind = 'pods' | 'nodes' | 'endpoints';
+type OnDemandKind = 'pods' | 'nodes' | 'endpoints' | 'configmaps';
 
 type CoreKind = Exclude<IndexedKind, OnDemandKind>;
+
+/** The worst of several informers' states (error, then unsynced), with their messages. */
+function worstOf(states: readonly InformerState[]): InformerState {
+  for (const phase of ['error', 'unsynced'] as const) {
+    const bad = states.filter((s) => s.phase === phase);
+    if (bad.length > 0) return { phase, message: bad.map((s) => s.message).join('; ') };
+  }
+  return { phase: 'ok' };
+}
 
 export interface KubeClusterSource extends ClusterSource {
   /** The state of each informer, for logs and the status page (`pods` only with kube-vip discovery). */
@@ -68,6 +77,13 @@ export interface KubeClusterSource extends ClusterSource {
    * `snapshot().endpoints`.
    */
   watchEndpoints(on: boolean): void;
+  /**
+   * Read and watch exactly these ConfigMaps (`ns/name`), each with its own
+   * informer (field selector metadata.name=<name> in its namespace, so a Role
+   * with `resourceNames` suffices): the ones behind a kube-vip `--config-file`.
+   * Those no longer named are dropped. While watched, they are `snapshot().configMaps`.
+   */
+  watchConfigMaps(keys: ReadonlySet<string>): void;
   /** The index's view, uncopied (ClusterSource.live): always there on this source. */
   live(): ClusterSnapshot;
 }
@@ -147,6 +163,14 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
     },
   };
 
+  const informerOptions = {
+    kubeConfig,
+    backoff,
+    listTimeoutMs: opts.listTimeoutMs ?? 60_000,
+    ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}),
+    ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+    ...(opts.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
+  };
   const makeInformer = (kind: IndexedKind, spec: InformerSpec): ResourceInformer<KubernetesObject> =>
     new ResourceInformer(
       spec,
@@ -176,15 +200,59 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
           logger.error({ err, kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name }, 'applying a kubernetes object failed; skipped'),
         log: (level, msg, fields) => logger[level]({ ...fields }, msg),
       },
-      {
-        kubeConfig,
-        backoff,
-        listTimeoutMs: opts.listTimeoutMs ?? 60_000,
-        ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}),
-        ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
-        ...(opts.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
-      },
+      informerOptions,
     );
+
+  // The ConfigMaps behind kube-vip config files: one informer each, started and stopped on demand.
+  const configMapInformers = new Map<string, ResourceInformer<KubernetesObject>>();
+  const configMapData = new Map<string, ConfigMapInfo>();
+  let configMapView: ReadonlyMap<string, ConfigMapView> | undefined;
+  const configMapChanged = (): void => {
+    configMapView = undefined;
+    notify();
+  };
+  const makeConfigMapInformer = (key: string): ResourceInformer<KubernetesObject> => {
+    const slash = key.indexOf('/');
+    const [ns, name] = [key.slice(0, slash), key.slice(slash + 1)];
+    return new ResourceInformer(
+      { name: `configmap ${key}`, path: `/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps`, fieldSelector: `metadata.name=${name}` },
+      {
+        upsert: (obj) => {
+          const info = keyOfObject(obj) === key ? toConfigMapInfo(obj) : undefined;
+          if (info === undefined) return;
+          configMapData.set(key, info);
+          configMapChanged();
+        },
+        remove: (obj) => {
+          if (keyOfObject(obj) === key && configMapData.delete(key)) configMapChanged();
+        },
+        listed: (present) => {
+          if (!present.has(key) && configMapData.delete(key)) configMapChanged();
+        },
+        stateChanged: configMapChanged,
+        hookFailed: (obj, err) =>
+          logger.error({ err, kind: 'configmaps', namespace: obj.metadata?.namespace, name: obj.metadata?.name }, 'applying a ConfigMap failed; skipped'),
+        log: (level, msg, fields) => logger[level]({ ...fields }, msg),
+      },
+      informerOptions,
+    );
+  };
+  const configMaps = (): ReadonlyMap<string, ConfigMapView> => {
+    configMapView ??= new Map(
+      [...configMapInformers].map(([key, inf]) => {
+        const st = inf.state();
+        return [
+          key,
+          {
+            state: st.phase,
+            ...(st.message !== undefined ? { message: st.message } : {}),
+            configMap: st.phase === 'ok' ? (configMapData.get(key) ?? null) : null,
+          },
+        ];
+      }),
+    );
+    return configMapView;
+  };
   const informers = Object.fromEntries(KINDS.map((kind) => [kind, makeInformer(kind, specs[kind])])) as Record<CoreKind, ResourceInformer<KubernetesObject>>;
   const podInformer = specs.pods ? makeInformer('pods', specs.pods) : null;
   const nodeInformer = specs.nodes ? makeInformer('nodes', specs.nodes) : null;
@@ -206,7 +274,7 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
   let started = false;
   /** The index's view with the on-demand kinds (this node's pods, its Node, Endpoints) that are being watched. */
   function withOnDemand(base: ClusterSnapshot): ClusterSnapshot {
-    if (!podInformer && !nodeInformer && !endpointsInformer) return base;
+    if (!podInformer && !nodeInformer && !endpointsInformer && configMapInformers.size === 0) return base;
     const st = podInformer?.state();
     const nt = nodeInformer?.state();
     const et = endpointsInformer?.state();
@@ -224,6 +292,7 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
           }
         : {}),
       ...(et ? { endpoints: { state: et.phase, ...(et.message !== undefined ? { message: et.message } : {}), byService: index.endpoints() } } : {}),
+      ...(configMapInformers.size > 0 ? { configMaps: configMaps() } : {}),
     };
   }
 
@@ -239,7 +308,11 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
       started = false;
       const onDemand = endpointsInformer;
       endpointsInformer = null;
-      await Promise.all([...KINDS.map((k) => informers[k].stop()), podInformer?.stop(), nodeInformer?.stop(), onDemand?.stop()]);
+      const cms = [...configMapInformers.values()];
+      configMapInformers.clear();
+      configMapData.clear();
+      configMapView = undefined;
+      await Promise.all([...KINDS.map((k) => informers[k].stop()), podInformer?.stop(), nodeInformer?.stop(), onDemand?.stop(), ...cms.map((i) => i.stop())]);
       // A stopped source has no view at all; never leave a stale "ok" behind.
       last = { state: 'unsynced', message: 'kubernetes: stopped' };
     },
@@ -261,6 +334,28 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
         logger.info({}, 'no kube-vip reads Endpoints any more: stopped watching them');
       }
       notify();
+    },
+
+    watchConfigMaps(keys) {
+      if (!started) return;
+      let changed = false;
+      for (const [key, inf] of [...configMapInformers]) {
+        if (keys.has(key)) continue;
+        configMapInformers.delete(key);
+        configMapData.delete(key);
+        void inf.stop();
+        logger.info({ configMap: key }, `no kube-vip config file comes from ConfigMap ${key} any more: stopped watching it`);
+        changed = true;
+      }
+      for (const key of keys) {
+        if (configMapInformers.has(key)) continue;
+        const inf = makeConfigMapInformer(key);
+        configMapInformers.set(key, inf);
+        logger.info({ configMap: key }, `a kube-vip config file comes from ConfigMap ${key}: watching it`);
+        void inf.start();
+        changed = true;
+      }
+      if (changed) configMapChanged();
     },
 
     live: (): ClusterSnapshot => withOnDemand(index.live()),
@@ -297,6 +392,7 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
       ...(podInformer ? { pods: podInformer.state() } : {}),
       ...(nodeInformer ? { nodes: nodeInformer.state() } : {}),
       ...(endpointsInformer ? { endpoints: endpointsInformer.state() } : {}),
+      ...(configMapInformers.size > 0 ? { configmaps: worstOf([...configMapInformers.values()].map((i) => i.state())) } : {}),
     }),
   };
 }

@@ -7,9 +7,24 @@
 // Date or a string; no field is trusted to be present: the API's defaults are
 // applied explicitly.
 
-import type { V1Container, V1ContainerStatus, V1EndpointSlice, V1Endpoints, V1Lease, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1ConfigMapProjection,
+  V1ConfigMapVolumeSource,
+  V1Container,
+  V1ContainerStatus,
+  V1EndpointSlice,
+  V1Endpoints,
+  V1Lease,
+  V1Node,
+  V1Pod,
+  V1Service,
+  V1Volume,
+} from '@kubernetes/client-node';
 import {
   objectKey,
+  type ConfigMapInfo,
+  type ConfigMapVolume,
   type ContainerInfo,
   type ContainerStatusInfo,
   type EnvVarInfo,
@@ -23,6 +38,8 @@ import {
   type LeaseInfo,
   type NodeInfo,
   type ServiceInfo,
+  type VolumeInfo,
+  type VolumeMountInfo,
 } from '../core/cluster.ts';
 import { ANNOTATION, parseLoadbalancerIPs } from '../core/expected.ts';
 import { parseIp } from '../core/ip.ts';
@@ -269,7 +286,49 @@ function container(c: V1Container): ContainerInfo {
     envFrom: (c.envFrom ?? []).map((f) =>
       f.configMapRef ? `configMap ${f.configMapRef.name ?? ''}` : f.secretRef ? `secret ${f.secretRef.name ?? ''}` : 'unknown',
     ),
+    ...(Array.isArray(c.volumeMounts) && c.volumeMounts.length > 0 ? { volumeMounts: c.volumeMounts.flatMap(volumeMount) } : {}),
   };
+}
+
+function volumeMount(m: { name?: unknown; mountPath?: unknown; subPath?: unknown }): VolumeMountInfo[] {
+  if (typeof m?.name !== 'string' || typeof m.mountPath !== 'string') return [];
+  return [{ name: m.name, mountPath: m.mountPath, ...(typeof m.subPath === 'string' && m.subPath !== '' ? { subPath: m.subPath } : {}) }];
+}
+
+function configMapVolume(c: V1ConfigMapVolumeSource | V1ConfigMapProjection): ConfigMapVolume {
+  const items = Array.isArray(c.items)
+    ? c.items.filter((i) => typeof i?.key === 'string' && typeof i.path === 'string').map((i) => ({ key: i.key, path: i.path }))
+    : undefined;
+  return { kind: 'configMap', name: c.name ?? '', ...(items !== undefined && items.length > 0 ? { items } : {}) };
+}
+
+/** The first source field set on an object, e.g. `emptyDir`, `secret`. */
+const sourceType = (o: object): string => Object.keys(o).find((k) => k !== 'name' && (o as Record<string, unknown>)[k] != null) ?? 'unknown';
+
+/** A pod volume, as far as kube-vip's config file needs it (configMap, projected configMaps, hostPath). */
+function volume(v: V1Volume): VolumeInfo[] {
+  if (typeof v?.name !== 'string') return [];
+  if (v.configMap) return [{ name: v.name, source: configMapVolume(v.configMap) }];
+  if (v.hostPath) return [{ name: v.name, source: { kind: 'hostPath', path: String(v.hostPath.path ?? '') } }];
+  if (v.projected) {
+    const sources = (v.projected.sources ?? []).map((s) =>
+      s?.configMap ? configMapVolume(s.configMap) : { kind: 'other' as const, type: sourceType(s ?? {}) },
+    );
+    return [{ name: v.name, source: { kind: 'projected', sources } }];
+  }
+  return [{ name: v.name, source: { kind: 'other', type: sourceType(v) } }];
+}
+
+/** A ConfigMap that backs kube-vip's config file: its string data and when it was last written. */
+export function toConfigMapInfo(c: V1ConfigMap): ConfigMapInfo | undefined {
+  const name = nonEmpty(c.metadata?.name);
+  if (name === undefined) return undefined;
+  let changedAt: number | undefined;
+  for (const f of c.metadata?.managedFields ?? []) {
+    const t = toEpochMs(f?.time);
+    if (t !== undefined && (changedAt === undefined || t > changedAt)) changedAt = t;
+  }
+  return { namespace: c.metadata?.namespace ?? '', name, data: stringRecord(c.data), ...(changedAt !== undefined ? { changedAt } : {}) };
 }
 
 function containerStatus(s: V1ContainerStatus): ContainerStatusInfo {
@@ -342,5 +401,6 @@ export function toPodInfo(p: V1Pod): PodInfo | undefined {
     ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     containers: (p.spec?.containers ?? []).map(container),
     containerStatuses: (p.status?.containerStatuses ?? []).map(containerStatus),
+    ...(Array.isArray(p.spec?.volumes) && p.spec.volumes.length > 0 ? { volumes: p.spec.volumes.flatMap(volume) } : {}),
   };
 }

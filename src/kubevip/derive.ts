@@ -4,8 +4,9 @@
 //
 // kube-vip's rules, and where they come from:
 // - env > flag (explicit or default) > config file. `ParseEnvironment` runs
-//   after cobra parsed the flags and overwrites them; the config file only
-//   fills fields still at their zero value (`mergeConfigValues`).
+//   after cobra parsed the flags and overwrites them; the config file
+//   (`--config-file` only, config-file.ts) fills the fields `mergeConfigValues`
+//   lists while they are still at their zero value after the flags.
 // - An env var counts only when non-empty (`os.Getenv(x) != ""`), except
 //   `lb_class_name`, read with `LookupEnv` so it can be set to "".
 // - `svc_election`, `lb_class_only`, `lb_class_name`, `lb_class_legacy_handling`,
@@ -104,7 +105,8 @@ export const KNOBS: readonly Knob[] = [
   { key: 'arp', env: 'vip_arp', flags: ['arp'], type: 'bool', def: false },
   { key: 'bgp', env: 'bgp_enable', flags: ['bgp'], type: 'bool', def: false },
   { key: 'wireguard', env: 'vip_wireguard', flags: [], type: 'bool', def: false },
-  { key: 'configFile', env: 'config_file', flags: ['config-file'], type: 'string', def: '' },
+  // The env config_file is read by ParseEnvironment, after the file was loaded: it loads nothing.
+  { key: 'configFile', flags: ['config-file'], type: 'string', def: '' },
 ];
 
 /** Names people set that kube-vip never reads (E19), with what they probably meant. */
@@ -113,13 +115,24 @@ const IGNORED_ENV: Readonly<Record<string, string>> = {
   vip_cidr: 'not a kube-vip setting (vip_subnet is)',
   enable_endpointslices: 'removed in kube-vip v1.0.0 (EndpointSlices are the default)',
   debounce_time: 'declared but never read from env (only --debounceTime)',
+  config_file: 'read by ParseEnvironment after kube-vip loaded its config file: it loads nothing (only --config-file does)',
 };
 
 /** Where a knob's value came from. */
 export type Provenance =
   | { readonly kind: 'env'; readonly name: string; readonly fieldRef?: string }
   | { readonly kind: 'flag'; readonly flag: string }
+  | { readonly kind: 'config-file'; readonly path: string; readonly key: string; readonly origin: string }
   | { readonly kind: 'kube-vip-default' };
+
+/** What routewarden learnt of kube-vip's `--config-file` (config-file.ts). */
+export type ConfigFileRead =
+  /** The values mergeConfigValues would copy, by knob, with the file's key; `origin` says where the file came from. */
+  | { readonly values: ReadonlyMap<KnobKey, { readonly value: KnobValue; readonly key: string }>; readonly origin: string; readonly notes: readonly string[] }
+  /** The file cannot be read (hostPath, not a ConfigMap, RBAC, a key missing, written after kube-vip started). */
+  | { readonly notVisible: string }
+  /** kube-vip fails loading it and does not start. */
+  | { readonly refused: string };
 
 export type KnobResult =
   | { readonly value: KnobValue; readonly from: Provenance }
@@ -132,6 +145,8 @@ export interface Derivation {
   readonly fatal: string | null;
   /** Things an operator should know: ignored names, unresolved values, quirks that applied. */
   readonly notes: readonly string[];
+  /** `--config-file` and what was learnt of it; null without one. */
+  readonly configFile: { readonly path: string; readonly read: ConfigFileRead } | null;
 }
 
 const goBool = parseGoBool;
@@ -243,10 +258,15 @@ function argv(container: ContainerInfo): string[] {
   return container.command.length > 0 ? [...container.command.slice(1), ...container.args] : [...container.args];
 }
 
-/** Derives every knob of one kube-vip container, following kube-vip's own order. */
-export function deriveKnobs(pod: PodInfo, container: ContainerInfo): Derivation {
+/**
+ * Derives every knob of one kube-vip container, following kube-vip's own
+ * order: flags, then the config file into what is still zero, then env.
+ * `readConfigFile` reads `--config-file` (absent: not visible).
+ */
+export function deriveKnobs(pod: PodInfo, container: ContainerInfo, readConfigFile?: (path: string) => ConfigFileRead): Derivation {
   const notes: string[] = [];
   let fatal: string | null = null;
+  let envFatal: string | null = null;
   const env = containerEnv(pod, container);
   const expandedArgs: string[] = [];
   for (const a of argv(container)) {
@@ -258,6 +278,10 @@ export function deriveKnobs(pod: PodInfo, container: ContainerInfo): Derivation 
   }
   const flags = parseFlags(expandedArgs);
   const svcEnableAsEnv = hasEnv(env, 'svc_enable', false);
+  const filePath = flags.get('config-file') ?? '';
+  const configFile =
+    filePath === '' ? null : { path: filePath, read: readConfigFile ? readConfigFile(filePath) : { notVisible: `config file ${filePath}: not read` } };
+  const fileValues = configFile !== null && 'values' in configFile.read ? configFile.read : null;
 
   const knobs = {} as Record<KnobKey, KnobResult>;
   for (const k of KNOBS) {
@@ -268,6 +292,10 @@ export function deriveKnobs(pod: PodInfo, container: ContainerInfo): Derivation 
       const v = parseValue(k.type, fromFlag);
       if (v === null) fatal ??= `flag --${flagName}=${fromFlag} is not a valid ${k.type}: kube-vip refuses to start`;
       else result = { value: v, from: { kind: 'flag', flag: `--${flagName}` } };
+    }
+    const fromFile = fileValues?.values.get(k.key);
+    if (fromFile !== undefined && 'value' in result && isZero(result.value) && !isZero(fromFile.value)) {
+      result = { value: fromFile.value, from: { kind: 'config-file', path: filePath, key: fromFile.key, origin: fileValues!.origin } };
     }
     const e = k.env !== undefined ? env.get(k.env) : undefined;
     if (k.env !== undefined && e !== undefined) {
@@ -281,7 +309,7 @@ export function deriveKnobs(pod: PodInfo, container: ContainerInfo): Derivation 
           notes.push(`env ${k.env} comes from ${e.unresolved}: routewarden cannot resolve it and does not guess`);
         } else {
           const v = parseValue(k.type, e.value);
-          if (v === null) fatal ??= `env ${k.env}=${JSON.stringify(e.value)} is not a valid ${k.type}: kube-vip refuses to start`;
+          if (v === null) envFatal ??= `env ${k.env}=${JSON.stringify(e.value)} is not a valid ${k.type}: kube-vip refuses to start`;
           else result = { value: v, from };
         }
       }
@@ -289,21 +317,27 @@ export function deriveKnobs(pod: PodInfo, container: ContainerInfo): Derivation 
     knobs[k.key] = result;
   }
 
+  // cobra's flag errors first, then the config file (loaded before ParseEnvironment), then env.
+  fatal ??= configFile !== null && 'refused' in configFile.read ? configFile.read.refused : envFatal;
   for (const [name, why] of Object.entries(IGNORED_ENV)) {
     if (env.has(name)) notes.push(`env ${name} is ignored by kube-vip: ${why}`);
   }
   if (container.envFrom.length > 0) {
     notes.push(`envFrom ${container.envFrom.join(', ')}: values not visible to routewarden; settings they set are shown as kube-vip defaults`);
   }
-  const configFile = knobs.configFile;
-  if ('value' in configFile && configFile.value !== '') {
-    notes.push(`config file ${String(configFile.value)}: kube-vip fills still-zero settings from it; routewarden cannot read it`);
+  if (configFile !== null) {
+    const r = configFile.read;
+    if ('values' in r) notes.push(`config file ${filePath} read from ${r.origin}: kube-vip fills the settings still zero after its flags from it`, ...r.notes);
+    else if ('notVisible' in r) notes.push(r.notVisible);
   }
   const tableId = knobs.tableId;
   if ('value' in tableId && typeof tableId.value === 'number' && tableId.value < 0)
     fatal ??= `table id ${tableId.value} is negative: kube-vip refuses to start`;
-  return { knobs, fatal, notes };
+  return { knobs, fatal, notes, configFile };
 }
+
+/** The zero values mergeConfigValues tests for. */
+const isZero = (v: KnobValue): boolean => v === '' || v === 0 || v === false;
 
 function hasEnv(env: ReadonlyMap<string, EnvValue>, name: string, emptyCounts: boolean): boolean {
   const e = env.get(name);
@@ -318,6 +352,8 @@ export function describeProvenance(p: Provenance, pod: string): string {
       return p.fieldRef ? `env ${p.name} (fieldRef ${p.fieldRef}) of pod ${pod}` : `env ${p.name} of pod ${pod}`;
     case 'flag':
       return `flag ${p.flag} of pod ${pod}`;
+    case 'config-file':
+      return `config file ${p.path} key ${p.key} (${p.origin}) of pod ${pod}`;
     case 'kube-vip-default':
       return 'kube-vip default';
   }

@@ -13,7 +13,7 @@
 //   interface) is never guessed: routewarden's own value is used and said so;
 // - several instances on one node each contribute their routes (E25).
 
-import type { ContainerInfo, NodePodsView, PodInfo } from '../core/cluster.ts';
+import type { ConfigMapView, ContainerInfo, NodePodsView, PodInfo } from '../core/cluster.ts';
 import { defaultGatewayInterface } from '../core/default-gateway.ts';
 import type { DefaultGateway } from '../core/default-gateway.ts';
 import { envName } from '../core/env-name.ts';
@@ -35,6 +35,7 @@ import type {
 } from '../core/model.ts';
 import { routeProtocol, routeType, tableId } from '../core/types.ts';
 import type { RouteProtocol, TableId } from '../core/types.ts';
+import { readKubeVipConfigFile } from './config-file.ts';
 import { deriveKnobs, describeProvenance } from './derive.ts';
 import type { Derivation, KnobKey, KnobResult, KnobValue } from './derive.ts';
 import { atLeast, between, kubeVipVersion, versionBehaviour } from './version.ts';
@@ -144,11 +145,12 @@ export function kubeVipSide(
   fallback: KubeVipModel,
   gateway?: DefaultGateway | null,
   runtimeStart: number | null = null,
+  configMaps?: ReadonlyMap<string, ConfigMapView>,
 ): KubeVipSide {
   const podKey = `${pod.namespace}/${pod.name}`;
   const notJudged: SideNotJudged[] = [];
   let gatewayUnknown = false;
-  const d: Derivation = deriveKnobs(pod, container);
+  const d: Derivation = deriveKnobs(pod, container, (path) => readKubeVipConfigFile(pod, container, path, configMaps, runtimeStart));
   const k = d.knobs;
   const notes = [...d.notes];
   const m: Mutable<KubeVipModel> = { ...fallback };
@@ -385,12 +387,20 @@ export function kubeVipSide(
       settings: hidden,
     });
   }
-  if (container.envFrom.length > 0 || ('value' in k.configFile && k.configFile.value !== '')) {
-    const what = container.envFrom.length > 0 ? `envFrom ${container.envFrom.join(', ')}` : `config file ${String(value(k.configFile))}`;
+  if (container.envFrom.length > 0) {
     notJudged.push({
       reason: 'setting-not-visible',
       scope: 'all',
-      detail: `${what} may set any kube-vip setting, and routewarden cannot read it`,
+      detail: `envFrom ${container.envFrom.join(', ')} may set any kube-vip setting, and routewarden cannot read it`,
+      settings: null,
+    });
+  }
+  // A config file routewarden cannot read may set any still-zero setting (config-file.ts).
+  if (d.configFile !== null && 'notVisible' in d.configFile.read) {
+    notJudged.push({
+      reason: 'setting-not-visible',
+      scope: 'all',
+      detail: `${d.configFile.read.notVisible}; it may set any kube-vip setting still zero after the flags`,
       settings: null,
     });
   }
@@ -530,6 +540,8 @@ export interface ResolveInput {
   readonly gateway?: DefaultGateway | null;
   /** The (table, protocol) the kernel adapter reads; null before it is bound (start-up). */
   readonly bound: { readonly table: TableId; readonly protocol: RouteProtocol } | null;
+  /** The ConfigMaps behind kube-vip config files, as watched (ClusterSnapshot.configMaps). */
+  readonly configMaps?: ReadonlyMap<string, ConfigMapView>;
 }
 
 export interface KubeVipView {
@@ -567,7 +579,7 @@ export function resolveKubeVip(input: ResolveInput): KubeVipView {
   for (const { pod, container } of findKubeVipContainers(pods.pods, input.selector)) {
     const id = `${pod.namespace}/${pod.name}`;
     const runtime = podRuntime(pod, container);
-    const kv = kubeVipSide(pod, container, flags, input.gateway ?? null, runtime.startedAt);
+    const kv = kubeVipSide(pod, container, flags, input.gateway ?? null, runtime.startedAt, input.configMaps);
     const merged = mergeSettings(kv, flags, explicit);
     let excludedBecause: string | undefined;
     if (!kv.tableMode) excludedBecause = 'not in routing-table mode (vip_routingtable / --table is not true)';

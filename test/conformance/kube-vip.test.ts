@@ -23,10 +23,13 @@ import { generateCidrRange } from '../../src/core/model.ts';
 import type { KubeVipModel } from '../../src/core/model.ts';
 import { routeType } from '../../src/core/types.ts';
 import type { KernelRoute } from '../../src/core/types.ts';
+import { decodeKubeVipConfig, readKubeVipConfigFile } from '../../src/kubevip/config-file.ts';
+import { deriveKnobs } from '../../src/kubevip/derive.ts';
+import type { KnobKey } from '../../src/kubevip/derive.ts';
 import { resolveKubeVip, SETTINGS } from '../../src/kubevip/resolve.ts';
 import { kubeVipVersion } from '../../src/kubevip/version.ts';
 import { ep, kroute, lease, model, NODE, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
-import { kubeVipPod } from '../helpers/kubevip-pods.ts';
+import { configFilePod, configMapsWith, kubeVipPod } from '../helpers/kubevip-pods.ts';
 import type { EnvSpec } from '../helpers/kubevip-pods.ts';
 
 interface Row {
@@ -836,5 +839,129 @@ describe('kube-vip versions: the image tag decides the behaviours that changed b
     expect(cpWith('ghcr.io/kube-vip/kube-vip:v1.2.1', { vip_cleanroutingtable: 'true' }).report.notes.join('\n')).toContain('#1678');
     expect(cpWith('ghcr.io/kube-vip/kube-vip:v1.2.3', { vip_cleanroutingtable: 'true' }).report.notes.join('\n')).not.toContain('#1678');
     expect(cpWith('ghcr.io/kube-vip/kube-vip:v1.2.1').report.notes.join('\n')).not.toContain('#1678');
+  });
+});
+
+/** kube-vip's knobs for a pod whose `--config-file` (from a ConfigMap) holds `text`, with `args` before it. */
+function withConfigFile(text: string, opts: { file?: string; args?: string[] } = {}) {
+  const path = `/etc/kube-vip/${opts.file ?? 'config.yaml'}`;
+  const pod = configFilePod({ path, args: ['manager', `--config-file=${path}`, ...(opts.args ?? [])] });
+  const key = path.slice(path.lastIndexOf('/') + 1);
+  const d = deriveKnobs(pod, pod.containers[0]!, (p) => readKubeVipConfigFile(pod, pod.containers[0]!, p, configMapsWith({ [key]: text }), null));
+  const knob = (k: KnobKey): unknown => ('value' in d.knobs[k] ? d.knobs[k].value : undefined);
+  return { d, knob, fromFile: (k: KnobKey): boolean => d.knobs[k].from.kind === 'config-file' };
+}
+
+describe('LoadConfigFromFile (pkg/kubevip/config_file_test.go TestLoadConfigFromFile)', () => {
+  const fieldsOf = (path: string, text: string) => {
+    const d = decodeKubeVipConfig(path, text);
+    return 'fields' in d ? Object.fromEntries(d.fields) : d;
+  };
+  it('TestLoadConfigFromFile "Valid YAML config": every key read, the embedded leader-election fields at the top level', () => {
+    const text =
+      'logging: 2\nenableARP: true\nenableControlPlane: true\nenableServices: true\naddress: "192.168.1.100"\nport: 6443\ninterface: "eth0"\nnamespace: "kube-system"\ninstanceName: "release_a"\nvipSubnet: "192.168.1.0/24"\nleaseName: "test-lease"\nleaseDuration: 15\nrenewDeadline: 10\nretryPeriod: 2\nprometheusHTTPServer: ":2112"\n';
+    expect(fieldsOf('config.yaml', text)).toMatchObject({
+      Logging: 2,
+      EnableARP: true,
+      EnableControlPlane: true,
+      EnableServices: true,
+      Address: '192.168.1.100',
+      Port: 6443,
+      Interface: 'eth0',
+      Namespace: 'kube-system',
+      InstanceName: 'release_a',
+      VIPSubnet: '192.168.1.0/24',
+      LeaseName: 'test-lease',
+      LeaseDuration: 15,
+      RenewDeadline: 10,
+      RetryPeriod: 2,
+      PrometheusHTTPServer: ':2112',
+    });
+  });
+  it('TestLoadConfigFromFile "Valid JSON config": nested loadBalancers accepted', () => {
+    const text =
+      '{"logging": 3, "enableBGP": true, "enableServices": true, "address": "10.0.0.100", "port": 8443, "interface": "ens192", "namespace": "kube-system", "loadBalancers": [{"name": "control-plane", "ports": [{"type": "TCP", "port": 6443}], "bindToVip": true, "forwardingMethod": "local"}]}';
+    expect(fieldsOf('config.json', text)).toEqual({
+      Logging: 3,
+      EnableBGP: true,
+      EnableServices: true,
+      Address: '10.0.0.100',
+      Port: 8443,
+      Interface: 'ens192',
+      Namespace: 'kube-system',
+    });
+  });
+  it('TestLoadConfigFromFile "Complex BGP config": bgpConfig is an object, accepted', () => {
+    const text =
+      'enableBGP: true\nbgpConfig:\n  routerID: "192.168.1.1"\n  as: 65000\n  sourceIF: "eth0"\n  holdTime: 60\n  keepaliveInterval: 20\n  peers:\n    - address: "192.168.1.2"\n      as: 65001\n      port: 179\n      multiHop: false\n';
+    expect(fieldsOf('bgp-config.yaml', text)).toEqual({ EnableBGP: true });
+  });
+  it.each([
+    ['Invalid JSON', 'invalid.json', '{"logging": 2, "invalid": }', 'failed to parse JSON config file'],
+    ['Invalid YAML', 'invalid.yaml', 'logging: 2\ninvalid: [unclosed', 'failed to parse YAML config file'],
+    ['Unsupported format', 'config.txt', 'logging=2', 'unsupported config file format'],
+  ])('TestLoadConfigFromFile "%s" => kube-vip refuses to start: the instance is listed, not judged', (_name, file, text, why) => {
+    const { d } = withConfigFile(text, { file });
+    expect(d.fatal).toContain(why);
+    expect(d.fatal).toContain('kube-vip refuses to start');
+  });
+  it('TestLoadConfigFromFile "Empty path", TestMergeConfigFromFile "Empty config file path": --config-file= loads nothing', () => {
+    const pod = configFilePod({ args: ['manager', '--config-file='] });
+    expect(deriveKnobs(pod, pod.containers[0]!).configFile).toBeNull();
+  });
+  it('TestLoadConfigFromFile_FileNotExists, TestMergeConfigFromFile "Non-existent config file": the ConfigMap lacks the key => not judged (kube-vip may have read an older ConfigMap)', () => {
+    const pod = configFilePod();
+    const read = readKubeVipConfigFile(pod, pod.containers[0]!, '/etc/kube-vip/config.yaml', configMapsWith({}), null);
+    expect(read).toEqual({ notVisible: 'config file /etc/kube-vip/config.yaml: ConfigMap kube-system/kube-vip-config has no key config.yaml' });
+  });
+});
+
+describe('mergeConfigValues (pkg/kubevip/config_file_test.go TestMergeConfigFromFile, TestMergeConfigValues)', () => {
+  // The Go tests merge into a Config; kube-vip's manager merges into the
+  // flags' values, so a Go base field at zero is a flag given its zero value
+  // here when its kube-vip default is not zero.
+  const FILE =
+    'logging: 3\nenableARP: true\nenableServices: true\naddress: "192.168.1.200"\nport: 6443\ninterface: "eth1"\nnamespace: "test-namespace"\nleaseName: "file-lease"\nleaseDuration: 20\nprometheusHTTPServer: ":3000"\n';
+  it('TestMergeConfigFromFile "Merge with empty base config": every zero setting comes from the file', () => {
+    const { knob, fromFile } = withConfigFile(FILE, { file: 'test-config.yaml', args: ['--namespace=', '--leaseDuration=0'] });
+    expect([knob('arp'), knob('services'), knob('address'), knob('interface'), knob('cpNamespace'), knob('leaseDuration')]).toEqual([
+      true,
+      true,
+      '192.168.1.200',
+      'eth1',
+      'test-namespace',
+      20,
+    ]);
+    expect(fromFile('interface') && fromFile('cpNamespace') && fromFile('leaseDuration')).toBe(true);
+  });
+  it('TestMergeConfigFromFile "Merge respects existing values (priority test)": a set interface stays, the rest comes from the file', () => {
+    const { knob, fromFile } = withConfigFile(FILE, { file: 'test-config.yaml', args: ['--interface=eth0'] });
+    expect([knob('interface'), fromFile('interface'), knob('address'), knob('arp'), knob('services')]).toEqual(['eth0', false, '192.168.1.200', true, true]);
+    // kube-vip's flag defaults are not zero: the file's namespace and lease duration are not taken.
+    expect([knob('cpNamespace'), knob('leaseDuration')]).toEqual(['kube-system', 15]);
+  });
+  it('TestMergeConfigValues "Merge basic configuration": interface and address from the file', () => {
+    const { knob } = withConfigFile('logging: 2\nport: 6443\ninterface: "eth0"\naddress: "192.168.1.100"\ninstanceName: "release_a"\n', {
+      args: ['--vipSubnet='],
+    });
+    expect([knob('interface'), knob('address')]).toEqual(['eth0', '192.168.1.100']);
+  });
+  it('TestMergeConfigValues "Merge boolean flags": true stays true, false never overrides, true fills false', () => {
+    const { knob, fromFile } = withConfigFile('enableARP: false\nenableBGP: true\nenableServices: true\nenableWireguard: false\n', { args: ['--arp'] });
+    expect([knob('arp'), fromFile('arp'), knob('bgp'), fromFile('bgp'), knob('services'), knob('wireguard'), fromFile('wireguard')]).toEqual([
+      true,
+      false,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
+  });
+  it('TestMergeConfigValues "Merge leader election configuration": lease timings fill zero values only', () => {
+    const { knob } = withConfigFile('leaseName: "file-lease"\nleaseDuration: 15\nrenewDeadline: 10\nretryPeriod: 2\n', {
+      args: ['--leaseDuration=0', '--leaseRenewDuration=0', '--leaseRetry=0'],
+    });
+    expect([knob('leaseDuration'), knob('renewDeadline'), knob('retryPeriod')]).toEqual([15, 10, 2]);
   });
 });

@@ -163,10 +163,17 @@ describe.skipIf(unavailable !== null)('helm', () => {
       expect(objects.length).toBeGreaterThan(0);
       for (const obj of objects) expect(await validateObject(obj), `${obj.kind}/${obj.metadata.name}`).toEqual([]);
       const namespaced = objects.filter((o) => !['ClusterRole', 'ClusterRoleBinding'].includes(o.kind));
-      const dashboardsNs = (parseYamlDoc(readFileSync(files[0] ?? VALUES_FILE, 'utf8')) as { monitoring?: { dashboards?: { namespace?: string } } }).monitoring
-        ?.dashboards?.namespace;
+      const values = parseYamlDoc(readFileSync(files[0] ?? VALUES_FILE, 'utf8')) as {
+        monitoring?: { dashboards?: { namespace?: string } };
+        rbac?: { kubeVipConfigMap?: { namespace?: string } };
+      };
+      const dashboardsNs = values.monitoring?.dashboards?.namespace;
+      // The Role on kube-vip's config-file ConfigMap lives where that ConfigMap is.
+      const kubeVipNs = values.rbac?.kubeVipConfigMap?.namespace;
       for (const o of namespaced)
-        expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(o.kind === 'ConfigMap' && dashboardsNs ? dashboardsNs : 'rw-test');
+        expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(
+          o.kind === 'ConfigMap' && dashboardsNs ? dashboardsNs : (o.kind === 'Role' || o.kind === 'RoleBinding') && kubeVipNs ? kubeVipNs : 'rw-test',
+        );
       expect(byKind(objects, 'Namespace'), 'the chart never creates namespaces (helm --create-namespace does)').toEqual([]);
     });
 
@@ -491,6 +498,11 @@ describe.skipIf(unavailable !== null)('helm', () => {
       'ci/kube-vip-endpoints-values.yaml + the ServiceMonitor',
       join(OVERLAYS, 'kube-vip-endpoints'),
       { files: [join(CI, 'kube-vip-endpoints-values.yaml')], set: ['monitoring.serviceMonitor.enabled=true'] },
+    ],
+    [
+      'ci/kube-vip-config-file-values.yaml + the ServiceMonitor',
+      join(OVERLAYS, 'kube-vip-config-file'),
+      { files: [join(CI, 'kube-vip-config-file-values.yaml')], set: ['monitoring.serviceMonitor.enabled=true'] },
     ],
     ['ci/monitoring-values.yaml', join(OVERLAYS, 'full'), { files: [join(CI, 'monitoring-values.yaml')] }],
   ];

@@ -43,6 +43,20 @@ const ON_DEMAND: Readonly<Record<string, string>> = {
   'core/endpoints:watch': 'kube-vip-endpoints',
 };
 
+/**
+ * Grants the code uses on demand on one named object, so no ClusterRole holds
+ * them: the overlay named adds a Role in that object's namespace limited by
+ * `resourceNames` (list/watch are authorized by name because the code asks
+ * with fieldSelector metadata.name=<name>). ConfigMap list/watch: the
+ * ConfigMap behind a kube-vip --config-file (src/cli/adapters.ts,
+ * KubeClusterSource watchConfigMaps), each watched only while a kube-vip pod
+ * on the node mounts it.
+ */
+const ON_DEMAND_BY_NAME: Readonly<Record<string, string>> = {
+  'core/configmaps:list': 'kube-vip-config-file',
+  'core/configmaps:watch': 'kube-vip-config-file',
+};
+
 const SRC = join(ROOT, 'src');
 const KUBE = join(SRC, 'kube');
 
@@ -55,7 +69,7 @@ function tsFiles(dir: string): string[] {
 
 const scan = scanFiles(tsFiles(KUBE), ROOT);
 const required = new Set(scan.uses.flatMap((u) => u.grants.map(grantKey)));
-const expected = new Set([...required, ...Object.keys(RESERVED)].filter((k) => !(k in ON_DEMAND)));
+const expected = new Set([...required, ...Object.keys(RESERVED)].filter((k) => !(k in ON_DEMAND) && !(k in ON_DEMAND_BY_NAME)));
 /** What a rendered kustomization grants: the base's, plus the on-demand grants its overlay adds. */
 const expectedIn = (dir: string): Set<string> =>
   new Set([...expected, ...Object.entries(ON_DEMAND).flatMap(([k, overlay]) => (dir.endsWith(`/overlays/${overlay}`) ? [k] : []))]);
@@ -116,7 +130,7 @@ describe('RBAC: the ClusterRole against the API calls in src/kube', () => {
 
   it('holds on-demand grants only for calls the code makes (in an overlay, never in the base)', () => {
     expect(
-      Object.keys(ON_DEMAND).filter((k) => !required.has(k)),
+      [...Object.keys(ON_DEMAND), ...Object.keys(ON_DEMAND_BY_NAME)].filter((k) => !required.has(k)),
       'on-demand grants nothing calls',
     ).toEqual([]);
   });
@@ -176,6 +190,28 @@ describe('RBAC: the ClusterRole against the API calls in src/kube', () => {
         }
         const account = one(objects, 'ServiceAccount');
         expect([account.metadata.name, account.metadata.namespace]).toEqual([sa, ds.metadata.namespace]);
+
+        // Grants on one named object: a Role limited by resourceNames, only in the overlay that names it.
+        type Role = KubeObject & { rules: { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[] };
+        const namedRoles = objects.filter((o) => o.kind === 'Role') as Role[];
+        const byName = Object.entries(ON_DEMAND_BY_NAME).filter(([, overlay]) => dir.endsWith(`/overlays/${overlay}`));
+        expect(namedRoles.length, 'a Role only where an overlay grants access to one named object').toBe(byName.length > 0 ? 1 : 0);
+        for (const r of namedRoles) {
+          const granted = r.rules.flatMap((rule) => {
+            expect(rule.resourceNames, 'limited to one name').toHaveLength(1);
+            return rule.verbs.flatMap((verb) =>
+              rule.resources.map((resource) => grantKey({ group: rule.apiGroups[0] === '' ? '' : rule.apiGroups[0]!, resource, verb })),
+            );
+          });
+          expect(granted.sort()).toEqual(byName.map(([k]) => k).sort());
+          const rb = objects.filter((o) => o.kind === 'RoleBinding') as Binding[];
+          expect(rb).toHaveLength(1);
+          expect([rb[0]!.metadata.namespace, rb[0]!.roleRef, rb[0]!.subjects]).toEqual([
+            r.metadata.namespace,
+            { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: r.metadata.name },
+            own,
+          ]);
+        }
       });
     }
   });
@@ -213,6 +249,9 @@ describe('RBAC: a witness run of the real adapters against the API double', () =
         });
         await source.start();
         await waitFor('the cluster source to sync', () => source.status().state === 'ok');
+        // The ConfigMap behind a kube-vip config file, watched on demand.
+        source.watchConfigMaps(new Set(['kube-system/kube-vip-config']));
+        await waitFor('the ConfigMap informer to sync', () => source.informers().configmaps?.phase === 'ok');
         await source.stop();
       }
       await createNodeEventSink({ kubeConfig, nodeName: 'witness-node', logger: silentLogger() }).emit({
@@ -241,9 +280,10 @@ describe('RBAC: a witness run of the real adapters against the API double', () =
         'requests the scan did not derive',
       ).toEqual([]);
       expect(
-        [...observed].filter((g) => !grantsOfRole(baseClusterRole()).grants.has(g)),
+        [...observed].filter((g) => !grantsOfRole(baseClusterRole()).grants.has(g) && !(g in ON_DEMAND_BY_NAME)),
         'requests the ClusterRole does not grant',
       ).toEqual([]);
+      expect([...observed].filter((g) => g in ON_DEMAND_BY_NAME).sort()).toEqual(Object.keys(ON_DEMAND_BY_NAME).sort());
     } finally {
       await double.close();
     }

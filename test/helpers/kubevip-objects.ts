@@ -17,6 +17,9 @@ export function kubeVipPod(opts: {
   deleting?: boolean;
   image?: string;
   labels?: Record<string, string>;
+  /** spec.volumes and the kube-vip container's volumeMounts, as written in a manifest. */
+  volumes?: object[];
+  volumeMounts?: object[];
 }): KubeObject {
   const startedAt = opts.startedAt ?? new Date(Date.now() - 3_600_000);
   const ready = opts.ready ?? true;
@@ -40,8 +43,10 @@ export function kubeVipPod(opts: {
           env: Object.entries(opts.env).map(([name, v]) =>
             typeof v === 'string' ? { name, value: v } : { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: v.fieldRef } } },
           ),
+          ...(opts.volumeMounts ? { volumeMounts: opts.volumeMounts } : {}),
         },
       ],
+      ...(opts.volumes ? { volumes: opts.volumes } : {}),
     },
     status: {
       phase: 'Running',

@@ -1,6 +1,6 @@
 // Builders for kube-vip pods in core terms (PodInfo), for the kube-vip unit tables.
 
-import type { ContainerInfo, EnvVarInfo, PodInfo } from '../../src/core/cluster.ts';
+import type { ConfigMapView, ContainerInfo, EnvVarInfo, PodInfo, VolumeMountInfo, VolumeSourceInfo } from '../../src/core/cluster.ts';
 import { NODE, NOW } from './fixtures.ts';
 
 export const KUBE_VIP_IMAGE = 'ghcr.io/kube-vip/kube-vip:v1.2.3';
@@ -47,4 +47,53 @@ export function kubeVipPod(over: Partial<PodInfo> & { env?: EnvSpec; args?: stri
     ],
     ...rest,
   };
+}
+
+/** The ConfigMap a kube-vip config file comes from in the builders below. */
+export const CONFIG_MAP = { namespace: 'kube-system', name: 'kube-vip-config' } as const;
+
+/**
+ * A kube-vip pod started with `--config-file <path>` (default
+ * /etc/kube-vip/config.yaml) from volume `config` mounted at /etc/kube-vip,
+ * backed by ConfigMap kube-vip-config unless `volume` says otherwise.
+ */
+export function configFilePod(
+  over: {
+    env?: EnvSpec;
+    args?: string[];
+    path?: string;
+    volume?: VolumeSourceInfo;
+    mount?: Omit<VolumeMountInfo, 'name'>;
+    startedAt?: number | null;
+  } = {},
+): PodInfo {
+  const path = over.path ?? '/etc/kube-vip/config.yaml';
+  const pod = kubeVipPod({
+    env: over.env ?? { svc_enable: 'true' },
+    args: over.args ?? ['manager', `--config-file=${path}`],
+    ...(over.startedAt !== undefined ? { startedAt: over.startedAt } : {}),
+  });
+  return {
+    ...pod,
+    containers: pod.containers.map((c) => ({ ...c, volumeMounts: [{ name: 'config', ...(over.mount ?? { mountPath: '/etc/kube-vip' }) }] })),
+    volumes: [{ name: 'config', source: over.volume ?? { kind: 'configMap', name: CONFIG_MAP.name } }],
+  };
+}
+
+/** The watched ConfigMaps with kube-vip-config holding `data` (or in `state`, e.g. refused). */
+export function configMapsWith(
+  data: Record<string, string>,
+  over: { state?: ConfigMapView['state']; message?: string; changedAt?: number; missing?: boolean } = {},
+): ReadonlyMap<string, ConfigMapView> {
+  const state = over.state ?? 'ok';
+  return new Map([
+    [
+      `${CONFIG_MAP.namespace}/${CONFIG_MAP.name}`,
+      {
+        state,
+        ...(over.message !== undefined ? { message: over.message } : {}),
+        configMap: state !== 'ok' || over.missing ? null : { ...CONFIG_MAP, data, ...(over.changedAt !== undefined ? { changedAt: over.changedAt } : {}) },
+      },
+    ],
+  ]);
 }

@@ -193,6 +193,35 @@ describe('kubernetes cluster source', () => {
     expect(s.snapshot().endpoints).toBeUndefined();
   });
 
+  it("watches only the named ConfigMaps (kube-vip's config file), each by name: data while on, gone when dropped, an error when refused", async () => {
+    seed();
+    const cm = (name: string, data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'kube-system' }, data });
+    fx.double.upsert(cm('kube-vip-config', { 'config.yaml': 'interface: eth0\n' }));
+    fx.double.upsert(cm('other', { secret: 'not for routewarden' }));
+    const s = open();
+    await s.start();
+    await waitFor('status ok', () => s.status().state === 'ok');
+    expect(s.snapshot().configMaps).toBeUndefined();
+    s.watchConfigMaps(new Set(['kube-system/kube-vip-config', 'kube-system/absent']));
+    await waitFor('ConfigMaps listed', () => [...(s.snapshot().configMaps?.values() ?? [])].every((v) => v.state === 'ok'));
+    expect(Object.fromEntries(s.snapshot().configMaps!)).toEqual({
+      'kube-system/kube-vip-config': {
+        state: 'ok',
+        configMap: { namespace: 'kube-system', name: 'kube-vip-config', data: { 'config.yaml': 'interface: eth0\n' } },
+      },
+      'kube-system/absent': { state: 'ok', configMap: null },
+    });
+    fx.double.upsert(cm('kube-vip-config', { 'config.yaml': 'interface: eth1\n' }));
+    await waitFor('the change seen', () => s.snapshot().configMaps!.get('kube-system/kube-vip-config')?.configMap?.data['config.yaml'] === 'interface: eth1\n');
+    s.watchConfigMaps(new Set());
+    expect(s.snapshot().configMaps).toBeUndefined();
+    fx.double.failNextList('configmaps', 403, 1_000);
+    s.watchConfigMaps(new Set(['kube-system/kube-vip-config']));
+    await waitFor('the ConfigMap refused', () => s.snapshot().configMaps?.get('kube-system/kube-vip-config')?.state === 'error');
+    expect(s.status().state).toBe('ok');
+    await s.stop();
+  });
+
   it('goes to error during an outage, never ok with a stale or empty view, and recovers with the right data', async () => {
     seed();
     const s = open();

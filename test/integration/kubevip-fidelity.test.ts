@@ -526,3 +526,84 @@ describeIfRoot('kube-vip divergences 8 and 9 when routewarden may not read Endpo
     expect(w.api.requests('LIST', 'nodes')).toBeGreaterThan(0);
   });
 });
+
+describeIfRoot("kube-vip's --config-file: read from its ConfigMap, or not judged", () => {
+  const world = useWorld();
+  const FILE_ARGS = ['manager', '--config-file=/etc/kube-vip/config.yaml'];
+  const MOUNT = [{ name: 'config', mountPath: '/etc/kube-vip' }];
+  const configMap = (data: Record<string, string>): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'kube-vip-config', namespace: 'kube-system' },
+    data,
+  });
+  const { vip_interface: _fromFile, ...noInterface } = BASE;
+
+  it('config file from a ConfigMap: the interface it sets is the one routewarden judges by, and the report names the file and the ConfigMap', async () => {
+    const w = world();
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Pod', 'ConfigMap'], [198]);
+    await w.ip('link del cfgveth0').catch(() => '');
+    await w.ip('link add cfgveth0 type veth peer name cfgveth0p');
+    await w.ip('link set cfgveth0p up');
+    await w.ip('link set cfgveth0 up');
+    try {
+      w.api.upsert(configMap({ 'config.yaml': 'interface: cfgveth0\nvipSubnet: "32"\n' }));
+      w.api.upsert(
+        kubeVipPod({ env: noInterface, args: FILE_ARGS, volumes: [{ name: 'config', configMap: { name: 'kube-vip-config' } }], volumeMounts: MOUNT }),
+      );
+      w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5', '10.0.0.6'] }));
+      w.api.upsert(v4Slice('web'));
+      await w.ip('route add 10.0.0.5/32 dev cfgveth0 table 198 proto 248');
+      const r = await checkJson(w);
+      const settings = r.report.kubeVip!.instances[0]!.settings;
+      expect(settings.interface).toEqual({
+        value: 'cfgveth0',
+        source:
+          'config file /etc/kube-vip/config.yaml key interface (ConfigMap kube-system/kube-vip-config key config.yaml) of pod kube-system/kube-vip-ds-abcde',
+      });
+      expect(r.report.unjudged).toEqual([]);
+      expect(r.report.orphans).toEqual([]);
+      expect(r.report.missing.map((m) => `${m.destination} ${m.device}`)).toEqual(['10.0.0.6/32 cfgveth0']);
+      expect(w.api.requests('LIST', 'configmaps')).toBeGreaterThan(0);
+    } finally {
+      await w.ip('link del cfgveth0').catch(() => '');
+    }
+  });
+
+  it('config file on a hostPath: not visible, every route of that kube-vip is not judged, never drift, and no ConfigMap is read', async () => {
+    const w = world();
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Pod', 'ConfigMap'], [198]);
+    const before = w.api.requests('LIST', 'configmaps');
+    w.api.upsert(
+      kubeVipPod({ env: BASE, args: FILE_ARGS, volumes: [{ name: 'config', hostPath: { path: '/etc/kube-vip', type: 'Directory' } }], volumeMounts: MOUNT }),
+    );
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    await w.ip('route add 10.0.0.9/32 dev lo table 198 proto 248');
+    const r = await checkJson(w);
+    expect(r.report.unjudged.map((u) => `${u.destination ?? u.address} ${u.reason}`).sort()).toEqual([
+      '10.0.0.5 setting-not-visible',
+      '10.0.0.9/32 setting-not-visible',
+    ]);
+    expect(r.report.kubeVip!.instances[0]!.notes.join('\n')).toContain('is on hostPath /etc/kube-vip of the node: not visible to routewarden');
+    expect(r.report.orphans).toEqual([]);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(w.api.requests('LIST', 'configmaps')).toBe(before);
+  });
+
+  it('config file from a ConfigMap routewarden may not read (403): not judged, never drift', async () => {
+    const w = world();
+    await resetWorld(w, ['Service', 'EndpointSlice', 'Pod', 'ConfigMap'], [198]);
+    // As without deploy/overlays/kube-vip-config-file's Role.
+    w.api.failNextList('configmaps', 403, 1_000);
+    w.api.upsert(configMap({ 'config.yaml': 'interface: lo\n' }));
+    w.api.upsert(kubeVipPod({ env: BASE, args: FILE_ARGS, volumes: [{ name: 'config', configMap: { name: 'kube-vip-config' } }], volumeMounts: MOUNT }));
+    w.api.upsert(service({ name: 'web', ingressIPs: ['10.0.0.5'] }));
+    w.api.upsert(v4Slice('web'));
+    const r = await checkJson(w);
+    expect(r.report.unjudged.map((u) => `${u.destination ?? u.address} ${u.reason}`)).toEqual(['10.0.0.5 setting-not-visible']);
+    expect(r.report.missing).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+});

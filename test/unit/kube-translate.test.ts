@@ -3,16 +3,18 @@
 // same objects in client-node's model shape (Date timestamps, as informers
 // deliver the initial LIST): both must translate identically.
 
-import type { V1EndpointSlice, V1Endpoints, V1Lease, V1Node, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1EndpointSlice, V1Endpoints, V1Lease, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
   keyOfObject,
   RejectedObjectError,
+  toConfigMapInfo,
   toEndpointSliceInfo,
   toEndpointsInfo,
   toEpochMs,
   toLeaseInfo,
   toNodeInfo,
+  toPodInfo,
   toServiceInfo,
 } from '../../src/kube/translate.ts';
 
@@ -365,6 +367,72 @@ describe('toNodeInfo', () => {
   it('a Node without status has no InternalIP; one without a name is skipped', () => {
     expect(toNodeInfo({ metadata: { name: 'worker-1' } })).toEqual({ name: 'worker-1', internalIPs: [] });
     expect(toNodeInfo({ metadata: {} })).toBeUndefined();
+  });
+});
+
+describe("kube-vip's config file: pod volumes and the ConfigMap", () => {
+  it('keeps volumeMounts and the volumes that can hold it: configMap (items), projected configMap sources, hostPath, other kinds by name', () => {
+    const pod: V1Pod = {
+      metadata: { name: 'kube-vip-x', namespace: 'kube-system' },
+      spec: {
+        containers: [
+          {
+            name: 'kube-vip',
+            volumeMounts: [
+              { name: 'cfg', mountPath: '/etc/kube-vip' },
+              { name: 'one', mountPath: '/etc/one.yaml', subPath: 'one.yaml' },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'cfg', configMap: { name: 'kv', items: [{ key: 'k', path: 'config.yaml' }] } },
+          { name: 'proj', projected: { sources: [{ secret: { name: 's' } }, { configMap: { name: 'kv2' } }] } },
+          { name: 'host', hostPath: { path: '/etc/kube-vip', type: 'Directory' } },
+          { name: 'tmp', emptyDir: {} },
+        ],
+      },
+    };
+    const info = toPodInfo(pod)!;
+    expect(info.containers[0]!.volumeMounts).toEqual([
+      { name: 'cfg', mountPath: '/etc/kube-vip' },
+      { name: 'one', mountPath: '/etc/one.yaml', subPath: 'one.yaml' },
+    ]);
+    expect(info.volumes).toEqual([
+      { name: 'cfg', source: { kind: 'configMap', name: 'kv', items: [{ key: 'k', path: 'config.yaml' }] } },
+      {
+        name: 'proj',
+        source: {
+          kind: 'projected',
+          sources: [
+            { kind: 'other', type: 'secret' },
+            { kind: 'configMap', name: 'kv2' },
+          ],
+        },
+      },
+      { name: 'host', source: { kind: 'hostPath', path: '/etc/kube-vip' } },
+      { name: 'tmp', source: { kind: 'other', type: 'emptyDir' } },
+    ]);
+  });
+  it('a ConfigMap: its string data and the time it was last written (the latest managedFields entry)', () => {
+    const cm: V1ConfigMap = {
+      metadata: {
+        name: 'kv',
+        namespace: 'kube-system',
+        managedFields: [
+          { manager: 'kubectl', operation: 'Update', time: new Date('2026-12-01T10:00:00Z') },
+          { manager: 'helm', operation: 'Apply', time: '2026-12-02T10:00:00Z' as unknown as Date },
+        ],
+      },
+      data: { 'config.yaml': 'interface: eth0\n' },
+      binaryData: { blob: 'AAE=' },
+    };
+    expect(toConfigMapInfo(cm)).toEqual({
+      namespace: 'kube-system',
+      name: 'kv',
+      data: { 'config.yaml': 'interface: eth0\n' },
+      changedAt: Date.parse('2026-12-02T10:00:00Z'),
+    });
+    expect(toConfigMapInfo({ metadata: {} })).toBeUndefined();
   });
 });
 

@@ -29,6 +29,8 @@ function citedTests(row: string): string[] {
 const rows = doc.split('\n').filter((l) => /^\| E\d+ /.test(l));
 /** Round two's divergence rows (D1–D9 of issue #12, F1–F8 found walking kube-vip's code). */
 const divergences = doc.split('\n').filter((l) => /^\| [DF]\d+ /.test(l));
+/** kube-vip's config file (C1–C7). */
+const configFileRows = doc.split('\n').filter((l) => /^\| C\d+ /.test(l));
 
 describe('docs/kube-vip-fidelity.md', () => {
   it('has one conformance row per case E1–E28', () => {
@@ -56,7 +58,11 @@ describe('docs/kube-vip-fidelity.md', () => {
     ]);
   });
 
-  it.each(divergences.map((r) => [/^\| ([DF]\d+)/.exec(r)![1]!, r] as const))('%s cites tests that exist', (_id, row) => {
+  it('has the config-file rows C1–C7', () => {
+    expect(configFileRows.map((r) => /^\| (C\d+)/.exec(r)![1])).toEqual(Array.from({ length: 7 }, (_, i) => `C${i + 1}`));
+  });
+
+  it.each([...divergences, ...configFileRows].map((r) => [/^\| ([CDF]\d+)/.exec(r)![1]!, r] as const))('%s cites tests that exist', (_id, row) => {
     const names = citedTests(row);
     expect(names.length).toBeGreaterThan(0);
     expect(names.filter((n) => !(tests.includes(n) || tests.includes(n.replaceAll('"', '\\"'))))).toEqual([]);

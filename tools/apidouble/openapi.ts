@@ -28,6 +28,7 @@ const MODEL: Readonly<Record<ResourceId, string>> = {
   pods: 'V1Pod',
   nodes: 'V1Node',
   namespaces: 'V1Namespace',
+  configmaps: 'V1ConfigMap',
   events: 'CoreV1Event',
   endpointslices: 'V1EndpointSlice',
   leases: 'V1Lease',

@@ -17,10 +17,11 @@ export interface ResourceDef {
   readonly subresources: readonly string[];
 }
 
-export type ResourceId = 'services' | 'endpoints' | 'pods' | 'nodes' | 'namespaces' | 'events' | 'endpointslices' | 'leases' | 'events.events.k8s.io';
+export type ResourceId =
+  'services' | 'endpoints' | 'pods' | 'nodes' | 'namespaces' | 'configmaps' | 'events' | 'endpointslices' | 'leases' | 'events.events.k8s.io';
 
 /** The kinds the in-process API accepts; `events.k8s.io/Event` disambiguates the two Event kinds. */
-export type KindName = 'Service' | 'Endpoints' | 'Pod' | 'Node' | 'Namespace' | 'Event' | 'EndpointSlice' | 'Lease' | 'events.k8s.io/Event';
+export type KindName = 'Service' | 'Endpoints' | 'Pod' | 'Node' | 'Namespace' | 'ConfigMap' | 'Event' | 'EndpointSlice' | 'Lease' | 'events.k8s.io/Event';
 
 export const RESOURCES: readonly ResourceDef[] = [
   def('services', '', 'v1', 'services', 'service', 'Service', true, ['svc'], ['status']),
@@ -28,6 +29,7 @@ export const RESOURCES: readonly ResourceDef[] = [
   def('pods', '', 'v1', 'pods', 'pod', 'Pod', true, ['po'], ['status']),
   def('nodes', '', 'v1', 'nodes', 'node', 'Node', false, ['no'], ['status']),
   def('namespaces', '', 'v1', 'namespaces', 'namespace', 'Namespace', false, ['ns'], ['status']),
+  def('configmaps', '', 'v1', 'configmaps', 'configmap', 'ConfigMap', true, ['cm'], []),
   def('events', '', 'v1', 'events', 'event', 'Event', true, ['ev'], []),
   def('endpointslices', 'discovery.k8s.io', 'v1', 'endpointslices', 'endpointslice', 'EndpointSlice', true, [], []),
   def('leases', 'coordination.k8s.io', 'v1', 'leases', 'lease', 'Lease', true, [], []),
@@ -60,6 +62,7 @@ const KIND_TO_ID: Readonly<Record<KindName, ResourceId>> = {
   Pod: 'pods',
   Node: 'nodes',
   Namespace: 'namespaces',
+  ConfigMap: 'configmaps',
   Event: 'events',
   EndpointSlice: 'endpointslices',
   Lease: 'leases',
