@@ -103,7 +103,14 @@ describeIfRoot('kernel notifications under a burst', () => {
 
     // The socket still listens: one more change, seen without a periodic check.
     await w.ip('route add 10.51.0.2/32 dev lo table 198 proto 248');
-    await eventually(async () => sample(await metrics(w, port), 'routewarden_orphan_routes', 'family="ipv4"') === 2, 'a change after the burst to be seen');
+    // This wait has timed out in some full-suite runs on a loaded machine (not
+    // reproduced alone): say what the process logged when it does.
+    await eventually(
+      async () => sample(await metrics(w, port), 'routewarden_orphan_routes', 'family="ipv4"') === 2,
+      'a change after the burst to be seen',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; the process logged:\n${proc.log()}`);
+    });
     expect(proc.exited(), proc.log()).toBeNull();
   });
 });
