@@ -75,9 +75,9 @@ export function openCluster(config: Config, logger: Logger): ClusterSource {
     source.onChange(() => {
       const live = source.live();
       const pods = live.nodePods;
-      if (pods?.state !== seen?.state || pods?.pods !== seen?.pods) configMaps = kubeVipConfigMaps(pods, selector);
-      if (pods?.state !== seen?.state || pods?.pods !== seen?.pods || live.configMaps !== seenConfigMaps)
-        reads = kubeVipReadsEndpoints(pods, selector, live.configMaps);
+      const podsChanged = pods?.state !== seen?.state || pods?.pods !== seen?.pods;
+      if (podsChanged) configMaps = kubeVipConfigMaps(pods, selector);
+      if (podsChanged || live.configMaps !== seenConfigMaps) reads = kubeVipReadsEndpoints(pods, selector, live.configMaps);
       seen = pods;
       seenConfigMaps = live.configMaps;
       source.watchConfigMaps(configMaps);
