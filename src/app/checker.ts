@@ -19,7 +19,7 @@
 // is confirmed by a second dump before it counts: a difference may be a
 // notification still in flight, which the second read settles.
 
-import type { ClusterSource, KernelChange, KernelTable } from '../core/ports.ts';
+import type { ClusterSource, KernelTable } from '../core/ports.ts';
 import { KernelError } from '../core/ports.ts';
 import type { KubeVipModel } from '../core/model.ts';
 import { EvaluationCache, evaluate } from '../core/report.ts';
@@ -29,7 +29,7 @@ import type { InterfaceInfo } from '../core/cluster.ts';
 import type { KernelDump, KernelRoute, SourceStatus } from '../core/types.ts';
 import type { ClusterChanges, ClusterSnapshot } from '../core/cluster.ts';
 import { IncrementalEngine } from '../core/engine.ts';
-import { KernelMirror } from '../core/kernel-mirror.ts';
+import { KernelMirror, type KernelChange } from '../core/kernel-mirror.ts';
 import type { CheckInput } from '../core/report.ts';
 import type { CheckObserver, Logger } from './ports.ts';
 import { LeaseChangeTracker } from '../core/lease-handover.ts';
@@ -118,8 +118,7 @@ export function createChecker(deps: CheckerDeps): Checker {
 
   function kernelChanged(change?: KernelChange): void {
     if (!mirror || !change) return;
-    if (change.routes) for (const d of mirror.apply(change.routes)) touched.add(d);
-    if (change.lost > 0 || change.resync) mirror.markStale();
+    for (const d of mirror.take(change)) touched.add(d);
   }
 
   /** The cluster view and what changed in it since the last check (the journal when the source keeps one). */
@@ -193,6 +192,8 @@ export function createChecker(deps: CheckerDeps): Checker {
     };
   }
 
+  const CATCHING_UP: SourceStatus = { state: 'unsynced', message: 'kernel table: reading the notifications queued before a loss' };
+
   /**
    * A full dump into the mirror. Until the mirror has been current once, or
    * when it went stale, nothing is compared. Otherwise the destinations where
@@ -201,6 +202,10 @@ export function createChecker(deps: CheckerDeps): Checker {
    * meanwhile did not settle is a correction (a bug), the rest was in flight.
    */
   async function resyncKernel(m: KernelMirror): Promise<{ status: SourceStatus; corrections: string[] }> {
+    // Notifications were lost and older ones are still being read: no dump
+    // can be trusted yet, so none is read (a 10,000-route dump per event of
+    // a notification storm would only add to it). Not judged meanwhile.
+    if (m.catchingUp) return { status: CATCHING_UP, corrections: [] };
     const compare = !m.stale;
     let corrections: string[] = [];
     try {
@@ -210,6 +215,8 @@ export function createChecker(deps: CheckerDeps): Checker {
         if (suspects.size > 0) {
           await new Promise((r) => setTimeout(r, deps.confirmDelayMs ?? 100));
           const second = await deps.kernel.dump();
+          // Notifications lost meanwhile: the mirror proves nothing now.
+          if (m.catchingUp) return { status: CATCHING_UP, corrections: [] };
           // Settled between the reads (the kernel changed): not a correction.
           const moved = differing(fromDump(dump), fromDump(second), suspects);
           corrections = [...differing(m, fromDump(second), suspects)].filter((d) => !moved.has(d)).sort();
@@ -222,8 +229,10 @@ export function createChecker(deps: CheckerDeps): Checker {
         }
       }
       for (const d of m.replace(dump)) touched.add(d);
-      // After a loss the replay may disagree with the dump: read again until they agree (bounded).
-      for (let i = 0; i < 3 && m.stale; i++) for (const d of m.replace(await deps.kernel.dump())) touched.add(d);
+      // A replay that could not be trusted: read again until one can (bounded).
+      for (let i = 0; i < 3 && m.stale && !m.catchingUp; i++) for (const d of m.replace(await deps.kernel.dump())) touched.add(d);
+      // Notifications were lost while the dumps were read.
+      if (m.catchingUp) return { status: CATCHING_UP, corrections: [] };
       if (m.stale) return { status: { state: 'error', message: 'kernel table: notifications keep contradicting the dump' }, corrections: [] };
       return { status: { state: 'ok' }, corrections };
     } catch (err) {

@@ -211,9 +211,9 @@ export function createService(deps: ServiceDeps): Service {
         deps.kernel.subscribe((change) => {
           checker.kernelChanged?.(change);
           // Lost notifications: only a full re-read (the next check) knows what changed.
-          const lost = change !== undefined && change.routes === undefined;
-          if (lost) metrics.kernelNotificationsLost.inc(change.lost);
-          loop.markDirty(lost ? 'kernel notifications lost' : 'kernel route event');
+          const lost = change?.lost ?? 0;
+          if (lost > 0) metrics.kernelNotificationsLost.inc(lost);
+          loop.markDirty(lost > 0 ? 'kernel notifications lost' : change?.caughtUp ? 'kernel notifications caught up' : 'kernel route event');
         }),
       );
       unsubscribe.push(deps.cluster.onChange(() => loop.markDirty('kubernetes event')));

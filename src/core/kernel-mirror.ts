@@ -48,18 +48,24 @@
 // The journal is bounded (JOURNAL_LIMIT): beyond it the replay is impossible
 // and replace() leaves the mirror stale, so the caller dumps again.
 //
-// After a loss (markStale(): ENOBUFS, a resync) notifications queued before
-// the drop may still be read after it, and one of them may be older than a
-// dropped one: replaying it would bring back a route the kernel no longer
-// has. So after markStale(), a replace() whose replay changes the dumped view
-// leaves `stale` true: the caller must dump again, until a dump and the
-// notifications read meanwhile agree. The periodic full dump (--interval) is
-// the safety net for everything else.
+// After a loss (markLost(): ENOBUFS, the socket's Drops grew) the kernel
+// reports the loss before the notifications still queued from before it,
+// and one of those may be older than a dropped one: replayed on a dump, or
+// applied after it, it would bring back a route the kernel no longer has (a
+// false orphan for as long as nothing touches that route again). No test
+// on the replay can tell such a notification from a new one, so the mirror
+// waits for the adapter to say that the queue has been read past the loss
+// (caughtUp(): KernelChange.caughtUp). Until then it stays stale and
+// `catchingUp`, whatever it is given; the first dump after that, with the
+// notifications read since, is exact again. A resync without a loss
+// (markStale(): a device went down, the socket was reopened) needs no wait:
+// the notifications read around the dump are all there, in order. The
+// periodic full dump (--interval) is the safety net for everything else.
 //
-// Use: subscribe first, then replace(await kernel.dump()); apply(change.routes)
-// for every KernelChange with routes; markStale() for one with `lost` or
-// `resync`; replace(await kernel.dump()) again at every --interval and
-// whenever `stale` is true after apply() or replace() (loop until it is not).
+// Use: subscribe first, then replace(await kernel.dump()); take(change) for
+// every KernelChange (its routes applied, then its loss, resync and catch-up
+// noted); replace(await kernel.dump()) again at every --interval and
+// whenever `stale` is true and `catchingUp` is not (loop until it is not).
 
 import type { KernelDump, KernelRoute, RouteProtocol } from './types.ts';
 
@@ -71,6 +77,42 @@ export interface RouteDelta {
   readonly replace?: boolean;
   /** add only: the kernel placed it after the routes of its group (NLM_F_APPEND: `ip route append`). */
   readonly append?: boolean;
+}
+
+/**
+ * What a KernelTable subscriber is called with. Without an argument: a link,
+ * an address or the main table's default route changed (re-read interfaces).
+ * With `routes`: route notifications for the bound table, owned and foreign,
+ * in the kernel's order, one batch per socket read (`lost` is then 0).
+ * With `lost` > 0 or `resync`: notifications are missing, a KernelMirror is
+ * stale (markStale()) and only a full dump() is right.
+ *
+ * Using it incrementally: a KernelMirror (kernel-mirror.ts) subscribed before
+ * the first dump; apply(change.routes) on routes, markStale() on lost/resync,
+ * replace(await dump()) at start, every --interval and while `stale`.
+ */
+export interface KernelChange {
+  /** Notifications the kernel dropped since the last report (receive buffer overflow). */
+  readonly lost: number;
+  /**
+   * The table may have changed without notifications: they were not listened
+   * to for a while (the socket was reopened), or a device carrying routes of
+   * the table went down, was deleted or renamed, or lost an IPv4 address
+   * (IPv4 flushes such routes silently, E20), or an IPv6 multipath route
+   * changed (its hops are not tracked one by one).
+   */
+  readonly resync?: boolean;
+  /** Route notifications for the table, decoded as dump() decodes routes. */
+  readonly routes?: readonly RouteDelta[];
+  /**
+   * Every notification queued before the losses reported so far has been
+   * delivered: a dump read from now on, with the notifications that follow
+   * it, is exact again. Notifications queued before a loss can be read after
+   * the loss is reported, and one of them may be older than a dropped one,
+   * so until then no dump can be trusted. Posted after every change with
+   * `lost` > 0 (once for several), possibly in the same change.
+   */
+  readonly caughtUp?: boolean;
 }
 
 /** The routes at one destination, split as a KernelDump splits them. */
@@ -195,8 +237,8 @@ export class KernelMirror {
   /** destination -> its routes in the kernel's order. */
   #view = new Map<string, KernelRoute[]>();
   #stale = true;
-  /** Notifications were lost since the last replace() that agreed with them. */
-  #suspect = false;
+  /** Notifications were lost and the ones queued before the loss may not all have been read (markLost()). */
+  #catchingUp = false;
   /** Deltas since the last replace()/markStale(), for the replay; null when it overflowed. */
   #journal: RouteDelta[] | null = [];
   /** The journal holds a replace whose replaced route was not known. */
@@ -209,24 +251,43 @@ export class KernelMirror {
     this.#protocol = protocol;
   }
 
-  /** True before the first replace(), after markStale() (notifications lost), and after a replace() that could not be trusted: dump again. */
+  /** True before the first replace(), after markStale() or markLost(), and after a replace() that could not be trusted: dump again (once not `catchingUp`). */
   get stale(): boolean {
     return this.#stale;
   }
 
-  /** Notifications were lost or not listened to: only a full dump is right now. */
+  /** Notifications were lost, and not all of those queued before the loss have been read: no dump can be trusted yet (see the header). */
+  get catchingUp(): boolean {
+    return this.#catchingUp;
+  }
+
+  /** The table may have changed without notifications (none lost): only a full dump is right now. */
   markStale(): void {
     this.#stale = true;
-    this.#suspect = true;
     this.#journal = [];
     this.#journalUnsure = false;
+  }
+
+  /** Notifications were lost: stale, and no dump is trusted until caughtUp(). */
+  markLost(): void {
+    this.markStale();
+    this.#catchingUp = true;
+  }
+
+  /** Every notification queued before the losses so far has been applied: the next replace() can be trusted again. */
+  caughtUp(): void {
+    if (!this.#catchingUp) return;
+    this.#catchingUp = false;
+    // What was read while catching up may be older than what was dropped: not replayed.
+    this.markStale();
   }
 
   /**
    * Replace the whole view with a fresh dump, with the deltas seen since the
    * previous replace() replayed on top (see the header); returns the
    * destinations whose routes differ from the previous view. Leaves `stale`
-   * true when the replay could not be done or, after a loss, changed the dump.
+   * true while catching up after a loss, and when the replay could not be
+   * done or, with a replace journaled as such, changed the dump.
    */
   replace(dump: KernelDump): Set<string> {
     const next = new Map<string, KernelRoute[]>();
@@ -238,11 +299,10 @@ export class KernelMirror {
       }
     let replayChanged = false;
     for (const d of this.#journal ?? []) if (applyTo(next, d).changed) replayChanged = true;
-    // After a loss, or with a replace journaled as such (which route it took
-    // the place of was not known), a replay that changes the dump may be
-    // bringing back a route the kernel no longer has.
-    const doubtful = this.#suspect || this.#journalUnsure;
-    const trusted = this.#journal !== null && !(doubtful && replayChanged);
+    // With a replace journaled as such (which route it took the place of was
+    // not known), a replay that changes the dump may be bringing back a
+    // route the kernel no longer has.
+    const trusted = !this.#catchingUp && this.#journal !== null && !(this.#journalUnsure && replayChanged);
     const changed = new Set<string>();
     for (const [destination, routes] of next) if (!sameRoutes(this.#view.get(destination), routes)) changed.add(destination);
     for (const destination of this.#view.keys()) if (!next.has(destination)) changed.add(destination);
@@ -250,7 +310,6 @@ export class KernelMirror {
     this.#journal = [];
     this.#journalUnsure = false;
     this.#stale = !trusted;
-    if (trusted) this.#suspect = false;
     this.#invalidate(changed);
     return changed;
   }
@@ -280,6 +339,15 @@ export class KernelMirror {
       }
     }
     this.#invalidate(changed);
+    return changed;
+  }
+
+  /** One KernelChange from KernelTable.subscribe, in order: its routes applied, then its loss, resync and catch-up noted. Returns the destinations whose routes changed. */
+  take(change: KernelChange): Set<string> {
+    const changed = change.routes ? this.apply(change.routes) : new Set<string>();
+    if (change.lost > 0) this.markLost();
+    if (change.resync) this.markStale();
+    if (change.caughtUp) this.caughtUp();
     return changed;
   }
 

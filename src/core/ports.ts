@@ -2,7 +2,7 @@
 // depend on these, never on a concrete adapter.
 
 import type { ClusterChanges, ClusterSnapshot, InterfaceInfo } from './cluster.ts';
-import type { RouteDelta } from './kernel-mirror.ts';
+import type { KernelChange } from './kernel-mirror.ts';
 import type { KernelDump, RouteSpec, SourceStatus } from './types.ts';
 
 /** Error classes a kernel operation can end in; decide retry vs stop on these. */
@@ -28,33 +28,6 @@ export class KernelError extends Error {
 export interface RouteChange {
   readonly op: 'add' | 'delete';
   readonly route: RouteSpec;
-}
-
-/**
- * What a KernelTable subscriber is called with. Without an argument: a link,
- * an address or the main table's default route changed (re-read interfaces).
- * With `routes`: route notifications for the bound table, owned and foreign,
- * in the kernel's order, one batch per socket read (`lost` is then 0).
- * With `lost` > 0 or `resync`: notifications are missing, a KernelMirror is
- * stale (markStale()) and only a full dump() is right.
- *
- * Using it incrementally: a KernelMirror (kernel-mirror.ts) subscribed before
- * the first dump; apply(change.routes) on routes, markStale() on lost/resync,
- * replace(await dump()) at start, every --interval and while `stale`.
- */
-export interface KernelChange {
-  /** Notifications the kernel dropped since the last report (receive buffer overflow). */
-  readonly lost: number;
-  /**
-   * The table may have changed without notifications: they were not listened
-   * to for a while (the socket was reopened), or a device carrying routes of
-   * the table went down, was deleted or renamed, or lost an IPv4 address
-   * (IPv4 flushes such routes silently, E20), or an IPv6 multipath route
-   * changed (its hops are not tracked one by one).
-   */
-  readonly resync?: boolean;
-  /** Route notifications for the table, decoded as dump() decodes routes. */
-  readonly routes?: readonly RouteDelta[];
 }
 
 /**

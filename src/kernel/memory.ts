@@ -11,8 +11,8 @@
 import { formatCidr, maskIp, parseCidr } from '../core/ip.ts';
 import { storedDevice } from '../core/route-types.ts';
 import type { InterfaceInfo } from '../core/cluster.ts';
-import type { RouteDelta } from '../core/kernel-mirror.ts';
-import { KernelError, type KernelChange, type KernelErrorCode, type KernelTable } from '../core/ports.ts';
+import type { KernelChange, RouteDelta } from '../core/kernel-mirror.ts';
+import { KernelError, type KernelErrorCode, type KernelTable } from '../core/ports.ts';
 import type { Family, KernelDump, KernelRoute, RouteProtocol, RouteSpec, TableId } from '../core/types.ts';
 import { describeRoute, kernelError } from './errors.ts';
 import { einvalReason, scopeFor, specProblem } from './translate.ts';
@@ -85,8 +85,8 @@ export interface MemoryKernelTable extends KernelTable, Omit<MemoryKernelHooks, 
   /**
    * Play a receive-buffer overflow: the next `count` route notifications of
    * this view are dropped, and its subscribers are told `{ lost }` instead
-   * (after the notifications that made it), as the netlink adapter does on
-   * ENOBUFS. The table itself changes as usual.
+   * (after the notifications that made it), then `{ caughtUp }`, as the
+   * netlink adapter does on ENOBUFS. The table itself changes as usual.
    */
   loseNotifications(count: number): void;
   readonly kernel: MemoryKernel;
@@ -269,7 +269,12 @@ export function createMemoryKernel(options: MemoryKernelOptions = {}): MemoryKer
         linkChanged = false;
         const all = [...subscribers];
         if (routes.length > 0) for (const cb of all) cb({ lost: 0, routes });
-        if (dropped > 0) for (const cb of all) cb({ lost: dropped });
+        // Nothing is queued here beyond this delivery: caught up at once.
+        if (dropped > 0)
+          for (const cb of all) {
+            cb({ lost: dropped });
+            cb({ lost: 0, caughtUp: true });
+          }
         if (link) for (const cb of all) cb();
       });
     };

@@ -6,8 +6,8 @@
 import { AttrStream, rt } from 'netlink';
 import type { Logger } from 'pino';
 import type { InterfaceInfo } from '../core/cluster.ts';
-import type { RouteDelta } from '../core/kernel-mirror.ts';
-import { KernelError, type KernelChange, type KernelTable, type RouteChange } from '../core/ports.ts';
+import type { KernelChange, RouteDelta } from '../core/kernel-mirror.ts';
+import { KernelError, type KernelTable, type RouteChange } from '../core/ports.ts';
 import type { KernelDump, KernelRoute, RouteProtocol, RouteSpec, TableId } from '../core/types.ts';
 import { describeRoute, kernelError } from './errors.ts';
 import {
@@ -17,7 +17,7 @@ import {
   NLM_F_CREATE,
   NLM_F_EXCL,
   RtnlSocket,
-  socketDrops,
+  socketQueue,
   type BatchRequest,
   type MessageSink,
 } from './rtnl.ts';
@@ -68,8 +68,8 @@ const DUMP_ATTEMPTS = 5;
 const LINK_LOOKUP_LIMIT = 8;
 /** Notifications can burst (a flush of 10k routes); the kernel drops what does not fit. */
 export const NOTIFY_RCVBUF = 4 * 1024 * 1024;
-/** After notifications were lost, how often the socket's drop counter is read until it stops growing. */
-const DROPS_POLL_MS = 1000;
+/** After notifications were lost, how often the socket's drop and queue counters are read until it has been read past the loss. */
+const DROPS_POLL_MS = 250;
 /** A notification socket that failed is reopened after this long (doubling, up to the cap). */
 const REOPEN_MIN_MS = 100;
 const REOPEN_MAX_MS = 30_000;
@@ -578,32 +578,50 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
   // another loss and another resync. rtnetlink notifications carry no
   // sequence of their own (nlmsg_seq is the requester's), so there are no
   // gaps to look for: ENOBUFS and Drops are the kernel's signals.
+  //
+  // The kernel reports a loss before the notifications still queued from
+  // before it, and one of those may be older than a dropped one (a route's
+  // add read after its dropped delete). So the socket is watched until it
+  // has been read past the loss: Drops stopped growing and nothing is queued
+  // (Rmem 0; the binding hands every datagram it reads to JavaScript at
+  // once, so none is held between the socket and the subscribers). Then the
+  // subscribers are told `caughtUp`, and a dump is exact again. Where
+  // /proc/self/net/netlink cannot be read, the first look without a new
+  // loss stands for it (best effort: the view may be wrong until the next
+  // --interval).
   let drops = 0;
   let dropsTimer: NodeJS.Timeout | null = null;
   let reopenTimer: NodeJS.Timeout | null = null;
   let reopenDelay = REOPEN_MIN_MS;
   let warnedUnpatched = false;
 
-  /** Notifications lost on `sock` since the last look (at least 1 when the kernel said so but Drops cannot be read). */
-  const lostSince = (sock: RtnlSocket, signalled: boolean): number => {
+  /**
+   * Notifications lost on `sock` since the last look (at least 1 when the
+   * kernel said so but Drops cannot be read), and the bytes still queued
+   * (null when unknown).
+   */
+  const look = (sock: RtnlSocket, signalled: boolean): { lost: number; queued: number | null } => {
     const port = sock.port();
-    const now = port === null ? null : socketDrops(port);
-    if (now === null) return signalled ? 1 : 0;
-    const lost = Math.max(0, now - drops);
-    drops = now;
-    return signalled ? Math.max(1, lost) : lost;
+    const now = port === null ? null : socketQueue(port);
+    if (now === null) return { lost: signalled ? 1 : 0, queued: null };
+    const lost = Math.max(0, now.drops - drops);
+    drops = now.drops;
+    return { lost: signalled ? Math.max(1, lost) : lost, queued: now.queued };
   };
 
+  /** After a loss: look again until the socket has been read past it, then say `caughtUp`. */
   const watchDrops = (sock: RtnlSocket): void => {
     if (dropsTimer) return;
     dropsTimer = setTimeout(() => {
       dropsTimer = null;
       if (notifySocket !== sock) return;
-      const lost = lostSince(sock, false);
-      if (lost === 0) return;
-      logger?.warn({ lost }, 'more kernel notifications lost; re-reading the whole table');
-      post({ lost });
-      watchDrops(sock);
+      const { lost, queued } = look(sock, false);
+      if (lost > 0) {
+        logger?.warn({ lost }, 'more kernel notifications lost; re-reading the whole table');
+        post({ lost });
+      }
+      if (lost > 0 || (queued !== null && queued > 0)) watchDrops(sock);
+      else post({ lost: 0, caughtUp: true });
     }, DROPS_POLL_MS);
     dropsTimer.unref();
   };
@@ -616,8 +634,9 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
       reopenTimer = null;
       if (closed || subscribers.size === 0) return;
       openNotifications();
-      // Whatever changed while no socket listened is unknown: re-read it.
-      if (notifySocket) post({ lost: 0, resync: true });
+      // Whatever changed while no socket listened is unknown: re-read it. The
+      // new socket holds nothing from before: any loss is behind it.
+      if (notifySocket) post({ lost: 0, resync: true, caughtUp: true });
     }, delay);
     reopenTimer.unref();
   };
@@ -640,7 +659,7 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
         onNotification: onDatagram,
         onError: (err) => {
           if (notifySocket !== sock) return;
-          const lost = lostSince(sock, true);
+          const { lost } = look(sock, true);
           // ENOBUFS (overflow) and EMSGSIZE (a truncated datagram) leave the
           // socket working; anything else may not: open a new one.
           const healthy = err.errno === 'ENOBUFS' || err.errno === 'EMSGSIZE';

@@ -396,13 +396,21 @@ export class RtnlSocket {
   }
 }
 
+/** A netlink socket's receive side, as the kernel lists it in /proc/self/net/netlink. */
+export interface SocketQueue {
+  /** Messages dropped because they did not fit the receive buffer (the Drops column). */
+  readonly drops: number;
+  /** Bytes queued, not read yet (the Rmem column: sk_rmem_alloc). */
+  readonly queued: number;
+}
+
 /**
- * How many messages the kernel has dropped for the NETLINK_ROUTE socket with
- * this port id in this network namespace (the Drops column of
- * /proc/self/net/netlink, which counts every notification that did not fit the
- * receive buffer); null when the file or the socket cannot be found.
+ * The receive side of the NETLINK_ROUTE socket with this port id in this
+ * network namespace: every notification that did not fit the receive buffer
+ * (Drops) and what is queued unread (Rmem); null when the file or the socket
+ * cannot be found.
  */
-export function socketDrops(port: number, table = '/proc/self/net/netlink'): number | null {
+export function socketQueue(port: number, table = '/proc/self/net/netlink'): SocketQueue | null {
   let text: string;
   try {
     text = readFileSync(table, 'latin1');
@@ -413,13 +421,15 @@ export function socketDrops(port: number, table = '/proc/self/net/netlink'): num
   const header = (lines[0] ?? '').trim().split(/\s+/);
   const eth = header.indexOf('Eth');
   const pid = header.indexOf('Pid');
+  const rmem = header.indexOf('Rmem');
   const drops = header.indexOf('Drops');
-  if (eth < 0 || pid < 0 || drops < 0) return null;
+  if (eth < 0 || pid < 0 || rmem < 0 || drops < 0) return null;
   for (const line of lines.slice(1)) {
     const cols = line.trim().split(/\s+/);
     if (cols[eth] === String(NETLINK_ROUTE) && cols[pid] === String(port)) {
-      const n = Number(cols[drops]);
-      return Number.isSafeInteger(n) ? n : null;
+      const d = Number(cols[drops]);
+      const q = Number(cols[rmem]);
+      return Number.isSafeInteger(d) && Number.isSafeInteger(q) ? { drops: d, queued: q } : null;
     }
   }
   return null;

@@ -418,11 +418,9 @@ export const kernelContractCases: readonly ContractCase[] = [
       const mirror = new KernelMirror(PROTO);
       let lost = 0;
       const unsubscribe = k.subscribe((change) => {
-        if (change?.routes) mirror.apply(change.routes);
-        else if (change) {
-          lost += change.lost;
-          mirror.markStale();
-        }
+        if (!change) return;
+        lost += change.lost;
+        mirror.take(change);
       });
       mirror.replace(await k.dump());
       const agrees = async (what: string): Promise<void> => {

@@ -6,7 +6,8 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { InterfaceInfo } from '../../src/core/cluster.ts';
-import { KernelError, type KernelChange, type KernelErrorCode, type KernelTable, type RouteChange } from '../../src/core/ports.ts';
+import type { KernelChange } from '../../src/core/kernel-mirror.ts';
+import { KernelError, type KernelErrorCode, type KernelTable, type RouteChange } from '../../src/core/ports.ts';
 import type { KernelDump, RouteProtocol, RouteSpec, TableId } from '../../src/core/types.ts';
 import { killAndWait, type Netns } from './netns.ts';
 

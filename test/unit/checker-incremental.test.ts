@@ -60,6 +60,16 @@ function setup(o: { journalMisses?: boolean } = {}) {
   return { kernel, index, checker, corrections, addService, settle };
 }
 
+/** One Service with its route, and a first full check: in sync. */
+async function inSync() {
+  const s = setup();
+  s.addService('web', '10.0.0.6');
+  s.kernel.inject(kroute('10.0.0.6/32'));
+  await s.settle();
+  await s.checker.check({ full: true });
+  return s;
+}
+
 describe('incremental checks', () => {
   it('follow API and kernel changes between full checks, and the full check corrects nothing', async () => {
     const s = setup();
@@ -94,11 +104,7 @@ describe('incremental checks', () => {
   });
 
   it('counts a kernel correction when the mirror holds a route two dumps agree the table lacks', async () => {
-    const s = setup();
-    s.addService('web', '10.0.0.6');
-    s.kernel.inject(kroute('10.0.0.6/32'));
-    await s.settle();
-    await s.checker.check({ full: true });
+    const s = await inSync();
     // A notification for a change that never happened: the mirror is wrong.
     s.checker.kernelChanged?.({ lost: 0, routes: [{ op: 'add', route: kroute('10.0.0.50/32') }] });
     const wrong = await s.checker.check();
@@ -109,16 +115,36 @@ describe('incremental checks', () => {
   });
 
   it('does not count lost notifications as corrections: the mirror is stale and the next check dumps', async () => {
-    const s = setup();
-    s.addService('web', '10.0.0.6');
-    s.kernel.inject(kroute('10.0.0.6/32'));
-    await s.settle();
-    await s.checker.check({ full: true });
+    const s = await inSync();
     s.kernel.loseNotifications(1);
     s.kernel.inject(kroute('10.0.0.51/32'));
     await s.settle();
     const next = await s.checker.check();
     expect(next.report.orphans.map((o) => o.destination)).toEqual(['10.0.0.51/32']);
+    await s.checker.check({ full: true });
+    expect(s.corrections).toEqual([]);
+  });
+
+  it('while catching up after a loss, the kernel side is not judged and not dumped; after the catch-up, the view is right', async () => {
+    const s = await inSync();
+    const dumps = () => s.kernel.history().filter((h) => h.op === 'dump').length;
+    // The loss is reported; an add older than a dropped delete is read after it.
+    s.checker.kernelChanged?.({ lost: 5 });
+    s.checker.kernelChanged?.({ lost: 0, routes: [{ op: 'add', route: kroute('10.0.0.52/32') }] });
+    const before = dumps();
+    for (const full of [false, true]) {
+      const waiting = await s.checker.check({ full });
+      expect(waiting.report.sources.kernel).toBe('unsynced');
+      expect(waiting.report.errors?.kernel).toMatch(/queued before a loss/);
+      expect(waiting.report.orphans).toEqual([]);
+      expect(waiting.report.missing).toEqual([]);
+    }
+    expect(dumps()).toBe(before);
+    s.checker.kernelChanged?.({ lost: 0, caughtUp: true });
+    const after = await s.checker.check();
+    expect(after.report.sources.kernel).toBe('ok');
+    expect(after.report.inSync).toBe(true); // 10.0.0.52 was never in the table
+    expect(dumps()).toBe(before + 1);
     await s.checker.check({ full: true });
     expect(s.corrections).toEqual([]);
   });

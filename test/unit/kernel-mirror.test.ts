@@ -142,21 +142,38 @@ describe('KernelMirror', () => {
     expect(m.replace({ owned: [v4('10.0.0.9/32')], foreign: [] })).toEqual(new Set(['10.0.0.8/32']));
   });
 
-  it('after a loss, a dump the notifications read meanwhile disagree with leaves it stale until one agrees', () => {
+  it('after a loss, no dump is trusted until the notifications queued before it have been read (caughtUp)', () => {
     const m = fresh({ owned: [v4('10.0.0.1/32')], foreign: [] });
-    m.markStale();
-    // A notification queued before the drop, older than the dropped delete of the same route.
-    m.apply([add(v4('10.0.0.7/32'))]);
-    m.replace({ owned: [v4('10.0.0.1/32')], foreign: [] });
+    const table = { owned: [v4('10.0.0.1/32')], foreign: [] };
+    m.take({ lost: 3 });
     expect(m.stale).toBe(true);
+    expect(m.catchingUp).toBe(true);
+    // A dump that the notifications read so far agree with: still not trusted.
+    m.replace(table);
+    expect(m.stale).toBe(true);
+    // A notification queued before the drop, older than the dropped delete of
+    // the same route, read after that dump: trusting the dump would have left
+    // 10.0.0.7 in the view for good (a false orphan).
+    m.take({ lost: 0, routes: [add(v4('10.0.0.7/32'))] });
+    expect(m.stale).toBe(true);
+    m.take({ lost: 0, caughtUp: true });
+    expect(m.catchingUp).toBe(false);
+    expect(m.stale).toBe(true);
+    // What was read while catching up is not replayed on the next dump.
+    m.replace(table);
+    expect(m.stale).toBe(false);
+    expect(m.dump()).toEqual(table);
+    // A resync without a loss needs no catch-up: the next dump, with the notifications read meanwhile, is exact.
+    m.take({ lost: 0, resync: true });
+    expect(m.catchingUp).toBe(false);
+    m.apply([add(v4('10.0.0.2/32'))]);
     m.replace({ owned: [v4('10.0.0.1/32')], foreign: [] });
     expect(m.stale).toBe(false);
-    expect(m.dump()).toEqual({ owned: [v4('10.0.0.1/32')], foreign: [] });
-    // Notifications the dump agrees with do not keep it stale.
-    m.markStale();
-    m.apply([add(v4('10.0.0.2/32'))]);
-    m.replace({ owned: [v4('10.0.0.1/32'), v4('10.0.0.2/32')], foreign: [] });
-    expect(m.stale).toBe(false);
+    expect(m.dump().owned.map((r) => r.destination)).toEqual(['10.0.0.1/32', '10.0.0.2/32']);
+    // A loss and its catch-up in one change (nothing was queued).
+    m.take({ lost: 1, caughtUp: true });
+    expect(m.catchingUp).toBe(false);
+    expect(m.stale).toBe(true);
   });
 
   it('more notifications between dumps than it keeps for the replay: the next replace() leaves it stale', () => {
@@ -187,8 +204,7 @@ describe('the in-memory kernel feeds a KernelMirror', () => {
     const calls: unknown[] = [];
     k.subscribe((change) => {
       calls.push(change);
-      if (change?.routes) m.apply(change.routes);
-      else if (change) m.markStale();
+      if (change) m.take(change);
     });
     m.replace(await k.dump());
     await k.add(spec('10.0.0.1/32'));
@@ -208,16 +224,17 @@ describe('the in-memory kernel feeds a KernelMirror', () => {
     expect(calls).toContain(undefined); // the link change, without routes
   });
 
-  it('loseNotifications(): the dropped deltas are reported as lost, the mirror goes stale, a replace() restores it', async () => {
+  it('loseNotifications(): the dropped deltas are reported as lost, then caught up; the mirror goes stale, a replace() restores it', async () => {
     const k = createMemoryKernelTable({ table: TABLE, protocol: PROTO });
     const m = new KernelMirror(PROTO);
     let lost = 0;
+    const said: string[] = [];
     k.subscribe((change) => {
-      if (change?.routes) m.apply(change.routes);
-      else if (change) {
-        lost += change.lost;
-        m.markStale();
-      }
+      if (!change) return;
+      lost += change.lost;
+      if (change.lost > 0) said.push('lost');
+      if (change.caughtUp) said.push('caught up');
+      m.take(change);
     });
     m.replace(await k.dump());
     k.loseNotifications(2);
@@ -226,7 +243,9 @@ describe('the in-memory kernel feeds a KernelMirror', () => {
     await k.add(spec('10.0.0.3/32'));
     await new Promise((r) => setTimeout(r, 0));
     expect(lost).toBe(2);
+    expect(said).toEqual(['lost', 'caught up', 'lost', 'caught up']); // one add per tick
     expect(m.stale).toBe(true);
+    expect(m.catchingUp).toBe(false);
     expect(m.dump().owned.map((r) => r.destination)).toEqual(['10.0.0.3/32']);
     m.replace(await k.dump());
     expect(m.stale).toBe(false);
