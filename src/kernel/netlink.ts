@@ -581,8 +581,11 @@ export function createNetlinkKernelTable(options: NetlinkKernelTableOptions): Ke
   //
   // The kernel reports a loss before the notifications still queued from
   // before it, and one of those may be older than a dropped one (a route's
-  // add read after its dropped delete). So the socket is watched until it
-  // has been read past the loss: Drops stopped growing and nothing is queued
+  // add read after its dropped delete). And until that queue is empty the
+  // socket stays congested: the kernel drops every new notification, room or
+  // not, counting it in Drops without another ENOBUFS (net/netlink/af_netlink.c,
+  // NETLINK_S_CONGESTED). So the socket is watched until it has been read
+  // past the loss: Drops stopped growing and nothing is queued
   // (Rmem 0; the binding hands every datagram it reads to JavaScript at
   // once, so none is held between the socket and the subscribers). Then the
   // subscribers are told `caughtUp`, and a dump is exact again. Where
