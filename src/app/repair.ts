@@ -6,6 +6,7 @@ import type { ClusterSource, EventSink, KernelTable } from '../core/ports.ts';
 import { KernelError } from '../core/ports.ts';
 import { certainHold, guards, plan as makePlan, sketchPlan } from '../core/repair.ts';
 import type { GuardVerdict, RepairPlan, Step } from '../core/repair.ts';
+import type { DiffResult } from '../core/diff.ts';
 import type { CheckResult } from '../core/report.ts';
 import { driftKey } from '../core/tracker.ts';
 import { driftedDestinations, driftSignature, flappingAt, newRepairHistory, noProgressHold, recordRepair } from '../core/repair-history.ts';
@@ -25,6 +26,8 @@ export interface RepairState {
   last: RepairRecord | null;
   /** Repairs without progress and destinations that keep drifting back. */
   readonly history: RepairHistory;
+  /** --dry-run: the drift whose plan (from scratch) the last dry run logged, as planKey() gives it. */
+  dryRunOf: string | null;
 }
 
 export interface RepairRecord {
@@ -43,6 +46,7 @@ export const newRepairState = (): RepairState => ({
   blocked: null,
   last: null,
   history: newRepairHistory(),
+  dryRunOf: null,
 });
 
 export interface RepairDeps {
@@ -64,6 +68,8 @@ export type RepairOutcome =
   | { readonly kind: 'nothing-to-do' }
   | { readonly kind: 'blocked'; readonly guard: GuardVerdict }
   | { readonly kind: 'dry-run'; readonly plan: RepairPlan }
+  /** --dry-run on an incremental verdict with the drift of the last dry run: its plan stands, not made again. */
+  | { readonly kind: 'dry-run-again'; readonly since: number }
   | {
       readonly kind: 'applied';
       readonly plan: RepairPlan;
@@ -95,6 +101,17 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
   const { input, leaveAlone } = guardInput(deps, state, result, graceMs, now);
   const verdict = result.diff ? certainHold(input, sketchPlan(deps.config.strategy, result.diff, leaveAlone)) : guards({ ...input, plan: emptyPlan(deps) });
   if (verdict && !eventDue(deps, state, verdict, now)) return holdBack(deps, state, verdict, now, graceMs, input.youngestDriftAgeMs);
+  if (!verdict && result.diff && deps.config.dryRun && state.last?.result === 'dry-run' && state.dryRunOf === planKey(result.diff, leaveAlone)) {
+    // The drift a full check last planned for: the same plan, which only the full table could make again.
+    state.repairableAt = null;
+    state.blocked = null;
+    deps.observer?.dryRun(deps.config.strategy);
+    deps.logger.debug(
+      { strategy: deps.config.strategy, since: new Date(state.last.at).toISOString() },
+      'dry run: the same drift as the plan logged then (nothing changed)',
+    );
+    return { kind: 'dry-run-again', since: state.last.at };
+  }
   return attemptOn(deps, state, await deps.checker.check({ full: true }), graceMs);
 }
 
@@ -131,6 +148,20 @@ function guardInput(deps: RepairDeps, state: RepairState, result: CheckResult, g
     ...kubeViewOf(deps, now),
   };
   return { input, leaveAlone: new Set(flapping) };
+}
+
+/**
+ * What a plan is made from in the diff: each drifted route acted on or left
+ * alone, its reason (a destination a foreign route holds is not added) and
+ * whether it is transient, and the destinations left alone (flapping).
+ */
+function planKey(d: DiffResult, leaveAlone: ReadonlySet<string>): string {
+  const t = (r: { transient?: unknown }) => (r.transient ? ' transient' : '');
+  return [
+    ...d.orphans.map((o) => `orphan ${o.destination} ${o.route.device ?? '-'} ${o.reason}${t(o)}`),
+    ...d.missing.map((m) => `missing ${m.destination} ${m.device} ${m.reason}${t(m)}`),
+    ...[...leaveAlone].map((dest) => `alone ${dest}`),
+  ].join('\n');
 }
 
 const emptyPlan = (deps: RepairDeps): RepairPlan => ({ strategy: deps.config.strategy, steps: [], netDeletions: 0, skipped: [], transient: 0 });
@@ -180,6 +211,7 @@ async function attemptOn(deps: RepairDeps, state: RepairState, result: CheckResu
   if (compared && report.inSync) {
     state.repairableAt = null;
     state.blocked = null;
+    state.dryRunOf = null;
     return { kind: 'nothing-to-do' };
   }
   const now = clock();
@@ -191,6 +223,7 @@ async function attemptOn(deps: RepairDeps, state: RepairState, result: CheckResu
   state.repairableAt = null;
   state.blocked = null;
   if (config.dryRun) {
+    state.dryRunOf = d ? planKey(d, leaveAlone) : null;
     observer?.dryRun(config.strategy);
     logger.info({ strategy: config.strategy, steps: plan.steps.map(describeStep), skipped: plan.skipped }, 'dry run: repair plan (nothing changed)');
     state.last = {

@@ -542,6 +542,11 @@ function persistentDrift(o: Options) {
   let fulls = 0;
   const checker = { ...s.checker, check: (opts?: { full?: boolean }) => ((fulls += opts?.full === true ? 1 : 0), s.checker.check(opts)) };
   const observer = recordingObserver();
+  const event = async () => {
+    const result = await s.checker.check();
+    expect(result.incremental).toBe(true);
+    await hook(result, { observer, checker });
+  };
   return {
     s,
     observer,
@@ -551,10 +556,13 @@ function persistentDrift(o: Options) {
     /** The loop's first check, from scratch. */
     first: async () => hook(await s.checker.check({ full: true }), { observer, checker }),
     /** One event: an incremental check and the repair hook after it. */
-    event: async () => {
-      const result = await s.checker.check();
-      expect(result.incremental).toBe(true);
-      await hook(result, { observer, checker });
+    event,
+    /** One event a second, `n` times, from 1s on. */
+    events: async (n: number) => {
+      for (let i = 1; i <= n; i++) {
+        s.at(i * 1_000);
+        await event();
+      }
     },
   };
 }
@@ -585,10 +593,7 @@ describe('repairAfterCheck during persistent drift: a full check only when repai
   it('drift a guard blocks (max deletions) costs no full check per event; the hourly Event rests on a full check', async () => {
     const p = persistentDrift({ env: { ROUTEWARDEN_MAX_DELETIONS: '0' } });
     await p.first();
-    for (let i = 1; i <= 5; i++) {
-      p.s.at(i * 1_000);
-      await p.event();
-    }
+    await p.events(5);
     expect(p.fulls()).toBe(0);
     expect(p.observer.calls.filter((c) => c.startsWith('blocked'))).toEqual(Array(6).fill('blocked surgical max_deletions'));
     expect(p.s.events.map((e) => e.reason)).toEqual(['RepairBlocked']);
@@ -608,13 +613,25 @@ describe('repairAfterCheck during persistent drift: a full check only when repai
     await p.first();
     const message = p.s.state.blocked?.message;
     expect(message).toMatch(/10\.0\.0\.6\/32 \(destination taken by a route of another protocol/);
-    for (let i = 1; i <= 5; i++) {
-      p.s.at(i * 1_000);
-      await p.event();
-    }
+    await p.events(5);
     expect(p.fulls()).toBe(0);
     expect(p.observer.calls.filter((c) => c.startsWith('blocked'))).toEqual(Array(6).fill('blocked surgical no_progress'));
     expect(p.s.state.blocked).toEqual({ reason: 'no_progress', message, at: NOW + 5_000 });
+  });
+
+  it('--dry-run: drift it planned for from scratch costs no full check per event; drift that changes is planned again from a full check', async () => {
+    const p = persistentDrift({ env: { ROUTEWARDEN_DRY_RUN: 'true' } });
+    await p.first();
+    await p.events(5);
+    expect(p.fulls()).toBe(0);
+    expect(p.observer.calls.filter((c) => !c.startsWith('flapping'))).toEqual(Array(6).fill('dry-run surgical'));
+    expect(p.s.state.last).toEqual({ at: NOW, result: 'dry-run', added: 1, deleted: 1, failures: 0 });
+    p.s.kernel.inject(kroute('10.0.0.9/32'));
+    p.s.at(6_000);
+    await p.event();
+    expect(p.fulls()).toBe(1);
+    expect(p.s.state.last).toEqual({ at: NOW + 6_000, result: 'dry-run', added: 1, deleted: 2, failures: 0 });
+    expect(p.s.table()).toEqual(['10.0.0.5/32 lo proto 248', '10.0.0.9/32 lo proto 248']);
   });
 
   it('an incremental verdict with drift the full check does not confirm changes nothing', async () => {
