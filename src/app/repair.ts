@@ -4,8 +4,9 @@
 
 import type { ClusterSource, EventSink, KernelTable } from '../core/ports.ts';
 import { KernelError } from '../core/ports.ts';
-import { guards, plan as makePlan } from '../core/repair.ts';
+import { certainHold, guards, plan as makePlan, sketchPlan } from '../core/repair.ts';
 import type { GuardVerdict, RepairPlan, Step } from '../core/repair.ts';
+import type { DiffResult } from '../core/diff.ts';
 import type { CheckResult } from '../core/report.ts';
 import { driftKey } from '../core/tracker.ts';
 import { driftedDestinations, driftSignature, flappingAt, newRepairHistory, noProgressHold, recordRepair } from '../core/repair-history.ts';
@@ -25,6 +26,8 @@ export interface RepairState {
   last: RepairRecord | null;
   /** Repairs without progress and destinations that keep drifting back. */
   readonly history: RepairHistory;
+  /** --dry-run: the drift whose plan (from scratch) the last dry run logged, as planKey() gives it. */
+  dryRunOf: string | null;
 }
 
 export interface RepairRecord {
@@ -43,6 +46,7 @@ export const newRepairState = (): RepairState => ({
   blocked: null,
   last: null,
   history: newRepairHistory(),
+  dryRunOf: null,
 });
 
 export interface RepairDeps {
@@ -64,6 +68,8 @@ export type RepairOutcome =
   | { readonly kind: 'nothing-to-do' }
   | { readonly kind: 'blocked'; readonly guard: GuardVerdict }
   | { readonly kind: 'dry-run'; readonly plan: RepairPlan }
+  /** --dry-run on an incremental verdict with the drift of the last dry run: its plan stands, not made again. */
+  | { readonly kind: 'dry-run-again'; readonly since: number }
   | {
       readonly kind: 'applied';
       readonly plan: RepairPlan;
@@ -77,25 +83,45 @@ const HOUR = 3_600_000;
 
 const describeStep = (s: Step): string => `${s.op} ${s.route.destination} dev ${s.route.device}`;
 
-/** One repair attempt on the result of a check. */
+/**
+ * One repair attempt on the result of a check. Repair changes the table only
+ * on a verdict computed from scratch: an incremental one (`incremental: true`,
+ * which carries neither the expected set nor the table a plan is made from)
+ * is judged from its diff alone, and only when a guard certainly refuses the
+ * repair whatever its plan, and that refusal posts no Event, is the attempt
+ * recorded on it. Otherwise (the repair may run, or an Event is due) a full
+ * check confirms it first and the attempt is decided again on that verdict,
+ * so drift that persists while a guard holds repair back (the grace period,
+ * --max-deletions, flapping, no progress) costs no full check per event.
+ */
 export async function attemptRepair(deps: RepairDeps, state: RepairState, result: CheckResult, graceMs: number): Promise<RepairOutcome> {
-  const { config, logger, observer } = deps;
-  const clock = deps.clock ?? Date.now;
-  const report = result.report;
-  const compared = result.diff !== null;
-  if (compared && report.inSync) {
+  const incremental = 'incremental' in result && result.incremental === true;
+  if (!incremental || (result.diff !== null && result.report.inSync)) return attemptOn(deps, state, result, graceMs);
+  const now = (deps.clock ?? Date.now)();
+  const { input, leaveAlone } = guardInput(deps, state, result, graceMs, now);
+  const verdict = result.diff ? certainHold(input, sketchPlan(deps.config.strategy, result.diff, leaveAlone)) : guards({ ...input, plan: emptyPlan(deps) });
+  if (verdict && !eventDue(deps, state, verdict, now)) return holdBack(deps, state, verdict, now, graceMs, input.youngestDriftAgeMs);
+  if (!verdict && result.diff && deps.config.dryRun && state.last?.result === 'dry-run' && state.dryRunOf === planKey(result.diff, leaveAlone)) {
+    // The drift a full check last planned for: the same plan, which only the full table could make again.
     state.repairableAt = null;
     state.blocked = null;
-    return { kind: 'nothing-to-do' };
+    deps.observer?.dryRun(deps.config.strategy);
+    deps.logger.debug(
+      { strategy: deps.config.strategy, since: new Date(state.last.at).toISOString() },
+      'dry run: the same drift as the plan logged then (nothing changed)',
+    );
+    return { kind: 'dry-run-again', since: state.last.at };
   }
-  const now = clock();
+  return attemptOn(deps, state, await deps.checker.check({ full: true }), graceMs);
+}
+
+/** What the guards read of a result at `now`, but the plan; and the destinations plans leave alone (flapping). */
+function guardInput(deps: RepairDeps, state: RepairState, result: CheckResult, graceMs: number, now: number) {
+  const { config } = deps;
+  const report = result.report;
   const d = result.diff;
   const flapping = flappingAt(state.history, now);
-  observer?.flapping(flapping.length);
-  const plan =
-    d && result.expected && result.kernel
-      ? makePlan(config.strategy, config.model, result.expected, result.kernel, d, new Set(flapping))
-      : { strategy: config.strategy, steps: [], netDeletions: 0, skipped: [], transient: 0 };
+  deps.observer?.flapping(flapping.length);
   const drifted = d ? new Set(driftedDestinations(d)) : new Set<string>();
   // The grace period runs over actionable drift only; transient drift is skipped by the plan.
   const keys = d
@@ -105,11 +131,10 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
       ]
     : [];
   const youngestDriftAgeMs = graceMs === 0 ? Infinity : deps.checker.tracker.youngestAge(keys, now);
-  const verdict = guards({
+  const input = {
     report,
-    plan,
-    expectedCount: result.expected?.routes.size ?? 0,
-    ownedCount: result.kernel?.owned.length ?? 0,
+    expectedCount: report.counts.expected,
+    ownedCount: report.counts.kernel,
     youngestDriftAgeMs,
     graceMs,
     maxDeletions: config.maxDeletions,
@@ -121,30 +146,84 @@ export async function attemptRepair(deps: RepairDeps, state: RepairState, result
     flapping: flapping.filter((dest) => drifted.has(dest)),
     noProgress: d ? noProgressHold(state.history, driftSignature(d), now) : null,
     ...kubeViewOf(deps, now),
-  });
-  state.repairableAt = verdict?.reason === 'grace_period' ? now + graceMs - youngestDriftAgeMs : null;
-  state.blocked = verdict && verdict.reason !== 'grace_period' ? { reason: verdict.reason, message: verdict.message, at: now } : null;
-  if (verdict) {
-    observer?.blocked(config.strategy, verdict.reason);
-    // Waiting out the grace period is routine, not news.
-    const routine = verdict.reason === 'grace_period' || verdict.reason === 'kube_view_unconfirmed';
-    const log = routine ? logger.debug.bind(logger) : logger.warn.bind(logger);
-    log({ guard: verdict.reason, strategy: config.strategy }, `repair blocked: ${verdict.message}`);
-    if (!routine && deps.events) {
-      const last = state.blockedEventAt.get(verdict.reason);
-      if (last === undefined || now - last >= HOUR) {
-        state.blockedEventAt.set(verdict.reason, now);
-        await emitSafely(deps, {
-          type: 'Warning',
-          reason: 'RepairBlocked',
-          message: `routewarden did not repair kube-vip's table ${config.model.table}: ${verdict.message}`,
-        });
-      }
-    }
-    return { kind: 'blocked', guard: verdict };
-  }
+  };
+  return { input, leaveAlone: new Set(flapping) };
+}
 
+/**
+ * What a plan is made from in the diff: each drifted route acted on or left
+ * alone, its reason (a destination a foreign route holds is not added) and
+ * whether it is transient, and the destinations left alone (flapping).
+ */
+function planKey(d: DiffResult, leaveAlone: ReadonlySet<string>): string {
+  const t = (r: { transient?: unknown }) => (r.transient ? ' transient' : '');
+  return [
+    ...d.orphans.map((o) => `orphan ${o.destination} ${o.route.device ?? '-'} ${o.reason}${t(o)}`),
+    ...d.missing.map((m) => `missing ${m.destination} ${m.device} ${m.reason}${t(m)}`),
+    ...[...leaveAlone].map((dest) => `alone ${dest}`),
+  ].join('\n');
+}
+
+const emptyPlan = (deps: RepairDeps): RepairPlan => ({ strategy: deps.config.strategy, steps: [], netDeletions: 0, skipped: [], transient: 0 });
+
+/** Whether recording this refusal now posts a RepairBlocked Event (at most one per guard per hour; none for routine ones). */
+function eventDue(deps: RepairDeps, state: RepairState, verdict: GuardVerdict, now: number): boolean {
+  if (routine(verdict) || !deps.events) return false;
+  const last = state.blockedEventAt.get(verdict.reason);
+  return last === undefined || now - last >= HOUR;
+}
+
+/** Waiting out the grace period is routine, not news; so is a view not yet confirmed. */
+const routine = (verdict: GuardVerdict): boolean => verdict.reason === 'grace_period' || verdict.reason === 'kube_view_unconfirmed';
+
+/** A repair a guard refused: the status page, the metric, the log and (when due) the Event. */
+async function holdBack(
+  deps: RepairDeps,
+  state: RepairState,
+  verdict: GuardVerdict,
+  now: number,
+  graceMs: number,
+  youngestDriftAgeMs: number,
+): Promise<RepairOutcome> {
+  const { config, logger } = deps;
+  state.repairableAt = verdict.reason === 'grace_period' ? now + graceMs - youngestDriftAgeMs : null;
+  state.blocked = verdict.reason !== 'grace_period' ? { reason: verdict.reason, message: verdict.message, at: now } : null;
+  deps.observer?.blocked(config.strategy, verdict.reason);
+  const log = routine(verdict) ? logger.debug.bind(logger) : logger.warn.bind(logger);
+  log({ guard: verdict.reason, strategy: config.strategy }, `repair blocked: ${verdict.message}`);
+  if (eventDue(deps, state, verdict, now)) {
+    state.blockedEventAt.set(verdict.reason, now);
+    await emitSafely(deps, {
+      type: 'Warning',
+      reason: 'RepairBlocked',
+      message: `routewarden did not repair kube-vip's table ${config.model.table}: ${verdict.message}`,
+    });
+  }
+  return { kind: 'blocked', guard: verdict };
+}
+
+/** One repair attempt on a verdict computed from scratch (or on one that cannot be repaired from). */
+async function attemptOn(deps: RepairDeps, state: RepairState, result: CheckResult, graceMs: number): Promise<RepairOutcome> {
+  const { config, logger, observer } = deps;
+  const clock = deps.clock ?? Date.now;
+  const report = result.report;
+  const compared = result.diff !== null;
+  if (compared && report.inSync) {
+    state.repairableAt = null;
+    state.blocked = null;
+    state.dryRunOf = null;
+    return { kind: 'nothing-to-do' };
+  }
+  const now = clock();
+  const d = result.diff;
+  const { input, leaveAlone } = guardInput(deps, state, result, graceMs, now);
+  const plan = d && result.expected && result.kernel ? makePlan(config.strategy, config.model, result.expected, result.kernel, d, leaveAlone) : emptyPlan(deps);
+  const verdict = guards({ ...input, plan });
+  if (verdict) return holdBack(deps, state, verdict, now, graceMs, input.youngestDriftAgeMs);
+  state.repairableAt = null;
+  state.blocked = null;
   if (config.dryRun) {
+    state.dryRunOf = d ? planKey(d, leaveAlone) : null;
     observer?.dryRun(config.strategy);
     logger.info({ strategy: config.strategy, steps: plan.steps.map(describeStep), skipped: plan.skipped }, 'dry run: repair plan (nothing changed)');
     state.last = {
@@ -269,10 +348,9 @@ export function repairAfterCheck(
   state: RepairState = newRepairState(),
 ): (result: CheckResult, ctx: { observer: RepairObserver; checker: Checker }) => Promise<void> {
   return async (result, ctx) => {
-    // Repair acts only on a verdict computed from scratch: an incremental one
-    // with drift is first confirmed by a full check (which also reconciles it).
-    const judged = 'incremental' in result && result.incremental === true && !result.report.inSync ? await ctx.checker.check({ full: true }) : result;
-    await attemptRepair({ ...deps, checker: ctx.checker, observer: ctx.observer }, state, judged, deps.config.graceMs);
+    // An incremental verdict is confirmed by a full check (which also
+    // reconciles it) only when the repair may act on it: attemptRepair().
+    await attemptRepair({ ...deps, checker: ctx.checker, observer: ctx.observer }, state, result, deps.config.graceMs);
   };
 }
 

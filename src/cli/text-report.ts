@@ -94,6 +94,8 @@ export function formatRepair(o: RepairOutcome): string[] {
         ...o.plan.steps.map((s) => `  would ${stepLine(s)}`),
         ...o.plan.skipped.map((s) => `  left alone: ${s.destination} (${s.why})`),
       ];
+    case 'dry-run-again':
+      return ['REPAIR PLAN (--dry-run, nothing changed): the same as the last one'];
     case 'applied': {
       const failed = o.failures.length;
       return [

@@ -43,6 +43,76 @@ export function isOwned(model: KubeVipModel, r: { table: number; protocol: numbe
   return r.table === model.table && r.protocol === model.protocol;
 }
 
+const TAKEN = 'destination taken by a route of another protocol (never touched)';
+const NOT_JUDGED = 'not judged: never touched';
+
+/** The kernel routes routewarden cannot judge (never touched). */
+const unjudgedRoutes = (all: DiffResult): Set<KernelRoute> => new Set(all.unjudged.flatMap((u) => (u.route ? [u.route] : [])));
+
+/**
+ * The drift a repair leaves alone and the drift it acts on. Transient drift
+ * (kube-vip starting or terminating, a lease changing hands, kube-vip's own
+ * start-up cleanup) resolves by itself: never act on it; nor on drift at a
+ * destination in `leaveAlone`. `skipped` says why, transient first.
+ */
+function triage(
+  all: DiffResult,
+  leaveAlone: ReadonlySet<string>,
+): { waiting: readonly { destination: string }[]; d: DiffResult; skipped: { destination: string; why: string }[] } {
+  const skipped: { destination: string; why: string }[] = [];
+  const waiting = [...all.orphans, ...all.missing].filter((r) => r.transient);
+  for (const r of waiting) skipped.push({ destination: r.destination, why: `transient: ${r.transient!.window} until ${r.transient!.until}` });
+  const alone = new Set<string>();
+  const acted = (r: { destination: string; transient?: unknown }): boolean => {
+    if (r.transient) return false;
+    if (!leaveAlone.has(r.destination)) return true;
+    alone.add(r.destination);
+    return false;
+  };
+  const d: DiffResult = { ...all, orphans: all.orphans.filter(acted), missing: all.missing.filter(acted) };
+  for (const destination of [...alone].sort()) skipped.push({ destination, why: 'flapping: repairs of it keep being undone' });
+  return { waiting, d, skipped };
+}
+
+/** What the guards read of a plan: all of it but the steps, of which only whether there are any. */
+export type PlanSummary = Omit<RepairPlan, 'steps'> & { readonly steps: { readonly length: number } };
+
+/**
+ * What plan() would say of `all`'s drift that the guards read, from the diff
+ * alone, without the expected set and the table plan() needs (an incremental
+ * check carries neither): exactly its transient count, its net deletions and
+ * its transient and flapping skips; its steps only when there are certainly
+ * none (nothing acted on but drift at a destination a foreign route holds,
+ * which plan() never adds), else 'unknown'.
+ */
+export function sketchPlan(
+  strategy: Strategy,
+  all: DiffResult,
+  leaveAlone: ReadonlySet<string> = new Set(),
+): { readonly summary: Omit<PlanSummary, 'steps'>; readonly steps: 'none' | 'unknown' } {
+  const { waiting, d, skipped } = triage(all, leaveAlone);
+  const flushWaits = strategy === 'flush-rebuild' && waiting.length > 0;
+  const none = flushWaits || (d.orphans.length === 0 && d.missing.every((m) => m.reason === 'conflicting-route'));
+  if (none && !flushWaits) {
+    // As plan() lists them: the routes not judged, then the destinations it cannot add.
+    for (const r of unjudgedRoutes(all)) skipped.push({ destination: r.destination, why: NOT_JUDGED });
+    for (const m of d.missing) skipped.push({ destination: m.destination, why: TAKEN });
+  }
+  return { summary: { strategy, netDeletions: flushWaits ? 0 : d.orphans.length, skipped, transient: waiting.length }, steps: none ? 'none' : 'unknown' };
+}
+
+/**
+ * The guard that refuses a repair whatever the steps of its plan (guards()
+ * with no steps and with some agree), or null when the steps could decide:
+ * then only the full plan can tell.
+ */
+export function certainHold(g: Omit<GuardInput, 'plan'>, sketch: ReturnType<typeof sketchPlan>): GuardVerdict | null {
+  const none = guards({ ...g, plan: { ...sketch.summary, steps: { length: 0 } } });
+  if (sketch.steps === 'none') return none;
+  const some = guards({ ...g, plan: { ...sketch.summary, steps: { length: 1 } } });
+  return none && some && none.reason === some.reason ? none : null;
+}
+
 /**
  * The repair of `all`'s drift. Drift at a destination in `leaveAlone`
  * (flapping: repairs of it keep being undone, repair-history.ts) is not acted
@@ -57,20 +127,7 @@ export function plan(
   leaveAlone: ReadonlySet<string> = new Set(),
 ): RepairPlan {
   const foreignDest = new Set(kernel.foreign.map((r) => r.destination));
-  const skipped: { destination: string; why: string }[] = [];
-  // Transient drift (kube-vip starting or terminating, a lease changing hands,
-  // kube-vip's own start-up cleanup) resolves by itself: never act on it.
-  const waiting = [...all.orphans, ...all.missing].filter((r) => r.transient);
-  for (const r of waiting) skipped.push({ destination: r.destination, why: `transient: ${r.transient!.window} until ${r.transient!.until}` });
-  const alone = new Set<string>();
-  const acted = (r: { destination: string; transient?: unknown }): boolean => {
-    if (r.transient) return false;
-    if (!leaveAlone.has(r.destination)) return true;
-    alone.add(r.destination);
-    return false;
-  };
-  const d: DiffResult = { ...all, orphans: all.orphans.filter(acted), missing: all.missing.filter(acted) };
-  for (const destination of [...alone].sort()) skipped.push({ destination, why: 'flapping: repairs of it keep being undone' });
+  const { waiting, d, skipped } = triage(all, leaveAlone);
   if (strategy === 'flush-rebuild' && waiting.length > 0) {
     // A flush while kube-vip is mid-change races its own adds and deletes
     // (E26): wait until the window ends; the guard says why.
@@ -79,12 +136,12 @@ export function plan(
   const addable = (dest: string): boolean => {
     if (leaveAlone.has(dest)) return false;
     if (!foreignDest.has(dest)) return true;
-    skipped.push({ destination: dest, why: 'destination taken by a route of another protocol (never touched)' });
+    skipped.push({ destination: dest, why: TAKEN });
     return false;
   };
   // Routes routewarden cannot judge are never touched, not even by a flush.
-  const unjudged = new Set(all.unjudged.flatMap((u) => (u.route ? [u.route] : [])));
-  for (const r of unjudged) skipped.push({ destination: r.destination, why: 'not judged: never touched' });
+  const unjudged = unjudgedRoutes(all);
+  for (const r of unjudged) skipped.push({ destination: r.destination, why: NOT_JUDGED });
   const owned = kernel.owned.filter((r) => isOwned(model, r) && !unjudged.has(r));
   const steps: Step[] = [];
 
@@ -163,7 +220,7 @@ export type GuardReason =
 
 export interface GuardInput {
   readonly report: Report;
-  readonly plan: RepairPlan;
+  readonly plan: PlanSummary;
   readonly expectedCount: number;
   readonly ownedCount: number;
   /** Age in ms of the youngest drifted route (how long it has persisted). */

@@ -49,6 +49,8 @@ interface Options {
   freshness?: () => { lastHeardAt: number | undefined };
   capable?: boolean;
   kubeVip?: boolean;
+  /** The checker `run` uses: a kernel mirror fed by the table's notifications, the engine between full checks. */
+  incremental?: boolean;
 }
 
 /**
@@ -79,7 +81,16 @@ function setup(o: Options = {}) {
   const events: Emitted[] = [];
   const sink: EventSink = { emit: async (e) => void events.push(e) };
   const kubeVip = o.kubeVip ? discoveryFor(config, { table: config.model.table, protocol: config.model.protocol }) : undefined;
-  const checker = createChecker({ kernel, cluster, model: config.model, logger, clock, ...(kubeVip ? { kubeVip } : {}) });
+  const checker = createChecker({
+    kernel,
+    cluster,
+    model: config.model,
+    logger,
+    clock,
+    ...(kubeVip ? { kubeVip } : {}),
+    ...(o.incremental ? { incremental: true, confirmDelayMs: 0 } : {}),
+  });
+  if (o.incremental) kernel.subscribe((c) => checker.kernelChanged?.(c));
   const state = newRepairState();
   const deps: RepairDeps = {
     config,
@@ -516,5 +527,127 @@ describe('repairAfterCheck and repairOnce', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+/**
+ * `run --remediate` as the loop drives it: a full first check, then one check
+ * per event, incremental; the hook gets a checker that counts the full checks
+ * asked of it (the repair's confirmation and its read-back).
+ */
+function persistentDrift(o: Options) {
+  const s = setup({ ...o, incremental: true });
+  const { observer: _o, checker: _c, ...rest } = s.deps;
+  const hook = repairAfterCheck(rest, s.state);
+  let fulls = 0;
+  const checker = { ...s.checker, check: (opts?: { full?: boolean }) => ((fulls += opts?.full === true ? 1 : 0), s.checker.check(opts)) };
+  const observer = recordingObserver();
+  const event = async () => {
+    const result = await s.checker.check();
+    expect(result.incremental).toBe(true);
+    await hook(result, { observer, checker });
+  };
+  return {
+    s,
+    observer,
+    fulls: () => fulls,
+    /** The repair after a check that gave `result`. */
+    after: (result: Awaited<ReturnType<typeof s.checker.check>>) => hook(result, { observer, checker }),
+    /** The loop's first check, from scratch. */
+    first: async () => hook(await s.checker.check({ full: true }), { observer, checker }),
+    /** One event: an incremental check and the repair hook after it. */
+    event,
+    /** One event a second, `n` times, from 1s on. */
+    events: async (n: number) => {
+      for (let i = 1; i <= n; i++) {
+        s.at(i * 1_000);
+        await event();
+      }
+    },
+  };
+}
+
+describe('repairAfterCheck during persistent drift: a full check only when repair may act', () => {
+  it('drift held by the grace period costs no full check per event; once it has lasted --grace, one confirms it and repair acts', async () => {
+    const p = persistentDrift({ env: { ROUTEWARDEN_GRACE: '60s' } });
+    await p.first();
+    for (const t of [10_000, 20_000, 30_000, 40_000, 50_000]) {
+      p.s.at(t);
+      await p.event();
+    }
+    expect(p.fulls()).toBe(0);
+    expect(p.observer.calls.filter((c) => c.startsWith('blocked'))).toEqual(Array(6).fill('blocked surgical grace_period'));
+    expect(p.s.state.repairableAt).toBe(NOW + 60_000);
+    expect(p.s.table()).toEqual(BEFORE);
+    p.s.at(59_000);
+    await p.event();
+    expect([p.fulls(), p.s.table()]).toEqual([0, BEFORE]);
+    p.s.at(61_000);
+    await p.event();
+    // The confirmation, then the read-back.
+    expect(p.fulls()).toBe(2);
+    expect(p.s.table()).toEqual(REPAIRED);
+    expect(p.observer.calls.slice(-2)).toEqual(['changed +1 -1', 'finished surgical ok']);
+  });
+
+  it('drift a guard blocks (max deletions) costs no full check per event; the hourly Event rests on a full check', async () => {
+    const p = persistentDrift({ env: { ROUTEWARDEN_MAX_DELETIONS: '0' } });
+    await p.first();
+    await p.events(5);
+    expect(p.fulls()).toBe(0);
+    expect(p.observer.calls.filter((c) => c.startsWith('blocked'))).toEqual(Array(6).fill('blocked surgical max_deletions'));
+    expect(p.s.events.map((e) => e.reason)).toEqual(['RepairBlocked']);
+    expect(p.s.state.blocked).toMatchObject({ reason: 'max_deletions', at: NOW + 5_000 });
+    // An hour on, the Event is due again: the verdict it states is confirmed from scratch first.
+    p.s.at(HOUR + 1_000);
+    await p.event();
+    expect(p.fulls()).toBe(1);
+    expect(p.s.events.map((e) => e.reason)).toEqual(['RepairBlocked', 'RepairBlocked']);
+    expect(p.s.table()).toEqual(BEFORE);
+  });
+
+  it('drift no repair can change (a foreign route holds the destination) costs no full check per event, with the full message', async () => {
+    const p = persistentDrift({});
+    p.s.kernel.remove({ destination: '10.0.0.5/32' });
+    p.s.kernel.inject(kroute('10.0.0.6/32', { protocol: routeProtocol(4) }));
+    await p.first();
+    const message = p.s.state.blocked?.message;
+    expect(message).toMatch(/10\.0\.0\.6\/32 \(destination taken by a route of another protocol/);
+    await p.events(5);
+    expect(p.fulls()).toBe(0);
+    expect(p.observer.calls.filter((c) => c.startsWith('blocked'))).toEqual(Array(6).fill('blocked surgical no_progress'));
+    expect(p.s.state.blocked).toEqual({ reason: 'no_progress', message, at: NOW + 5_000 });
+  });
+
+  it('--dry-run: drift it planned for from scratch costs no full check per event; drift that changes is planned again from a full check', async () => {
+    const p = persistentDrift({ env: { ROUTEWARDEN_DRY_RUN: 'true' } });
+    await p.first();
+    await p.events(5);
+    expect(p.fulls()).toBe(0);
+    expect(p.observer.calls.filter((c) => !c.startsWith('flapping'))).toEqual(Array(6).fill('dry-run surgical'));
+    expect(p.s.state.last).toEqual({ at: NOW, result: 'dry-run', added: 1, deleted: 1, failures: 0 });
+    p.s.kernel.inject(kroute('10.0.0.9/32'));
+    p.s.at(6_000);
+    await p.event();
+    expect(p.fulls()).toBe(1);
+    expect(p.s.state.last).toEqual({ at: NOW + 6_000, result: 'dry-run', added: 1, deleted: 2, failures: 0 });
+    expect(p.s.table()).toEqual(['10.0.0.5/32 lo proto 248', '10.0.0.9/32 lo proto 248']);
+  });
+
+  it('an incremental verdict with drift the full check does not confirm changes nothing', async () => {
+    const p = persistentDrift({});
+    // The drift as seen, then put right by someone else: an incremental state
+    // that missed it (a bug the full check would correct) still shows it.
+    const drifted = await p.s.checker.check({ full: true });
+    expect(drifted.report.inSync).toBe(false);
+    p.s.kernel.remove({ destination: '10.0.0.5/32' });
+    p.s.kernel.inject(kroute('10.0.0.6/32'));
+    const changes = () => p.s.kernel.history().filter((h) => h.op === 'add' || h.op === 'delete').length;
+    const before = changes();
+    await p.after({ ...drifted, incremental: true, expected: null, kernel: null });
+    expect(p.fulls()).toBe(1);
+    expect(changes()).toBe(before);
+    expect(p.observer.calls.filter((c) => !c.startsWith('flapping'))).toEqual([]);
+    expect(p.s.table()).toEqual(REPAIRED);
   });
 });

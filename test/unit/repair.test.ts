@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/core/report.ts';
-import { guards, plan } from '../../src/core/repair.ts';
+import { certainHold, guards, plan, sketchPlan } from '../../src/core/repair.ts';
 import type { GuardInput, Strategy } from '../../src/core/repair.ts';
 import type { ServiceInfo, EndpointSliceInfo } from '../../src/core/cluster.ts';
+import type { DiffResult } from '../../src/core/diff.ts';
 import type { KernelRoute } from '../../src/core/types.ts';
 import { routeProtocol, tableId } from '../../src/core/types.ts';
 import { ep, kroute, model, NOW, slice, snapshot, svc } from '../helpers/fixtures.ts';
@@ -21,6 +22,17 @@ function steps(strategy: Strategy, services: ServiceInfo[], slices: EndpointSlic
   const p = plan(strategy, m, r.expected!, r.kernel!, r.diff!);
   return { p, lines: p.steps.map((s) => `${s.op} ${s.route.destination} ${s.route.device}`) };
 }
+
+/** The guards' limits and clock in these tests: drift two minutes old, a grace period of one. */
+const LIMITS = {
+  youngestDriftAgeMs: 120_000,
+  graceMs: 60_000,
+  maxDeletions: 100,
+  allowEmpty: false,
+  minRepairIntervalMs: 30_000,
+  lastRepairAt: null,
+  now: NOW,
+} as const;
 
 const seedServices = [svc('web', { ip: ['10.0.0.6', 'fd00::6'] })];
 const seedSlices = [v4('web'), v6('web')];
@@ -124,13 +136,7 @@ describe('plan and guards never touch routes that are not judged', () => {
       report: withOrphan.report,
       plan: p,
       expectedCount: 0,
-      youngestDriftAgeMs: 120_000,
-      graceMs: 60_000,
-      maxDeletions: 100,
-      allowEmpty: false,
-      minRepairIntervalMs: 30_000,
-      lastRepairAt: null,
-      now: NOW,
+      ...LIMITS,
     };
     // Two routes in the table, one of them not judged: the judged table is one route.
     expect(guards({ ...g, ownedCount: 2 })?.message).toContain('(1 routes)');
@@ -151,13 +157,7 @@ describe('guards', () => {
       plan: plan('flush-rebuild', model(), r.expected!, r.kernel!, r.diff!),
       expectedCount: 2,
       ownedCount: 3,
-      youngestDriftAgeMs: 120_000,
-      graceMs: 60_000,
-      maxDeletions: 100,
-      allowEmpty: false,
-      minRepairIntervalMs: 30_000,
-      lastRepairAt: null,
-      now: NOW,
+      ...LIMITS,
     };
   };
   const unsynced = { ...base().report, sources: { kernel: 'ok', kubernetes: 'unsynced' } } as GuardInput['report'];
@@ -209,5 +209,72 @@ describe('guards', () => {
   ];
   it.each(cases)('%s', (_name, over, want) => {
     expect(guards({ ...base(), ...over })?.reason ?? null).toBe(want);
+  });
+});
+
+// An incremental check carries the diff but neither the expected set nor the
+// table: repair judges it with sketchPlan() and certainHold(), and only a
+// refusal they are sure of spares the full check (src/app/repair.ts).
+describe('certainHold: a refusal judged from the diff alone is the one the full plan gets', () => {
+  const transient = (d: DiffResult): DiffResult => ({
+    ...d,
+    missing: d.missing.map((m) => ({ ...m, transient: { window: 'lease-handover', until: '2026-01-01T00:00:00Z' } }) as typeof m),
+  });
+  const scenes: [string, ServiceInfo[], KernelRoute[], KernelRoute[], ((d: DiffResult) => DiffResult)?][] = [
+    ['an orphan and a missing route', [svc('web', { ip: '10.0.0.6' })], [kroute('10.0.0.5/32')], []],
+    ['a missing route only', [svc('web', { ip: '10.0.0.6' })], [], []],
+    ['a route on the wrong device', [svc('web', { ip: '10.0.0.6' })], [kroute('10.0.0.6/32', { device: 'eth0', ifindex: 2 })], []],
+    ['only a destination a foreign route holds', [svc('web', { ip: '10.0.0.6' })], [], [kroute('10.0.0.6/32', { protocol: routeProtocol(3) })]],
+    [
+      'a wrong device where a foreign route also is',
+      [svc('web', { ip: '10.0.0.6' })],
+      [kroute('10.0.0.6/32', { device: 'eth0', ifindex: 2 })],
+      [kroute('10.0.0.6/32', { protocol: routeProtocol(3) })],
+    ],
+    ['only transient drift', [svc('web', { ip: '10.0.0.6' })], [], [], transient],
+    ['transient drift and an orphan', [svc('web', { ip: '10.0.0.6' })], [kroute('10.0.0.5/32')], [], transient],
+  ];
+  const inputs: [string, Partial<GuardInput>][] = [
+    ['may run', {}],
+    ['grace period', { youngestDriftAgeMs: 1_000 }],
+    ['max deletions', { maxDeletions: 0 }],
+    ['rate limited', { lastRepairAt: NOW - 1_000 }],
+    ['no progress held', { noProgress: { until: NOW + 60_000, attempts: 1 } }],
+    ['flapping', { flapping: ['10.0.0.6/32'] }],
+    ['not permitted', { capable: false }],
+  ];
+  /** A check of this table against these Services, and what the guards read of it but the plan. */
+  const judged = (services: ServiceInfo[], owned: KernelRoute[], foreign: KernelRoute[], g: Partial<GuardInput> = {}) => {
+    const m = model();
+    const r = evaluate({
+      model: m,
+      now: NOW,
+      kernel: { status: { state: 'ok' }, dump: { owned, foreign }, interfaces: null },
+      kubernetes: { status: { state: 'ok' }, snapshot: snapshot(services, [v4('web')]) },
+    });
+    return { m, r, input: { report: r.report, expectedCount: r.report.counts.expected, ownedCount: r.report.counts.kernel, ...LIMITS, ...g } };
+  };
+  const cases = scenes.flatMap(([scene, services, owned, foreign, over]) =>
+    (['flush-rebuild', 'surgical'] as const).flatMap((strategy) => inputs.map(([name, g]) => ({ scene, services, owned, foreign, over, strategy, name, g }))),
+  );
+  it.each(cases)('$scene, $strategy, $name', ({ services, owned, foreign, over, strategy, name, g }) => {
+    const { m, r, input } = judged(services, owned, foreign, g);
+    const d = over ? over(r.diff!) : r.diff!;
+    const leaveAlone = new Set(g.flapping ?? []);
+    const full = guards({ ...input, plan: plan(strategy, m, r.expected!, r.kernel!, d, leaveAlone) });
+    const sure = certainHold(input, sketchPlan(strategy, d, leaveAlone));
+    // Sure or silent: never another refusal, never a refusal where the plan may run.
+    if (sure !== null) expect(sure).toEqual(full);
+    // A guard that does not read the plan's steps is always sure (without transient drift, whose guard does).
+    if (['grace period', 'max deletions', 'no progress held', 'not permitted'].includes(name) && !over) expect(sure).toEqual(full);
+  });
+
+  it('is sure of a plan that cannot act (only a destination a foreign route holds): no progress, with the full message', () => {
+    const { m, r, input } = judged([svc('web', { ip: '10.0.0.6' })], [], [kroute('10.0.0.6/32', { protocol: routeProtocol(3) })]);
+    for (const strategy of ['flush-rebuild', 'surgical'] as const) {
+      const sure = certainHold(input, sketchPlan(strategy, r.diff!));
+      expect(sure?.reason).toBe('no_progress');
+      expect(sure).toEqual(guards({ ...input, plan: plan(strategy, m, r.expected!, r.kernel!, r.diff!) }));
+    }
   });
 });
