@@ -215,8 +215,6 @@ export function createChecker(deps: CheckerDeps): Checker {
         if (suspects.size > 0) {
           await new Promise((r) => setTimeout(r, deps.confirmDelayMs ?? 100));
           const second = await deps.kernel.dump();
-          // Notifications lost meanwhile: the mirror proves nothing now.
-          if (m.catchingUp) return { status: CATCHING_UP, corrections: [] };
           // Settled between the reads (the kernel changed): not a correction.
           const moved = differing(fromDump(dump), fromDump(second), suspects);
           corrections = [...differing(m, fromDump(second), suspects)].filter((d) => !moved.has(d)).sort();
@@ -231,7 +229,7 @@ export function createChecker(deps: CheckerDeps): Checker {
       for (const d of m.replace(dump)) touched.add(d);
       // A replay that could not be trusted: read again until one can (bounded).
       for (let i = 0; i < 3 && m.stale && !m.catchingUp; i++) for (const d of m.replace(await deps.kernel.dump())) touched.add(d);
-      // Notifications were lost while the dumps were read.
+      // Notifications were lost while the dumps were read: the mirror proves nothing now (no corrections).
       if (m.catchingUp) return { status: CATCHING_UP, corrections: [] };
       if (m.stale) return { status: { state: 'error', message: 'kernel table: notifications keep contradicting the dump' }, corrections: [] };
       return { status: { state: 'ok' }, corrections };

@@ -84,12 +84,12 @@ export interface RouteDelta {
  * an address or the main table's default route changed (re-read interfaces).
  * With `routes`: route notifications for the bound table, owned and foreign,
  * in the kernel's order, one batch per socket read (`lost` is then 0).
- * With `lost` > 0 or `resync`: notifications are missing, a KernelMirror is
- * stale (markStale()) and only a full dump() is right.
+ * With `lost` > 0 or `resync`: notifications are missing and only a full
+ * dump() is right; after a loss, only once `caughtUp` has followed.
  *
- * Using it incrementally: a KernelMirror (kernel-mirror.ts) subscribed before
- * the first dump; apply(change.routes) on routes, markStale() on lost/resync,
- * replace(await dump()) at start, every --interval and while `stale`.
+ * Using it incrementally: a KernelMirror subscribed before the first dump,
+ * take(change) for every change, replace(await dump()) at start, every
+ * --interval and while `stale` (and not `catchingUp`).
  */
 export interface KernelChange {
   /** Notifications the kernel dropped since the last report (receive buffer overflow). */
