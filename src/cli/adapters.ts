@@ -76,8 +76,7 @@ export function openCluster(config: Config, logger: Logger): ClusterSource {
       const live = source.live();
       const pods = live.nodePods;
       const podsChanged = pods?.state !== seen?.state || pods?.pods !== seen?.pods;
-      if (podsChanged) configMaps = kubeVipConfigMaps(pods, selector);
-      if (podsChanged || live.configMaps !== seenConfigMaps) reads = kubeVipReadsEndpoints(pods, selector, live.configMaps);
+      if (podsChanged || live.configMaps !== seenConfigMaps) ({ configMaps, readsEndpoints: reads } = kubeVipNeeds(pods, selector, live.configMaps));
       seen = pods;
       seenConfigMaps = live.configMaps;
       source.watchConfigMaps(configMaps);
@@ -87,26 +86,29 @@ export function openCluster(config: Config, logger: Logger): ClusterSource {
   return source;
 }
 
-/** Some routing-table-mode kube-vip on this node sets enable_endpoints=true (a value routewarden can read). */
-function kubeVipReadsEndpoints(pods: NodePodsView | undefined, selector: string, configMaps: ClusterSnapshot['configMaps']): boolean {
-  if (pods?.state !== 'ok') return false;
-  return findKubeVipContainers(pods.pods, selector).some(({ pod, container }) => {
-    // vip_routingtable may come from a config file (enable_endpoints never does).
-    const { knobs } = deriveKnobs(pod, container, (path) => readKubeVipConfigFile(pod, container, path, configMaps, null));
-    return 'value' in knobs.routingTable && knobs.routingTable.value === true && 'value' in knobs.enableEndpoints && knobs.enableEndpoints.value === true;
-  });
-}
-
-/** The ConfigMaps (`ns/name`) behind the config files of the kube-vip pods on this node. */
-function kubeVipConfigMaps(pods: NodePodsView | undefined, selector: string): ReadonlySet<string> {
-  const out = new Set<string>();
-  if (pods?.state !== 'ok') return out;
+/**
+ * What the kube-vip pods on this node need watched, in one walk (one
+ * derivation per container): the ConfigMaps (`ns/name`) behind their config
+ * files, and whether some routing-table-mode kube-vip sets
+ * enable_endpoints=true (a value routewarden can read; vip_routingtable may
+ * come from a config file, enable_endpoints never does).
+ */
+function kubeVipNeeds(
+  pods: NodePodsView | undefined,
+  selector: string,
+  configMaps: ClusterSnapshot['configMaps'],
+): { configMaps: ReadonlySet<string>; readsEndpoints: boolean } {
+  const keys = new Set<string>();
+  let readsEndpoints = false;
+  if (pods?.state !== 'ok') return { configMaps: keys, readsEndpoints };
   for (const { pod, container } of findKubeVipContainers(pods.pods, selector)) {
-    const path = deriveKnobs(pod, container).configFile?.path;
-    const key = path !== undefined ? configMapOf(pod, container, path) : null;
-    if (key !== null) out.add(key);
+    const { knobs, configFile } = deriveKnobs(pod, container, (path) => readKubeVipConfigFile(pod, container, path, configMaps, null));
+    const key = configFile ? configMapOf(pod, container, configFile.path) : null;
+    if (key !== null) keys.add(key);
+    readsEndpoints ||=
+      'value' in knobs.routingTable && knobs.routingTable.value === true && 'value' in knobs.enableEndpoints && knobs.enableEndpoints.value === true;
   }
-  return out;
+  return { configMaps: keys, readsEndpoints };
 }
 
 /** How long `check` waits for the informers to list everything. */

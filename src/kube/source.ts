@@ -263,12 +263,8 @@ export function createKubeClusterSource(opts: KubeClusterSourceOptions): KubeClu
   let endpointsInformer: ResourceInformer<KubernetesObject> | null = null;
 
   function aggregate(): SourceStatus {
-    const states = KINDS.map((k) => informers[k].state());
-    const errors = states.filter((s) => s.phase === 'error');
-    if (errors.length > 0) return { state: 'error', message: errors.map((s) => s.message).join('; ') };
-    const unsynced = states.filter((s) => s.phase === 'unsynced');
-    if (unsynced.length > 0) return { state: 'unsynced', message: unsynced.map((s) => s.message).join('; ') };
-    return { state: 'ok' };
+    const worst = worstOf(KINDS.map((k) => informers[k].state()));
+    return worst.phase === 'ok' ? { state: 'ok' } : { state: worst.phase, message: worst.message ?? '' };
   }
 
   let started = false;

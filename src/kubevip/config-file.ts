@@ -23,7 +23,7 @@
 import type { ConfigMapView, ContainerInfo, PodInfo, VolumeInfo } from '../core/cluster.ts';
 import { objectKey } from '../core/cluster.ts';
 import { isMap, isScalar, parseDocument } from 'yaml';
-import type { ConfigFileRead, KnobKey, KnobValue } from './derive.ts';
+import { isZero, type ConfigFileRead, type KnobKey, type KnobValue } from './derive.ts';
 
 type GoKind = 'bool' | 'int' | 'uint' | 'string' | 'object' | 'array';
 
@@ -299,7 +299,7 @@ export function decodeKubeVipConfig(path: string, text: string): DecodedConfig {
   }
   for (const name of NOT_MERGED) {
     const v = fields.get(name);
-    if (v !== undefined && v !== '' && v !== false && v !== 0)
+    if (v !== undefined && !isZero(v))
       notes.push(`config file sets ${name}, which kube-vip does not take from the file (mergeConfigValues has no line for it)`);
   }
   return { fields, keys, notes };

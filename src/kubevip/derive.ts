@@ -337,7 +337,8 @@ export function deriveKnobs(pod: PodInfo, container: ContainerInfo, readConfigFi
 }
 
 /** The zero values mergeConfigValues tests for. */
-const isZero = (v: KnobValue): boolean => v === '' || v === 0 || v === false;
+/** Go's zero value of a setting: what kube-vip treats as unset. */
+export const isZero = (v: KnobValue): boolean => v === '' || v === 0 || v === false;
 
 function hasEnv(env: ReadonlyMap<string, EnvValue>, name: string, emptyCounts: boolean): boolean {
   const e = env.get(name);

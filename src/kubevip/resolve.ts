@@ -38,7 +38,7 @@ import type { RouteProtocol, TableId } from '../core/types.ts';
 import { readKubeVipConfigFile } from './config-file.ts';
 import { deriveKnobs, describeProvenance } from './derive.ts';
 import type { Derivation, KnobKey, KnobResult, KnobValue } from './derive.ts';
-import { atLeast, between, kubeVipVersion, versionBehaviour } from './version.ts';
+import { atLeast, kubeVipVersion, versionBehaviour } from './version.ts';
 
 /** Settings that change the expected set, named as routewarden's flags. */
 export const SETTINGS = [
@@ -321,12 +321,12 @@ export function kubeVipSide(
       );
   } else if ('unresolved' in kubernetesAddr) m.controlPlane = { ...m.controlPlane, kubernetesAddr: null };
   else if (kubernetesAddr.value !== '') m.controlPlane = { ...m.controlPlane, kubernetesAddr: String(kubernetesAddr.value) };
+  const behaviour = versionBehaviour(version);
   // v1.2.0-v1.2.2: the start-up cleanup compared routes under the wrong key and deleted every route of the table (kube-vip #1678, fixed in v1.2.3 by #1679).
-  if (between(version, [1, 2, 0], [1, 2, 2]) && value(k.cleanRoutingTable) === true)
+  if (behaviour?.cleanupWipesTable && value(k.cleanRoutingTable) === true)
     notes.push(
       `kube-vip ${version.report.judgedAs} with vip_cleanroutingtable deletes every route of its table 10 s after start, its own included, and does not add them again (kube-vip #1678, fixed in v1.2.3): routes missing after that are real; re-adding them is safe`,
     );
-  const behaviour = versionBehaviour(version);
   if (behaviour?.keepsRoutesOnTypeChange && value(k.services) === true)
     notes.push(
       `kube-vip ${version.report.judgedAs} does not tear a Service down when it leaves type LoadBalancer (bee5cfe does): a route left after a type change is limitation E15, not plain drift`,
