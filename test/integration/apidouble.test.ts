@@ -132,6 +132,26 @@ describe('list', () => {
     expect(third.items.map((s) => s.metadata?.name)).toEqual(['e']);
     expect(third.metadata?._continue).toBeUndefined();
   });
+
+  it('pages a selected list without a remaining count, and ends where the last match is', async () => {
+    for (const [n, tier] of [
+      ['a', 'web'],
+      ['b', 'db'],
+      ['c', 'web'],
+      ['d', 'web'],
+      ['e', 'db'],
+    ] as const)
+      fx.double.upsert(service({ name: n, labels: { tier } }));
+    const first = await core.listServiceForAllNamespaces({ labelSelector: 'tier=web', limit: 2 });
+    expect(first.items.map((s) => s.metadata?.name)).toEqual(['a', 'c']);
+    expect(first.metadata?.remainingItemCount).toBeUndefined();
+    const second = await core.listServiceForAllNamespaces({ labelSelector: 'tier=web', limit: 2, _continue: first.metadata?._continue ?? '' });
+    expect(second.items.map((s) => s.metadata?.name)).toEqual(['d']);
+    // Only 'e' (not a match) follows 'd': no further page.
+    const exact = await core.listServiceForAllNamespaces({ labelSelector: 'tier=web', limit: 3 });
+    expect(exact.items.map((s) => s.metadata?.name)).toEqual(['a', 'c', 'd']);
+    expect(exact.metadata?._continue).toBeUndefined();
+  });
 });
 
 describe('watch', () => {

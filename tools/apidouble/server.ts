@@ -263,19 +263,41 @@ function decodeContinue(token: string): ContinueToken {
 
 const itemKey = (o: KubeObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
+/** The index of the first item whose key sorts after `after` (items sorted by itemKey, as the store lists them). */
+function firstAfter(items: readonly KubeObject[], after: string): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (itemKey(items[mid]!) > after) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+// A page costs its own items, not the collection: the start is found by
+// binary search and the walk stops at the limit, so a paged LIST of 50,000
+// objects is linear, not quadratic. As the apiserver does, remainingItemCount
+// is given only without selectors (with them the number is unknown).
 function serveList(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, r: Extract<Route, { kind: 'resource' }>, query: URLSearchParams): void {
   const { labels, fields } = matcher(query, r);
-  let items = ctx.store.list(r.res, r.namespace).filter((o) => labels(o) && fields(o));
+  const selective = Boolean(query.get('labelSelector') || query.get('fieldSelector') || r.name !== undefined);
+  const all = ctx.store.list(r.res, r.namespace);
   const cont = query.get('continue');
-  if (cont) {
-    const { after } = decodeContinue(cont);
-    items = items.filter((o) => itemKey(o) > after);
+  const start = cont ? firstAfter(all, decodeContinue(cont).after) : 0;
+  const rawLimit = Number(query.get('limit') ?? '0');
+  const limit = Number.isInteger(rawLimit) && rawLimit > 0 ? rawLimit : Infinity;
+  const items: KubeObject[] = [];
+  let i = start;
+  for (; i < all.length && items.length < limit; i++) {
+    const o = all[i]!;
+    if (labels(o) && fields(o)) items.push(o);
   }
-  const limit = Number(query.get('limit') ?? '0');
+  // Another page only when another match follows.
+  while (i < all.length && !(labels(all[i]!) && fields(all[i]!))) i++;
   const meta: Record<string, unknown> = { resourceVersion: String(ctx.store.currentRv()) };
-  if (Number.isInteger(limit) && limit > 0 && items.length > limit) {
-    meta.remainingItemCount = items.length - limit;
-    items = items.slice(0, limit);
+  if (i < all.length) {
+    if (!selective) meta.remainingItemCount = all.length - i;
     const last = items[items.length - 1];
     if (last) meta.continue = Buffer.from(JSON.stringify({ after: itemKey(last) })).toString('base64url');
   }
