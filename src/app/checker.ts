@@ -17,7 +17,9 @@
 // of the incremental side, counted in routewarden_resync_corrections_total
 // {side} and logged, and the from-scratch state is adopted. The kernel side
 // is confirmed by a second dump before it counts: a difference may be a
-// notification still in flight, which the second read settles.
+// notification still in flight, which the second read settles. A full check
+// in which the engine rebuilt everything (the first one) and found the table
+// in sync has nothing incremental to confirm and is not computed twice.
 
 import type { ClusterSource, KernelTable } from '../core/ports.ts';
 import { KernelError } from '../core/ports.ts';
@@ -268,7 +270,15 @@ export function createChecker(deps: CheckerDeps): Checker {
       kernel: { status: kernelStatus, view: kernelOk ? m : null, touched: kernelTouched, interfaces: ifs.interfaces },
       kubernetes: { status: kubeStatus, snapshot: view.snapshot, changed: view.changed },
     });
-    if (!full || !kernelOk || !kubeOk) return { ...result, incremental: true };
+    // A rebuild (the first check, a re-list, a stale mirror) derived every
+    // Service again from this view and the mirror from the dump just read:
+    // no incremental state is left to confirm. When it found the table in
+    // sync, computing the same verdict a second time from scratch would only
+    // double the cost of the check that ends the initial sync
+    // (docs/performance.md); drift is still computed from scratch, for the
+    // repair to plan on.
+    const rebuiltInSync = result.mode === 'rebuilt' && result.report.inSync;
+    if (!full || !kernelOk || !kubeOk || rebuiltInSync) return { ...result, incremental: true };
     // Still synchronous since the engine's update: the live view is the same one (no copy needed).
     const snapshot = view.snapshot;
     // Truly from scratch: no EvaluationCache (whose reuse is itself

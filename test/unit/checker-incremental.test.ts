@@ -66,8 +66,8 @@ async function inSync() {
   s.addService('web', '10.0.0.6');
   s.kernel.inject(kroute('10.0.0.6/32'));
   await s.settle();
-  await s.checker.check({ full: true });
-  return s;
+  const first = await s.checker.check({ full: true });
+  return { ...s, first };
 }
 
 describe('incremental checks', () => {
@@ -101,6 +101,22 @@ describe('incremental checks', () => {
     expect(full.incremental).toBeUndefined();
     expect(full.report.orphans.map((o) => o.destination)).toEqual(['10.0.0.6/32', '10.0.0.99/32']);
     expect(s.corrections).toEqual([]);
+  });
+
+  it('a full check that rebuilt everything computes it from scratch again only when it found drift (for the repair to plan on)', async () => {
+    // The first check rebuilds the engine: in sync, the engine's verdict stands.
+    const s = await inSync();
+    expect([s.first.report.inSync, s.first.incremental]).toEqual([true, true]);
+    // The engine is valid now: the next full check confirms it from scratch.
+    const second = await s.checker.check({ full: true });
+    expect([second.report.inSync, second.incremental]).toEqual([true, undefined]);
+
+    const d = setup();
+    d.addService('web', '10.0.0.6');
+    const drifted = await d.checker.check({ full: true });
+    expect(drifted.report.missing.map((m) => m.destination)).toEqual(['10.0.0.6/32']);
+    expect(drifted.incremental).toBeUndefined();
+    expect([...s.corrections, ...d.corrections]).toEqual([]);
   });
 
   it('counts a kernel correction when the mirror holds a route two dumps agree the table lacks', async () => {
