@@ -336,8 +336,7 @@ export function deriveKnobs(pod: PodInfo, container: ContainerInfo, readConfigFi
   return { knobs, fatal, notes, configFile };
 }
 
-/** The zero values mergeConfigValues tests for. */
-/** Go's zero value of a setting: what kube-vip treats as unset. */
+/** Go's zero value of a setting, the one mergeConfigValues tests for: what kube-vip treats as unset. */
 export const isZero = (v: KnobValue): boolean => v === '' || v === 0 || v === false;
 
 function hasEnv(env: ReadonlyMap<string, EnvValue>, name: string, emptyCounts: boolean): boolean {

@@ -223,13 +223,15 @@ function requireObject(body: unknown): KubeObject {
   return body;
 }
 
-function matcher(query: URLSearchParams, r: Extract<Route, { kind: 'resource' }>): { labels: Matcher; fields: Matcher } {
+/** The request's selectors; `selective` when any is given (a named object's watch included). */
+function matcher(query: URLSearchParams, r: Extract<Route, { kind: 'resource' }>): { labels: Matcher; fields: Matcher; selective: boolean } {
   const labels = parseLabelSelector(query.get('labelSelector'));
   const fieldSel = parseFieldSelector(query.get('fieldSelector'));
   // A watch on a named object (`/watch/.../services/web`) is a watch with metadata.name=web.
   const name = r.name;
   const fields: Matcher = name === undefined ? fieldSel : (o) => fieldSel(o) && (o as KubeObject).metadata?.name === name;
-  return { labels, fields };
+  const selective = Boolean(query.get('labelSelector') || query.get('fieldSelector') || name !== undefined);
+  return { labels, fields, selective };
 }
 
 /** Injected failure for the next request of a kind, if any; consumes one. */
@@ -280,8 +282,8 @@ function firstAfter(items: readonly KubeObject[], after: string): number {
 // objects is linear, not quadratic. As the apiserver does, remainingItemCount
 // is given only without selectors (with them the number is unknown).
 function serveList(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, r: Extract<Route, { kind: 'resource' }>, query: URLSearchParams): void {
-  const { labels, fields } = matcher(query, r);
-  const selective = Boolean(query.get('labelSelector') || query.get('fieldSelector') || r.name !== undefined);
+  const { labels, fields, selective } = matcher(query, r);
+  const matches = (o: KubeObject): boolean => labels(o) && fields(o);
   const all = ctx.store.list(r.res, r.namespace);
   const cont = query.get('continue');
   const start = cont ? firstAfter(all, decodeContinue(cont).after) : 0;
@@ -290,11 +292,10 @@ function serveList(ctx: HandlerContext, req: IncomingMessage, res: ServerRespons
   const items: KubeObject[] = [];
   let i = start;
   for (; i < all.length && items.length < limit; i++) {
-    const o = all[i]!;
-    if (labels(o) && fields(o)) items.push(o);
+    if (matches(all[i]!)) items.push(all[i]!);
   }
   // Another page only when another match follows.
-  while (i < all.length && !(labels(all[i]!) && fields(all[i]!))) i++;
+  while (i < all.length && !matches(all[i]!)) i++;
   const meta: Record<string, unknown> = { resourceVersion: String(ctx.store.currentRv()) };
   if (i < all.length) {
     if (!selective) meta.remainingItemCount = all.length - i;
