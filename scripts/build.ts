@@ -5,7 +5,7 @@
 // re-exports its whole generated API from one index, and Node keeps the source
 // of every loaded module for lazy compilation. Loading it unbundled costs about
 // 80 MB of resident memory before a single object is read; bundled, only the
-// code routewarden reaches (KubeConfig, Watch, the request context) is kept.
+// code routewarden reaches (KubeConfig and what it loads) is kept.
 // Measured in docs/performance.md.
 //
 // The bundle is ASCII only (checked): see the comment at `charset` below.
@@ -43,11 +43,7 @@ export const OUT_DIR = 'dist';
  * is narrowed. A name missing here fails the build (esbuild reports the
  * import it cannot resolve), never the running binary.
  */
-const CLIENT_NODE_ENTRY = [
-  "export { KubeConfig } from '@kubernetes/client-node/dist/config.js';",
-  "export { Watch } from '@kubernetes/client-node/dist/watch.js';",
-  "export { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';",
-].join('\n');
+const CLIENT_NODE_ENTRY = "export { KubeConfig } from '@kubernetes/client-node/dist/config.js';";
 const CLIENT_NODE_GEN_FOR_CONFIG = [
   "export { createConfiguration } from '@kubernetes/client-node/dist/gen/configuration.js';",
   "export { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js';",

@@ -24,7 +24,7 @@ const firstLine = (s: string): string => s.split('\n')[0]?.trim() ?? '';
 
 /**
  * Credentials never leave in an error text, which the endpoints and logs show:
- * a URL's user:password@ (undici puts the whole URL in its message) and a
+ * a URL's user:password@ (an HTTP client may put the whole URL in its message) and a
  * bearer or basic Authorization value.
  */
 export function redactCredentials(text: string): string {
@@ -54,7 +54,7 @@ function describeUnredacted(err: unknown): string {
           : '';
     return `HTTP ${httpCode}${reason}${msg !== '' ? `: ${firstLine(msg)}` : ''}`;
   }
-  // undici's "fetch failed" hides the useful part (ECONNREFUSED ...) in its cause.
+  // An error that wraps another (fetch's "fetch failed") hides the useful part (ECONNREFUSED ...) in its cause.
   const cause = e.cause as { message?: unknown; code?: unknown } | undefined;
   if (cause && typeof cause.message === 'string' && cause.message !== '') return firstLine(cause.message);
   const name = typeof e.name === 'string' && e.name !== 'Error' ? `${e.name}: ` : '';

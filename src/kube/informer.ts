@@ -33,13 +33,13 @@
 //   declares ok on a view that has not caught up (objects deleted while we
 //   were blind are dropped by the list, see `listed`).
 // - stop() aborts the LIST in flight, the backoff delay and the watch (also
-//   one still connecting: client-node's Watch hands out its controller only
-//   once connected, so it is aborted then).
+//   one still connecting: kubeWatch hands out its controller only once
+//   connected, so it is aborted then).
 
 import { setTimeout as delay } from 'node:timers/promises';
-import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { describeKubeError } from './errors.ts';
-import { kubeRequest } from './rest.ts';
+import { kubeRequest, kubeWatch } from './rest.ts';
 import { keyOfObject } from './translate.ts';
 
 export type InformerPhase = 'unsynced' | 'ok' | 'error';
@@ -120,7 +120,6 @@ export class ResourceInformer<T extends KubernetesObject> {
   readonly #hooks: InformerHooks<T>;
   readonly #opts: InformerOptions;
   readonly #random: () => number;
-  readonly #watch: Watch;
   readonly #clock: () => number;
   readonly #idleMs: number;
 
@@ -146,13 +145,8 @@ export class ResourceInformer<T extends KubernetesObject> {
     this.#hooks = hooks;
     this.#opts = opts;
     this.#random = opts.random ?? Math.random;
-    this.#watch = new Watch(opts.kubeConfig);
     this.#clock = opts.clock ?? Date.now;
     this.#idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    // client-node's inactivity timer (reset by every byte) is the idle bound;
-    // its default, 30 s, would cut a healthy watch between two bookmarks.
-    // It is private in the typings but a plain property, the only knob there is.
-    (this.#watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.#idleMs;
     this.#state = { phase: 'unsynced', message: `${spec.name}: waiting for the initial list` };
   }
 
@@ -346,7 +340,7 @@ export class ResourceInformer<T extends KubernetesObject> {
       if (typeof rv === 'string' && rv !== '') this.#resourceVersion = rv;
     };
     const onDone = (err: unknown): void => {
-      // A clean end (the server's timeout, a restart): resume. client-node's
+      // A clean end (the server's timeout, a restart): resume. kubeWatch's
       // inactivity timeout on an open watch: nothing, not even a bookmark, for
       // the idle bound: the stream cannot be shown to be current, re-list.
       if (err === null || err === undefined) finish({ kind: 'resume' });
@@ -366,9 +360,9 @@ export class ResourceInformer<T extends KubernetesObject> {
     const timeoutSeconds = Math.round(min + this.#random() * (max - min));
     const query = { ...this.#selectors(), resourceVersion: this.#resourceVersion, allowWatchBookmarks: true, timeoutSeconds };
     try {
-      // Not tracked for stop(): a connect to a hung server is only bounded by
-      // client-node's 30 s timeout; it is aborted as soon as it returns.
-      controller = await this.#watch.watch(this.#spec.path, query, onEvent, onDone);
+      // Not tracked for stop(): a connect to a hung server is bounded by the
+      // idle timeout; it is aborted as soon as it returns.
+      controller = await kubeWatch(this.#opts.kubeConfig, { path: this.#spec.path, query, idleMs: this.#idleMs }, onEvent, onDone);
     } catch (err) {
       // watch() throws only before any request (no current cluster).
       onDone(err);
