@@ -4,7 +4,7 @@
 // bench/churn.ts).
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { ApiDouble } from '../tools/apidouble/index.ts';
 import { addLine, delLine, NODE, serviceObject, sliceObjects, stray4, stray6, vip4, type GeneratedCluster, type ServicePlan } from './cluster.ts';
@@ -57,7 +57,12 @@ export interface Cli {
   stop(): Promise<number | null>;
 }
 
-/** `routewarden run` from `bin` (the shipped build), events only: the interval is an hour. */
+/**
+ * `routewarden run` from `bin` (the shipped build), events only: the interval
+ * is an hour. It logs at warn unless RW_CLI_LOG_LEVEL says otherwise;
+ * RW_CLI_LOG=<file> appends its output there (to read what it logged at
+ * debug, e.g. its garbage collections).
+ */
 export function startCli(
   bin: string,
   kubeconfig: string,
@@ -67,15 +72,31 @@ export function startCli(
 ): Cli {
   const child = spawn(
     process.execPath,
-    [...nodeFlags, bin, 'run', '--listen', `127.0.0.1:${PORT}`, '--interval', '1h', '--node-name', NODE, '--kubeconfig', kubeconfig, '--log-level', 'warn'],
+    [
+      ...nodeFlags,
+      bin,
+      'run',
+      '--listen',
+      `127.0.0.1:${PORT}`,
+      '--interval',
+      '1h',
+      '--node-name',
+      NODE,
+      '--kubeconfig',
+      kubeconfig,
+      '--log-level',
+      process.env.RW_CLI_LOG_LEVEL || 'warn',
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...extraEnv },
     },
   );
   let logs = '';
+  const file = process.env.RW_CLI_LOG;
   const keep = (d: Buffer): void => {
     logs = (logs + d.toString()).slice(-20_000);
+    if (file) appendFileSync(file, d);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);

@@ -13,7 +13,7 @@ import { createChecker } from '../app/checker.ts';
 import type { KubeVipDiscovery } from '../app/kubevip.ts';
 import type { Checker } from '../app/checker.ts';
 import { createLoop } from '../app/loop.ts';
-import { collectOnceSynced } from '../app/sync-gc.ts';
+import { compactAfterSyncAndPeaks } from '../app/sync-gc.ts';
 import type { Loop } from '../app/loop.ts';
 import type { RepairState } from '../app/repair.ts';
 import { driftKey } from '../core/tracker.ts';
@@ -147,7 +147,7 @@ export function createService(deps: ServiceDeps): Service {
     incremental: true,
   });
   const afterCheck = deps.afterCheck;
-  const collect = collectOnceSynced(logger);
+  const compact = compactAfterSyncAndPeaks(logger);
   const loop = createLoop({
     checker,
     intervalMs: config.intervalMs,
@@ -155,7 +155,7 @@ export function createService(deps: ServiceDeps): Service {
     clock: deps.clock,
     afterCheck: async (r) => {
       if (afterCheck) await afterCheck(r, { observer, checker });
-      collect(r);
+      compact(r);
     },
   });
   const app = createApp({
