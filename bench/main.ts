@@ -169,7 +169,17 @@ async function livePhases(
   let failed = false;
   log('starting `routewarden run` in the namespace');
   // RW_NODE_FLAGS: extra flags for this process's node (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it under churn).
-  const cli = startCli(shipped.bin, kubeconfig, shipped.nodeOptions, (process.env.RW_NODE_FLAGS ?? '').split(' ').filter(Boolean), shipped.mallocEnv);
+  // RW_CLI_ENV: `NAME=value ...` over the DaemonSet's environment (e.g. `MALLOC_ARENA_MAX=1`), to try another setting.
+  const tried = Object.fromEntries(
+    (process.env.RW_CLI_ENV ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  const cli = startCli(shipped.bin, kubeconfig, shipped.nodeOptions, (process.env.RW_NODE_FLAGS ?? '').split(' ').filter(Boolean), {
+    ...shipped.mallocEnv,
+    ...tried,
+  });
   try {
     const t = performance.now();
     await until(inSync(routes), 180_000, 'routewarden run to sync and report the table in sync', cli);
