@@ -13,12 +13,16 @@
 // V8's heap, and its pages stay resident after the burst's objects are dead:
 // V8 keeps freed pages in a pool and gives them back in its memory reducer,
 // which runs only when the process is idle, and a node whose cluster churns
-// never is (round eight in docs/performance.md: 160-174 MB at the start of a
-// churn that follows a burst, 129 MB after sync). So when the resident set
-// has grown by PEAK_GROWTH_BYTES since the last compaction, and a minute has
-// passed since, the next check is followed by one more. Under steady churn
-// that is about one a minute, 115-135 ms of CPU at 10,000 Services (0.2 % of
-// a core); on a quiet node, none.
+// never is (round eight in docs/performance.md: 160-177 MB at the start of a
+// churn that follows a burst, 125-130 MB after sync). So when the resident
+// set has grown by PEAK_GROWTH (a third) of what it was after the last
+// compaction, and a minute has passed since, the next check is followed by
+// one more. Not less: under steady churn the resident set regrows by 20-30 MB
+// (a fifth to a quarter) within a minute of any compaction, as V8 sizes its
+// old generation again, so a smaller bound (8 MB was tried) compacts every
+// minute for a sawtooth that ends where it started. The price: a burst that
+// stays under the bound is kept (163 MB in one run). At 10,000 Services one
+// compaction takes 80-150 ms.
 //
 // Both run only when the process has --expose-gc (the DaemonSet's
 // NODE_OPTIONS); without it, nothing. Both are V8's "last resort" collection:
@@ -37,8 +41,8 @@ export const exposedGc = (): Collect | undefined => {
   return typeof gc === 'function' ? (gc as Collect) : undefined;
 };
 
-/** The resident set has grown by this much since the last compaction: compact again. */
-export const PEAK_GROWTH_BYTES = 8 * 1024 * 1024;
+/** The resident set has grown by this share of its size after the last compaction: compact again. */
+export const PEAK_GROWTH = 1 / 3;
 /** At most one compaction after a peak in this long. */
 export const PEAK_MIN_INTERVAL_MS = 60_000;
 
@@ -52,7 +56,7 @@ export interface CompactionOptions {
 /**
  * A check hook: one compaction after the first check that compared both
  * sides, then one after any check that finds the resident set grown by
- * PEAK_GROWTH_BYTES since the last compaction, at most every
+ * PEAK_GROWTH of its size after the last compaction, at most every
  * PEAK_MIN_INTERVAL_MS.
  */
 export function compactAfterSyncAndPeaks(logger: Logger, opts: CompactionOptions = {}): (result: CheckResult) => void {
@@ -67,7 +71,7 @@ export function compactAfterSyncAndPeaks(logger: Logger, opts: CompactionOptions
     if (gc === undefined || result.diff === null) return;
     const before = rssBytes();
     const synced = baseline === undefined;
-    if (!synced && (before - baseline! < PEAK_GROWTH_BYTES || now() - lastAt < PEAK_MIN_INTERVAL_MS)) return;
+    if (!synced && (before < baseline! * (1 + PEAK_GROWTH) || now() - lastAt < PEAK_MIN_INTERVAL_MS)) return;
     const started = now();
     gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     lastAt = now();

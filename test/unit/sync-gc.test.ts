@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compactAfterSyncAndPeaks, exposedGc, PEAK_GROWTH_BYTES, PEAK_MIN_INTERVAL_MS, type Collect } from '../../src/app/sync-gc.ts';
+import { compactAfterSyncAndPeaks, exposedGc, PEAK_GROWTH, PEAK_MIN_INTERVAL_MS, type Collect } from '../../src/app/sync-gc.ts';
 import type { CheckResult } from '../../src/core/report.ts';
 import { silentLogger } from '../../src/surface/logger.ts';
 
@@ -29,7 +29,7 @@ describe('compacting collections: after the initial sync, and after a peak', () 
     hook(compared);
     expect(s.calls).toBe(1);
     // A quiet node, or growth under the bound: ten minutes of checks, nothing.
-    s.rss = 130 * MB + PEAK_GROWTH_BYTES - 1;
+    s.rss = 130 * MB * (1 + PEAK_GROWTH) - 1;
     for (let i = 0; i < 600; i++) {
       s.t += 1_000;
       hook(compared);
@@ -37,13 +37,13 @@ describe('compacting collections: after the initial sync, and after a peak', () 
     expect(s.calls).toBe(1);
   });
 
-  it(`collects again once the resident set has grown by ${PEAK_GROWTH_BYTES / MB} MB since the last one, at most once every ${PEAK_MIN_INTERVAL_MS / 1000} s`, () => {
+  it(`collects again once the resident set has grown by a third of its size after the last one, at most once every ${PEAK_MIN_INTERVAL_MS / 1000} s`, () => {
     const { s, hook } = fakeProcess({ rss: 140 * MB, live: 130 * MB });
     hook(compared);
     expect(s.calls).toBe(1);
     // A burst within the minute after the sync's collection: it waits for the minute.
     s.t += 10_000;
-    s.rss = 170 * MB;
+    s.rss = 175 * MB;
     hook(compared);
     expect(s.calls).toBe(1);
     s.t += PEAK_MIN_INTERVAL_MS - 10_000;
@@ -52,13 +52,17 @@ describe('compacting collections: after the initial sync, and after a peak', () 
     hook(compared);
     expect(s.calls).toBe(2);
     expect(s.rss).toBe(130 * MB);
-    // Steady churn that regrows the set each minute: one collection a minute, never more.
+    // Steady churn regrows the set by a sixth of it: ten minutes, no collection (no sawtooth).
     for (let i = 0; i < 600; i++) {
       s.t += 1_000;
-      s.rss = Math.min(s.rss + MB, 150 * MB);
+      s.rss = Math.min(s.rss + MB, 152 * MB);
       hook(compared);
     }
-    expect(s.calls).toBe(2 + 10);
+    expect(s.calls).toBe(2);
+    // The next burst: one more.
+    s.rss = 174 * MB;
+    hook(compared);
+    expect(s.calls).toBe(3);
   });
 
   it('follows real growth: the size after the last collection is the new baseline', () => {
@@ -72,7 +76,7 @@ describe('compacting collections: after the initial sync, and after a peak', () 
     expect(s.calls).toBe(2);
     for (let i = 0; i < 10; i++) {
       s.t += PEAK_MIN_INTERVAL_MS;
-      s.rss = 200 * MB + PEAK_GROWTH_BYTES - 1;
+      s.rss = 200 * MB * (1 + PEAK_GROWTH) - 1;
       hook(compared);
     }
     expect(s.calls).toBe(2);
