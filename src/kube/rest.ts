@@ -19,7 +19,7 @@
 // eight). This file is the HTTP exchange only; what the request carries, and
 // how it reaches the server, is client-node's.
 
-import { request as httpRequest, STATUS_CODES, type IncomingMessage, type ClientRequest } from 'node:http';
+import { request as httpRequest, STATUS_CODES, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -69,7 +69,7 @@ async function open(
   method: 'GET' | 'POST',
   body: string | undefined,
   signal: AbortSignal | undefined,
-): Promise<{ req: ClientRequest; res: IncomingMessage }> {
+): Promise<IncomingMessage> {
   const opts: RequestOptions = { method, headers: { accept: 'application/json' } };
   await kubeConfig.applyToHTTPSOptions(opts);
   if (body !== undefined) opts.headers = { ...opts.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
@@ -84,7 +84,7 @@ async function open(
     signal?.addEventListener('abort', onAbort, { once: true });
     req.once('close', () => signal?.removeEventListener('abort', onAbort));
     req.once('error', (err) => reject(signal?.aborted ? signal.reason : err));
-    req.once('response', (res) => resolve({ req, res }));
+    req.once('response', resolve);
     req.end(body);
   });
 }
@@ -105,7 +105,7 @@ async function readText(res: IncomingMessage, signal: AbortSignal | undefined): 
 export async function kubeRequest(kubeConfig: KubeConfig, req: KubeRequest): Promise<unknown> {
   const url = kubeUrl(kubeConfig, req.path, req.query);
   const body = req.body !== undefined ? JSON.stringify(req.body) : undefined;
-  const { res } = await open(kubeConfig, url, req.method ?? 'GET', body, req.signal);
+  const res = await open(kubeConfig, url, req.method ?? 'GET', body, req.signal);
   const status = res.statusCode ?? 0;
   if (status < 200 || status > 299) throw new KubeHttpError(status, res.statusMessage ?? '', await readText(res, req.signal).catch(() => ''));
   return JSON.parse(await readText(res, req.signal)) as unknown;
@@ -156,7 +156,7 @@ export async function kubeWatch(
   resetTimer();
   let res: IncomingMessage;
   try {
-    ({ res } = await open(kubeConfig, url, 'GET', undefined, controller.signal));
+    res = await open(kubeConfig, url, 'GET', undefined, controller.signal);
   } catch (err) {
     finish(err);
     return controller;
