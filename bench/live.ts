@@ -4,7 +4,7 @@
 // bench/churn.ts).
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { ApiDouble } from '../tools/apidouble/index.ts';
 import { addLine, delLine, NODE, serviceObject, sliceObjects, stray4, stray6, vip4, type GeneratedCluster, type ServicePlan } from './cluster.ts';
@@ -93,10 +93,11 @@ export function startCli(
     },
   );
   let logs = '';
-  const file = process.env.RW_CLI_LOG;
+  const file = process.env.RW_CLI_LOG ? createWriteStream(process.env.RW_CLI_LOG, { flags: 'a' }) : undefined;
+  child.once('exit', () => file?.end());
   const keep = (d: Buffer): void => {
     logs = (logs + d.toString()).slice(-20_000);
-    if (file) appendFileSync(file, d);
+    file?.write(d);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);

@@ -169,16 +169,10 @@ async function livePhases(
   let failed = false;
   log('starting `routewarden run` in the namespace');
   // RW_NODE_FLAGS: extra flags for this process's node (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it under churn).
-  // RW_CLI_ENV: `NAME=value ...` over the DaemonSet's environment (e.g. `MALLOC_ARENA_MAX=1`), to try another setting.
-  const tried = Object.fromEntries(
-    (process.env.RW_CLI_ENV ?? '')
-      .split(' ')
-      .filter(Boolean)
-      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-  );
+  // RW_CLI_ENV (parseCliEnv): environment settings to try instead of the DaemonSet's.
   const cli = startCli(shipped.bin, kubeconfig, shipped.nodeOptions, (process.env.RW_NODE_FLAGS ?? '').split(' ').filter(Boolean), {
     ...shipped.mallocEnv,
-    ...tried,
+    ...triedEnv,
   });
   try {
     const t = performance.now();
@@ -464,9 +458,22 @@ async function bench(opts: BenchOptions): Promise<void> {
   }
 }
 
+/** RW_CLI_ENV: `NAME=value ...` over the DaemonSet's environment for `routewarden run` (e.g. `MALLOC_ARENA_MAX=1`), to try another setting. */
+function parseCliEnv(raw: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of (raw ?? '').split(' ').filter(Boolean)) {
+    const eq = kv.indexOf('=');
+    if (eq < 1) throw new Error(`RW_CLI_ENV: ${JSON.stringify(kv)} is not NAME=value`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
 let opts: BenchOptions;
+let triedEnv: Record<string, string> = {};
 try {
   opts = parseOptions(process.argv.slice(2));
+  triedEnv = parseCliEnv(process.env.RW_CLI_ENV);
 } catch (err) {
   // Bad flags: one line and exit 2, before anything is created.
   process.stderr.write(`npm run bench: ${(err as Error).message.split('\n')[0]}\n`);

@@ -70,13 +70,13 @@ export function compactAfterSyncAndPeaks(logger: Logger, opts: CompactionOptions
   return (result) => {
     if (gc === undefined || result.diff === null) return;
     const before = rssBytes();
-    const synced = baseline === undefined;
-    if (!synced && (before < baseline! * (1 + PEAK_GROWTH) || now() - lastAt < PEAK_MIN_INTERVAL_MS)) return;
+    const first = baseline === undefined;
+    if (!first && (before < baseline! * (1 + PEAK_GROWTH) || now() - lastAt < PEAK_MIN_INTERVAL_MS)) return;
     const started = now();
     gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     lastAt = now();
     baseline = rssBytes();
     const fields = { durationMs: Math.round(lastAt - started), rssMBBefore: mb(before), rssMBAfter: mb(baseline) };
-    logger.debug(fields, synced ? 'collected the garbage of the initial sync' : 'compacted the heap after a peak');
+    logger.debug(fields, first ? 'collected the garbage of the initial sync' : 'compacted the heap after a peak');
   };
 }

@@ -123,7 +123,7 @@ export interface KubeWatchRequest {
  * One watch request. `onEvent` gets each event line's type and object (a line
  * that is not JSON is skipped); `onDone` is called once: null when the server
  * ends the stream, else the error (a TimeoutError DOMException after
- * `idleMs` of silence, an Error with `statusCode` for a non-200 answer).
+ * `idleMs` of silence, a KubeHttpError for a non-200 answer).
  * Resolves with the controller that closes it, once the headers are in or
  * it failed; throws only before any request (no current cluster, a refused
  * URL).
@@ -163,7 +163,7 @@ export async function kubeWatch(
   }
   if (res.statusCode !== 200) {
     res.destroy();
-    finish(Object.assign(new Error(res.statusMessage || STATUS_CODES[res.statusCode ?? 0] || 'Internal Server Error'), { statusCode: res.statusCode }));
+    finish(new KubeHttpError(res.statusCode ?? 0, res.statusMessage ?? '', ''));
     return controller;
   }
   // The connect timeout is over; from here on it bounds the silence.
