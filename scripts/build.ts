@@ -18,6 +18,7 @@
 //   node scripts/build.ts [--outdir <dir>]     default: dist
 
 import { readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -65,6 +66,61 @@ const narrowClientNode: Plugin = {
 };
 
 /**
+ * undici, left out. client-node's `config.js` imports it for
+ * `createDispatcher` (undici's Agent and ProxyAgent) and its generated HTTP
+ * library for `fetch`; routewarden calls neither: its requests and watches go
+ * through src/kube/rest.ts over node:http/https, with the options and agent
+ * from `applyToHTTPSOptions`. Bundled, undici is about 1 MB of source that
+ * Node evaluates at start-up and keeps. Its names resolve to a module that
+ * fails loudly if a future call path reaches them (test/deploy/bundle.test.ts
+ * checks the bundle carries no undici and still starts).
+ */
+export const UNDICI_LEFT_OUT = [
+  "const refuse = (name) => { throw new Error('undici.' + name + ' is not in routewarden\\'s bundle (scripts/build.ts leaves undici out)'); };",
+  "export class Agent { constructor() { refuse('Agent'); } }",
+  "export class ProxyAgent { constructor() { refuse('ProxyAgent'); } }",
+  "export function fetch() { return Promise.reject(new Error('undici.fetch is not in routewarden\\'s bundle (scripts/build.ts leaves undici out)')); }",
+].join('\n');
+
+const undiciStaysOut: Plugin = {
+  name: 'undici-stays-out',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', namespace: 'undici-left-out' }));
+    b.onLoad({ filter: /.*/, namespace: 'undici-left-out' }, () => ({ resolveDir: ROOT, loader: 'js', contents: UNDICI_LEFT_OUT }));
+  },
+};
+
+/**
+ * node:http through require(), not an ES import. Node's ES module facade of a
+ * built-in module reads every export when the module is imported, and
+ * node:http has three lazy ones (WebSocket, CloseEvent, MessageEvent) that
+ * load Node's own copy of undici and its web streams: about 0.8 MB of source
+ * and the objects it builds, resident for nothing (no routewarden code uses
+ * them). Every `import ... from 'node:http'` in the bundle (routewarden's and
+ * client-node's) gets this module instead: the same module object from
+ * require(), each name read from it once, except those three; importing one
+ * of them fails the build.
+ */
+const HTTP_LAZY_WEB = new Set(['WebSocket', 'CloseEvent', 'MessageEvent']);
+
+function httpRequired(): string {
+  const names = Object.keys(createRequire(import.meta.url)('node:http') as object).filter((k) => !HTTP_LAZY_WEB.has(k));
+  return [
+    "const http = require('node:http');",
+    'export default http;',
+    ...names.filter((k) => /^[A-Za-z_$][\w$]*$/.test(k)).map((k) => `export const ${k} = http.${k};`),
+  ].join('\n');
+}
+
+const httpThroughRequire: Plugin = {
+  name: 'http-through-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?http$/ }, (args) => (args.kind === 'import-statement' ? { path: 'http', namespace: 'http-through-require' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'http-through-require' }, () => ({ resolveDir: ROOT, loader: 'js', contents: httpRequired() }));
+  },
+};
+
+/**
  * tools/ (the demo, the Kubernetes API double) is not part of what a node
  * runs. src/cli/demo.ts imports the demo from there only when `routewarden
  * demo` runs in a checkout; the bundle keeps that import as written (its
@@ -102,7 +158,7 @@ export async function buildBundle(outdir = join(ROOT, OUT_DIR)): Promise<string>
     charset: 'ascii',
     legalComments: 'external',
     logLevel: 'warning',
-    plugins: [narrowClientNode, toolsStayOutside],
+    plugins: [narrowClientNode, undiciStaysOut, httpThroughRequire, toolsStayOutside],
     // src/version.ts: the revision baked in, BUILD_REVISION (the
     // Dockerfile's build argument: its context has no .git) else git's answer.
     define: { __ROUTEWARDEN_REVISION__: JSON.stringify(process.env.BUILD_REVISION || gitRevision(ROOT)) },
