@@ -14,6 +14,7 @@ import { createLogger } from '../surface/logger.ts';
 import type { Logger } from '../surface/logger.ts';
 import { formatTextReport } from './text-report.ts';
 import { createService, openHttpFront } from './service.ts';
+import { useMemorySaver } from './memory-saver.ts';
 import { createApp } from '../surface/http.ts';
 import { createMetrics } from '../surface/metrics.ts';
 import type { RepairOutcome } from '../app/repair.ts';
@@ -165,6 +166,8 @@ export function exitCodeOf(result: CheckResult): number {
 
 async function runCommand(flagsConfig: Config): Promise<number> {
   const logger = createLogger({ level: flagsConfig.logLevel, format: flagsConfig.logFormat });
+  // Before the initial LIST: V8 keeps the heap near what is live (see the module).
+  if (useMemorySaver()) logger.debug('V8 memory saver mode on');
   // Before anything starts: a bad web configuration serves nothing (exit 2).
   const web = flagsConfig.webConfigFile === undefined ? null : openWebConfig(flagsConfig.webConfigFile, logger);
   const cluster = openCluster(flagsConfig, logger);
