@@ -79,7 +79,8 @@ export const UNDICI_LEFT_OUT = [
   "const refuse = (name) => { throw new Error('undici.' + name + ' is not in routewarden\\'s bundle (scripts/build.ts leaves undici out)'); };",
   "export class Agent { constructor() { refuse('Agent'); } }",
   "export class ProxyAgent { constructor() { refuse('ProxyAgent'); } }",
-  "export function fetch() { return Promise.reject(new Error('undici.fetch is not in routewarden\\'s bundle (scripts/build.ts leaves undici out)')); }",
+  // A throw in the executor rejects: fetch fails as a promise, as undici's does.
+  "export function fetch() { return new Promise(() => refuse('fetch')); }",
 ].join('\n');
 
 const undiciStaysOut: Plugin = {

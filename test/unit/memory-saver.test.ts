@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { MEMORY_SAVER_FLAG, memorySaverChosen, useMemorySaver } from '../../src/cli/memory-saver.ts';
 
@@ -21,8 +22,7 @@ describe('V8 memory saver mode for run', () => {
     expect(memorySaverChosen(['--memory-saver-mode-x', '--saver'])).toBe(false);
   });
 
-  it('is a flag this V8 accepts', async () => {
-    const { spawnSync } = await import('node:child_process');
+  it('is a flag this V8 accepts', () => {
     // v8.setFlagsFromString ignores a flag V8 does not know, silently: ask this node's V8 for its list.
     const r = spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8' });
     expect(r.stdout).toMatch(/^\s+--memory-saver-mode\b/m);
